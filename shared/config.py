@@ -55,6 +55,10 @@ class Settings:
     token_ttl_seconds: int
     max_workers: int
     rpc_timeout: float
+    # A failing event handler is retried with backoff (base × 2^n) this many times
+    # in all, then its message goes to the service's dead-letter queue.
+    event_max_attempts: int
+    event_retry_base_ms: int
     var_dir: Path
     rules_file: Path | None
     extra: dict = field(default_factory=dict)
@@ -133,6 +137,8 @@ def load(env: dict | None = None) -> Settings:
         token_ttl_seconds=int(env.get("JINWEI_TOKEN_TTL_SECONDS", 8 * 3600)),
         max_workers=int(env.get("JINWEI_MAX_WORKERS", 10)),
         rpc_timeout=float(env.get("JINWEI_RPC_TIMEOUT", 10)),
+        event_max_attempts=int(env.get("JINWEI_EVENT_MAX_ATTEMPTS", 5)),
+        event_retry_base_ms=int(env.get("JINWEI_EVENT_RETRY_BASE_MS", 1000)),
         var_dir=var_dir,
         rules_file=Path(rules_file) if rules_file else None,
     )

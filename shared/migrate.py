@@ -41,9 +41,10 @@ def _advisory_key(service: str) -> int:
     return zlib.crc32(f"jinwei-migrate-{service}".encode())
 
 
-def migrate(service: str, database_url: str, lock_timeout_s: float = 120) -> list[str]:
+def migrate(service: str, database_url: str, lock_timeout_s: float = 120,
+            sources: list[Path] | None = None) -> list[str]:
     """Apply pending migrations; returns the ids applied (empty when up to date)."""
-    migrations = read_migrations(*map(str, migration_sources(service)))
+    migrations = read_migrations(*map(str, sources or migration_sources(service)))
     guard = psycopg2.connect(database_url, connect_timeout=10)
     try:
         guard.autocommit = True

@@ -1,0 +1,401 @@
+"""The party rules of grassroots organizations and their leadership (docs/domain.md §1).
+
+Pure: no I/O. The store loads and saves these objects; the service wires them to RPC.
+A rule broken by a caller's input raises ValidationError with per-field messages; a
+state the rules dislike but that can arise by itself (members grew past 50, a term ran
+out) is a flag, not an error. Operations record what happened as events on the
+organization (`Organization.events`); the store writes them to the outbox with the
+organization's snapshot, in the same commit as the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from shared import regions
+from shared.contracts.organizations import KINDS, SECTORS
+from shared.errors import Conflict, ValidationError
+from shared.outbox import Event
+
+BRANCHES = ("631", "632")  # 党支部, 联合党支部
+COMMITTEE_POSTS = ("secretary", "deputy_secretary", "committee_member")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """This province's choices (domain.md §9): configuration with these defaults."""
+
+    # 党章: an organization needs at least 3 full members; probationary ones do not count.
+    min_full_members: int = 3
+    # A joint branch (联合党支部) covers at least 2 and at most 5 units.
+    joint_branch_units: tuple[int, int] = (2, 5)
+    # 支部工作条例: 7+ full members → a branch committee of 3–5, at most 7.
+    committee_from_full_members: int = 7
+    # Committee seats allowed per kind (incl. the secretary); branches only from 7 members.
+    # 611/621 per 《基层组织选举工作条例》: 党委 5–9 (≤11), 总支 5–7 (≤9).
+    committee_size: dict = field(default_factory=lambda: {
+        "611": (5, 11), "621": (5, 9), "631": (3, 7), "632": (3, 7)})
+    flag_members_over: int = 50
+    # Committees serve 5 years in villages and communities, 3 elsewhere.
+    term_years_by_sector: dict = field(default_factory=lambda: {
+        "rural_village": 5, "urban_community": 5})
+    default_term_years: int = 3
+    reelection_window_days: int = 180
+    # S§32: every township has at least one organizer (组织员).
+    organizers_per_township: int = 1
+    organizer_township_kinds: tuple[str, ...] = ("sub_district", "town", "township")
+
+    @classmethod
+    def from_config(cls, values: dict | None) -> Rules:
+        values = dict(values or {})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown organizations rules: {', '.join(sorted(unknown))}")
+        for name in ("joint_branch_units", "organizer_township_kinds"):
+            if name in values:
+                values[name] = tuple(values[name])
+        if "committee_size" in values:
+            values["committee_size"] = {k: tuple(v) for k, v in values["committee_size"].items()}
+        return cls(**values)
+
+    def as_report(self, *names: str) -> dict:
+        """The rule values a report used, so its reader knows them."""
+        values = asdict(self)
+        return {name: values[name] for name in names}
+
+    def term_years(self, sector: str) -> int:
+        return self.term_years_by_sector.get(sector, self.default_term_years)
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+@dataclass
+class Organization:
+    name: str
+    kind: str
+    sector: str
+    place_code: str
+    full_members: int
+    founded_on: dt.date
+    elected_on: dt.date
+    term_ends_on: dt.date | None = None
+    parent_id: int | None = None
+    probationary_members: int = 0
+    committee_size: int = 0
+    units: list[str] = field(default_factory=list)
+    status: str = "active"
+    status_changed_on: dt.date | None = None
+    status_reason: str | None = None
+    merged_into_id: int | None = None
+    baseline_grade: str | None = None
+    current_grade: str | None = None
+    id: int | None = None
+    version: int = 0
+    place_name: str | None = None
+    updated_at: dt.datetime | None = None
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+
+    # Fields a caller may change through update_organization.
+    EDITABLE = ("name", "kind", "sector", "place_code", "parent_id", "full_members",
+                "probationary_members", "committee_size", "units", "elected_on")
+
+    def snapshot(self) -> dict:
+        return {
+            "id": self.id, "name": self.name, "kind": self.kind, "sector": self.sector,
+            "place_code": self.place_code, "parent_id": self.parent_id,
+            "full_members": self.full_members, "committee_size": self.committee_size,
+            "status": self.status, "term_ends_on": self.term_ends_on, "version": self.version,
+        }
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def flags(self, rules: Rules, today: dt.date) -> list[dict]:
+        found = []
+        if self.kind in BRANCHES and self.full_members > rules.flag_members_over:
+            found.append("over_50_members")
+        if (self.kind in BRANCHES and self.committee_size == 0
+                and self.full_members >= rules.committee_from_full_members):
+            found.append("committee_required")
+        if self.active and self.term_ends_on is not None:
+            if self.term_ends_on < today:
+                found.append("reelection_overdue")
+            elif (self.term_ends_on - today).days <= rules.reelection_window_days:
+                found.append("reelection_due")
+        return [{"code": code} for code in found]
+
+    def required_seats(self) -> int:
+        """Committee seats to fill, the secretary's included; a secretary alone without a committee."""
+        return self.committee_size or 1
+
+
+def _require_active(org: Organization, what: str = "organization") -> None:
+    if not org.active:
+        raise Conflict(f"{what} {org.id} is {org.status}, not active (组织已{_STATUS_WORD[org.status]})",
+                       {"organization_id": org.id, "status": org.status})
+
+
+_STATUS_WORD = {"merged": "合并", "dissolved": "撤销", "active": "正常"}
+
+
+def check_rules(org: Organization, rules: Rules) -> None:
+    """Every party rule on the organization's own fields; all broken ones at once."""
+    errors: dict[str, list[str]] = {}
+
+    def broken(field_name: str, message: str) -> None:
+        errors.setdefault(field_name, []).append(message)
+
+    if org.kind not in KINDS:
+        broken("kind", f"must be one of {', '.join(KINDS)}")
+    if org.sector not in SECTORS:
+        broken("sector", f"must be one of {', '.join(SECTORS)}")
+    if org.full_members < rules.min_full_members:
+        broken("full_members",
+               f"a party organization needs at least {rules.min_full_members} full members; "
+               f"with fewer, units join a joint branch (正式党员不少于{rules.min_full_members}人，"
+               "不足的应成立联合党支部)")
+    lo, hi = rules.joint_branch_units
+    if org.kind == "632":
+        if not lo <= len(org.units) <= hi:
+            broken("units", f"a joint branch covers {lo} to {hi} units, not {len(org.units)} "
+                            f"(联合党支部覆盖单位{lo}至{hi}个)")
+        if len(set(org.units)) != len(org.units):
+            broken("units", "each unit is listed once (单位不能重复)")
+    elif org.units:
+        broken("units", "only a joint branch (632) lists the units it covers")
+    _check_committee(org, rules, broken)
+    if org.elected_on < org.founded_on:
+        broken("elected_on", "a term cannot start before the organization was founded "
+                             "(换届日期不能早于成立日期)")
+    if errors:
+        raise ValidationError("the organization breaks party rules (不符合党内规定)", errors)
+
+
+def _check_committee(org: Organization, rules: Rules, broken) -> None:
+    size = org.committee_size
+    lo, hi = rules.committee_size.get(org.kind, (0, 0))
+    needs = rules.committee_from_full_members
+    if org.kind in BRANCHES and org.full_members < needs:
+        if size:
+            broken("committee_size",
+                   f"a branch with fewer than {needs} full members has no committee, only a "
+                   f"secretary: committee_size must be 0 (正式党员不足{needs}人的党支部不设支委会)")
+        return
+    if org.kind in BRANCHES and size == 0:
+        broken("committee_size",
+               f"a branch with {needs} or more full members needs a committee of {lo}–{hi} "
+               f"(正式党员{needs}人以上的党支部应设立支部委员会，由{lo}至{hi}人组成)")
+        return
+    if not lo <= size <= hi:
+        broken("committee_size", f"a {KINDS.get(org.kind, org.kind)} committee has {lo} to {hi} "
+                                 f"members, not {size} (委员会{lo}至{hi}人)")
+    if size > org.full_members:
+        broken("committee_size", "a committee cannot have more members than the organization "
+                                 "has full members (委员人数不能超过正式党员人数)")
+
+
+def check_parent(org: Organization, parent: Organization | None, ancestors_of_parent: list[int]) -> None:
+    """The organization's place in the party hierarchy."""
+    if parent is None:
+        return
+    problems = []
+    if not parent.active:
+        problems.append(f"parent organization {parent.id} is {parent.status}")
+    if parent.kind not in ("611", "621"):
+        problems.append("only a committee (611) or a general branch (621) has organizations "
+                        "under it (只有党委、党总支可下设党组织)")
+    elif parent.kind == "621" and org.kind not in BRANCHES:
+        problems.append("a general branch (621) has only branches under it (党总支下设党支部)")
+    if not regions.in_subtree(org.place_code, parent.place_code):
+        problems.append(f"place {org.place_code} is outside the parent's place {parent.place_code}")
+    if org.id is not None and (org.id == parent.id or org.id in ancestors_of_parent):
+        problems.append("an organization cannot be under itself")
+    if problems:
+        raise ValidationError("the parent organization does not fit (上级党组织不符)",
+                              {"parent_id": problems})
+
+
+def register(values: dict, rules: Rules) -> Organization:
+    elected_on = values.get("elected_on") or values["founded_on"]
+    org = Organization(
+        name=values["name"].strip(), kind=values["kind"], sector=values["sector"],
+        place_code=values["place_code"], parent_id=values.get("parent_id"),
+        full_members=values["full_members"],
+        probationary_members=values.get("probationary_members", 0),
+        committee_size=values.get("committee_size", 0),
+        units=[u.strip() for u in values.get("units") or []],
+        founded_on=values["founded_on"], elected_on=elected_on,
+    )
+    org.term_ends_on = add_years(elected_on, rules.term_years(org.sector))
+    check_rules(org, rules)
+    org.events.append(Event("organization_registered"))
+    return org
+
+
+def update(org: Organization, changes: dict, rules: Rules) -> tuple[Organization, dict]:
+    """The organization after `changes`, and the diff {field: {old, new}}."""
+    _require_active(org)
+    changes = {k: v for k, v in changes.items() if k in Organization.EDITABLE}
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    new = replace(org, **changes, events=[])
+    if {"elected_on", "sector"} & changes.keys():
+        new.term_ends_on = add_years(new.elected_on, rules.term_years(new.sector))
+    check_rules(new, rules)
+    diff = _diff(org, new)
+    if diff:
+        new.version = org.version + 1
+        new.events.append(Event("organization_updated", {"changes": diff}))
+    return new, diff
+
+
+def _diff(old: Organization, new: Organization) -> dict:
+    diff = {}
+    for name in (*Organization.EDITABLE, "term_ends_on", "status", "status_changed_on",
+                 "status_reason", "merged_into_id"):
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            diff[name] = {"old": before, "new": after}
+    return diff
+
+
+def dissolve(org: Organization, effective_on: dt.date, reason: str,
+             active_children: int) -> tuple[Organization, dict]:
+    _require_active(org)
+    if active_children:
+        raise Conflict(f"organization {org.id} still has {active_children} active organizations "
+                       "under it: merge, move or dissolve them first (请先处理下级党组织)",
+                       {"active_children": active_children})
+    new = replace(org, status="dissolved", status_changed_on=effective_on,
+                  status_reason=reason, version=org.version + 1, events=[])
+    new.events.append(_status_changed(org, new))
+    return new, _diff(org, new)
+
+
+def _status_changed(old: Organization, new: Organization) -> Event:
+    return Event("organization_status_changed", {
+        "old_status": old.status, "new_status": new.status,
+        "effective_on": new.status_changed_on, "reason": new.status_reason,
+        "merged_into_id": new.merged_into_id,
+    })
+
+
+def merge(source: Organization, target: Organization, effective_on: dt.date, reason: str,
+          active_children: int) -> tuple[Organization, Organization]:
+    """The source is merged into the target, whose members it joins."""
+    if source.id == target.id:
+        raise ValidationError("an organization cannot merge into itself",
+                              {"into_organization_id": ["must differ from organization_id"]})
+    _require_active(target, "target organization")
+    dissolve(source, effective_on, reason, active_children)  # the same preconditions
+    merged = replace(source, status="merged", status_changed_on=effective_on,
+                     status_reason=reason, merged_into_id=target.id,
+                     version=source.version + 1, events=[])
+    merged.events.append(_status_changed(source, merged))
+    grown = replace(target, full_members=target.full_members + source.full_members,
+                    probationary_members=target.probationary_members + source.probationary_members,
+                    version=target.version + 1, events=[])
+    grown.events.append(Event("organization_updated", {"changes": _diff(target, grown)}))
+    return merged, grown
+
+
+# -- leadership ---------------------------------------------------------------------
+def team_problems(committee_size: int, in_post: list[str], open_vacancies: int) -> list[str]:
+    """Why a team is incomplete (班子不健全); empty when it is complete.
+
+    store.incomplete_teams applies the same rule in SQL to filter a whole subtree."""
+    problems = []
+    if "secretary" not in in_post:
+        problems.append("no_secretary")
+    committee = sum(1 for post in in_post if post in COMMITTEE_POSTS)
+    if committee_size and committee < committee_size:
+        problems.append("committee_short")
+    if open_vacancies:
+        problems.append("open_vacancies")
+    return problems
+
+
+def check_appointment(org: Organization, post: str, method: str, from_unit: str | None,
+                      in_post: list[str]) -> None:
+    """Whether `post` has room for one more person; raises when it has not."""
+    _require_active(org)
+    errors = {}
+    if post == "first_secretary":
+        if method != "first_secretary":
+            errors["method"] = ["a first secretary is dispatched: method must be first_secretary"]
+        if not from_unit:
+            errors["from_unit"] = ["a dispatched first secretary names the sending unit (派出单位)"]
+    elif method == "first_secretary" and not from_unit:
+        errors["from_unit"] = ["a post filled by a dispatched first secretary names the sending unit"]
+    if method == "cross_unit" and not from_unit:
+        errors["from_unit"] = ["a cross-unit appointment names the person's own unit (原单位)"]
+    if errors:
+        raise ValidationError("the appointment is incomplete", errors)
+    if post == "first_secretary":
+        return  # dispatched, in addition to the committee: takes no seat
+    if post == "secretary" and "secretary" in in_post:
+        raise Conflict("the organization already has a secretary; end that post first "
+                       "(已有书记，请先免去原书记)", {"post": post})
+    committee = sum(1 for p in in_post if p in COMMITTEE_POSTS)
+    if org.committee_size == 0:
+        # Without a committee: a secretary and, where needed, one deputy (支部工作条例).
+        if post == "committee_member":
+            raise ValidationError("an organization without a committee has no committee members",
+                                  {"post": ["committee_member needs committee_size > 0"]})
+        if post == "deputy_secretary" and "deputy_secretary" in in_post:
+            raise Conflict("an organization without a committee has at most one deputy secretary",
+                           {"post": post})
+        return
+    if committee >= org.committee_size:
+        raise Conflict(f"all {org.committee_size} committee seats are filled (委员已满)",
+                       {"post": post, "committee_size": org.committee_size})
+
+
+def vacancy_posts_to_open(org: Organization, in_post: list[str], open_posts: list[str]) -> list[str]:
+    """Vacancies to open so that people in post + open vacancies cover every seat."""
+    missing = []
+    if "secretary" not in in_post and "secretary" not in open_posts:
+        missing.append("secretary")
+    if org.committee_size:
+        covered = (sum(1 for p in in_post if p in COMMITTEE_POSTS)
+                   + sum(1 for p in open_posts if p in COMMITTEE_POSTS) + len(missing))
+        missing += ["committee_member"] * max(0, org.committee_size - covered)
+    return missing
+
+
+def vacancies_after_leaving(org: Organization, left_post: str, in_post: list[str],
+                            open_posts: list[str]) -> list[str]:
+    """Vacancies to open when someone left `left_post`: the seat they held, if it is one."""
+    wanted = vacancy_posts_to_open(org, in_post, open_posts)
+    if left_post == "deputy_secretary" and "committee_member" in wanted:
+        wanted[wanted.index("committee_member")] = "deputy_secretary"
+    return wanted
+
+
+def surplus_vacancies(org: Organization, in_post: list[str], open_posts: list[str]) -> int:
+    """How many open non-secretary vacancies exceed the seats (after a committee shrank)."""
+    if org.committee_size == 0:
+        return sum(1 for p in open_posts if p != "secretary")
+    committee = sum(1 for p in in_post if p in COMMITTEE_POSTS)
+    return max(0, committee + len(open_posts) - org.committee_size)
+
+
+def vacancy_matches(vacancy_post: str, post: str) -> bool:
+    """A committee seat can be filled by a deputy or a member; the secretary's by a secretary."""
+    if post == "secretary" or vacancy_post == "secretary":
+        return post == vacancy_post
+    return post in COMMITTEE_POSTS and vacancy_post in COMMITTEE_POSTS
+
+
+def townships_short(townships: list[dict], rules: Rules) -> list[dict]:
+    """Townships (of the configured kinds) with fewer organizers than the rule asks."""
+    return [t for t in townships
+            if t["kind"] in rules.organizer_township_kinds
+            and t["organizers"] < rules.organizers_per_township]

@@ -1,0 +1,389 @@
+"""The organizations service: places, party organizations, leadership and township
+organizers over nameko RPC (contract: shared/contracts/organizations.py).
+
+Thin on purpose: each method checks jurisdiction, calls domain rules and the store.
+Authentication, input validation, the transaction, idempotency and the result's shape
+come from shared.entrypoints; events leave through the outbox (shared.outbox)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.organizations import domain, store
+from shared import entrypoints, regions
+from shared.auth import CallerIdentity
+from shared.contracts import organizations as contract
+from shared.contracts.common import encode_cursor
+from shared.db import Database
+from shared.errors import Conflict, NotFound, ValidationError
+from shared.monitoring import Monitoring
+from shared.outbox import OutboxRelay
+from shared.rules import RuleSet
+
+operation = entrypoints.operations(contract.SERVICE)
+
+
+def _cursor(key):
+    return encode_cursor(key) if key is not None else None
+
+
+class OrganizationsService:
+    name = contract.SERVICE
+
+    db = Database()
+    caller = CallerIdentity()
+    rules = RuleSet(domain.Rules)
+    relay = OutboxRelay()
+    monitoring = Monitoring()
+
+    # -- places -------------------------------------------------------------------
+    @operation
+    def import_places(self, call, params):
+        rows, errors, seen = [], {}, set()
+        for index, place in enumerate(params["places"]):
+            code = regions.parse(place["code"])
+            if code.code in seen:
+                errors[index] = {"code": [f"{code.code} appears twice in this batch"]}
+                continue
+            seen.add(code.code)
+            call.principal.require_place(code.code)
+            rows.append({"code": code.code, "name": place["name"].strip(), "level": code.level,
+                         "kind": code.kind, "parent_code": code.parent})
+        parents = {r["parent_code"] for r in rows if r["parent_code"]} - seen
+        known = store.place_names(call.tx, parents)
+        for index, row in enumerate(rows):
+            if row["parent_code"] and row["parent_code"] not in seen | known.keys():
+                errors.setdefault(index, {})["code"] = [
+                    f"parent {row['parent_code']} is neither known nor in this batch"]
+        if errors:
+            raise ValidationError("some places cannot be imported", {"places": errors})
+        rows.sort(key=lambda r: r["code"])  # a parent's code sorts before its children's
+        changed = store.upsert_places(call.tx, rows)
+        call.tx.audit_many("place", [
+            *((code, {"created": True}) for code in changed["created"]),
+            *((code, {"name": diff}) for code, diff in changed["renamed"].items()),
+        ])
+        return {"created": len(changed["created"]), "renamed": len(changed["renamed"]),
+                "unchanged": changed["unchanged"]}
+
+    # Place names are reference data: any caller with the read role may look them up,
+    # jurisdiction or not (a county's staff need their province's name in a path).
+    @operation
+    def get_place(self, call, params):
+        return store.get_place(call.tx, params["code"])
+
+    @operation
+    def list_children(self, call, params):
+        store.get_place(call.tx, params["code"])
+        return {"items": store.children(call.tx, params["code"])}
+
+    @operation
+    def place_path(self, call, params):
+        store.get_place(call.tx, params["code"])
+        return {"items": store.path(call.tx, params["code"])}
+
+    # -- organizations --------------------------------------------------------------
+    def _dump(self, org: domain.Organization) -> dict:
+        values = vars(org).copy()
+        values["flags"] = org.flags(self.rules, dt.date.today())
+        return values
+
+    def _place_must_exist(self, call, code: str) -> None:
+        try:
+            store.get_place(call.tx, code)
+        except NotFound:
+            raise ValidationError("unknown place", {"place_code": [f"no place {code}"]}) from None
+
+    def _check_parent(self, call, org: domain.Organization) -> None:
+        if org.parent_id is None:
+            return
+        try:
+            parent = store.get_organization(call.tx, org.parent_id)
+        except NotFound:
+            raise ValidationError("unknown parent", {"parent_id": [f"no organization {org.parent_id}"]}) from None
+        above = store.ancestor_ids(call.tx, parent.id) if org.id is not None else []
+        domain.check_parent(org, parent, above)
+
+    def _organization_in_reach(self, call, organization_id: int, *, lock=False):
+        org = store.get_organization(call.tx, organization_id, lock=lock)
+        call.principal.require_place(org.place_code)
+        return org
+
+    @operation
+    def register_organization(self, call, params):
+        call.principal.require_place(params["place_code"])
+        self._place_must_exist(call, params["place_code"])
+        org = domain.register(params, self.rules)
+        self._check_parent(call, org)
+        store.insert_organization(call.tx, org)
+        vacancies = store.open_vacancies(call.tx, org.id, domain.vacancy_posts_to_open(org, [], []),
+                                         "unfilled", dt.date.today())
+        call.tx.audit("organization", org.id, {"registered": org.snapshot(),
+                                               "vacancies_opened": len(vacancies)})
+        return self._dump(store.get_organization(call.tx, org.id))
+
+    @operation
+    def update_organization(self, call, params):
+        org = self._organization_in_reach(call, params.pop("organization_id"), lock=True)
+        read_version = params.pop("version")
+        _require_version(org, read_version)
+        if "place_code" in params and params["place_code"] != org.place_code:
+            call.principal.require_place(params["place_code"])
+            self._place_must_exist(call, params["place_code"])
+        new, diff = domain.update(org, params, self.rules)
+        if not diff:
+            return self._dump(org)
+        if {"parent_id", "place_code", "kind"} & diff.keys():
+            self._check_parent(call, new)
+        store.save_organization(call.tx, new, read_version)
+        if "committee_size" in diff:
+            self._reconcile_vacancies(call, new)
+        call.tx.audit("organization", new.id, diff)
+        return self._dump(store.get_organization(call.tx, new.id))
+
+    def _reconcile_vacancies(self, call, org: domain.Organization) -> None:
+        """After the committee grew or shrank: open or cancel vacancies to match."""
+        in_post = store.posts_in_post(call.tx, org.id)
+        open_ = store.open_vacancy_rows(call.tx, org.id)
+        store.open_vacancies(call.tx, org.id,
+                             domain.vacancy_posts_to_open(org, in_post, [v["post"] for v in open_]),
+                             "unfilled", dt.date.today())
+        surplus = domain.surplus_vacancies(org, in_post, [v["post"] for v in open_])
+        newest_first = [v["id"] for v in reversed(open_) if v["post"] != "secretary"]
+        store.cancel_vacancies(call.tx, newest_first[:surplus])
+
+    @operation
+    def dissolve_organization(self, call, params):
+        org = self._organization_in_reach(call, params["organization_id"], lock=True)
+        _require_version(org, params["version"])
+        new, diff = domain.dissolve(org, params["effective_on"], params["reason"],
+                                    store.active_children(call.tx, org.id))
+        store.save_organization(call.tx, new, params["version"])
+        store.end_all_leadership(call.tx, org.id, params["effective_on"])
+        call.tx.audit("organization", org.id, diff)
+        return self._dump(store.get_organization(call.tx, org.id))
+
+    @operation
+    def merge_organization(self, call, params):
+        source_id, target_id = params["organization_id"], params["into_organization_id"]
+        # Lock both rows in id order, so two crossing merges cannot deadlock.
+        for organization_id in sorted({source_id, target_id}):
+            self._organization_in_reach(call, organization_id, lock=True)
+        source = store.get_organization(call.tx, source_id)
+        target = store.get_organization(call.tx, target_id)
+        _require_version(source, params["version"])
+        merged, grown = domain.merge(source, target, params["effective_on"], params["reason"],
+                                     store.active_children(call.tx, source.id))
+        store.save_organization(call.tx, merged, source.version)
+        store.save_organization(call.tx, grown, target.version)
+        store.end_all_leadership(call.tx, source.id, params["effective_on"])
+        call.tx.audit("organization", source.id, {"merged_into": target.id,
+                                                  "reason": params["reason"]})
+        call.tx.audit("organization", target.id, {
+            "absorbed": source.id,
+            "full_members": {"old": target.full_members, "new": grown.full_members}})
+        return self._dump(store.get_organization(call.tx, target.id))
+
+    @operation
+    def get_organization(self, call, params):
+        return self._dump(self._organization_in_reach(call, params["organization_id"]))
+
+    @operation
+    def list_organizations(self, call, params):
+        call.principal.require_place(params["place_code"])
+        items, cursor = store.organization_page(
+            call.tx, params["place_code"], kind=params["kind"], sector=params["sector"],
+            status=params["status"], grade=params["grade"], limit=params["limit"],
+            after=params["after"])
+        return {"items": [self._dump(org) for org in items], "next_cursor": _cursor(cursor)}
+
+    @operation
+    def reelection_due(self, call, params):
+        call.principal.require_place(params["place_code"])
+        today = dt.date.today()
+        window = params["within_days"]
+        if window is None:
+            window = self.rules.reelection_window_days
+        rows, cursor = store.reelection_due(call.tx, params["place_code"],
+                                            today + dt.timedelta(days=window),
+                                            limit=params["limit"], after=params["after"])
+        for row in rows:
+            row["days_left"] = (row["term_ends_on"] - today).days
+            row["overdue"] = row["days_left"] < 0
+        return {"place_code": params["place_code"], "as_of": today, "within_days": window,
+                "rules": self.rules.as_report("reelection_window_days", "term_years_by_sector",
+                                              "default_term_years"),
+                "items": rows, "next_cursor": _cursor(cursor)}
+
+    # -- leadership -------------------------------------------------------------------
+    def _leadership(self, call, org: domain.Organization) -> dict:
+        people = store.leaders(call.tx, org.id)
+        vacancies = store.vacancies(call.tx, org.id)
+        in_post = [p for p in people if p["ended_on"] is None]
+        open_ = [v for v in vacancies if v["status"] == "open"]
+        problems = domain.team_problems(org.committee_size, [p["post"] for p in in_post],
+                                        len(open_))
+        return {
+            "organization_id": org.id, "committee_size": org.committee_size,
+            "complete": not problems, "problems": [{"code": p} for p in problems],
+            "leaders": in_post, "open_vacancies": open_,
+            "filled_vacancies": [v for v in vacancies if v["status"] == "filled"],
+            "former_leaders": [p for p in people if p["ended_on"] is not None],
+        }
+
+    @operation
+    def get_leadership(self, call, params):
+        return self._leadership(call, self._organization_in_reach(call, params["organization_id"]))
+
+    @operation
+    def appoint_leader(self, call, params):
+        org = self._organization_in_reach(call, params["organization_id"], lock=True)
+        in_post = store.posts_in_post(call.tx, org.id)
+        domain.check_appointment(org, params["post"], params["method"], params["from_unit"], in_post)
+        vacancy = self._vacancy_to_fill(call, org, params)
+        leader = store.insert_leader(call.tx, {**params, "organization_id": org.id})
+        changes = {"appointed": {k: leader[k] for k in ("post", "name", "method", "started_on")}}
+        if vacancy is not None:
+            store.fill_vacancy(call.tx, vacancy["id"], leader)
+            changes["filled_vacancy"] = vacancy["id"]
+        call.tx.audit("leader", leader["id"], changes)
+        return self._leadership(call, org)
+
+    def _vacancy_to_fill(self, call, org, params) -> dict | None:
+        if params["post"] == "first_secretary":
+            return None
+        open_ = store.open_vacancy_rows(call.tx, org.id)
+        if params["vacancy_id"] is not None:
+            chosen = next((v for v in open_ if v["id"] == params["vacancy_id"]), None)
+            if chosen is None or not domain.vacancy_matches(chosen["post"], params["post"]):
+                raise ValidationError("no such open vacancy for this post", {
+                    "vacancy_id": [f"vacancy {params['vacancy_id']} is not an open "
+                                   f"{params['post']} vacancy of organization {org.id}"]})
+            return chosen
+        exact = [v for v in open_ if v["post"] == params["post"]]
+        matching = exact or [v for v in open_ if domain.vacancy_matches(v["post"], params["post"])]
+        return matching[0] if matching else None
+
+    @operation
+    def end_leader(self, call, params):
+        leader = store.get_leader(call.tx, params["leader_id"])
+        org = self._organization_in_reach(call, leader["organization_id"], lock=True)
+        if leader["ended_on"] is not None:
+            raise Conflict(f"leader {leader['id']} already left on {leader['ended_on']}",
+                           {"leader_id": leader["id"]})
+        if params["ended_on"] < leader["started_on"]:
+            raise ValidationError("a post cannot end before it started",
+                                  {"ended_on": [f"before started_on {leader['started_on']}"]})
+        store.end_leader(call.tx, leader["id"], params["ended_on"], params["reason"])
+        in_post = store.posts_in_post(call.tx, org.id)
+        open_posts = [v["post"] for v in store.open_vacancy_rows(call.tx, org.id)]
+        posts = domain.vacancies_after_leaving(org, leader["post"], in_post, open_posts)
+        opened = store.open_vacancies(call.tx, org.id, posts, params["reason"], params["ended_on"])
+        call.tx.audit("leader", leader["id"], {"ended_on": params["ended_on"],
+                                               "reason": params["reason"],
+                                               "vacancies_opened": [v["id"] for v in opened]})
+        return self._leadership(call, org)
+
+    @operation
+    def incomplete_teams(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        rows, cursor = store.incomplete_teams(call.tx, place_code, limit=params["limit"],
+                                              after=params["after"])
+        by_child = store.team_counts_by_child(call.tx, place_code)
+        items = [{**row, "problems": [{"code": p} for p in _team_problems(row)]} for row in rows]
+        return {
+            "place_code": place_code,
+            "organizations": sum(c["organizations"] for c in by_child),
+            "incomplete": sum(c["incomplete"] for c in by_child),
+            "by_child_place": by_child, "items": items, "next_cursor": _cursor(cursor),
+        }
+
+    # -- township organizers -------------------------------------------------------------
+    @operation
+    def appoint_organizer(self, call, params):
+        call.principal.require_place(params["place_code"])
+        self._place_must_exist(call, params["place_code"])
+        if regions.level_of(params["place_code"]) != "township":
+            raise ValidationError("organizers serve townships", {
+                "place_code": ["must be a township (乡镇、街道): organizers serve townships"]})
+        organizer = store.insert_organizer(call.tx, params)
+        call.tx.audit("organizer", organizer["id"], {"appointed": {
+            "place_code": organizer["place_code"], "name": organizer["name"],
+            "appointed_on": organizer["appointed_on"]}})
+        return organizer
+
+    @operation
+    def end_organizer(self, call, params):
+        organizer = store.get_organizer(call.tx, params["organizer_id"])
+        call.principal.require_place(organizer["place_code"])
+        if organizer["ended_on"] is not None:
+            raise Conflict(f"organizer {organizer['id']} already left on {organizer['ended_on']}",
+                           {"organizer_id": organizer["id"]})
+        if params["ended_on"] < organizer["appointed_on"]:
+            raise ValidationError("cannot leave before being appointed",
+                                  {"ended_on": [f"before appointed_on {organizer['appointed_on']}"]})
+        organizer = store.end_organizer(call.tx, organizer["id"], params["ended_on"])
+        call.tx.audit("organizer", organizer["id"], {"ended_on": params["ended_on"]})
+        return organizer
+
+    @operation
+    def list_organizers(self, call, params):
+        call.principal.require_place(params["code"])
+        return {"items": store.organizers_in_post(call.tx, params["code"])}
+
+    @operation
+    def townships_without_organizer(self, call, params):
+        call.principal.require_place(params["code"])
+        townships = [t for t in store.townships_with_organizer_counts(call.tx, params["code"])
+                     if t["kind"] in self.rules.organizer_township_kinds]
+        short = domain.townships_short(townships, self.rules)
+        return {"place_code": params["code"],
+                "rules": self.rules.as_report("organizers_per_township", "organizer_township_kinds"),
+                "townships": len(townships), "short": len(short), "items": short}
+
+    # -- audit trail ---------------------------------------------------------------------
+    @operation
+    def audit_trail(self, call, params):
+        entity_type, entity_id = params["entity_type"], params["entity_id"]
+        call.principal.require_place(self._place_of(call, entity_type, entity_id))
+        return {"items": store.audit_trail(call.tx, entity_type, entity_id)}
+
+    def _place_of(self, call, entity_type: str, entity_id: str) -> str:
+        """The place whose jurisdiction covers an audited entity."""
+        if entity_type == "place":
+            return store.get_place(call.tx, entity_id)["code"]
+        if not entity_id.isdigit():
+            raise ValidationError("bad entity id", {"entity_id": ["must be a number"]})
+        number = int(entity_id)
+        if entity_type == "organization":
+            return store.get_organization(call.tx, number).place_code
+        if entity_type == "organizer":
+            return store.get_organizer(call.tx, number)["place_code"]
+        if entity_type == "leader":
+            organization_id = store.get_leader(call.tx, number)["organization_id"]
+        else:
+            organization_id = call.tx.scalar(
+                "SELECT organization_id FROM vacancies WHERE id = %s", (number,))
+            if organization_id is None:
+                raise NotFound(f"no vacancy {number}", {"vacancy_id": number})
+        return store.get_organization(call.tx, organization_id).place_code
+
+
+def _require_version(org: domain.Organization, read_version: int) -> None:
+    if org.version != read_version:
+        raise Conflict(
+            f"organization {org.id} is at version {org.version}, you read {read_version}; "
+            "read it again (数据已被他人修改，请刷新后重试)",
+            {"organization_id": org.id, "current_version": org.version,
+             "your_version": read_version})
+
+
+def _team_problems(row: dict) -> list[str]:
+    """domain.team_problems on a report row's counts."""
+    in_post = ["secretary"] * row["secretaries"]
+    in_post += ["committee_member"] * (row["committee"] - row["secretaries"])
+    return domain.team_problems(row["committee_size"], in_post, row["open_vacancies"])
+
+
+SERVICE = OrganizationsService

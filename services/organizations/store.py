@@ -1,0 +1,406 @@
+"""SQL of the organizations service (psycopg2, parameterized). No rules here: those are
+in domain.py. Subtree queries are `place_code BETWEEN lo AND hi` on fixed-width codes
+(shared.regions.subtree_bounds), which a btree index answers directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+
+from psycopg2.extras import execute_values
+
+from services.organizations.domain import Organization
+from shared import regions
+from shared.db import Transaction
+from shared.errors import Conflict, NotFound
+from shared.outbox import Event
+
+# -- places ---------------------------------------------------------------------------
+PLACE_COLUMNS = "code, name, level, kind, parent_code"
+
+
+def get_place(tx: Transaction, code: str) -> dict:
+    place = tx.one(f"SELECT {PLACE_COLUMNS} FROM places WHERE code = %s", (code,))
+    if place is None:
+        raise NotFound(f"no place {code} (未找到该地区)", {"code": code})
+    return place
+
+
+def place_names(tx: Transaction, codes) -> dict[str, str]:
+    rows = tx.all("SELECT code, name FROM places WHERE code = ANY(%s)", (list(codes),))
+    return {row["code"]: row["name"] for row in rows}
+
+
+def children(tx: Transaction, code: str) -> list[dict]:
+    return tx.all(f"SELECT {PLACE_COLUMNS} FROM places WHERE parent_code = %s ORDER BY code",
+                  (code,))
+
+
+def path(tx: Transaction, code: str) -> list[dict]:
+    codes = [*regions.ancestors(code), code]
+    rows = tx.all(f"SELECT {PLACE_COLUMNS} FROM places WHERE code = ANY(%s)", (codes,))
+    by_code = {row["code"]: row for row in rows}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def upsert_places(tx: Transaction, places: list[dict]) -> dict:
+    """Create new places and rename changed ones; returns counts and what changed."""
+    existing = place_names(tx, (p["code"] for p in places))
+    new = [p for p in places if p["code"] not in existing]
+    renamed = [p for p in places if p["code"] in existing and existing[p["code"]] != p["name"]]
+    if new:
+        execute_values(
+            tx.cursor,
+            "INSERT INTO places (code, name, level, kind, parent_code) VALUES %s",
+            [(p["code"], p["name"], p["level"], p["kind"], p["parent_code"]) for p in new],
+            page_size=1000,
+        )
+    if renamed:
+        execute_values(
+            tx.cursor,
+            "UPDATE places SET name = v.name, updated_at = now() FROM (VALUES %s) AS v(code, name)"
+            " WHERE places.code = v.code",
+            [(p["code"], p["name"]) for p in renamed],
+            page_size=1000,
+        )
+    return {
+        "created": [p["code"] for p in new],
+        "renamed": {p["code"]: {"old": existing[p["code"]], "new": p["name"]} for p in renamed},
+        "unchanged": len(places) - len(new) - len(renamed),
+    }
+
+
+# -- organizations ------------------------------------------------------------------
+_ORG_FIELDS = [f.name for f in fields(Organization) if f.name not in ("events", "place_name")]
+_ORG_SELECT = (
+    "SELECT " + ", ".join(f"o.{name}" for name in _ORG_FIELDS)
+    + ", p.name AS place_name FROM organizations o JOIN places p ON p.code = o.place_code"
+)
+_WRITABLE = [name for name in _ORG_FIELDS if name not in ("id", "updated_at")]
+
+
+def _organization(row: dict) -> Organization:
+    return Organization(**row)
+
+
+def get_organization(tx: Transaction, organization_id: int, *, lock: bool = False) -> Organization:
+    row = tx.one(_ORG_SELECT + " WHERE o.id = %s" + (" FOR UPDATE OF o" if lock else ""),
+                 (organization_id,))
+    if row is None:
+        raise NotFound(f"no organization {organization_id} (未找到该党组织)",
+                       {"organization_id": organization_id})
+    return _organization(row)
+
+
+def insert_organization(tx: Transaction, org: Organization) -> Organization:
+    org.version = 1
+    columns = [name for name in _WRITABLE]
+    row = tx.one(
+        f"INSERT INTO organizations ({', '.join(columns)}) VALUES "
+        f"({', '.join(['%s'] * len(columns))}) RETURNING id, updated_at",
+        [getattr(org, name) for name in columns],
+    )
+    org.id, org.updated_at = row["id"], row["updated_at"]
+    _write_events(tx, org)
+    return org
+
+
+def save_organization(tx: Transaction, org: Organization, read_version: int) -> Organization:
+    """Write a changed organization if nobody changed it since `read_version`."""
+    columns = [name for name in _WRITABLE]
+    row = tx.one(
+        f"UPDATE organizations SET {', '.join(f'{c} = %s' for c in columns)}, updated_at = now()"
+        " WHERE id = %s AND version = %s RETURNING updated_at",
+        [getattr(org, c) for c in columns] + [org.id, read_version],
+    )
+    if row is None:
+        current = tx.scalar("SELECT version FROM organizations WHERE id = %s", (org.id,))
+        raise Conflict(
+            f"organization {org.id} was changed by someone else (version {current}, you read "
+            f"{read_version}); read it again (数据已被他人修改，请刷新后重试)",
+            {"organization_id": org.id, "current_version": current, "your_version": read_version},
+        )
+    org.updated_at = row["updated_at"]
+    _write_events(tx, org)
+    return org
+
+
+def _write_events(tx: Transaction, org: Organization) -> None:
+    for event in org.events:
+        tx.emit(Event(event.type, {"organization": org.snapshot(), **event.data}))
+    org.events.clear()
+
+
+def active_children(tx: Transaction, organization_id: int) -> int:
+    return tx.scalar(
+        "SELECT count(*) FROM organizations WHERE parent_id = %s AND status = 'active'",
+        (organization_id,),
+    )
+
+
+def ancestor_ids(tx: Transaction, organization_id: int) -> list[int]:
+    rows = tx.all(
+        """
+        WITH RECURSIVE up(id, parent_id, depth) AS (
+            SELECT id, parent_id, 0 FROM organizations WHERE id = %s
+            UNION ALL
+            SELECT o.id, o.parent_id, up.depth + 1 FROM organizations o
+            JOIN up ON o.id = up.parent_id WHERE up.depth < 20
+        )
+        SELECT id FROM up WHERE depth > 0
+        """,
+        (organization_id,),
+    )
+    return [row["id"] for row in rows]
+
+
+def organization_page(tx: Transaction, place_code: str, *, kind=None, sector=None, status=None,
+                      grade=None, limit: int, after=None) -> tuple[list[Organization], list | None]:
+    lo, hi = regions.subtree_bounds(place_code)
+    where = ["o.place_code BETWEEN %s AND %s"]
+    params: list = [lo, hi]
+    for column, value in (("kind", kind), ("sector", sector), ("status", status),
+                          ("current_grade", grade)):
+        if value is not None:
+            where.append(f"o.{column} = %s")
+            params.append(value)
+    if after is not None:
+        where.append("(o.place_code, o.id) > (%s, %s)")
+        params += list(after)
+    rows = tx.all(
+        _ORG_SELECT + " WHERE " + " AND ".join(where)
+        + " ORDER BY o.place_code, o.id LIMIT %s",
+        params + [limit + 1],
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = [rows[-1]["place_code"], rows[-1]["id"]] if more else None
+    return [_organization(r) for r in rows], cursor
+
+
+def reelection_due(tx: Transaction, place_code: str, until: dt.date, *, limit: int,
+                   after=None) -> tuple[list[dict], list | None]:
+    lo, hi = regions.subtree_bounds(place_code)
+    params: list = [lo, hi, until]
+    keyset = ""
+    if after is not None:
+        keyset = " AND (o.term_ends_on, o.id) > (%s::date, %s)"
+        params += list(after)
+    rows = tx.all(
+        "SELECT o.id AS organization_id, o.name, o.kind, o.place_code, p.name AS place_name,"
+        " o.elected_on, o.term_ends_on FROM organizations o JOIN places p ON p.code = o.place_code"
+        " WHERE o.status = 'active' AND o.place_code BETWEEN %s AND %s AND o.term_ends_on <= %s"
+        + keyset + " ORDER BY o.term_ends_on, o.id LIMIT %s",
+        params + [limit + 1],
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = [rows[-1]["term_ends_on"].isoformat(), rows[-1]["organization_id"]] if more else None
+    return rows, cursor
+
+
+# -- leadership ---------------------------------------------------------------------
+LEADER_COLUMNS = ("id, organization_id, post, name, sex, birth_date, from_unit, method,"
+                  " started_on, ended_on, end_reason")
+VACANCY_COLUMNS = ("id, organization_id, post, reason, opened_on, status, filled_on,"
+                   " fill_method, filled_by_leader_id")
+
+
+def leaders(tx: Transaction, organization_id: int) -> list[dict]:
+    return tx.all(f"SELECT {LEADER_COLUMNS} FROM leaders WHERE organization_id = %s"
+                  " ORDER BY ended_on NULLS FIRST, started_on, id", (organization_id,))
+
+
+def posts_in_post(tx: Transaction, organization_id: int) -> list[str]:
+    """The post of each person in post now."""
+    rows = tx.all("SELECT post FROM leaders WHERE organization_id = %s AND ended_on IS NULL",
+                  (organization_id,))
+    return [row["post"] for row in rows]
+
+
+def open_vacancy_rows(tx: Transaction, organization_id: int) -> list[dict]:
+    return tx.all(f"SELECT {VACANCY_COLUMNS} FROM vacancies WHERE organization_id = %s"
+                  " AND status = 'open' ORDER BY opened_on, id", (organization_id,))
+
+
+def get_leader(tx: Transaction, leader_id: int) -> dict:
+    row = tx.one(f"SELECT {LEADER_COLUMNS} FROM leaders WHERE id = %s", (leader_id,))
+    if row is None:
+        raise NotFound(f"no leader {leader_id}", {"leader_id": leader_id})
+    return row
+
+
+def vacancies(tx: Transaction, organization_id: int) -> list[dict]:
+    return tx.all(f"SELECT {VACANCY_COLUMNS} FROM vacancies WHERE organization_id = %s"
+                  " ORDER BY opened_on, id", (organization_id,))
+
+
+def insert_leader(tx: Transaction, values: dict) -> dict:
+    return tx.one(
+        "INSERT INTO leaders (organization_id, post, name, sex, birth_date, from_unit, method,"
+        " started_on) VALUES (%(organization_id)s, %(post)s, %(name)s, %(sex)s, %(birth_date)s,"
+        f" %(from_unit)s, %(method)s, %(started_on)s) RETURNING {LEADER_COLUMNS}",
+        values,
+    )
+
+
+def end_leader(tx: Transaction, leader_id: int, ended_on: dt.date, reason: str) -> dict:
+    return tx.one(
+        f"UPDATE leaders SET ended_on = %s, end_reason = %s WHERE id = %s RETURNING {LEADER_COLUMNS}",
+        (ended_on, reason, leader_id),
+    )
+
+
+def open_vacancies(tx: Transaction, organization_id: int, posts: list[str], reason: str,
+                   opened_on: dt.date) -> list[dict]:
+    if not posts:
+        return []
+    return tx.all(
+        "INSERT INTO vacancies (organization_id, post, reason, opened_on) SELECT %s, post, %s, %s"
+        f" FROM unnest(%s::text[]) AS post RETURNING {VACANCY_COLUMNS}",
+        (organization_id, reason, opened_on, posts),
+    )
+
+
+def fill_vacancy(tx: Transaction, vacancy_id: int, leader: dict) -> dict:
+    return tx.one(
+        "UPDATE vacancies SET status = 'filled', filled_on = %s, fill_method = %s,"
+        f" filled_by_leader_id = %s WHERE id = %s RETURNING {VACANCY_COLUMNS}",
+        (leader["started_on"], leader["method"], leader["id"], vacancy_id),
+    )
+
+
+def cancel_vacancies(tx: Transaction, vacancy_ids: list[int]) -> None:
+    if vacancy_ids:
+        tx.execute("UPDATE vacancies SET status = 'cancelled' WHERE id = ANY(%s)", (vacancy_ids,))
+
+
+def end_all_leadership(tx: Transaction, organization_id: int, ended_on: dt.date) -> None:
+    """An organization merged or dissolved: its posts end and its vacancies close."""
+    tx.execute("UPDATE leaders SET ended_on = %s, end_reason = 'other'"
+               " WHERE organization_id = %s AND ended_on IS NULL", (ended_on, organization_id))
+    tx.execute("UPDATE vacancies SET status = 'cancelled' WHERE organization_id = %s"
+               " AND status = 'open'", (organization_id,))
+
+
+_TEAM_STATE = """
+    SELECT o.id AS organization_id, o.name, o.place_code, p.name AS place_name,
+           o.committee_size,
+           coalesce(l.secretaries, 0) AS secretaries,
+           coalesce(l.committee, 0) AS committee,
+           coalesce(v.open, 0) AS open_vacancies
+    FROM organizations o
+    JOIN places p ON p.code = o.place_code
+    LEFT JOIN (
+        SELECT organization_id,
+               count(*) FILTER (WHERE post = 'secretary') AS secretaries,
+               count(*) FILTER (WHERE post IN ('secretary', 'deputy_secretary',
+                                               'committee_member')) AS committee
+        FROM leaders WHERE ended_on IS NULL GROUP BY organization_id
+    ) l ON l.organization_id = o.id
+    LEFT JOIN (
+        SELECT organization_id, count(*) AS open FROM vacancies
+        WHERE status = 'open' GROUP BY organization_id
+    ) v ON v.organization_id = o.id
+    WHERE o.status = 'active' AND o.place_code BETWEEN %s AND %s
+"""
+# The same rule as domain.team_problems, in SQL so the database does the filtering.
+_INCOMPLETE = ("(secretaries = 0 OR (committee_size > 0 AND committee < committee_size)"
+               " OR open_vacancies > 0)")
+
+
+def incomplete_teams(tx: Transaction, place_code: str, *, limit: int,
+                     after=None) -> tuple[list[dict], list | None]:
+    lo, hi = regions.subtree_bounds(place_code)
+    params: list = [lo, hi]
+    keyset = ""
+    if after is not None:
+        keyset = " AND (place_code, organization_id) > (%s, %s)"
+        params += list(after)
+    rows = tx.all(
+        f"SELECT * FROM ({_TEAM_STATE}) t WHERE {_INCOMPLETE}{keyset}"
+        " ORDER BY place_code, organization_id LIMIT %s",
+        params + [limit + 1],
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = [rows[-1]["place_code"], rows[-1]["organization_id"]] if more else None
+    return rows, cursor
+
+
+def team_counts_by_child(tx: Transaction, place_code: str) -> list[dict]:
+    """Active organizations and incomplete teams per child place (and the place itself,
+    for organizations sitting at its own level)."""
+    place = regions.parse(place_code)
+    lo, hi = regions.subtree_bounds(place_code)
+    if place.level == "village":
+        width = 12
+    else:
+        width = regions.PREFIX_LENGTHS[regions.LEVELS[regions.LEVELS.index(place.level) + 1]]
+    return tx.all(
+        f"""
+        SELECT c.code AS place_code, coalesce(pl.name, '') AS place_name,
+               c.organizations, c.incomplete
+        FROM (
+            SELECT CASE WHEN place_code = %s THEN place_code
+                        ELSE rpad(left(place_code, %s), 12, '0') END AS code,
+                   count(*) AS organizations,
+                   count(*) FILTER (WHERE {_INCOMPLETE}) AS incomplete
+            FROM ({_TEAM_STATE}) t GROUP BY 1
+        ) c LEFT JOIN places pl ON pl.code = c.code
+        ORDER BY c.code
+        """,
+        (place_code, width, lo, hi),
+    )
+
+
+# -- organizers ---------------------------------------------------------------------
+ORGANIZER_COLUMNS = "o.id, o.place_code, p.name AS place_name, o.name, o.sex, o.appointed_on, o.ended_on"
+
+
+def insert_organizer(tx: Transaction, values: dict) -> dict:
+    organizer_id = tx.scalar(
+        "INSERT INTO organizers (place_code, name, sex, appointed_on)"
+        " VALUES (%(place_code)s, %(name)s, %(sex)s, %(appointed_on)s) RETURNING id", values)
+    return get_organizer(tx, organizer_id)
+
+
+def get_organizer(tx: Transaction, organizer_id: int) -> dict:
+    row = tx.one(f"SELECT {ORGANIZER_COLUMNS} FROM organizers o JOIN places p ON p.code = o.place_code"
+                 " WHERE o.id = %s", (organizer_id,))
+    if row is None:
+        raise NotFound(f"no organizer {organizer_id}", {"organizer_id": organizer_id})
+    return row
+
+
+def end_organizer(tx: Transaction, organizer_id: int, ended_on: dt.date) -> dict:
+    tx.execute("UPDATE organizers SET ended_on = %s WHERE id = %s", (ended_on, organizer_id))
+    return get_organizer(tx, organizer_id)
+
+
+def organizers_in_post(tx: Transaction, place_code: str) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(f"SELECT {ORGANIZER_COLUMNS} FROM organizers o JOIN places p ON p.code = o.place_code"
+                  " WHERE o.ended_on IS NULL AND o.place_code BETWEEN %s AND %s"
+                  " ORDER BY o.place_code, o.id", (lo, hi))
+
+
+def townships_with_organizer_counts(tx: Transaction, place_code: str) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(
+        "SELECT p.code AS place_code, p.name AS place_name, p.kind,"
+        " count(o.id) AS organizers FROM places p"
+        " LEFT JOIN organizers o ON o.place_code = p.code AND o.ended_on IS NULL"
+        " WHERE p.level = 'township' AND p.code BETWEEN %s AND %s"
+        " GROUP BY p.code ORDER BY p.code",
+        (lo, hi),
+    )
+
+
+# -- audit --------------------------------------------------------------------------
+def audit_trail(tx: Transaction, entity_type: str, entity_id: str) -> list[dict]:
+    return tx.all(
+        "SELECT occurred_at, subject, department, system, request_id, operation, changes"
+        " FROM audit_log WHERE entity_type = %s AND entity_id = %s ORDER BY id",
+        (entity_type, entity_id),
+    )

@@ -1,0 +1,223 @@
+"""Who is calling: signed tokens, principals, roles and jurisdiction.
+
+Every RPC carries a JWT (HS256, PyJWT) in nameko's context data under `auth_token`
+(nameko.constants.AUTH_TOKEN_CONTEXT_KEY): ClusterRpcProxy(config,
+context_data={"auth_token": token}). The principal it names has a subject, a
+department, the system it calls from, a place code (its jurisdiction: that place's
+subtree) and roles. No or bad token → Unauthenticated; outside the subtree or without
+the role → Forbidden.
+
+Tokens are issued by `make token` (python -m shared.auth issue ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from nameko.constants import AUTH_TOKEN_CONTEXT_KEY
+from nameko.extensions import DependencyProvider
+
+from shared import config, regions
+from shared.errors import Forbidden, Unauthenticated
+
+ISSUER = "jinwei"
+ALGORITHM = "HS256"
+
+# Every role, with the label staff see. A service's RPC names the role it needs.
+ROLES = {
+    "places.admin": "行政区划维护",
+    "organizations.read": "党组织信息查询",
+    "organizations.write": "党组织信息维护",
+    "audit.read": "操作记录查询",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    department: str
+    system: str
+    place_code: str
+    roles: frozenset[str]
+    token_id: str
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def require_role(self, role: str) -> None:
+        if role not in self.roles:
+            raise Forbidden(
+                f"{self.subject} lacks the role {role} ({ROLES.get(role, role)})",
+                {"role": role},
+            )
+
+    def covers(self, place_code: str) -> bool:
+        return regions.in_subtree(place_code, self.place_code)
+
+    def require_place(self, place_code: str) -> None:
+        if not self.covers(place_code):
+            raise Forbidden(
+                f"place {place_code} is outside the jurisdiction of {self.subject} "
+                f"({self.place_code})",
+                {"place_code": place_code, "jurisdiction": self.place_code},
+            )
+
+    def as_audit(self) -> dict:
+        return {"subject": self.subject, "department": self.department, "system": self.system}
+
+
+def issue_token(
+    secret: str,
+    *,
+    subject: str,
+    department: str,
+    place_code: str,
+    roles: list[str] | tuple[str, ...],
+    system: str = "operator",
+    ttl_seconds: int = 8 * 3600,
+    now: float | None = None,
+) -> str:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(unknown)}; known: {', '.join(ROLES)}")
+    regions.parse(place_code)  # a jurisdiction must be a real place code
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": subject,
+        "dept": department,
+        "sys": system,
+        "place": place_code,
+        "roles": sorted(set(roles)),
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+class TokenVerifier:
+    """Verifies tokens against every configured secret (the first signs; the others
+    are still accepted during a rotation). Verified tokens are cached until they
+    expire, so a busy caller pays for the HMAC once."""
+
+    def __init__(self, secrets: tuple[str, ...], cache_size: int = 4096):
+        if not secrets:
+            raise ValueError("no token secret configured")
+        self.secrets = secrets
+        self.cache: dict[str, tuple[float, Principal]] = {}
+        self.cache_size = cache_size
+
+    def verify(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthenticated("no token: pass a signed token as context_data['auth_token']")
+        cached = self.cache.get(token)
+        if cached and cached[0] > time.time():
+            return cached[1]
+        claims = self._decode(token)
+        principal = Principal(
+            subject=claims["sub"],
+            department=claims["dept"],
+            system=claims["sys"],
+            place_code=claims["place"],
+            roles=frozenset(claims["roles"]),
+            token_id=claims["jti"],
+        )
+        if len(self.cache) >= self.cache_size:
+            self.cache.clear()
+        self.cache[token] = (claims["exp"], principal)
+        return principal
+
+    def _decode(self, token: str) -> dict:
+        required = ["exp", "iat", "sub", "iss"]
+        last_error: Exception | None = None
+        for secret in self.secrets:
+            try:
+                claims = jwt.decode(
+                    token,
+                    secret,
+                    algorithms=[ALGORITHM],
+                    issuer=ISSUER,
+                    options={"require": required},
+                )
+            except jwt.InvalidSignatureError as exc:
+                last_error = exc
+                continue
+            except jwt.PyJWTError as exc:
+                raise Unauthenticated(f"bad token: {exc}") from None
+            missing = [c for c in ("dept", "sys", "place", "roles", "jti") if c not in claims]
+            if missing:
+                raise Unauthenticated(f"bad token: missing claims {', '.join(missing)}")
+            return claims
+        raise Unauthenticated(f"bad token: {last_error}")
+
+
+class CallerIdentity(DependencyProvider):
+    """`self.caller.principal()` — the verified principal of the current call."""
+
+    def setup(self):
+        settings: config.Settings = self.container.config["JINWEI"]
+        self.verifier = TokenVerifier(settings.token_secrets)
+
+    def get_dependency(self, worker_ctx):
+        return _Caller(self.verifier, worker_ctx.data.get(AUTH_TOKEN_CONTEXT_KEY))
+
+
+class _Caller:
+    __slots__ = ("_verifier", "_token")
+
+    def __init__(self, verifier: TokenVerifier, token: str | None):
+        self._verifier = verifier
+        self._token = token
+
+    def principal(self, role: str | None = None) -> Principal:
+        principal = self._verifier.verify(self._token)
+        if role is not None:
+            principal.require_role(role)
+        return principal
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Issue a signed token for an operator or a system.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    issue = sub.add_parser("issue", help="print a new token")
+    issue.add_argument("--subject", required=True, help="who: a person or a system account")
+    issue.add_argument("--department", required=True, help="e.g. 杭州市委组织部")
+    issue.add_argument("--place", required=True, help="12-digit place code of the jurisdiction")
+    issue.add_argument("--roles", required=True, help="comma-separated; see `roles`")
+    issue.add_argument("--system", default="operator", help="the calling system")
+    issue.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    sub.add_parser("roles", help="list the roles")
+    args = parser.parse_args(argv)
+    if args.command == "roles":
+        for role, label in ROLES.items():
+            print(f"{role}\t{label}")
+        return 0
+    settings = config.load()
+    if not settings.token_secrets:
+        print("no token secret: set JINWEI_TOKEN_SECRET or run `make run` once", file=sys.stderr)
+        return 2
+    try:
+        token = issue_token(
+            settings.token_secrets[0],
+            subject=args.subject,
+            department=args.department,
+            place_code=args.place,
+            roles=[r.strip() for r in args.roles.split(",") if r.strip()],
+            system=args.system,
+            ttl_seconds=args.ttl or settings.token_ttl_seconds,
+        )
+    except (ValueError, regions.RegionCodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

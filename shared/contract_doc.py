@@ -1,0 +1,158 @@
+"""Generate docs/contract.md from shared/contracts: every RPC method and event with its
+fields, so another department can code against it. `make contract` rewrites the file;
+a test fails when the checked-in file differs from what the code generates."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from marshmallow import Schema, fields, missing, validate
+
+from shared import auth, contracts, errors
+from shared.contracts.common import Cursor, Enum, PlaceCode
+
+DOC_PATH = "docs/contract.md"
+
+_TYPES = [
+    (PlaceCode, "place code (12 digits)"), (Enum, "enum"), (Cursor, "cursor"),
+    (fields.AwareDateTime, "datetime (ISO 8601, with zone)"), (fields.DateTime, "datetime"),
+    (fields.Date, "date (YYYY-MM-DD)"), (fields.UUID, "uuid"), (fields.Integer, "integer"),
+    (fields.Float, "number"), (fields.Boolean, "boolean"), (fields.String, "string"),
+    (fields.Dict, "object"), (fields.Function, "derived"),
+]
+
+
+def _type(field) -> str:
+    if isinstance(field, fields.List):
+        return f"list of {_type(field.inner)}"
+    if isinstance(field, fields.Nested):
+        return f"{_schema_name(field.schema)}"
+    for cls, name in _TYPES:
+        if isinstance(field, cls):
+            return name
+    return type(field).__name__
+
+
+def _schema_name(schema: Schema) -> str:
+    return type(schema).__name__
+
+
+def _describe(field) -> str:
+    parts = []
+    meta = field.metadata or {}
+    if meta.get("enum"):
+        parts.append(", ".join(f"`{code}` {label}" for code, label in meta["enum"].items()))
+    else:
+        for rule in field.validators:
+            if isinstance(rule, validate.OneOf):
+                parts.append("one of " + ", ".join(f"`{c}`" for c in rule.choices))
+    if meta.get("description"):
+        parts.append(meta["description"])
+    default = field.load_default
+    if default is not missing and default is not None and not callable(default):
+        parts.append(f"default `{default}`")
+    return "; ".join(parts)
+
+
+def _field_rows(schema: Schema, with_required: bool) -> list[str]:
+    rows = []
+    for name, field in schema.fields.items():
+        required = "yes" if field.required else ""
+        cells = [f"`{name}`", _type(field)]
+        if with_required:
+            cells.append(required)
+        cells.append(_describe(field).replace("|", "\\|"))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _nested_schemas(schema: Schema, seen: dict) -> None:
+    for field in schema.fields.values():
+        inner = field.inner if isinstance(field, fields.List) else field
+        if isinstance(inner, fields.Nested):
+            nested = inner.schema
+            name = _schema_name(nested)
+            if name not in seen:
+                seen[name] = nested
+                _nested_schemas(nested, seen)
+
+
+def render() -> str:
+    contracts.load_all()
+    out = [
+        "# The public contract (generated)",
+        "",
+        "Generated from `shared/contracts/` by `make contract`; do not edit by hand. A test",
+        "fails when this file and the code disagree.",
+        "",
+        "## Calling",
+        "",
+        "Every method is a nameko RPC taking **keyword arguments only**. Pass a signed token",
+        "in the context: `ClusterRpcProxy(config, context_data={\"auth_token\": token})`.",
+        "Mutating methods take an optional `request_id`: a repeat with the same id returns",
+        "the first result instead of doing the work twice. Errors arrive as these types",
+        "(import `shared.errors` to get them as classes; otherwise nameko's `RemoteError`",
+        "with `exc_type` set to the name):",
+        "",
+        "| error | meaning | HTTP |",
+        "|---|---|---|",
+    ]
+    for cls in errors.EXPECTED:
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        out.append(f"| `{cls.__name__}` | {doc} | {cls.http_status} |")
+    out += ["", "Roles:", "", "| role | 中文 |", "|---|---|"]
+    out += [f"| `{role}` | {label} |" for role, label in auth.ROLES.items()]
+    nested: dict[str, Schema] = {}
+    for service in contracts.SERVICE_MODULES:
+        out += ["", f"## Service `{service}`", "", "### RPC methods"]
+        for (svc, method), contract in sorted(contracts.RPC.items()):
+            if svc != service:
+                continue
+            kind = "command (takes request_id)" if contract.mutating else "query"
+            out += ["", f"#### `{method}`", "", contract.summary, "",
+                    f"Role `{contract.role}`; {kind}. Returns `{_schema_name(contract.result)}`.",
+                    "", "| parameter | type | required | notes |", "|---|---|---|---|"]
+            out += _field_rows(contract.params, True)
+            nested[_schema_name(contract.result)] = contract.result
+            _nested_schemas(contract.params, nested)
+            _nested_schemas(contract.result, nested)
+        out += ["", "### Events", "",
+                "Published on the topic exchange `<source>.events` with the event type as the",
+                "routing key (what nameko's `event_handler(source, type)` consumes). The body:",
+                "", "| field | type | notes |", "|---|---|---|"]
+        out += _field_rows(contracts.Envelope(), False)
+        for (source, event_type), contract in sorted(contracts.EVENTS.items()):
+            if source != service:
+                continue
+            out += ["", f"#### `{event_type}`", "", contract.summary, "",
+                    "`data`:", "", "| field | type | notes |", "|---|---|---|"]
+            out += _field_rows(contract.data, False)
+            _nested_schemas(contract.data, nested)
+    out += ["", "## Shapes", ""]
+    for name in sorted(nested):
+        out += [f"### `{name}`", "", "| field | type | notes |", "|---|---|---|"]
+        out += _field_rows(nested[name], False)
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        with open(DOC_PATH, encoding="utf-8") as fh:
+            if fh.read() != text:
+                print(f"{DOC_PATH} is stale: run `make contract`", file=sys.stderr)
+                return 1
+        return 0
+    with open(DOC_PATH, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    print(f"wrote {DOC_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The public contract of every service: the marshmallow schemas of each RPC's
+parameters and result and of each event's data.
+
+One definition serves the service (it loads its input and dumps its output through
+them), the gateway, other departments' clients and the generated document
+(docs/contract.md, `make contract`). A service module here registers its methods and
+events with `rpc_method` and `event`; tests check that every entrypoint has one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import marshmallow
+from marshmallow import Schema, fields
+
+from shared.errors import ValidationError
+
+# Contract modules, one per service (import order = document order).
+SERVICE_MODULES = ("organizations",)
+
+
+@dataclass(frozen=True)
+class RpcContract:
+    service: str
+    method: str
+    params: Schema
+    result: Schema
+    role: str
+    mutating: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class EventContract:
+    source: str
+    type: str
+    data: Schema
+    summary: str
+
+
+RPC: dict[tuple[str, str], RpcContract] = {}
+EVENTS: dict[tuple[str, str], EventContract] = {}
+
+
+def rpc_method(service, method, *, params, result, role, summary, mutating=False):
+    RPC[(service, method)] = RpcContract(
+        service, method, params(), result(), role, mutating, summary)
+
+
+def event(source, event_type, *, data, summary):
+    EVENTS[(source, event_type)] = EventContract(source, event_type, data(), summary)
+
+
+def load_all() -> None:
+    for name in SERVICE_MODULES:
+        importlib.import_module(f"shared.contracts.{name}")
+
+
+def rpc_contract(service: str, method: str) -> RpcContract:
+    load_all()
+    try:
+        return RPC[(service, method)]
+    except KeyError:
+        raise LookupError(f"no contract for the RPC method {service}.{method}") from None
+
+
+def load_params(contract: RpcContract, params: dict) -> dict:
+    try:
+        return contract.params.load(params)
+    except marshmallow.ValidationError as exc:
+        raise ValidationError(f"invalid input to {contract.method}", exc.messages) from None
+
+
+def dump_event(source: str, event_type: str, data: dict) -> dict:
+    load_all()
+    try:
+        contract = EVENTS[(source, event_type)]
+    except KeyError:
+        raise LookupError(f"no contract for the event {source}.{event_type}") from None
+    return contract.data.dump(data)
+
+
+class Envelope(Schema):
+    """What every event message carries around its data."""
+
+    id = fields.UUID(required=True, metadata={"description": "event id; handlers dedupe on it"})
+    type = fields.String(required=True)
+    source = fields.String(required=True, metadata={"description": "the emitting service"})
+    occurred_at = fields.AwareDateTime(required=True, format="iso")
+    schema_version = fields.Integer(required=True)
+    actor = fields.Dict(load_default=None, metadata={"description": "subject, department, system"})
+    data = fields.Dict(required=True)
+
+
+_ENVELOPE = Envelope()
+
+
+def load_event(message: dict) -> dict:
+    """Validate an incoming event (envelope and data) against the contract."""
+    load_all()
+    try:
+        envelope = _ENVELOPE.load(message)
+        contract = EVENTS.get((envelope["source"], envelope["type"]))
+        if contract is None:
+            raise marshmallow.ValidationError({"type": [f"no contract for {envelope['type']}"]})
+        envelope["data"] = contract.data.load(envelope["data"])
+    except marshmallow.ValidationError as exc:
+        raise ValidationError("malformed event", exc.messages) from None
+    envelope["id"] = str(envelope["id"])
+    return envelope

@@ -1,0 +1,91 @@
+"""Fields and schemas every service contract uses."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared import regions
+
+
+class PlaceCode(fields.String):
+    """A 12-digit statistical division code (统计用区划代码), checked for form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            regions.parse(code)
+        except regions.RegionCodeError as exc:
+            raise ValidationError(str(exc)) from None
+        return code
+
+
+class Enum(fields.String):
+    """A stable English code from a {code: 中文标签} table; dumps the code."""
+
+    def __init__(self, labels: dict[str, str], **kwargs):
+        self.labels = labels
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("enum", dict(labels))
+        super().__init__(validate=validate.OneOf(list(labels)), **kwargs)
+
+
+def label_of(labels: dict[str, str]):
+    """A dump-only field giving the Chinese label of the enum field `name`."""
+
+    def field(name: str):
+        return fields.Function(lambda obj: labels.get(_get(obj, name)), dump_only=True)
+
+    return field
+
+
+def _get(obj, name):
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+class PastDate(fields.Date):
+    """A date that has already happened (no founding or appointment in the future)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if day > dt.date.today():
+            raise ValidationError("must not be in the future (不能晚于今天)")
+        return day
+
+
+def request_id_field():
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(min=8, max=100),
+        metadata={"description": "caller-chosen id (a UUID); a repeat returns the first "
+                                 "result instead of doing the work twice"},
+    )
+
+
+class Cursor(fields.String):
+    """An opaque keyset cursor: the sort key of the last row of the previous page."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return json.loads(base64.urlsafe_b64decode(text.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationError("not a cursor returned by this service") from None
+
+
+def encode_cursor(key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def page_fields(default: int = 50, maximum: int = 500) -> dict:
+    return {
+        "limit": fields.Integer(load_default=default, validate=validate.Range(1, maximum)),
+        "after": Cursor(load_default=None, metadata={"description": "next_cursor of the previous page"}),
+    }
+
+
+class Empty(Schema):
+    pass

@@ -1,0 +1,524 @@
+"""Contract of the organizations service: places, party organizations, leadership,
+township organizers (docs/domain.md §1)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared import regions
+from shared.contracts import event, rpc_method
+from shared.contracts.common import (
+    Enum,
+    PastDate,
+    PlaceCode,
+    label_of,
+    page_fields,
+    request_id_field,
+)
+
+SERVICE = "organizations"
+
+# -- enums: stable codes for the API, labels for people (one place per enum) ---------
+KINDS = {"611": "党委", "621": "党总支", "631": "党支部", "632": "联合党支部"}
+SECTORS = {
+    "rural_village": "农村",
+    "urban_community": "社区",
+    "non_public_enterprise": "非公企业",
+    "social_organization": "社会组织",
+    "government_agency": "机关",
+    "public_institution": "事业单位",
+    "state_owned_enterprise": "国有企业",
+    "school": "学校",
+}
+STATUSES = {"active": "正常", "merged": "已合并", "dissolved": "已撤销"}
+GRADES = {"good": "好", "fairly_good": "较好", "average": "一般", "poor": "较差"}
+POSTS = {
+    "secretary": "书记",
+    "deputy_secretary": "副书记",
+    "committee_member": "委员",
+    "first_secretary": "第一书记",
+}
+# How a post was filled (S§15).
+FILL_METHODS = {
+    "election": "选举产生",
+    "internal_selection": "本单位选拔",
+    "college_graduate_official": "选派大学生党员村官",
+    "open_recruitment": "挂牌招才",
+    "first_secretary": "下派第一书记",
+    "cross_unit": "跨单位任职",
+}
+# Why a member left (S§15: adjusted for lacking ability, energy, or breaking commitments).
+LEAVE_REASONS = {
+    "resigned": "辞职",
+    "transferred": "调离",
+    "term_ended": "任期届满",
+    "lacks_ability": "能力素质不高调整",
+    "lacks_energy": "精力不到位调整",
+    "broke_commitment": "不能兑现承诺调整",
+    "deceased": "去世",
+    "other": "其他",
+}
+VACANCY_STATUSES = {"open": "空缺", "filled": "已配齐", "cancelled": "已撤销"}
+SEXES = {"male": "男", "female": "女"}
+FLAGS = {
+    "over_50_members": "党员超过50人，可考虑设立党总支",
+    "committee_required": "正式党员7人以上，应设立支部委员会",
+    "reelection_due": "即将届满，应准备换届",
+    "reelection_overdue": "已超期未换届",
+    "incomplete_team": "班子不健全",
+}
+
+# Why a team is incomplete (班子不健全).
+TEAM_PROBLEMS = {
+    "no_secretary": "书记空缺",
+    "committee_short": "委员未配齐",
+    "open_vacancies": "有空缺职位",
+}
+
+_kind_label = label_of(KINDS)
+_sector_label = label_of(SECTORS)
+_status_label = label_of(STATUSES)
+_grade_label = label_of(GRADES)
+_post_label = label_of(POSTS)
+_method_label = label_of(FILL_METHODS)
+
+
+def _id(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+
+
+def _name(**kw):
+    return fields.String(validate=validate.Length(min=1, max=200), **kw)
+
+
+# -- places ------------------------------------------------------------------------
+class Place(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    level_label = fields.Function(lambda p: regions.LEVEL_LABELS[p["level"]])
+    kind = fields.String()
+    kind_label = fields.Function(lambda p: regions.KINDS[p["kind"]])
+    parent_code = fields.String(allow_none=True)
+
+
+class PlaceInput(Schema):
+    code = PlaceCode(required=True)
+    name = _name(required=True)
+
+
+class ImportPlaces(Schema):
+    request_id = request_id_field()
+    places = fields.List(fields.Nested(PlaceInput), required=True,
+                         validate=validate.Length(min=1, max=5000))
+
+
+class PlacesImported(Schema):
+    created = fields.Integer()
+    renamed = fields.Integer()
+    unchanged = fields.Integer()
+
+
+class PlaceRef(Schema):
+    code = PlaceCode(required=True)
+
+
+class PlaceList(Schema):
+    items = fields.List(fields.Nested(Place))
+
+
+# -- organizations -------------------------------------------------------------------
+class Problem(Schema):
+    code = fields.String()
+    label = fields.Function(lambda p: TEAM_PROBLEMS[p["code"]])
+
+
+class Flag(Schema):
+    code = fields.String()
+    label = fields.Function(lambda f: FLAGS[f["code"]])
+
+
+class Organization(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    kind_label = _kind_label("kind")
+    sector = fields.String()
+    sector_label = _sector_label("sector")
+    place_code = fields.String()
+    place_name = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+    full_members = fields.Integer()
+    probationary_members = fields.Integer()
+    committee_size = fields.Integer()
+    units = fields.List(fields.String())
+    founded_on = fields.Date()
+    elected_on = fields.Date()
+    term_ends_on = fields.Date()
+    status = fields.String()
+    status_label = _status_label("status")
+    status_changed_on = fields.Date(allow_none=True)
+    status_reason = fields.String(allow_none=True)
+    merged_into_id = fields.Integer(allow_none=True)
+    baseline_grade = fields.String(allow_none=True)
+    baseline_grade_label = _grade_label("baseline_grade")
+    current_grade = fields.String(allow_none=True)
+    current_grade_label = _grade_label("current_grade")
+    flags = fields.List(fields.Nested(Flag))
+    version = fields.Integer()
+    updated_at = fields.AwareDateTime()
+
+
+class OrganizationFields(Schema):
+    """What a caller states about an organization (register; update takes a subset)."""
+
+    name = _name(required=True)
+    kind = Enum(KINDS, required=True)
+    sector = Enum(SECTORS, required=True)
+    place_code = PlaceCode(required=True)
+    parent_id = _id(load_default=None, allow_none=True)
+    full_members = fields.Integer(strict=True, required=True,
+                                  validate=validate.Range(min=0, max=100_000),
+                                  metadata={"description": "正式党员 (probationary members do not count)"})
+    probationary_members = fields.Integer(strict=True, load_default=0,
+                                          validate=validate.Range(min=0, max=100_000))
+    committee_size = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=50),
+                                    metadata={"description": "committee seats incl. the secretary; "
+                                                             "0 = no committee, a secretary only"})
+    units = fields.List(_name(), load_default=list,
+                        metadata={"description": "units a joint branch (632) covers, 2–5"})
+    founded_on = PastDate(required=True)
+    elected_on = PastDate(load_default=None, allow_none=True,
+                          metadata={"description": "start of the current term; default founded_on"})
+
+
+class RegisterOrganization(OrganizationFields):
+    request_id = request_id_field()
+
+
+class UpdateOrganization(Schema):
+    request_id = request_id_field()
+    organization_id = _id(required=True)
+    version = fields.Integer(strict=True, required=True,
+                             metadata={"description": "the version you read; stale → Conflict"})
+    name = _name()
+    kind = Enum(KINDS)
+    sector = Enum(SECTORS)
+    place_code = PlaceCode()
+    parent_id = _id(allow_none=True)
+    full_members = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000))
+    probationary_members = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000))
+    committee_size = fields.Integer(strict=True, validate=validate.Range(min=0, max=50))
+    units = fields.List(_name())
+    elected_on = PastDate(metadata={"description": "a re-election starts a new term"})
+
+
+class DissolveOrganization(Schema):
+    request_id = request_id_field()
+    organization_id = _id(required=True)
+    version = fields.Integer(strict=True, required=True)
+    effective_on = PastDate(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class MergeOrganization(DissolveOrganization):
+    into_organization_id = _id(required=True)
+
+
+class OrganizationRef(Schema):
+    organization_id = _id(required=True)
+
+
+class ListOrganizations(Schema):
+    place_code = PlaceCode(required=True, metadata={"description": "the subtree to list"})
+    kind = Enum(KINDS, load_default=None)
+    sector = Enum(SECTORS, load_default=None)
+    status = Enum(STATUSES, load_default="active")
+    grade = Enum(GRADES, load_default=None, metadata={"description": "current grade"})
+    limit, after = page_fields().values()
+
+
+class OrganizationPage(Schema):
+    items = fields.List(fields.Nested(Organization))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ReelectionDue(Schema):
+    place_code = PlaceCode(required=True)
+    within_days = fields.Integer(strict=True, load_default=None, allow_none=True,
+                                 validate=validate.Range(min=0, max=3650),
+                                 metadata={"description": "default: the configured reminder window"})
+    limit, after = page_fields(default=200, maximum=1000).values()
+
+
+class ReelectionItem(Schema):
+    organization_id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    kind_label = _kind_label("kind")
+    place_code = fields.String()
+    place_name = fields.String()
+    elected_on = fields.Date()
+    term_ends_on = fields.Date()
+    overdue = fields.Boolean()
+    days_left = fields.Integer()
+
+
+class ReelectionReport(Schema):
+    place_code = fields.String()
+    as_of = fields.Date()
+    within_days = fields.Integer()
+    rules = fields.Dict()
+    items = fields.List(fields.Nested(ReelectionItem))
+    next_cursor = fields.String(allow_none=True)
+
+
+# -- leadership -------------------------------------------------------------------
+class Leader(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    post = fields.String()
+    post_label = _post_label("post")
+    name = fields.String()
+    sex = fields.String(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    from_unit = fields.String(allow_none=True)
+    method = fields.String()
+    method_label = _method_label("method")
+    started_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    end_reason_label = label_of(LEAVE_REASONS)("end_reason")
+
+
+class Vacancy(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    post = fields.String()
+    post_label = _post_label("post")
+    reason = fields.String()
+    reason_label = fields.Function(
+        lambda v: LEAVE_REASONS.get(v["reason"]) or {"unfilled": "未配齐"}.get(v["reason"]))
+    opened_on = fields.Date()
+    status = fields.String()
+    status_label = label_of(VACANCY_STATUSES)("status")
+    filled_on = fields.Date(allow_none=True)
+    fill_method = fields.String(allow_none=True)
+    fill_method_label = _method_label("fill_method")
+    filled_by_leader_id = fields.Integer(allow_none=True)
+
+
+class Leadership(Schema):
+    organization_id = fields.Integer()
+    committee_size = fields.Integer()
+    complete = fields.Boolean()
+    problems = fields.List(fields.Nested(lambda: Problem()))
+    leaders = fields.List(fields.Nested(Leader), metadata={"description": "in post now"})
+    open_vacancies = fields.List(fields.Nested(Vacancy))
+    filled_vacancies = fields.List(fields.Nested(Vacancy),
+                                   metadata={"description": "how each vacancy was filled"})
+    former_leaders = fields.List(fields.Nested(Leader))
+
+
+class AppointLeader(Schema):
+    request_id = request_id_field()
+    organization_id = _id(required=True)
+    post = Enum(POSTS, required=True)
+    name = _name(required=True)
+    sex = Enum(SEXES, load_default=None, allow_none=True)
+    birth_date = PastDate(load_default=None, allow_none=True)
+    from_unit = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Length(max=200),
+                              metadata={"description": "sending unit: required for a dispatched "
+                                                       "first secretary or a cross-unit appointment"})
+    method = Enum(FILL_METHODS, required=True)
+    started_on = PastDate(required=True)
+    vacancy_id = _id(load_default=None, allow_none=True,
+                     metadata={"description": "the vacancy this fills; default the oldest open "
+                                              "one of the post"})
+
+
+class EndLeader(Schema):
+    request_id = request_id_field()
+    leader_id = _id(required=True)
+    ended_on = PastDate(required=True)
+    reason = Enum(LEAVE_REASONS, required=True)
+
+
+class TeamReport(Schema):
+    place_code = PlaceCode(required=True)
+    limit, after = page_fields(default=200, maximum=1000).values()
+
+
+class IncompleteTeam(Schema):
+    organization_id = fields.Integer()
+    name = fields.String()
+    place_code = fields.String()
+    place_name = fields.String()
+    problems = fields.List(fields.Nested(lambda: Problem()))
+    open_vacancies = fields.Integer()
+
+
+class ChildCount(Schema):
+    place_code = fields.String()
+    place_name = fields.String()
+    organizations = fields.Integer()
+    incomplete = fields.Integer()
+
+
+class IncompleteTeamsReport(Schema):
+    place_code = fields.String()
+    organizations = fields.Integer()
+    incomplete = fields.Integer()
+    by_child_place = fields.List(fields.Nested(ChildCount))
+    items = fields.List(fields.Nested(IncompleteTeam))
+    next_cursor = fields.String(allow_none=True)
+
+
+# -- township organizers (S§32) ----------------------------------------------------
+class Organizer(Schema):
+    id = fields.Integer()
+    place_code = fields.String()
+    place_name = fields.String()
+    name = fields.String()
+    sex = fields.String(allow_none=True)
+    appointed_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+
+
+class AppointOrganizer(Schema):
+    request_id = request_id_field()
+    place_code = PlaceCode(required=True, metadata={"description": "a township (乡镇/街道)"})
+    name = _name(required=True)
+    sex = Enum(SEXES, load_default=None, allow_none=True)
+    appointed_on = PastDate(required=True)
+
+
+class EndOrganizer(Schema):
+    request_id = request_id_field()
+    organizer_id = _id(required=True)
+    ended_on = PastDate(required=True)
+
+
+class OrganizerList(Schema):
+    items = fields.List(fields.Nested(Organizer))
+
+
+class TownshipShort(Schema):
+    place_code = fields.String()
+    place_name = fields.String()
+    kind = fields.String()
+    kind_label = fields.Function(lambda t: regions.KINDS[t["kind"]])
+    organizers = fields.Integer()
+
+
+class TownshipsWithoutOrganizer(Schema):
+    place_code = fields.String()
+    rules = fields.Dict()
+    townships = fields.Integer()
+    short = fields.Integer()
+    items = fields.List(fields.Nested(TownshipShort))
+
+
+# -- audit ---------------------------------------------------------------------------
+class AuditQuery(Schema):
+    entity_type = fields.String(required=True, validate=validate.OneOf(
+        ["organization", "place", "leader", "vacancy", "organizer"]))
+    entity_id = fields.String(required=True)
+
+
+class AuditEntry(Schema):
+    occurred_at = fields.AwareDateTime()
+    subject = fields.String()
+    department = fields.String()
+    system = fields.String()
+    request_id = fields.String(allow_none=True)
+    operation = fields.String()
+    changes = fields.Dict()
+
+
+class AuditTrail(Schema):
+    items = fields.List(fields.Nested(AuditEntry))
+
+
+# -- events ------------------------------------------------------------------------
+class OrganizationSnapshot(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    sector = fields.String(required=True)
+    place_code = fields.String(required=True)
+    parent_id = fields.Integer(allow_none=True)
+    full_members = fields.Integer(required=True)
+    committee_size = fields.Integer(required=True)
+    status = fields.String(required=True)
+    term_ends_on = fields.Date(required=True)
+    version = fields.Integer(required=True)
+
+
+class OrganizationRegistered(Schema):
+    organization = fields.Nested(OrganizationSnapshot, required=True)
+
+
+class OrganizationUpdated(Schema):
+    organization = fields.Nested(OrganizationSnapshot, required=True)
+    changes = fields.Dict(required=True, metadata={"description": "field → {old, new}"})
+
+
+class OrganizationStatusChanged(Schema):
+    organization = fields.Nested(OrganizationSnapshot, required=True)
+    old_status = fields.String(required=True)
+    new_status = fields.String(required=True)
+    effective_on = fields.Date(required=True)
+    reason = fields.String(required=True)
+    merged_into_id = fields.Integer(allow_none=True)
+
+
+# -- registration --------------------------------------------------------------------
+READ, WRITE, PLACES = "organizations.read", "organizations.write", "places.admin"
+
+for _method, _params, _result, _role, _mutating, _summary in [
+    ("import_places", ImportPlaces, PlacesImported, PLACES, True,
+     "Create or rename places (up to 5 000 a call); parents first or already known."),
+    ("get_place", PlaceRef, Place, READ, False, "One place."),
+    ("list_children", PlaceRef, PlaceList, READ, False, "The places directly under a place."),
+    ("place_path", PlaceRef, PlaceList, READ, False, "The place and its ancestors, province first."),
+    ("register_organization", RegisterOrganization, Organization, WRITE, True,
+     "Register a party organization; every party rule of domain.md §1 is enforced."),
+    ("update_organization", UpdateOrganization, Organization, WRITE, True,
+     "Change an organization; state the version you read (stale → Conflict)."),
+    ("dissolve_organization", DissolveOrganization, Organization, WRITE, True,
+     "Dissolve (撤销) an organization without active child organizations."),
+    ("merge_organization", MergeOrganization, Organization, WRITE, True,
+     "Merge an organization into another; its members move to the target. Returns the target."),
+    ("get_organization", OrganizationRef, Organization, READ, False, "One organization."),
+    ("list_organizations", ListOrganizations, OrganizationPage, READ, False,
+     "Organizations in a place's subtree, filtered, in keyset pages."),
+    ("reelection_due", ReelectionDue, ReelectionReport, READ, False,
+     "Re-election (换届) reminder list: terms ending within the window, or overdue."),
+    ("get_leadership", OrganizationRef, Leadership, READ, False,
+     "Secretary, committee, first secretaries, vacancies and how each was filled."),
+    ("appoint_leader", AppointLeader, Leadership, WRITE, True,
+     "Put a person in a post, filling a vacancy; a first secretary takes no committee seat."),
+    ("end_leader", EndLeader, Leadership, WRITE, True,
+     "A leader leaves the post; a committee post left opens a vacancy."),
+    ("incomplete_teams", TeamReport, IncompleteTeamsReport, READ, False,
+     "Organizations whose team is incomplete (班子不健全), by child place."),
+    ("appoint_organizer", AppointOrganizer, Organizer, WRITE, True,
+     "Appoint a township organizer (组织员)."),
+    ("end_organizer", EndOrganizer, Organizer, WRITE, True, "An organizer leaves."),
+    ("list_organizers", PlaceRef, OrganizerList, READ, False, "Organizers in post in a subtree."),
+    ("townships_without_organizer", PlaceRef, TownshipsWithoutOrganizer, READ, False,
+     "Townships with fewer organizers than the rule asks."),
+    ("audit_trail", AuditQuery, AuditTrail, "audit.read", False,
+     "Every recorded change of one entity: who, when, from which system, what changed."),
+]:
+    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
+               mutating=_mutating, summary=_summary)
+
+event(SERVICE, "organization_registered", data=OrganizationRegistered,
+      summary="A party organization was registered.")
+event(SERVICE, "organization_updated", data=OrganizationUpdated,
+      summary="An organization's details changed (members, committee, term, place, ...).")
+event(SERVICE, "organization_status_changed", data=OrganizationStatusChanged,
+      summary="An organization was merged or dissolved.")

@@ -1,0 +1,138 @@
+"""List and replay the dead-letter queue of a service (`make dead-letters`).
+
+    python -m shared.dead_letters list [service ...]
+    python -m shared.dead_letters replay <service> (--all | <event id> ...)
+
+Listing does not consume: the messages are fetched unacknowledged and go back to the
+queue when the channel closes. Replaying republishes a message (publisher confirms)
+onto the handler queue it failed on, with its attempt count reset, and only then
+acknowledges it in the dead-letter queue: nothing is lost if the tool dies halfway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+import kombu
+
+from shared import config
+from shared.events import (
+    ATTEMPTS_HEADER,
+    ERROR_HEADER,
+    FAILED_AT_HEADER,
+    HANDLER_HEADER,
+    QUEUE_HEADER,
+    dead_letter_queue,
+)
+
+
+@dataclass
+class DeadLetter:
+    event_id: str | None
+    event_type: str | None
+    handler: str | None
+    queue: str | None
+    attempts: int
+    failed_at: str | None
+    error: str | None
+
+
+def _connection(amqp_uri: str) -> kombu.Connection:
+    return kombu.Connection(amqp_uri, transport_options={"confirm_publish": True},
+                            connect_timeout=5)
+
+
+def _describe(message) -> DeadLetter:
+    headers = message.headers or {}
+    try:
+        event_type = json.loads(message.body).get("type")
+    except (ValueError, AttributeError):
+        event_type = None
+    return DeadLetter(
+        event_id=message.properties.get("message_id"), event_type=event_type,
+        handler=headers.get(HANDLER_HEADER), queue=headers.get(QUEUE_HEADER),
+        attempts=int(headers.get(ATTEMPTS_HEADER, 0)), failed_at=headers.get(FAILED_AT_HEADER),
+        error=headers.get(ERROR_HEADER),
+    )
+
+
+def _messages(channel, queue_name: str):
+    channel.queue_declare(queue_name, durable=True)
+    while True:
+        message = channel.basic_get(queue_name, no_ack=False)
+        if message is None:
+            return
+        yield message
+
+
+def list_dead_letters(amqp_uri: str, service: str) -> list[DeadLetter]:
+    with _connection(amqp_uri) as conn:
+        channel = conn.channel()
+        try:
+            return [_describe(m) for m in _messages(channel, dead_letter_queue(service).name)]
+        finally:
+            channel.close()  # unacknowledged messages return to the queue
+
+
+def replay(amqp_uri: str, service: str, event_ids: set[str] | None = None) -> int:
+    """Republish dead letters (all, or those with the given event ids); returns how many."""
+    replayed = 0
+    with _connection(amqp_uri) as conn:
+        channel = conn.channel()
+        producer = kombu.Producer(conn.channel())
+        try:
+            for message in _messages(channel, dead_letter_queue(service).name):
+                letter = _describe(message)
+                if event_ids is not None and letter.event_id not in event_ids:
+                    continue
+                if not letter.queue:
+                    continue  # not one of ours: leave it for a human
+                headers = {k: v for k, v in (message.headers or {}).items()
+                           if not k.startswith("x-")}
+                producer.publish(
+                    message.body, exchange="", routing_key=letter.queue, headers=headers,
+                    content_type=message.properties.get("content_type", "application/json"),
+                    content_encoding=message.properties.get("content_encoding", "utf-8"),
+                    message_id=letter.event_id, delivery_mode=2,
+                )
+                channel.basic_ack(message.delivery_tag)
+                replayed += 1
+        finally:
+            channel.close()
+    return replayed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="List or replay dead-lettered events.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list")
+    listing.add_argument("services", nargs="*", default=list(config.SERVICES))
+    again = sub.add_parser("replay")
+    again.add_argument("service", choices=config.SERVICES)
+    again.add_argument("event_ids", nargs="*")
+    again.add_argument("--all", action="store_true")
+    args = parser.parse_args(argv)
+    settings = config.load()
+    if args.command == "list":
+        total = 0
+        for service in args.services:
+            letters = list_dead_letters(settings.amqp_uri, service)
+            total += len(letters)
+            print(f"{service}: {len(letters)} dead letter(s)")
+            for letter in letters:
+                print(f"  {letter.event_id}  {letter.event_type}  handler={letter.handler}"
+                      f"  attempts={letter.attempts}  failed_at={letter.failed_at}\n"
+                      f"      {letter.error}")
+        return 0
+    if not args.all and not args.event_ids:
+        parser.error("replay needs --all or event ids")
+    count = replay(settings.amqp_uri, args.service, None if args.all else set(args.event_ids))
+    print(f"{args.service}: replayed {count} dead letter(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""RPC entrypoints bound to the contract: one decorator does what every call needs.
+
+    operation = entrypoints.operations("organizations")
+
+    class OrganizationsService:
+        @operation
+        def get_organization(self, call, params): ...
+
+For each method it finds the contract (shared.contracts) by name and wraps the method
+so that a call: verifies the caller's token and role (Unauthenticated / Forbidden),
+loads the keyword arguments through the params schema (ValidationError with per-field
+messages; positional arguments are refused by nameko), runs the method in one database
+transaction — committed before the reply is sent — and dumps the result through the
+result schema. A mutating call is idempotent by request id: the caller's `request_id`,
+or else the AMQP correlation id of the message, which a broker redelivery keeps. The
+first result is stored in the same transaction; a repeat gets it back unchanged.
+
+The method receives `call` (call.tx: shared.db.Transaction, call.principal:
+shared.auth.Principal) and the loaded params, and returns what the result schema dumps.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import nameko.rpc
+import psycopg2.extras
+
+from shared import contracts
+from shared.auth import Principal
+from shared.db import Transaction, json_dumps, retry_if_stale
+from shared.errors import EXPECTED, Conflict
+
+CORRELATION_KEY = "amqp_correlation_id"
+
+
+class Rpc(nameko.rpc.Rpc):
+    """nameko's rpc entrypoint that also keeps the message's correlation id."""
+
+    def __init__(self, expected_exceptions=EXPECTED, **kwargs):
+        super().__init__(expected_exceptions=expected_exceptions, **kwargs)
+
+    def unpack_message_headers(self, message):
+        data = super().unpack_message_headers(message)
+        data[CORRELATION_KEY] = message.properties.get("correlation_id")
+        return data
+
+
+@dataclass(frozen=True)
+class Call:
+    tx: Transaction
+    principal: Principal
+
+
+def operations(service: str):
+    """The decorator for `service`'s RPC methods (see the module docstring)."""
+
+    def operation(fn):
+        contract = contracts.rpc_contract(service, fn.__name__)
+
+        @functools.wraps(fn)
+        def entrypoint(self, **params):
+            principal = self.caller.principal(contract.role)
+            values = contracts.load_params(contract, params)
+            if contract.mutating:
+                return retry_if_stale(lambda: _command(self, contract, fn, principal, dict(values)))
+            return retry_if_stale(lambda: _query(self, contract, fn, principal, values))
+
+        return Rpc.decorator(entrypoint)
+
+    return operation
+
+
+def _query(service, contract, fn, principal: Principal, values: dict):
+    with service.db.transaction(actor=principal.as_audit(), operation=contract.method) as tx:
+        result = fn(service, Call(tx, principal), values)
+    return contract.result.dump(result)
+
+
+def _command(service, contract, fn, principal: Principal, values: dict):
+    request_id = values.pop("request_id", None) or service.db.worker_ctx.data.get(CORRELATION_KEY)
+    with service.db.transaction(actor=principal.as_audit(), operation=contract.method,
+                                request_id=request_id) as tx:
+        if request_id:
+            first = _first_result(tx, request_id, contract.method, principal.subject)
+            if first is not None:
+                return first
+        result = contract.result.dump(fn(service, Call(tx, principal), values))
+        if request_id:
+            tx.execute("UPDATE request_log SET result = %s WHERE request_id = %s",
+                       (psycopg2.extras.Json(result, dumps=json_dumps), request_id))
+    return result
+
+
+def _first_result(tx: Transaction, request_id: str, operation: str, subject: str):
+    """None for a new request id; the stored result for a repeat.
+
+    The insert waits while another transaction holds the same id uncommitted (the
+    same request delivered twice at once), then finds it committed."""
+    new = tx.scalar(
+        "INSERT INTO request_log (request_id, operation, subject) VALUES (%s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        (request_id, operation, subject),
+    )
+    if new:
+        return None
+    row = tx.one("SELECT operation, subject, result FROM request_log WHERE request_id = %s",
+                 (request_id,))
+    if row["operation"] != operation or row["subject"] != subject:
+        raise Conflict(f"request id {request_id} was already used for another call",
+                       {"request_id": request_id, "operation": row["operation"]})
+    return row["result"]

@@ -1,0 +1,410 @@
+"""The local infrastructure's command line; the Makefile's verbs call it.
+
+    python -m shared.infra run              # up + start-services + wait-ready + info (make run)
+    python -m shared.infra stop             # stop-services + down                    (make stop)
+    python -m shared.infra up               # broker and database answer, provisioned, migrated
+    python -m shared.infra down             # stop the RabbitMQ/PostgreSQL that `up` started
+    python -m shared.infra start-services   # supervisord with one program per service
+    python -m shared.infra stop-services
+    python -m shared.infra wait-ready       # every service's /health/ready is 200 (bounded)
+    python -m shared.infra status | info | logs | clean
+
+Configuration comes from the environment through shared.config (AMQP_URI,
+POSTGRES_ADMIN_URL, <SERVICE>_DATABASE_URL, <SERVICE>_HTTP_PORT, JINWEI_VAR_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from shared import config
+from shared.infra import local, provision, supervise
+from shared.infra.state import State
+from shared.infra.system import (
+    InfraError,
+    is_local_host,
+    is_root,
+    mask_url,
+    port_answers,
+    say,
+)
+
+
+def _install_allowed(args) -> bool:
+    if getattr(args, "no_install", False) or os.environ.get("JINWEI_NO_INSTALL") == "1":
+        return False
+    return is_root()
+
+
+def _host_port(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def _with_host_port(url: str, host: str, port: int) -> str:
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{host}:{port}"))
+
+
+# -- up / down -------------------------------------------------------------------------
+
+
+def ensure_rabbitmq(settings: config.Settings, state: State, install: bool) -> str | None:
+    """Make the configured broker answer; returns the node name when it is ours."""
+    host, port = _host_port(settings.amqp_uri, 5672)
+    ours = state.rabbit_node(port) if is_local_host(host) else None
+    if ours is None and is_local_host(host):
+        ours = local.find_rabbitmq(port, settings.var_dir)  # left by an interrupted run
+        if ours:
+            state.record(ours)
+    if port_answers(host, port):
+        if ours and ours.ping():
+            say(f"RabbitMQ: our private node {ours.node} answers at {host}:{port}")
+            return ours.node
+        if ours:
+            state.forget(ours)
+        say(f"RabbitMQ answers at {host}:{port}: using it")
+        return None
+    if not is_local_host(host):
+        raise InfraError(
+            f"RabbitMQ at {host}:{port} (AMQP_URI) does not answer, and it is not on this "
+            "machine, so `make run` cannot start it: start it, or point AMQP_URI at 127.0.0.1"
+        )
+    epmd_was_running = local.epmd_answers()
+    say(f"RabbitMQ: nothing answers at {host}:{port}; starting a private node on that port")
+    node = local.start_rabbitmq(port, settings.var_dir, install=install)
+    state.record(node)
+    if not epmd_was_running and local.epmd_answers():
+        state.epmd_started = True
+        state.save()
+    say(f"RabbitMQ: node {node.node} is up (data and logs in {node.base_dir})")
+    return node.node
+
+
+def ensure_postgres(settings: config.Settings, state: State, install: bool) -> dict[tuple, str]:
+    """Make every configured PostgreSQL server answer; returns an admin URL per server."""
+    admin_host, admin_port = _host_port(settings.postgres_admin_url, 5432)
+    servers = {(admin_host, admin_port)}
+    for service in config.SERVICES:
+        servers.add(_host_port(settings.database_url(service), 5432))
+    admin_urls = {}
+    for host, port in sorted(servers):
+        ours = state.postgres_cluster(port) if is_local_host(host) else None
+        if ours is None and is_local_host(host):
+            ours = local.find_postgres(port, settings.var_dir)  # left by an interrupted run
+            if ours:
+                state.record(ours)
+        if port_answers(host, port):
+            if ours and ours.is_running():
+                say(f"PostgreSQL: our private cluster answers at {host}:{port}")
+            else:
+                if ours:
+                    state.forget(ours)
+                    ours = None
+                say(f"PostgreSQL answers at {host}:{port}: using it")
+        elif not is_local_host(host):
+            raise InfraError(
+                f"PostgreSQL at {host}:{port} does not answer, and it is not on this machine, "
+                "so `make run` cannot start it: start it, or point the URL at 127.0.0.1"
+            )
+        else:
+            say(f"PostgreSQL: nothing answers at {host}:{port}; starting a private cluster")
+            ours = local.start_postgres(port, settings.var_dir, install=install)
+            state.record(ours)
+            say(f"PostgreSQL: cluster on port {port} is up (data and log in {ours.base_dir})")
+        admin_url = _with_host_port(settings.postgres_admin_url, host, port)
+        if ours is not None:
+            _ensure_admin_role(ours, admin_url)
+        admin_urls[(host, port)] = admin_url
+    return admin_urls
+
+
+def _ensure_admin_role(cluster: local.PostgresCluster, admin_url: str) -> None:
+    """A private cluster has only the superuser `postgres`; give the configured admin
+    URL's user a superuser role too, so that URL works against it."""
+    import psycopg2
+    from psycopg2 import sql
+    from psycopg2.extensions import parse_dsn
+
+    dsn = parse_dsn(admin_url)
+    user, password = dsn.get("user") or "postgres", dsn.get("password")
+    if user == "postgres" and password is None:
+        return
+    connection = psycopg2.connect(cluster.admin_url, connect_timeout=10)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            options = sql.SQL("SUPERUSER LOGIN") + (
+                sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
+            )
+            cur.execute(sql.SQL(verb + " ROLE {} WITH {}").format(sql.Identifier(user), options))
+    finally:
+        connection.close()
+
+
+def provision_all(settings, node, admin_urls, databases: bool) -> None:
+    target = provision.parse_amqp_uri(settings.amqp_uri)
+    if provision.broker_accepts(settings.amqp_uri):
+        say(f"RabbitMQ: user {target.user!r} already gets into vhost {target.vhost!r}")
+    elif node is None and not is_local_host(target.host):
+        raise InfraError(
+            f"RabbitMQ at {target.host}:{target.port} does not accept {mask_url(settings.amqp_uri)}, "
+            "and rabbitmqctl only reaches this machine's nodes: create the vhost "
+            f"{target.vhost!r} and user {target.user!r} there"
+        )
+    else:
+        say(f"RabbitMQ: creating vhost {target.vhost!r}, user {target.user!r}, permissions")
+        provision.ensure_vhost(settings.amqp_uri, node=node)
+    if not databases:
+        return
+    for service in config.SERVICES:
+        url = settings.database_url(service)
+        admin_url = admin_urls[_host_port(url, 5432)]
+        provision.ensure_database(admin_url, url)
+        say(f"PostgreSQL: database for {service}: {mask_url(url)}")
+
+
+def migrate() -> None:
+    say("applying migrations (python -m shared.migrate)")
+    result = subprocess.run([sys.executable, "-m", "shared.migrate"], stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise InfraError(f"migrations failed (exit {result.returncode}); see the output above")
+
+
+def cmd_up(args) -> int:
+    settings = config.load()
+    state = State.load(settings.var_dir)
+    install = _install_allowed(args)
+    node = ensure_rabbitmq(settings, state, install)
+    admin_urls = ensure_postgres(settings, state, install)
+    provision_all(settings, node, admin_urls, databases=not args.no_databases)
+    if not (args.no_migrate or args.no_databases):
+        migrate()
+    return 0
+
+
+def cmd_down(args) -> int:
+    settings = config.load()
+    state = State.load(settings.var_dir)
+    if state.empty:
+        say("no RabbitMQ or PostgreSQL started by `make run` is recorded; nothing to stop")
+        return 0
+    for port in list(state.rabbitmq):
+        node = state.rabbit_node(int(port))
+        say(f"stopping RabbitMQ node {node.node} (port {node.port})")
+        node.stop()
+        state.forget(node)
+    for port in list(state.postgres):
+        cluster = state.postgres_cluster(int(port))
+        say(f"stopping PostgreSQL on port {cluster.port} ({cluster.data_dir})")
+        cluster.stop()
+        state.forget(cluster)
+    if state.epmd_started:
+        if local.stop_epmd_if_idle():
+            say("stopped epmd (started along with our RabbitMQ node)")
+        state.epmd_started = False
+        state.save()
+    return 0
+
+
+# -- services --------------------------------------------------------------------------
+
+
+def cmd_start_services(args) -> int:
+    settings = config.load()
+    if not settings.token_secrets:
+        path = config.ensure_token_secret_file(settings)
+        say(f"token secret: {path}")
+    supervise.start(settings)
+    return 0
+
+
+def cmd_stop_services(args) -> int:
+    settings = config.load()
+    if not supervise.stop(settings):
+        say("supervisord is not running; no services to stop")
+    return 0
+
+
+def cmd_wait_ready(args) -> int:
+    settings = config.load()
+    timeout = args.timeout or float(os.environ.get("JINWEI_READY_TIMEOUT", 120))
+    say(f"waiting for the services to be ready (at most {timeout:.0f}s)")
+    supervise.wait_ready(settings, timeout=timeout)
+    return 0
+
+
+def cmd_run(args) -> int:
+    cmd_up(args)
+    cmd_start_services(args)
+    cmd_wait_ready(args)
+    cmd_info(args)
+    return 0
+
+
+def cmd_stop(args) -> int:
+    cmd_stop_services(args)
+    cmd_down(args)
+    return 0
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+def cmd_info(args) -> int:
+    settings = config.load()
+    state = State.load(settings.var_dir)
+    p = supervise.paths(settings)
+    amqp_host, amqp_port = _host_port(settings.amqp_uri, 5672)
+    node = state.rabbit_node(amqp_port)
+    lines = [
+        "",
+        "Jinwei is running.",
+        "",
+        f"  RabbitMQ     {mask_url(settings.amqp_uri)}",
+        "               "
+        + (
+            f"private node {node.node}, files in {node.base_dir}"
+            if node
+            else "the one that was already running"
+        ),
+        f"  PostgreSQL   admin {mask_url(settings.postgres_admin_url)}",
+    ]
+    for port, record in sorted(state.postgres.items()):
+        lines.append(
+            f"               private cluster on port {port}, files in {record['base_dir']}"
+        )
+    if not state.postgres:
+        lines.append("               the one that was already running")
+    for service in config.SERVICES:
+        lines.append(f"    {service:<12} {mask_url(settings.database_url(service))}")
+    lines.append("  Services     (supervisord; one process per service)")
+    for service in config.SERVICES:
+        lines.append(f"    {service:<12} health {supervise.health_url(settings, service)}")
+        lines.append(f"    {'':<12} live   {supervise.health_url(settings, service, 'live')}")
+        lines.append(f"    {'':<12} metrics {supervise.metrics_url(settings, service)}")
+    lines += [
+        f"  Logs         {p.log_dir}/<service>.log   (make logs)",
+        f"  State        {Path(settings.var_dir).absolute()}   (JINWEI_VAR_DIR)",
+        "  Status       make status",
+        "  Stop         make stop   (stops the services, then only what make run started)",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+def cmd_status(args) -> int:
+    settings = config.load()
+    state = State.load(settings.var_dir)
+    amqp_host, amqp_port = _host_port(settings.amqp_uri, 5672)
+    up = "answers" if port_answers(amqp_host, amqp_port) else "DOES NOT ANSWER"
+    node = state.rabbit_node(amqp_port)
+    print(
+        f"RabbitMQ   {amqp_host}:{amqp_port} {up}"
+        + (f" (private node {node.node})" if node else "")
+    )
+    pg_host, pg_port = _host_port(settings.postgres_admin_url, 5432)
+    up = "answers" if port_answers(pg_host, pg_port) else "DOES NOT ANSWER"
+    ours = " (private cluster)" if state.postgres_cluster(pg_port) else ""
+    print(f"PostgreSQL {pg_host}:{pg_port} {up}{ours}")
+    if not supervise.is_running(settings):
+        print("services   supervisord is not running (make run starts it)")
+        return 0
+    result = supervise.ctl(settings, "status")
+    print(result.stdout, end="", flush=True)
+    return result.returncode
+
+
+def cmd_logs(args) -> int:
+    settings = config.load()
+    p = supervise.paths(settings)
+    services = args.services or list(config.SERVICES)
+    files = [str(p.service_log(s)) for s in services]
+    if not any(Path(f).exists() for f in files):
+        raise InfraError(f"no service logs in {p.log_dir} yet (make run)")
+    sys.stdout.flush()
+    os.execvp("tail", ["tail", "-n", str(args.lines), *([] if args.no_follow else ["-F"]), *files])
+
+
+def cmd_clean(args) -> int:
+    """Stop everything, then remove var/infra (data of private instances), var/log and
+    var/supervisor. The token secret stays."""
+    cmd_stop(args)
+    settings = config.load()
+    var_dir = Path(settings.var_dir).absolute()
+    infra = var_dir / "infra"
+    if infra.is_dir():
+        for entry in infra.iterdir():
+            if entry.is_symlink():
+                target = Path(os.readlink(entry))
+                shutil.rmtree(target, ignore_errors=True)
+                entry.unlink()
+                with contextlib.suppress(OSError):
+                    target.parent.rmdir()  # /var/tmp/jinwei-<hash>, once empty
+    for name in ("infra", "log", "supervisor"):
+        shutil.rmtree(var_dir / name, ignore_errors=True)
+    say(f"removed {infra}, {var_dir / 'log'} and {var_dir / 'supervisor'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.infra", description=__doc__.split("\n\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help):
+        command = sub.add_parser(name, help=help)
+        command.set_defaults(func=func)
+        return command
+
+    for name, func, text in [
+        ("run", cmd_run, "up, start-services, wait-ready, info (make run)"),
+        ("up", cmd_up, "make RabbitMQ and PostgreSQL answer; provision; migrate"),
+    ]:
+        command = add(name, func, text)
+        command.add_argument("--no-install", action="store_true", help="never apt-get install")
+        command.add_argument("--no-migrate", action="store_true", help="skip migrations")
+        command.add_argument(
+            "--no-databases",
+            action="store_true",
+            help="only the vhost: no databases, no migrations",
+        )
+        command.add_argument("--timeout", type=float, help="seconds to wait for readiness")
+    add("down", cmd_down, "stop the RabbitMQ/PostgreSQL that up started")
+    add("start-services", cmd_start_services, "start the services under supervisord")
+    add("stop-services", cmd_stop_services, "stop the services and supervisord")
+    add("wait-ready", cmd_wait_ready, "wait for every /health/ready").add_argument(
+        "--timeout", type=float, help="seconds (default $JINWEI_READY_TIMEOUT or 120)"
+    )
+    add("stop", cmd_stop, "stop-services, then down (make stop)")
+    add("status", cmd_status, "what answers, and supervisorctl status")
+    add("info", cmd_info, "where everything listens")
+    logs = add("logs", cmd_logs, "tail the service logs")
+    logs.add_argument("services", nargs="*")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("--no-follow", action="store_true")
+    add("clean", cmd_clean, "stop, then delete private data, logs and supervisor files")
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except InfraError as exc:
+        print(f"jinwei: error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

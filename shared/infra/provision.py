@@ -1,0 +1,325 @@
+"""Create what a service needs on the broker and the database server, idempotently.
+
+    ensure_vhost("amqp://jinwei:jinwei@127.0.0.1:5672/jinwei")
+        vhost `jinwei`, user `jinwei` with password `jinwei` (reset when it exists),
+        full permissions on that vhost; through rabbitmqctl.
+    ensure_database("postgresql://postgres@127.0.0.1:5432/postgres",
+                    "postgresql://jinwei_organizations:jinwei@127.0.0.1:5432/jinwei_organizations")
+        role with LOGIN and that password, database owned by it.
+
+Every call can be repeated; the drop/delete counterparts give a test run its own vhost
+and databases and take them away afterwards.
+
+RabbitMQ: rabbitmqctl runs as the `rabbitmq` account when we are root (as Debian's
+wrapper does), so it shares the nodes' Erlang cookie. Which node: the one named, else a
+private node that `make run` started for the URI's port (var/infra/started.json), else
+$JINWEI_RABBITMQ_NODE, else the machine's default node.
+
+PostgreSQL: statements go through the admin URL with psycopg2, identifiers quoted by
+psycopg2.sql and values passed as parameters. When the admin URL cannot connect and the
+server is local, the same work is done by `psql` run as the `postgres` OS account over
+the local unix socket: Debian's default pg_hba.conf allows that account in by `peer`
+authentication while asking for a password (scram) over TCP. There, values go in as
+psql variables and identifiers are quoted by the server (format('%I')).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import psycopg2
+from psycopg2 import errors, sql
+from psycopg2.extensions import parse_dsn
+
+from shared.infra.local import postgres_bindir, rabbitmqctl
+from shared.infra.system import InfraError, is_local_host, mask_url, run, service_user, user_env
+
+__all__ = [
+    "AmqpTarget",
+    "broker_accepts",
+    "delete_vhost",
+    "drop_database",
+    "ensure_database",
+    "ensure_vhost",
+    "parse_amqp_uri",
+]
+
+FULL = ".*"
+
+
+# -- RabbitMQ --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AmqpTarget:
+    host: str
+    port: int
+    user: str
+    password: str
+    vhost: str
+
+
+def parse_amqp_uri(amqp_uri: str) -> AmqpTarget:
+    """amqp://user:password@host:port/vhost, as kombu reads it (no path → vhost "/")."""
+    parts = urlsplit(amqp_uri)
+    if parts.scheme not in ("amqp", "amqps", "pyamqp"):
+        raise InfraError(f"not an AMQP URI: {mask_url(amqp_uri)}")
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    return AmqpTarget(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or (5671 if parts.scheme == "amqps" else 5672),
+        user=unquote(parts.username or "guest"),
+        password=unquote(parts.password or "guest"),
+        vhost=unquote(path) or "/",
+    )
+
+
+def _node_for(target: AmqpTarget, node: str | None) -> str | None:
+    if node:
+        return node
+    if is_local_host(target.host):
+        from shared import config
+        from shared.infra.state import State
+
+        recorded = State.load(config.load().var_dir).rabbit_node(target.port)
+        if recorded:
+            return recorded.node
+    return os.environ.get("JINWEI_RABBITMQ_NODE") or None
+
+
+def ensure_vhost(amqp_uri: str, node: str | None = None) -> None:
+    """Create the URI's vhost and user (password reset if the user exists) and give the
+    user configure/write/read on that vhost. Idempotent."""
+    target = parse_amqp_uri(amqp_uri)
+    node = _node_for(target, node)
+    rabbitmqctl("add_vhost", target.vhost, node=node)  # a no-op when it exists
+    added = rabbitmqctl("add_user", "--", target.user, target.password, node=node, check=False)
+    if added.returncode != 0:
+        if "already exists" not in added.stdout + added.stderr:
+            raise InfraError(
+                f"rabbitmqctl add_user {target.user} failed:\n{(added.stdout + added.stderr).strip()}"
+            )
+        rabbitmqctl("change_password", "--", target.user, target.password, node=node)
+    rabbitmqctl("set_permissions", "-p", target.vhost, target.user, FULL, FULL, FULL, node=node)
+
+
+def delete_vhost(amqp_uri: str, node: str | None = None, *, delete_user: bool = False) -> None:
+    """Delete the URI's vhost (its queues and exchanges go with it); with delete_user,
+    also the URI's user. Nothing to delete is not an error."""
+    target = parse_amqp_uri(amqp_uri)
+    node = _node_for(target, node)
+    if target.vhost == "/":
+        raise InfraError("refusing to delete the default vhost '/'")
+    result = rabbitmqctl("delete_vhost", target.vhost, node=node, check=False)
+    output = result.stdout + result.stderr
+    if result.returncode != 0 and "does not exist" not in output:
+        raise InfraError(f"rabbitmqctl delete_vhost {target.vhost} failed:\n{output.strip()}")
+    if delete_user:
+        if target.user == "guest":
+            raise InfraError("refusing to delete the user 'guest'")
+        result = rabbitmqctl("delete_user", "--", target.user, node=node, check=False)
+        output = result.stdout + result.stderr
+        if result.returncode != 0 and "does not exist" not in output:
+            raise InfraError(f"rabbitmqctl delete_user {target.user} failed:\n{output.strip()}")
+
+
+def broker_accepts(amqp_uri: str, timeout: float = 5) -> bool:
+    """True when the broker accepts a connection with the URI's user, password and vhost."""
+    import amqp
+
+    target = parse_amqp_uri(amqp_uri)
+    connection = amqp.Connection(
+        host=f"{target.host}:{target.port}",
+        userid=target.user,
+        password=target.password,
+        virtual_host=target.vhost,
+        connect_timeout=timeout,
+    )
+    try:
+        connection.connect()
+        return True
+    except Exception:
+        return False
+    finally:
+        try:
+            connection.collect()
+        except Exception:
+            pass
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DatabaseTarget:
+    role: str
+    password: str | None
+    database: str
+
+
+def _database_target(database_url: str) -> _DatabaseTarget:
+    dsn = parse_dsn(database_url)
+    role, database = dsn.get("user"), dsn.get("dbname")
+    if not role or not database:
+        raise InfraError(f"database URL needs a user and a database: {mask_url(database_url)}")
+    return _DatabaseTarget(role=role, password=dsn.get("password"), database=database)
+
+
+PROTECTED_DATABASES = frozenset({"postgres", "template0", "template1"})
+
+
+def _admin_connection(admin_url: str):
+    connection = psycopg2.connect(admin_url, connect_timeout=10)
+    connection.autocommit = True
+    return connection
+
+
+def _local_fallback_allowed(admin_url: str) -> bool:
+    host = parse_dsn(admin_url).get("host") or "127.0.0.1"
+    return is_local_host(host) or host.startswith("/")
+
+
+def ensure_database(admin_url: str, database_url: str) -> None:
+    """Role with LOGIN and the URL's password, database owned by it. Idempotent."""
+    target = _database_target(database_url)
+    try:
+        connection = _admin_connection(admin_url)
+    except psycopg2.OperationalError as exc:
+        if not _local_fallback_allowed(admin_url):
+            raise InfraError(f"cannot connect to {mask_url(admin_url)}: {exc}".strip()) from exc
+        _psql_as_postgres(admin_url, _ENSURE_SQL, target, first_error=exc)
+        return
+    try:
+        with connection.cursor() as cur:
+            _ensure_role(cur, target)
+            _ensure_database(cur, target)
+    finally:
+        connection.close()
+
+
+def _ensure_role(cur, target: _DatabaseTarget) -> None:
+    role = sql.Identifier(target.role)
+    if target.password is not None:
+        options, params = sql.SQL("LOGIN PASSWORD %s"), (target.password,)
+    else:
+        options, params = sql.SQL("LOGIN"), ()
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (target.role,))
+    if cur.fetchone() is None:
+        try:
+            cur.execute(sql.SQL("CREATE ROLE {} WITH {}").format(role, options), params)
+            return
+        except (errors.DuplicateObject, errors.UniqueViolation):
+            pass  # created concurrently: fall through to set the password
+    cur.execute(sql.SQL("ALTER ROLE {} WITH {}").format(role, options), params)
+
+
+def _ensure_database(cur, target: _DatabaseTarget) -> None:
+    database, role = sql.Identifier(target.database), sql.Identifier(target.role)
+    cur.execute(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (target.database,)
+    )
+    row = cur.fetchone()
+    if row is None:
+        try:
+            cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(database, role))
+            return
+        except (errors.DuplicateDatabase, errors.UniqueViolation):
+            pass  # created concurrently
+        row = (None,)
+    if row[0] != target.role:
+        cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(database, role))
+
+
+def drop_database(admin_url: str, database_url: str, drop_role: bool = False) -> None:
+    """Terminate the database's sessions and drop it; with drop_role, drop its role too.
+    Nothing to drop is not an error."""
+    target = _database_target(database_url)
+    if target.database in PROTECTED_DATABASES:
+        raise InfraError(f"refusing to drop the database {target.database!r}")
+    admin_user = parse_dsn(admin_url).get("user")
+    if drop_role and target.role in ("postgres", admin_user):
+        raise InfraError(f"refusing to drop the role {target.role!r}")
+    try:
+        connection = _admin_connection(admin_url)
+    except psycopg2.OperationalError as exc:
+        if not _local_fallback_allowed(admin_url):
+            raise InfraError(f"cannot connect to {mask_url(admin_url)}: {exc}".strip()) from exc
+        script = _DROP_SQL + (_DROP_ROLE_SQL if drop_role else "")
+        _psql_as_postgres(admin_url, script, target, first_error=exc)
+        return
+    try:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (target.database,),
+            )
+            drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(target.database))
+            if connection.server_version >= 130000:
+                drop += sql.SQL(" WITH (FORCE)")  # also ends sessions that connect meanwhile
+            cur.execute(drop)
+            if drop_role:
+                cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(target.role)))
+    finally:
+        connection.close()
+
+
+# The psql fallback: values arrive as psql variables (:'name' quotes them as literals),
+# statements are built by the server with format(%I, %L) and run by \gexec.
+_ENSURE_SQL = r"""
+SELECT format('CREATE ROLE %I', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT CASE WHEN :'has_password' = 'yes'
+            THEN format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'role', :'password')
+            ELSE format('ALTER ROLE %I WITH LOGIN', :'role') END \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database') \gexec
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'database', :'role')
+ WHERE (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'database')
+       IS DISTINCT FROM :'role' \gexec
+"""
+
+_DROP_SQL = r"""
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+ WHERE datname = :'database' AND pid <> pg_backend_pid();
+SELECT format('DROP DATABASE IF EXISTS %I', :'database') \gexec
+"""
+
+_DROP_ROLE_SQL = r"""
+SELECT format('DROP ROLE IF EXISTS %I', :'role') \gexec
+"""
+
+
+def _psql_as_postgres(admin_url: str, script: str, target: _DatabaseTarget, first_error) -> None:
+    bindir = postgres_bindir()
+    psql = str(bindir / "psql") if bindir and (bindir / "psql").exists() else shutil.which("psql")
+    if not psql:
+        raise InfraError(
+            f"cannot connect to {mask_url(admin_url)} ({str(first_error).strip()}) and psql "
+            "is not installed for the local fallback"
+        )
+    dsn = parse_dsn(admin_url)
+    user = service_user("postgres")
+    cmd = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"]
+    if dsn.get("port"):
+        cmd += ["-p", str(dsn["port"])]
+    if (dsn.get("host") or "").startswith("/"):
+        cmd += ["-h", dsn["host"]]
+    variables = {
+        "role": target.role,
+        "database": target.database,
+        "password": target.password or "",
+        "has_password": "yes" if target.password is not None else "no",
+    }
+    for name, value in variables.items():
+        cmd += ["-v", f"{name}={value}"]
+    try:
+        run(cmd, user=user, env=user_env(user), input=script, timeout=120, what="psql")
+    except InfraError as exc:
+        raise InfraError(
+            f"cannot connect to {mask_url(admin_url)} ({str(first_error).strip()}), and the "
+            f"local fallback (psql as the postgres OS user over the unix socket) failed too: {exc}"
+        ) from exc

@@ -1,0 +1,230 @@
+"""Transactional outbox and its relay.
+
+A change and the events it causes commit together: `Transaction.emit(event)` collects
+them and `write` inserts them into the service's `outbox` table in the same commit.
+`OutboxRelay` (a DependencyProvider declared on the service class) publishes pending
+rows with publisher confirms onto the exchange and routing key that nameko's
+`event_handler(source, event_type)` consumes (`<source>.events`, routing key = type),
+then marks them published. A publish that fails leaves the row pending: the relay
+backs off and keeps trying, so events outlive broker outages. Several replicas may
+relay at once (`FOR UPDATE SKIP LOCKED`); delivery is at least once, and handlers are
+idempotent (shared.events). Order is by commit position within one replica; across
+replicas, consumers order by the entity version carried in the event data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg2
+import psycopg2.extras
+from nameko.amqp.publish import Publisher
+from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
+
+from shared import config, contracts, metrics
+from shared.db import json_dumps, make_psycopg_green
+
+log = logging.getLogger(__name__)
+
+EVENT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Event:
+    """A fact a domain operation established, as plain data (cosmicpython style)."""
+
+    type: str
+    data: dict = field(default_factory=dict)
+
+
+def envelope(source: str, event: Event, actor: dict) -> dict:
+    """The message body every event handler receives."""
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event.type,
+        "source": source,
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "actor": actor,
+        # Dumped through the event's contract schema: what leaves is what the
+        # contract says, and an event without a schema fails here, in tests.
+        "data": contracts.dump_event(source, event.type, event.data),
+    }
+
+
+def write(tx, events: list[Event]) -> None:
+    rows = []
+    for event in events:
+        body = envelope(tx.service, event, tx.actor)
+        rows.append((body["id"], body["type"], psycopg2.extras.Json(body, dumps=json_dumps),
+                     tx.call_id))
+    psycopg2.extras.execute_values(
+        tx.cursor,
+        "INSERT INTO outbox (id, event_type, payload, origin_call_id) VALUES %s",
+        rows,
+        template="(%s::uuid, %s, %s, %s)",
+    )
+    tx.after_commit(lambda: wake(tx.service))
+
+
+# The relay of each service running in this process, so a commit can wake it at once
+# instead of waiting for its next poll.
+_relays: dict[str, OutboxRelay] = {}
+
+
+def wake(service: str) -> None:
+    relay = _relays.get(service)
+    if relay is not None:
+        relay.wake()
+
+
+class OutboxRelay(DependencyProvider):
+    batch_size = 200
+    poll_interval_s = 1.0
+    retention = dt.timedelta(days=7)
+
+    def setup(self):
+        make_psycopg_green()
+        settings: config.Settings = self.container.config["JINWEI"]
+        self.source = self.container.service_name
+        self.dsn = settings.database_url(self.source)
+        self.exchange = get_event_exchange(self.source, self.container.config)
+        self.publisher = Publisher(
+            settings.amqp_uri,
+            use_confirms=True,
+            declare=[self.exchange],
+            # Short: a broker outage is handled by this relay's own backoff, which
+            # keeps the rows pending; kombu's retries would only block the loop.
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                          "interval_max": 1},
+        )
+        self._conn = None
+        self._wakeup = threading.Event()
+        self._running = False
+        self._last_gauges = 0.0
+        self._last_purge = 0.0
+
+    def start(self):
+        self._running = True
+        _relays[self.source] = self
+        self._thread = self.container.spawn_managed_thread(self._run, "outbox_relay")
+
+    def stop(self):
+        self._running = False
+        if _relays.get(self.source) is self:
+            del _relays[self.source]
+        self._wakeup.set()
+        self._thread.wait()
+        self._close()
+
+    def kill(self):
+        self._running = False
+        self._close()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def _run(self):
+        failures = 0
+        while self._running:
+            try:
+                published = self.publish_pending()
+                failures = 0
+                self._housekeeping()
+                if published < self.batch_size:
+                    self._wakeup.wait(self.poll_interval_s)
+                    self._wakeup.clear()
+            except Exception as exc:  # broker or database away: keep the rows, retry
+                failures += 1
+                delay = min(0.2 * 2 ** min(failures, 5), 5.0)
+                log.warning("outbox relay: %s; retrying in %.1fs", _describe(exc), delay)
+                self._close()
+                self._wakeup.wait(delay)
+                self._wakeup.clear()
+
+    def publish_pending(self) -> int:
+        """Publish one batch of pending events; returns how many went out."""
+        conn = self._connection()
+        published: list[str] = []
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT id::text, event_type, payload, origin_call_id FROM outbox"
+                    " WHERE published_at IS NULL ORDER BY position LIMIT %s"
+                    " FOR UPDATE SKIP LOCKED",
+                    (self.batch_size,),
+                )
+                for event_id, event_type, payload, call_id in cur.fetchall():
+                    self.publisher.publish(
+                        payload,
+                        exchange=self.exchange,
+                        routing_key=event_type,
+                        message_id=event_id,
+                        headers={"nameko.call_id_stack": [call_id]} if call_id else {},
+                    )
+                    published.append(event_id)
+        finally:
+            # Mark what did go out even when a later publish failed, so it is not
+            # published again after the outage.
+            if published:
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "UPDATE outbox SET published_at = now() WHERE id = ANY(%s::uuid[])",
+                        (published,),
+                    )
+            conn.commit()
+        if published:
+            metrics.EVENTS_PUBLISHED.labels(self.source).inc(len(published))
+        return len(published)
+
+    def _housekeeping(self):
+        now = time.monotonic()
+        if now - self._last_gauges >= 1.0:
+            self._last_gauges = now
+            conn = self._connection()
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+                    " FROM outbox WHERE published_at IS NULL"
+                )
+                pending, oldest = cur.fetchone()
+            conn.commit()
+            metrics.OUTBOX_PENDING.labels(self.source).set(pending)
+            metrics.OUTBOX_OLDEST_AGE.labels(self.source).set(float(oldest))
+        if now - self._last_purge >= 600:
+            self._last_purge = now
+            conn = self._connection()
+            with conn.cursor() as cur:
+                cur.execute(
+                    "DELETE FROM outbox WHERE published_at < now() - %s", (self.retention,)
+                )
+            conn.commit()
+
+    def _connection(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(
+                self.dsn, connect_timeout=5, application_name=f"{self.source}-outbox-relay"
+            )
+        return self._conn
+
+    def _close(self):
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"

@@ -1,0 +1,93 @@
+"""Helpers the tests share: running services, tokens, RPC clients, sample places."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.error
+import urllib.request
+
+from nameko.runners import ServiceRunner
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from shared import auth, config, regions
+from shared.monitoring import Monitoring
+
+PROVINCE = "330000000000"
+HANGZHOU, XIHU = "330100000000", "330106000000"
+LISHUI, SUICHANG = "331100000000", "331123000000"
+SAMPLE = config.REPO_ROOT / "deploy" / "sample" / "places-zhejiang.csv"
+
+ALL_ROLES = tuple(auth.ROLES)
+READ = ("organizations.read",)
+WRITE = ("organizations.read", "organizations.write")
+
+
+def sample_places(*roots: str) -> list[dict]:
+    """The shipped sample's places in these subtrees, with their ancestors."""
+    rows = regions.read_places_csv(SAMPLE)
+    wanted = {code for root in roots for code in (*regions.ancestors(root), root)}
+    return [{"code": r.code, "name": r.name} for r in rows
+            if r.code in wanted or any(regions.in_subtree(r.code, root) for root in roots)]
+
+
+class Running:
+    """Services running in this process on a nameko ServiceRunner."""
+
+    def __init__(self, settings: config.Settings, *service_classes):
+        self.settings = settings
+        self.runner = ServiceRunner(settings.nameko_config())
+        for cls in service_classes:
+            self.runner.add_service(cls)
+
+    def __enter__(self):
+        self.runner.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.runner.stop()
+
+    def container(self, name: str):
+        return next(c for c in self.runner.containers if c.service_name == name)
+
+    def http_port(self, name: str) -> int:
+        ext = next(e for e in self.container(name).extensions if isinstance(e, Monitoring))
+        return ext.port
+
+    def http_get(self, name: str, path: str) -> tuple[int, str]:
+        url = f"http://127.0.0.1:{self.http_port(name)}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def health(self, name: str) -> tuple[int, dict]:
+        status, body = self.http_get(name, "/health/ready")
+        return status, json.loads(body)
+
+
+def token(secret: str, *, place: str = PROVINCE, roles=ALL_ROLES, subject: str = "tester",
+          department: str = "浙江省委组织部", system: str = "test-suite") -> str:
+    return auth.issue_token(secret, subject=subject, department=department, place_code=place,
+                            roles=list(roles), system=system)
+
+
+@contextlib.contextmanager
+def rpc(settings: config.Settings, auth_token: str | None, timeout: float = 15):
+    context = {"auth_token": auth_token} if auth_token else {}
+    with ClusterRpcProxy(settings.nameko_config(), context_data=context, timeout=timeout) as proxy:
+        yield proxy
+
+
+def eventually(check, timeout: float = 10, interval: float = 0.05):
+    """Poll `check()` until it returns a truthy value; its last value, or AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {check}")
+        time.sleep(interval)
