@@ -197,7 +197,9 @@ class Transaction:
     """One database transaction of a worker: SQL, the events it emits, its audit rows.
 
     Events are written to the outbox and audit rows to the audit trail in the same
-    commit as the change itself (shared.outbox)."""
+    commit as the change itself (shared.outbox). Writes that nothing in the
+    transaction reads back (audit, outbox, the request log) are deferred: rendered
+    when made, sent together in one round trip just before the commit."""
 
     def __init__(self, conn, *, service: str, actor: dict, request_id: str | None,
                  operation: str, call_id: str | None):
@@ -210,6 +212,7 @@ class Transaction:
         self.call_id = call_id
         self.events: list = []
         self._after_commit: list = []
+        self._deferred: list[bytes] = []
         self.statements = 0
 
     def after_commit(self, callback) -> None:
@@ -230,6 +233,21 @@ class Transaction:
         row = self.execute(sql, params).fetchone()
         return None if row is None else next(iter(row.values()))
 
+    def defer(self, sql: str, params=None) -> None:
+        self._deferred.append(self.cursor.mogrify(sql, params))
+
+    def defer_rows(self, insert: str, template: str, rows) -> None:
+        """Defer `insert` ("INSERT INTO t (a, b) VALUES") for many rows at once."""
+        rows = list(rows)
+        if rows:
+            values = b",".join(self.cursor.mogrify(template, row) for row in rows)
+            self._deferred.append(insert.encode() + b" " + values)
+
+    def flush(self) -> None:
+        if self._deferred:
+            statements, self._deferred = self._deferred, []
+            self.execute(b";\n".join(statements))
+
     def emit(self, event) -> None:
         """Record a domain event; it reaches the outbox at commit."""
         self.events.append(event)
@@ -240,15 +258,14 @@ class Transaction:
 
     def audit_many(self, entity_type: str, entries) -> None:
         actor = self.actor
-        psycopg2.extras.execute_values(
-            self.cursor,
+        self.defer_rows(
             "INSERT INTO audit_log (subject, department, system, request_id, operation,"
-            " entity_type, entity_id, changes) VALUES %s",
-            [(actor["subject"], actor["department"], actor["system"], self.request_id,
+            " entity_type, entity_id, changes) VALUES",
+            "(%s, %s, %s, %s, %s, %s, %s, %s)",
+            ((actor["subject"], actor["department"], actor["system"], self.request_id,
               self.operation, entity_type, str(entity_id),
               psycopg2.extras.Json(changes, dumps=json_dumps))
-             for entity_id, changes in entries],
-            page_size=1000,
+             for entity_id, changes in entries),
         )
 
 
@@ -301,6 +318,7 @@ class Session:
             yield tx
             if tx.events:
                 outbox.write(tx, tx.events)
+            tx.flush()
             conn.commit()
         except CONNECTION_ERRORS as exc:
             # Also raised for a statement timeout, on a connection that still works.

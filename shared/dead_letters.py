@@ -25,6 +25,7 @@ from shared.events import (
     FAILED_AT_HEADER,
     HANDLER_HEADER,
     QUEUE_HEADER,
+    dead_letter_count,
     dead_letter_queue,
 )
 
@@ -59,8 +60,9 @@ def _describe(message) -> DeadLetter:
     )
 
 
-def _messages(channel, queue_name: str):
-    channel.queue_declare(queue_name, durable=True)
+def _messages(channel, service: str):
+    dead_letter_count(channel, service)  # declares it, so listing an unused one works
+    queue_name = dead_letter_queue(service).name
     while True:
         message = channel.basic_get(queue_name, no_ack=False)
         if message is None:
@@ -72,7 +74,7 @@ def list_dead_letters(amqp_uri: str, service: str) -> list[DeadLetter]:
     with _connection(amqp_uri) as conn:
         channel = conn.channel()
         try:
-            return [_describe(m) for m in _messages(channel, dead_letter_queue(service).name)]
+            return [_describe(m) for m in _messages(channel, service)]
         finally:
             channel.close()  # unacknowledged messages return to the queue
 
@@ -84,7 +86,7 @@ def replay(amqp_uri: str, service: str, event_ids: set[str] | None = None) -> in
         channel = conn.channel()
         producer = kombu.Producer(conn.channel())
         try:
-            for message in _messages(channel, dead_letter_queue(service).name):
+            for message in _messages(channel, service):
                 letter = _describe(message)
                 if event_ids is not None and letter.event_id not in event_ids:
                     continue

@@ -88,8 +88,8 @@ def _command(service, contract, fn, principal: Principal, values: dict):
                 return first
         result = contract.result.dump(fn(service, Call(tx, principal), values))
         if request_id:
-            tx.execute("UPDATE request_log SET result = %s WHERE request_id = %s",
-                       (psycopg2.extras.Json(result, dumps=json_dumps), request_id))
+            tx.defer("UPDATE request_log SET result = %s WHERE request_id = %s",
+                     (psycopg2.extras.Json(result, dumps=json_dumps), request_id))
     return result
 
 

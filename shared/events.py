@@ -22,6 +22,7 @@ import functools
 import logging
 import traceback
 
+import eventlet
 from kombu import Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
@@ -43,7 +44,15 @@ SYSTEM_ACTOR = {"subject": "system", "department": "system", "system": "event"}
 
 
 def dead_letter_queue(service: str) -> Queue:
-    return Queue(f"{service}.dead-letters", durable=True)
+    return Queue(f"{service}.dead-letters", durable=True, auto_delete=False)
+
+
+def dead_letter_count(channel, service: str) -> int:
+    """Messages waiting in the service's dead-letter queue (declaring it if need be)."""
+    queue = dead_letter_queue(service)
+    # Every argument as kombu declares it: a different one is refused by the broker.
+    _, count, _ = channel.queue_declare(queue.name, durable=True, auto_delete=False)
+    return count
 
 
 def retry_queue(queue_name: str, delay_ms: int) -> Queue:
@@ -85,6 +94,7 @@ class ReliableEventHandler(EventHandler):
                 self._reroute(message, exc_info)
             except Exception:
                 log.exception("could not reroute a failed %s event; requeued", self.event_type)
+                eventlet.sleep(1)  # the broker is struggling: no hot redelivery loop
                 self.queue_consumer.requeue_message(message)
                 return result, exc_info
         self.queue_consumer.ack_message(message)

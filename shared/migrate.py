@@ -65,6 +65,9 @@ def migrate(service: str, database_url: str, lock_timeout_s: float = 120,
 
 
 def applied_migration_ids(cursor) -> set[str]:
+    cursor.execute("SELECT to_regclass('_yoyo_migration') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        return set()  # never migrated
     cursor.execute("SELECT migration_id FROM _yoyo_migration")
     return {row[0] for row in cursor.fetchall()}
 

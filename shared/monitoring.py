@@ -29,7 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared import config, logs, metrics
 from shared.errors import outcome_of
-from shared.events import dead_letter_queue
+from shared.events import dead_letter_count
 from shared.migrate import applied_migration_ids, expected_migration_ids
 
 log = logging.getLogger(__name__)
@@ -135,9 +135,7 @@ class Readiness:
         with self._lock:
             try:
                 channel = self._broker_connection().default_channel
-                _, count, _ = channel.queue_declare(
-                    dead_letter_queue(self.service).name, durable=True)
-                metrics.DEAD_LETTERS.labels(self.service).set(count)
+                metrics.DEAD_LETTERS.labels(self.service).set(dead_letter_count(channel, self.service))
             except Exception as exc:
                 self._close_broker()
                 log.warning("could not read the dead-letter queue depth: %s", exc)

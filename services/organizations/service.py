@@ -88,9 +88,9 @@ class OrganizationsService:
         values["flags"] = org.flags(self.rules, dt.date.today())
         return values
 
-    def _place_must_exist(self, call, code: str) -> None:
+    def _place_must_exist(self, call, code: str) -> dict:
         try:
-            store.get_place(call.tx, code)
+            return store.get_place(call.tx, code)
         except NotFound:
             raise ValidationError("unknown place", {"place_code": [f"no place {code}"]}) from None
 
@@ -112,15 +112,16 @@ class OrganizationsService:
     @operation
     def register_organization(self, call, params):
         call.principal.require_place(params["place_code"])
-        self._place_must_exist(call, params["place_code"])
+        place = self._place_must_exist(call, params["place_code"])
         org = domain.register(params, self.rules)
+        org.place_name = place["name"]
         self._check_parent(call, org)
         store.insert_organization(call.tx, org)
         vacancies = store.open_vacancies(call.tx, org.id, domain.vacancy_posts_to_open(org, [], []),
                                          "unfilled", dt.date.today())
         call.tx.audit("organization", org.id, {"registered": org.snapshot(),
                                                "vacancies_opened": len(vacancies)})
-        return self._dump(store.get_organization(call.tx, org.id))
+        return self._dump(org)
 
     @operation
     def update_organization(self, call, params):

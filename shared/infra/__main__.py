@@ -78,6 +78,13 @@ def ensure_rabbitmq(settings: config.Settings, state: State, install: bool) -> s
             f"RabbitMQ at {host}:{port} (AMQP_URI) does not answer, and it is not on this "
             "machine, so `make run` cannot start it: start it, or point AMQP_URI at 127.0.0.1"
         )
+    if local.rabbitmq_script("rabbitmq-server") is None:
+        local.ensure_rabbitmq_installed(install=install)
+        if port_answers(host, port):  # the package started the machine's own broker there
+            say(
+                f"RabbitMQ: the newly installed package's broker answers at {host}:{port}: using it"
+            )
+            return None
     epmd_was_running = local.epmd_answers()
     say(f"RabbitMQ: nothing answers at {host}:{port}; starting a private node on that port")
     node = local.start_rabbitmq(port, settings.var_dir, install=install)
@@ -115,6 +122,10 @@ def ensure_postgres(settings: config.Settings, state: State, install: bool) -> d
                 f"PostgreSQL at {host}:{port} does not answer, and it is not on this machine, "
                 "so `make run` cannot start it: start it, or point the URL at 127.0.0.1"
             )
+        elif local.postgres_bindir() is None and _installed_postgres_answers(host, port, install):
+            say(
+                f"PostgreSQL: the newly installed package's cluster answers at {host}:{port}: using it"
+            )
         else:
             say(f"PostgreSQL: nothing answers at {host}:{port}; starting a private cluster")
             ours = local.start_postgres(port, settings.var_dir, install=install)
@@ -125,6 +136,13 @@ def ensure_postgres(settings: config.Settings, state: State, install: bool) -> d
             _ensure_admin_role(ours, admin_url)
         admin_urls[(host, port)] = admin_url
     return admin_urls
+
+
+def _installed_postgres_answers(host: str, port: int, install: bool) -> bool:
+    """Install PostgreSQL; True when the package started the machine's own cluster on
+    `port` (Debian's postinst creates and starts `main` where an init system runs)."""
+    local.ensure_postgres_installed(install=install)
+    return port_answers(host, port)
 
 
 def _ensure_admin_role(cluster: local.PostgresCluster, admin_url: str) -> None:

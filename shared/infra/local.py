@@ -17,6 +17,7 @@ that user. Every wait is bounded and fails with a message that names the log to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -283,6 +284,9 @@ class RabbitNode:
         if self.answers():
             raise InfraError(f"port {self.port} is taken by something that is not node {self.node}")
         stale = self.beam_pid()
+        if stale and self.ping():  # the VM runs, the broker app was stopped (stop_app)
+            self.start_app(timeout=timeout)
+            return self
         if stale:  # a node of ours from a crashed run that no longer answers
             say(f"stopping unresponsive {self.node} (pid {stale})")
             terminate(stale, timeout=15)
@@ -369,6 +373,11 @@ class RabbitNode:
         """Stop the whole node and start it again (same data, same port)."""
         self.stop(timeout=timeout)
         self.start(timeout=timeout)
+
+    def destroy(self) -> None:
+        """Stop the node and delete its files (a test's node, at the end)."""
+        self.stop()
+        _remove_instance_dir(self.base_dir)
 
     # state file
     def to_record(self) -> dict:
@@ -592,6 +601,13 @@ class PostgresCluster:
         self.stop(timeout=timeout, mode=mode)
         self.start(timeout=timeout)
 
+    def destroy(self) -> None:
+        """Stop the cluster and delete its files (a test's cluster, at the end)."""
+        self.stop(mode="immediate")
+        _remove_instance_dir(self.base_dir)
+        if self.socket_dir.name.startswith("jinwei-"):
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+
     def to_record(self) -> dict:
         return {
             "kind": "postgres",
@@ -652,6 +668,13 @@ def find_postgres(port: int, var_dir: str | Path) -> PostgresCluster | None:
     except (OSError, IndexError):
         pass
     return cluster
+
+
+def _remove_instance_dir(base_dir: Path) -> None:
+    shutil.rmtree(base_dir, ignore_errors=True)
+    if base_dir.parent.name.startswith("jinwei-"):  # /var/tmp/jinwei-<hash> (see instance_dir)
+        with contextlib.suppress(OSError):
+            base_dir.parent.rmdir()
 
 
 # -- epmd ------------------------------------------------------------------------------

@@ -155,7 +155,6 @@ def render_config(
         f"childlogdir = {_quote(str(p.log_dir))}",
         f"directory = {_quote(str(config.REPO_ROOT))}",
         "nodaemon = false",
-        "minfds = 4096",
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",

@@ -11,7 +11,17 @@ from services.organizations.service import OrganizationsService
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from shared.migrate import migrate
 from tests.support import (
-    HANGZHOU, LISHUI, PROVINCE, READ, SUICHANG, WRITE, XIHU, Running, rpc, sample_places, token,
+    HANGZHOU,
+    LISHUI,
+    PROVINCE,
+    READ,
+    SUICHANG,
+    WRITE,
+    XIHU,
+    Running,
+    rpc,
+    sample_places,
+    token,
 )
 
 TOWNSHIP = "330106002000"  # 北山街道, 西湖区

@@ -1,0 +1,88 @@
+# Jinwei — the verbs. `make help` lists them; docs/running.md explains run/stop.
+#
+# Configuration comes from the environment (shared/config.py): AMQP_URI,
+# POSTGRES_ADMIN_URL, <SERVICE>_DATABASE_URL, <SERVICE>_HTTP_PORT, JINWEI_VAR_DIR, ...
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Touched after a complete install; older than the lock or pyproject.toml → reinstall.
+STAMP := $(VENV)/.installed
+INFRA := $(PY) -m shared.infra
+# stop/status/clean need no fresh install, only a venv that can run the tools.
+HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
+NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
+PYTEST_ARGS ?=
+
+.PHONY: help venv run stop status logs infra migrate test clean lint bench token dead-letters contract
+
+help: ## list the targets
+	@echo "Jinwei — make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv and install requirements.lock (again when it changes)
+
+$(STAMP): requirements.lock pyproject.toml
+	@set -e; \
+	if [ ! -x $(VENV)/bin/pip ]; then \
+	  if ! $(PYTHON) -m venv $(VENV) 2>/dev/null; then \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "make: '$(PYTHON) -m venv' failed (Debian's python3-venv is missing): installing python3 and python3-venv with apt-get"; \
+	      apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv; \
+	      $(PYTHON) -m venv $(VENV); \
+	    else \
+	      echo "make: '$(PYTHON) -m venv $(VENV)' failed; install python3-venv (as root: apt-get install -y python3-venv)" >&2; \
+	      exit 1; \
+	    fi; \
+	  fi; \
+	fi; \
+	$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "make: Jinwei needs Python 3.11; $(VENV) has " + sys.version.split()[0] + " (rm -rf $(VENV); make PYTHON=python3.11 venv)")'; \
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.lock; \
+	$(VENV)/bin/pip install --disable-pip-version-check -q --no-deps -e .; \
+	touch $@
+
+run: $(STAMP) ## start RabbitMQ/PostgreSQL if needed, provision, migrate, start every service; wait until ready
+	@$(INFRA) run
+
+stop: ## stop the services, then the RabbitMQ/PostgreSQL that make run started (never the machine's own)
+	@if $(HAVE_TOOLS); then $(INFRA) stop; else $(NO_TOOLS); fi
+
+status: ## what answers where, and supervisorctl status
+	@if $(HAVE_TOOLS); then $(INFRA) status; else $(NO_TOOLS); fi
+
+logs: ## follow the service logs (var/log/<service>.log)
+	@$(INFRA) logs
+
+infra: $(STAMP) ## only make RabbitMQ and PostgreSQL answer, provision them and migrate (no services)
+	@$(INFRA) up
+
+migrate: $(STAMP) ## apply database migrations (python -m shared.migrate)
+	@$(PY) -m shared.migrate
+
+test: $(STAMP) ## the test suite; pass pytest options in PYTEST_ARGS="-k ... -x"
+	@$(INFRA) up --no-databases
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean: ## make stop, then delete the private instances' data, the logs and supervisor files under var/
+	@if $(HAVE_TOOLS); then $(INFRA) clean; else $(NO_TOOLS); fi
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check shared services tests bench
+
+# ---- placeholders: to be filled in with the services --------------------------------
+
+bench: $(STAMP) ## PLACEHOLDER: benchmarks that print figures
+	@echo "make bench: placeholder, not written yet" >&2; exit 1
+
+token: $(STAMP) ## PLACEHOLDER: print a signed token for a principal
+	@echo "make token: placeholder, not written yet" >&2; exit 1
+
+dead-letters: $(STAMP) ## PLACEHOLDER: list and replay dead-lettered messages
+	@echo "make dead-letters: placeholder, not written yet" >&2; exit 1
+
+contract: $(STAMP) ## PLACEHOLDER: generate the contract document from shared/contracts
+	@echo "make contract: placeholder, not written yet" >&2; exit 1

@@ -1,0 +1,207 @@
+"""RPC throughput and latency of the organizations service beside a bare nameko echo
+service, on the same broker, in the same run (`make bench`).
+
+Each service runs as its own process, as in production (`python -m shared.runner`).
+One client process drives N concurrent callers (green threads, one ClusterRpcProxy
+each, as architecture.md asks) for a fixed time after a warm-up, and records every
+call's latency. The bench gets its own vhost and database and removes them after.
+
+Prints a table and writes bench/out/rpc.json. The headline is the ratio of each real
+path's throughput to bare echo's at the same concurrency.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+from shared import auth, config  # noqa: E402
+from shared.infra import provision  # noqa: E402
+from shared.migrate import migrate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+TOWNSHIP = "330106002000"
+PLACES = [("330000000000", "浙江省"), ("330100000000", "杭州市"), ("330106000000", "西湖区"),
+          (TOWNSHIP, "北山街道")]
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def drive(nameko_config, token, call, callers, seconds, warmup):
+    """Run `call(proxy)` from `callers` green threads; latencies of the measured window."""
+    latencies, stop_at, measure_from = [], [0.0], [0.0]
+    proxies = [ClusterRpcProxy(nameko_config, context_data={"auth_token": token}, timeout=30)
+               for _ in range(callers)]
+    started = [p.start() for p in proxies]
+
+    def loop(proxy):
+        while time.monotonic() < stop_at[0]:
+            t0 = time.monotonic()
+            call(proxy)
+            t1 = time.monotonic()
+            if t0 >= measure_from[0]:
+                latencies.append(t1 - t0)
+
+    now = time.monotonic()
+    measure_from[0] = now + warmup
+    stop_at[0] = now + warmup + seconds
+    threads = [eventlet.spawn(loop, proxy) for proxy in started]
+    for thread in threads:
+        thread.wait()
+    for proxy in proxies:
+        proxy.stop()
+    return latencies
+
+
+def profile(pid, name, callers, args):
+    """py-spy the service process over the measured window (after the warm-up)."""
+    out = OUT / f"profile-{name.split()[0]}-{callers}.txt"
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+               "--format", "raw", "--output", str(out), "--nonblocking",
+               "--duration", str(int(args.seconds))]
+    return eventlet.spawn_after(args.warmup, lambda: subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def wait_ready(port, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"organizations did not become ready on port {port}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--callers", default="1,10")
+    parser.add_argument("--only", default=None, help="run only the paths containing this text")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the organizations process during each measured row")
+    args = parser.parse_args(argv)
+    concurrency = [int(c) for c in args.callers.split(",")]
+
+    base = config.load()
+    run_id = f"bench{os.getpid()}"
+    amqp = urlsplit(base.amqp_uri)
+    amqp_uri = (f"amqp://{run_id}:{secrets.token_hex(8)}@{amqp.hostname}:{amqp.port or 5672}"
+                f"/{run_id}")
+    pg = urlsplit(base.postgres_admin_url)
+    db_url = (f"postgresql://{run_id}:{secrets.token_hex(8)}@{pg.hostname}:{pg.port or 5432}"
+              f"/{run_id}_organizations")
+    secret = secrets.token_urlsafe(48)
+    port = 18199
+    provision.ensure_vhost(amqp_uri)
+    provision.ensure_database(base.postgres_admin_url, db_url)
+    processes = []
+    try:
+        migrate("organizations", db_url)
+        env = {**os.environ, "AMQP_URI": amqp_uri, "ORGANIZATIONS_DATABASE_URL": db_url,
+               "JINWEI_TOKEN_SECRET": secret, "ORGANIZATIONS_HTTP_PORT": str(port),
+               "PYTHONWARNINGS": "ignore"}
+        log = open(OUT / "services.log", "w")  # noqa: SIM115 - closed with the processes
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "shared.runner", "organizations"], env=env, cwd=ROOT,
+            stdout=log, stderr=log))
+        processes.append(subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "echo_service.py"), amqp_uri], env=env,
+            cwd=ROOT, stdout=log, stderr=log))
+        wait_ready(port)
+        nameko_config = {"AMQP_URI": amqp_uri}
+        token = auth.issue_token(secret, subject="bench", department="bench",
+                                 place_code="330000000000", roles=list(auth.ROLES),
+                                 system="bench", ttl_seconds=3600)
+        with ClusterRpcProxy(nameko_config, context_data={"auth_token": token}) as proxy:
+            proxy.organizations.import_places(places=[{"code": c, "name": n} for c, n in PLACES])
+            seed = proxy.organizations.register_organization(
+                name="基准党支部", kind="631", sector="urban_community", place_code=TOWNSHIP,
+                full_members=5, founded_on="2024-01-01")
+
+        def echo(proxy):
+            proxy.echo.echo(value={"organization_id": 1})
+
+        def get(proxy):
+            proxy.organizations.get_organization(organization_id=seed["id"])
+
+        def register(proxy):
+            proxy.organizations.register_organization(
+                request_id=str(uuid.uuid4()), name="基准党支部", kind="631",
+                sector="urban_community", place_code=TOWNSHIP, full_members=5,
+                founded_on="2024-01-01")
+
+        results = []
+        for callers in concurrency:
+            for name, call in (("echo (bare nameko)", echo), ("get_organization", get),
+                               ("register_organization", register)):
+                if args.only and args.only not in name:
+                    continue
+                spy = profile(processes[0].pid, name, callers, args) if args.profile else None
+                latencies = drive(nameko_config, token, call, callers, args.seconds, args.warmup)
+                if spy:
+                    spy.wait()
+                results.append({
+                    "path": name, "callers": callers, "calls": len(latencies),
+                    "calls_per_s": len(latencies) / args.seconds,
+                    "p50_ms": 1000 * statistics.median(latencies),
+                    "p99_ms": 1000 * percentile(latencies, 0.99),
+                })
+        memory = {"organizations": rss_mb(processes[0].pid), "echo": rss_mb(processes[1].pid)}
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        provision.delete_vhost(amqp_uri, delete_user=True)
+        provision.drop_database(base.postgres_admin_url, db_url, drop_role=True)
+
+    echo_rate = {r["callers"]: r["calls_per_s"] for r in results if r["path"].startswith("echo")}
+    print(f"\nRPC benchmark: {args.seconds:.0f} s per row after {args.warmup:.0f} s warm-up, "
+          f"{os.cpu_count()} cores\n")
+    print(f"{'path':<24}{'callers':>8}{'calls/s':>10}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    for r in results:
+        r["vs_echo"] = r["calls_per_s"] / echo_rate[r["callers"]]
+        print(f"{r['path']:<24}{r['callers']:>8}{r['calls_per_s']:>10.0f}{r['vs_echo']:>8.0%}"
+              f"{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}")
+    print(f"\nresident memory after the run: organizations {memory['organizations']:.0f} MB,"
+          f" echo {memory['echo']:.0f} MB")
+    (OUT / "rpc.json").write_text(json.dumps({"results": results, "rss_mb": memory,
+                                              "seconds": args.seconds}, indent=2))
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    main()
