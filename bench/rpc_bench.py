@@ -81,6 +81,24 @@ def profile(pid, name, callers, args):
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds of these processes so far (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def pids_of(name):
+    out = subprocess.run(["pgrep", "-f", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
 def rss_mb(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -164,10 +182,18 @@ def main(argv=None):
         for callers in concurrency:
             for name, call in (("echo (bare nameko)", echo), ("get_organization", get),
                                ("register_organization", register)):
-                if args.only and args.only not in name:
+                if args.only and args.only not in name and not name.startswith("echo"):
                     continue
                 spy = profile(processes[0].pid, name, callers, args) if args.profile else None
+                groups = {"service": [processes[0].pid if "echo" not in name
+                                      else processes[1].pid],
+                          "client": [os.getpid()], "rabbitmq": pids_of("beam.smp"),
+                          "postgres": pids_of("postgres")}
+                before = {k: cpu_seconds(v) for k, v in groups.items()}
+                wall = time.monotonic()
                 latencies = drive(nameko_config, token, call, callers, args.seconds, args.warmup)
+                wall = time.monotonic() - wall
+                cpu = {k: (cpu_seconds(v) - before[k]) / wall for k, v in groups.items()}
                 if spy:
                     spy.wait()
                 results.append({
@@ -175,6 +201,7 @@ def main(argv=None):
                     "calls_per_s": len(latencies) / args.seconds,
                     "p50_ms": 1000 * statistics.median(latencies),
                     "p99_ms": 1000 * percentile(latencies, 0.99),
+                    "cpu_cores": cpu,
                 })
         memory = {"organizations": rss_mb(processes[0].pid), "echo": rss_mb(processes[1].pid)}
     finally:
@@ -191,11 +218,14 @@ def main(argv=None):
     echo_rate = {r["callers"]: r["calls_per_s"] for r in results if r["path"].startswith("echo")}
     print(f"\nRPC benchmark: {args.seconds:.0f} s per row after {args.warmup:.0f} s warm-up, "
           f"{os.cpu_count()} cores\n")
-    print(f"{'path':<24}{'callers':>8}{'calls/s':>10}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'path':<24}{'callers':>8}{'calls/s':>10}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          "   CPU cores busy: service client rabbitmq postgres")
     for r in results:
         r["vs_echo"] = r["calls_per_s"] / echo_rate[r["callers"]]
+        cpu = r["cpu_cores"]
         print(f"{r['path']:<24}{r['callers']:>8}{r['calls_per_s']:>10.0f}{r['vs_echo']:>8.0%}"
-              f"{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}")
+              f"{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{'':>19}{cpu['service']:>7.2f}"
+              f"{cpu['client']:>7.2f}{cpu['rabbitmq']:>9.2f}{cpu['postgres']:>9.2f}")
     print(f"\nresident memory after the run: organizations {memory['organizations']:.0f} MB,"
           f" echo {memory['echo']:.0f} MB")
     (OUT / "rpc.json").write_text(json.dumps({"results": results, "rss_mb": memory,

@@ -17,6 +17,8 @@ first result is stored in the same transaction; a repeat gets it back unchanged.
 
 The method receives `call` (call.tx: shared.db.Transaction, call.principal:
 shared.auth.Principal) and the loaded params, and returns what the result schema dumps.
+A query's statements run on their own (autocommit); one that needs several statements
+to agree wraps them in `call.tx.snapshot()`.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ def operations(service: str):
 
 
 def _query(service, contract, fn, principal: Principal, values: dict):
-    with service.db.transaction(actor=principal.as_audit(), operation=contract.method) as tx:
+    with service.db.transaction(actor=principal.as_audit(), operation=contract.method,
+                                readonly=True) as tx:
         result = fn(service, Call(tx, principal), values)
     return contract.result.dump(result)
 

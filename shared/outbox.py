@@ -85,6 +85,7 @@ class OutboxRelay(DependencyProvider):
     poll_interval_s = 1.0
     coalesce_s = 0.005
     retention = dt.timedelta(days=7)
+    inbox_retention = dt.timedelta(days=30)
 
     def setup(self):
         make_psycopg_green()
@@ -147,17 +148,17 @@ class OutboxRelay(DependencyProvider):
 
     def publish_pending(self) -> int:
         """Publish one batch of pending events; returns how many went out."""
-        conn = self._connection()
         published: list[str] = []
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT id::text, event_type, payload::text, origin_call_id FROM outbox"
-                    " WHERE published_at IS NULL ORDER BY position LIMIT %s"
-                    " FOR UPDATE SKIP LOCKED",
-                    (self.batch_size,),
-                )
-                rows = cur.fetchall()
+        with self._connection().cursor() as cur:
+            # Autocommit connection: BEGIN travels with the SELECT, COMMIT with the UPDATE.
+            cur.execute(
+                "BEGIN; SELECT id::text, event_type, payload::text, origin_call_id FROM outbox"
+                " WHERE published_at IS NULL ORDER BY position LIMIT %s"
+                " FOR UPDATE SKIP LOCKED",
+                (self.batch_size,),
+            )
+            rows = cur.fetchall()
+            try:
                 producer = self._producer_for(rows)
                 for event_id, event_type, payload, call_id in rows:
                     # The body as stored: already the JSON the contract describes.
@@ -168,16 +169,14 @@ class OutboxRelay(DependencyProvider):
                         headers={"nameko.call_id_stack": [call_id]} if call_id else {},
                     )
                     published.append(event_id)
-        finally:
-            # Mark what did go out even when a later publish failed, so it is not
-            # published again after the outage.
-            if published:
-                with conn.cursor() as cur:
-                    cur.execute(
-                        "UPDATE outbox SET published_at = now() WHERE id = ANY(%s::uuid[])",
-                        (published,),
-                    )
-            conn.commit()
+            finally:
+                # Mark what did go out even when a later publish failed, so it is not
+                # published again after the outage.
+                if published:
+                    cur.execute("UPDATE outbox SET published_at = now()"
+                                " WHERE id = ANY(%s::uuid[]); COMMIT", (published,))
+                else:
+                    cur.execute("COMMIT")
         if published:
             metrics.EVENTS_PUBLISHED.labels(self.source).inc(len(published))
         return len(published)
@@ -193,17 +192,24 @@ class OutboxRelay(DependencyProvider):
                     " FROM outbox WHERE published_at IS NULL"
                 )
                 pending, oldest = cur.fetchone()
-            conn.commit()
             metrics.OUTBOX_PENDING.labels(self.source).set(pending)
             metrics.OUTBOX_OLDEST_AGE.labels(self.source).set(float(oldest))
         if now - self._last_purge >= 600:
             self._last_purge = now
             conn = self._connection()
             with conn.cursor() as cur:
+                # The relay also keeps the other platform tables from growing forever.
+                # Outbox: a sequential scan every ten minutes, rather than one more
+                # index to update on every publish. Request ids are answered from the
+                # log for a week; an event redelivered after a month would be applied
+                # again (the broker holds nothing that long).
                 cur.execute(
-                    "DELETE FROM outbox WHERE published_at < now() - %s", (self.retention,)
+                    "DELETE FROM outbox WHERE published_at < now() - %(outbox)s;"
+                    " DELETE FROM request_log WHERE created_at < now() - %(requests)s;"
+                    " DELETE FROM inbox WHERE processed_at < now() - %(inbox)s",
+                    {"outbox": self.retention, "requests": self.retention,
+                     "inbox": self.inbox_retention},
                 )
-            conn.commit()
 
     def _producer_for(self, rows):
         """A producer on a confirm channel of our own, kept across batches."""
@@ -223,6 +229,7 @@ class OutboxRelay(DependencyProvider):
             self._conn = psycopg2.connect(
                 self.dsn, connect_timeout=5, application_name=f"{self.source}-outbox-relay"
             )
+            self._conn.autocommit = True
         return self._conn
 
     def _close(self):

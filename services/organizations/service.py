@@ -117,10 +117,10 @@ class OrganizationsService:
         org.place_name = place["name"]
         self._check_parent(call, org)
         store.insert_organization(call.tx, org)
-        vacancies = store.open_vacancies(call.tx, org.id, domain.vacancy_posts_to_open(org, [], []),
-                                         "unfilled", dt.date.today())
+        seats = domain.vacancy_posts_to_open(org, [], [])
+        store.defer_vacancies(call.tx, org.id, seats, "unfilled", dt.date.today())
         call.tx.audit("organization", org.id, {"registered": org.snapshot(),
-                                               "vacancies_opened": len(vacancies)})
+                                               "vacancies_opened": len(seats)})
         return self._dump(org)
 
     @operation
@@ -234,7 +234,9 @@ class OrganizationsService:
 
     @operation
     def get_leadership(self, call, params):
-        return self._leadership(call, self._organization_in_reach(call, params["organization_id"]))
+        with call.tx.snapshot():
+            org = self._organization_in_reach(call, params["organization_id"])
+            return self._leadership(call, org)
 
     @operation
     def appoint_leader(self, call, params):
@@ -289,9 +291,10 @@ class OrganizationsService:
     def incomplete_teams(self, call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
-        rows, cursor = store.incomplete_teams(call.tx, place_code, limit=params["limit"],
-                                              after=params["after"])
-        by_child = store.team_counts_by_child(call.tx, place_code)
+        with call.tx.snapshot():
+            rows, cursor = store.incomplete_teams(call.tx, place_code, limit=params["limit"],
+                                                  after=params["after"])
+            by_child = store.team_counts_by_child(call.tx, place_code)
         items = [{**row, "problems": [{"code": p} for p in _team_problems(row)]} for row in rows]
         return {
             "place_code": place_code,

@@ -262,6 +262,13 @@ def open_vacancies(tx: Transaction, organization_id: int, posts: list[str], reas
     )
 
 
+def defer_vacancies(tx: Transaction, organization_id: int, posts: list[str], reason: str,
+                    opened_on: dt.date) -> None:
+    """open_vacancies when nothing in the transaction needs them back (sent at commit)."""
+    tx.defer_rows("INSERT INTO vacancies (organization_id, post, reason, opened_on) VALUES",
+                  "(%s, %s, %s, %s)", ((organization_id, post, reason, opened_on) for post in posts))
+
+
 def fill_vacancy(tx: Transaction, vacancy_id: int, leader: dict) -> dict:
     return tx.one(
         "UPDATE vacancies SET status = 'filled', filled_on = %s, fill_method = %s,"

@@ -12,7 +12,6 @@ CREATE TABLE outbox (
     published_at timestamptz
 );
 CREATE INDEX outbox_pending ON outbox (position) WHERE published_at IS NULL;
-CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
 
 -- Events a handler has applied: the id commits with the handler's effects.
 CREATE TABLE inbox (
