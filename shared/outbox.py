@@ -128,23 +128,34 @@ class OutboxRelay(DependencyProvider):
     def _run(self):
         failures = 0
         while self._running:
+            published = 0
             try:
                 published = self.publish_pending()
                 failures = 0
-                self._housekeeping()
-                if published < self.batch_size:
-                    if self._wakeup.wait(self.poll_interval_s):
-                        # Woken by a commit: let the commits of the next moment join
-                        # this batch, rather than paying a round of queries for each.
-                        time.sleep(self.coalesce_s)
-                    self._wakeup.clear()
             except Exception as exc:  # broker or database away: keep the rows, retry
                 failures += 1
-                delay = min(0.2 * 2 ** min(failures, 5), 5.0)
-                log.warning("outbox relay: %s; retrying in %.1fs", _describe(exc), delay)
+                log.warning("outbox relay: %s; retrying", _describe(exc))
                 self._close()
-                self._wakeup.wait(delay)
+            try:
+                self._housekeeping()  # the backlog gauges matter most during an outage
+            except Exception as exc:
+                log.warning("outbox relay housekeeping: %s", _describe(exc))
+                self._close()
+            if failures:
+                self._back_off(min(0.2 * 2 ** min(failures, 5), 5.0))
+            elif published < self.batch_size:
+                if self._wakeup.wait(self.poll_interval_s):
+                    # Woken by a commit: let the commits of the next moment join this
+                    # batch, rather than paying a round of queries for each.
+                    time.sleep(self.coalesce_s)
                 self._wakeup.clear()
+
+    def _back_off(self, seconds: float) -> None:
+        """Wait out a failure; commits do not cut it short, stopping does."""
+        deadline = time.monotonic() + seconds
+        while self._running and (left := deadline - time.monotonic()) > 0:
+            self._wakeup.wait(left)
+            self._wakeup.clear()
 
     def publish_pending(self) -> int:
         """Publish one batch of pending events; returns how many went out."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
+from contextlib import ExitStack
 
 from nameko.runners import ServiceRunner
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -91,3 +93,26 @@ def eventually(check, timeout: float = 10, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout}s: {check}")
         time.sleep(interval)
+
+
+def port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct ports nothing listens on, with their +/-20000 neighbour free too (the
+    private RabbitMQ node's distribution port)."""
+    ports: list[int] = []
+    with ExitStack() as stack:
+        while len(ports) < count:
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            neighbour = port + 20000 if port + 20000 <= 65535 else port - 20000
+            if port not in (5672, 5432) and not port_answers(neighbour):
+                ports.append(port)
+    return ports

@@ -12,17 +12,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from shared import config
+from tests.support import free_ports, port_answers
 
 pytestmark = pytest.mark.infra
 
@@ -35,29 +34,6 @@ CONFIG_VARS = re.compile(
     r"^(AMQP_URI|POSTGRES_ADMIN_URL|JINWEI_VAR_DIR|JINWEI_HTTP_HOST|JINWEI_RABBITMQ_NODE"
     r"|\w+_DATABASE_URL|\w+_HTTP_PORT|MAKEFLAGS|MAKELEVEL|MFLAGS)$"
 )
-
-
-def port_answers(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct ports nothing listens on, with their +/-20000 neighbour free too (the
-    private RabbitMQ node's distribution port)."""
-    ports: list[int] = []
-    with ExitStack() as stack:
-        while len(ports) < count:
-            sock = stack.enter_context(socket.socket())
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-            neighbour = port + 20000 if port + 20000 <= 65535 else port - 20000
-            if port not in (5672, 5432) and not port_answers(neighbour):
-                ports.append(port)
-    return ports
 
 
 def http_status(url: str) -> int:

@@ -1,0 +1,32 @@
+"""Private RabbitMQ and PostgreSQL instances that fault tests may stop and restart
+without touching the machine's own: started on free ports through shared.infra.local,
+destroyed at the end of the run."""
+
+import shutil
+import tempfile
+
+import pytest
+
+from shared.infra import local
+from tests.support import free_ports
+
+
+@pytest.fixture(scope="session")
+def fault_var_dir():
+    path = tempfile.mkdtemp(prefix="jinwei-faults-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def private_rabbit(fault_var_dir):
+    node = local.start_rabbitmq(free_ports(1)[0], fault_var_dir)
+    yield node
+    node.destroy()
+
+
+@pytest.fixture(scope="session")
+def private_postgres(fault_var_dir):
+    cluster = local.start_postgres(free_ports(1)[0], fault_var_dir)
+    yield cluster
+    cluster.destroy()
