@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test clean lint bench token dead-letters contract
+.PHONY: help venv run stop status logs infra migrate test clean lint bench token roles places dead-letters contract
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -73,16 +73,27 @@ clean: ## make stop, then delete the private instances' data, the logs and super
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check shared services tests bench
 
-# ---- placeholders: to be filled in with the services --------------------------------
+# ---- operator verbs ---------------------------------------------------------------------
 
-bench: $(STAMP) ## PLACEHOLDER: benchmarks that print figures
-	@echo "make bench: placeholder, not written yet" >&2; exit 1
+places: $(STAMP) ## import the sample place tree into the running system (CSV=file | REGIONS=dir PROVINCE=33)
+	@if [ -n "$(CSV)" ]; then $(PY) -m services.organizations.cli import-places --csv "$(CSV)"; \
+	elif [ -n "$(REGIONS)" ]; then $(PY) -m services.organizations.cli import-places --regions-dir "$(REGIONS)" --province "$(or $(PROVINCE),33)"; \
+	else $(PY) -m services.organizations.cli import-places --sample; fi
 
-token: $(STAMP) ## PLACEHOLDER: print a signed token for a principal
-	@echo "make token: placeholder, not written yet" >&2; exit 1
+token: $(STAMP) ## print a signed token: SUBJECT= DEPARTMENT= PLACE=<12 digits> ROLES=a,b [SYSTEM=] [TTL=seconds]
+	@$(PY) -m shared.auth issue --subject "$(SUBJECT)" --department "$(DEPARTMENT)" \
+	  --place "$(PLACE)" --roles "$(ROLES)" $(if $(SYSTEM),--system "$(SYSTEM)") $(if $(TTL),--ttl $(TTL))
 
-dead-letters: $(STAMP) ## PLACEHOLDER: list and replay dead-lettered messages
-	@echo "make dead-letters: placeholder, not written yet" >&2; exit 1
+roles: $(STAMP) ## list the roles a token can carry
+	@$(PY) -m shared.auth roles
 
-contract: $(STAMP) ## PLACEHOLDER: generate the contract document from shared/contracts
-	@echo "make contract: placeholder, not written yet" >&2; exit 1
+dead-letters: $(STAMP) ## list dead-lettered events; REPLAY="<service> --all" or REPLAY="<service> <event id>..." replays
+	@if [ -n "$(REPLAY)" ]; then $(PY) -m shared.dead_letters replay $(REPLAY); \
+	else $(PY) -m shared.dead_letters list; fi
+
+contract: $(STAMP) ## regenerate docs/contract.md from shared/contracts
+	@$(PY) -m shared.contract_doc
+
+bench: $(STAMP) ## benchmarks that print figures (see bench/RESULTS.md); needs RabbitMQ and PostgreSQL
+	@$(INFRA) up --no-databases
+	@$(PY) -W ignore bench/rpc_bench.py $(BENCH_ARGS)

@@ -73,10 +73,10 @@ def drive(nameko_config, token, call, callers, seconds, warmup):
 
 def profile(pid, name, callers, args):
     """py-spy the service process over the measured window (after the warm-up)."""
-    out = OUT / f"profile-{name.split()[0]}-{callers}.txt"
+    out = OUT / f"profile-{name.split()[0]}-{callers}-{time.monotonic_ns()}.txt"
     command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-               "--format", "raw", "--output", str(out), "--nonblocking",
-               "--duration", str(int(args.seconds))]
+               "--format", "raw", "--output", str(out), "--nonblocking", "--rate", "400",
+               "--duration", str(max(1, int(args.seconds / args.rounds)))]
     return eventlet.spawn_after(args.warmup, lambda: subprocess.run(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
@@ -121,8 +121,9 @@ def wait_ready(port, timeout=60):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--seconds", type=float, default=12, help="measured seconds per row")
+    parser.add_argument("--rounds", type=int, default=3, help="turns the paths take")
+    parser.add_argument("--warmup", type=float, default=1, help="unmeasured seconds per turn")
     parser.add_argument("--callers", default="1,10")
     parser.add_argument("--only", default=None, help="run only the paths containing this text")
     parser.add_argument("--profile", action="store_true",
@@ -178,30 +179,43 @@ def main(argv=None):
                 sector="urban_community", place_code=TOWNSHIP, full_members=5,
                 founded_on="2024-01-01")
 
+        paths = [(name, call) for name, call in (("echo (bare nameko)", echo),
+                                                 ("get_organization", get),
+                                                 ("register_organization", register))
+                 if not args.only or args.only in name or name.startswith("echo")]
         results = []
         for callers in concurrency:
-            for name, call in (("echo (bare nameko)", echo), ("get_organization", get),
-                               ("register_organization", register)):
-                if args.only and args.only not in name and not name.startswith("echo"):
-                    continue
-                spy = profile(processes[0].pid, name, callers, args) if args.profile else None
-                groups = {"service": [processes[0].pid if "echo" not in name
-                                      else processes[1].pid],
-                          "client": [os.getpid()], "rabbitmq": pids_of("beam.smp"),
-                          "postgres": pids_of("postgres")}
-                before = {k: cpu_seconds(v) for k, v in groups.items()}
-                wall = time.monotonic()
-                latencies = drive(nameko_config, token, call, callers, args.seconds, args.warmup)
-                wall = time.monotonic() - wall
-                cpu = {k: (cpu_seconds(v) - before[k]) / wall for k, v in groups.items()}
-                if spy:
-                    spy.wait()
+            # Paths take turns, round after round, so that a drift of the machine's speed
+            # (it has other tenants) lands on all of them alike and not on one row.
+            measured = {name: {"latencies": [], "wall": 0.0, "cpu": {}} for name, _ in paths}
+            for _ in range(args.rounds):
+                for name, call in paths:
+                    spy = (profile(processes[0].pid, name, callers, args)
+                           if args.profile and "echo" not in name else None)
+                    groups = {"service": [processes[1].pid if "echo" in name
+                                          else processes[0].pid],
+                              "client": [os.getpid()], "rabbitmq": pids_of("beam.smp"),
+                              "postgres": pids_of("postgres")}
+                    before = {k: cpu_seconds(v) for k, v in groups.items()}
+                    started = time.monotonic()
+                    latencies = drive(nameko_config, token, call, callers,
+                                      args.seconds / args.rounds, args.warmup)
+                    wall = time.monotonic() - started
+                    row = measured[name]
+                    row["latencies"] += latencies
+                    row["wall"] += wall
+                    for group, pids in groups.items():
+                        row["cpu"][group] = row["cpu"].get(group, 0) + cpu_seconds(pids) - before[group]
+                    if spy:
+                        spy.wait()
+            for name, _ in paths:
+                row = measured[name]
                 results.append({
-                    "path": name, "callers": callers, "calls": len(latencies),
-                    "calls_per_s": len(latencies) / args.seconds,
-                    "p50_ms": 1000 * statistics.median(latencies),
-                    "p99_ms": 1000 * percentile(latencies, 0.99),
-                    "cpu_cores": cpu,
+                    "path": name, "callers": callers, "calls": len(row["latencies"]),
+                    "calls_per_s": len(row["latencies"]) / args.seconds,
+                    "p50_ms": 1000 * statistics.median(row["latencies"]),
+                    "p99_ms": 1000 * percentile(row["latencies"], 0.99),
+                    "cpu_cores": {g: c / row["wall"] for g, c in row["cpu"].items()},
                 })
         memory = {"organizations": rss_mb(processes[0].pid), "echo": rss_mb(processes[1].pid)}
     finally:
@@ -216,8 +230,8 @@ def main(argv=None):
         provision.drop_database(base.postgres_admin_url, db_url, drop_role=True)
 
     echo_rate = {r["callers"]: r["calls_per_s"] for r in results if r["path"].startswith("echo")}
-    print(f"\nRPC benchmark: {args.seconds:.0f} s per row after {args.warmup:.0f} s warm-up, "
-          f"{os.cpu_count()} cores\n")
+    print(f"\nRPC benchmark: {args.seconds:.0f} s measured per row, in {args.rounds} turns "
+          f"taken in rotation (each after {args.warmup:.0f} s warm-up), {os.cpu_count()} cores\n")
     print(f"{'path':<24}{'callers':>8}{'calls/s':>10}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}"
           "   CPU cores busy: service client rabbitmq postgres")
     for r in results:

@@ -112,11 +112,9 @@ class OrganizationsService:
     @operation
     def register_organization(self, call, params):
         call.principal.require_place(params["place_code"])
-        place = self._place_must_exist(call, params["place_code"])
         org = domain.register(params, self.rules)
-        org.place_name = place["name"]
         self._check_parent(call, org)
-        store.insert_organization(call.tx, org)
+        store.insert_organization(call.tx, org)  # refuses an unknown place
         seats = domain.vacancy_posts_to_open(org, [], [])
         store.defer_vacancies(call.tx, org.id, seats, "unfilled", dt.date.today())
         call.tx.audit("organization", org.id, {"registered": org.snapshot(),

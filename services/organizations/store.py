@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import fields
 
+import psycopg2.errors
 from psycopg2.extras import execute_values
 
 from services.organizations.domain import Organization
 from shared import regions
 from shared.db import Transaction
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, ValidationError
 from shared.outbox import Event
 
 # -- places ---------------------------------------------------------------------------
@@ -93,14 +94,22 @@ def get_organization(tx: Transaction, organization_id: int, *, lock: bool = Fals
 
 
 def insert_organization(tx: Transaction, org: Organization) -> Organization:
+    """Insert, and learn the place's name in the same round trip: the foreign key is
+    what checks that the place exists."""
     org.version = 1
     columns = [name for name in _WRITABLE]
-    row = tx.one(
-        f"INSERT INTO organizations ({', '.join(columns)}) VALUES "
-        f"({', '.join(['%s'] * len(columns))}) RETURNING id, updated_at",
-        [getattr(org, name) for name in columns],
-    )
-    org.id, org.updated_at = row["id"], row["updated_at"]
+    try:
+        row = tx.one(
+            f"INSERT INTO organizations ({', '.join(columns)}) VALUES "
+            f"({', '.join(['%s'] * len(columns))}) RETURNING id, updated_at,"
+            " (SELECT p.name FROM places p WHERE p.code = organizations.place_code) AS place_name",
+            [getattr(org, name) for name in columns],
+        )
+    except psycopg2.errors.ForeignKeyViolation as exc:
+        if exc.diag.constraint_name != "organizations_place_code_fkey":
+            raise
+        raise ValidationError("unknown place", {"place_code": [f"no place {org.place_code}"]}) from None
+    org.id, org.updated_at, org.place_name = row["id"], row["updated_at"], row["place_name"]
     _write_events(tx, org)
     return org
 

@@ -168,3 +168,18 @@ def test_every_rpc_method_has_a_contract_and_the_document_is_current():
     assert methods == contracted
     with open(contract_doc.DOC_PATH, encoding="utf-8") as fh:
         assert fh.read() == contract_doc.render(), "docs/contract.md is stale: make contract"
+
+
+def test_migrations_are_safe_when_several_replicas_start_at_once(databases):
+    url = databases.create("org_concurrent_migrate")
+    results = []
+
+    def replica():
+        results.append(migrate("organizations", url))
+
+    threads = [eventlet.spawn(replica) for _ in range(4)]
+    for thread in threads:
+        thread.wait()
+    applied = [ids for ids in results if ids]
+    assert len(applied) == 1, results  # one replica applied everything, the others nothing
+    assert migrate("organizations", url) == []
