@@ -111,7 +111,7 @@ class ConnectionPool:
                 conn, since = self._idle.pop()
             if time.monotonic() - since < self.PING_AFTER_IDLE_S or _alive(conn):
                 return conn
-            _close(conn)
+            close_quietly(conn)
 
     def release(self, conn, *, broken: bool = False) -> None:
         self.in_use -= 1
@@ -125,7 +125,7 @@ class ConnectionPool:
                 with self._lock:
                     self._idle.append((conn, time.monotonic()))
             else:
-                _close(conn)
+                close_quietly(conn)
                 if broken:
                     # One connection lost its server: the idle ones most likely did too.
                     self.discard_idle()
@@ -136,7 +136,7 @@ class ConnectionPool:
         with self._lock:
             idle, self._idle = self._idle, []
         for conn, _ in idle:
-            _close(conn)
+            close_quietly(conn)
 
     def close(self) -> None:
         self.discard_idle()
@@ -172,9 +172,10 @@ def _rolled_back(conn) -> bool:
         return False
 
 
-def _close(conn) -> None:
+def close_quietly(connection) -> None:
+    """Close a database or broker connection that may already be dead."""
     try:
-        conn.close()
+        connection.close()
     except Exception:  # closing a dead connection may complain; it is gone either way
         pass
 

@@ -28,6 +28,7 @@ from nameko.timer import Timer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared import config, logs, metrics
+from shared.db import close_quietly
 from shared.errors import outcome_of
 from shared.events import dead_letter_count
 from shared.migrate import applied_migration_ids, expected_migration_ids
@@ -121,14 +122,18 @@ class Readiness:
     def __init__(self, settings: config.Settings, service: str):
         self.settings = settings
         self.service = service
-        self.expected_migrations = expected_migration_ids(service)
+        # A service without a database of its own (the gateway) is ready with a broker.
+        self.has_database = service in settings.database_urls
+        self.expected_migrations = expected_migration_ids(service) if self.has_database else set()
         self._lock = threading.Lock()
         self._db = None
         self._broker = None
 
     def check(self) -> tuple[bool, dict]:
         with self._lock:
-            checks = {"broker": self._check_broker(), **self._check_database()}
+            checks = {"broker": self._check_broker()}
+            if self.has_database:
+                checks.update(self._check_database())
         return all(v == "ok" for v in checks.values()), checks
 
     def refresh_dead_letters(self) -> None:
@@ -181,18 +186,12 @@ class Readiness:
 
     def _close_broker(self):
         if self._broker is not None:
-            try:
-                self._broker.release()
-            except Exception:
-                pass
+            close_quietly(self._broker)
             self._broker = None
 
     def _close_database(self):
         if self._db is not None:
-            try:
-                self._db.close()
-            except Exception:
-                pass
+            close_quietly(self._db)
             self._db = None
 
     def close(self):

@@ -28,7 +28,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
 from shared import config, contracts, metrics
-from shared.db import json_dumps, make_psycopg_green
+from shared.db import close_quietly, json_dumps, make_psycopg_green
 
 log = logging.getLogger(__name__)
 
@@ -245,16 +245,10 @@ class OutboxRelay(DependencyProvider):
 
     def _close(self):
         if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:
-                pass
+            close_quietly(self._conn)
             self._conn = None
         if self._broker is not None:
-            try:
-                self._broker.release()
-            except Exception:
-                pass
+            close_quietly(self._broker)
             self._broker = self._producer = None
 
 

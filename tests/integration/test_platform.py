@@ -10,8 +10,10 @@ import pytest
 from services.organizations.service import OrganizationsService
 from shared import contract_doc, contracts
 from shared.db import ConnectionPool, StaleConnection, retry_if_stale
+from shared.entrypoints import Rpc
 from shared.errors import ValidationError
 from shared.migrate import migrate
+from shared.monitoring import Monitoring
 from tests.support import XIHU, Running, rpc, sample_places, token
 
 
@@ -183,3 +185,27 @@ def test_migrations_are_safe_when_several_replicas_start_at_once(databases):
     applied = [ids for ids in results if ids]
     assert len(applied) == 1, results  # one replica applied everything, the others nothing
     assert migrate("organizations", url) == []
+
+
+class SlowService:
+    """A service whose only worker is kept busy, to show health does not queue behind it."""
+
+    name = "slow"
+    monitoring = Monitoring()
+
+    @Rpc.decorator
+    def nap(self, seconds):
+        eventlet.sleep(seconds)
+
+
+def test_liveness_answers_while_every_worker_is_busy(base_settings):
+    settings = base_settings.with_overrides(max_workers=1, http_ports={"slow": 0})
+    with Running(settings, SlowService) as running:
+        with rpc(settings, None, timeout=10) as proxy:
+            calls = [proxy.slow.nap.call_async(seconds=1) for _ in range(3)]
+            time.sleep(0.2)
+            started = time.monotonic()
+            status, _ = running.http_get("slow", "/health/live")
+            assert status == 200 and time.monotonic() - started < 0.5
+            for call in calls:
+                call.result()
