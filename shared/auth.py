@@ -46,9 +46,6 @@ class Principal:
     roles: frozenset[str]
     token_id: str
 
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
-
     def require_role(self, role: str) -> None:
         if role not in self.roles:
             raise Forbidden(

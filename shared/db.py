@@ -24,6 +24,7 @@ import weakref
 from contextlib import contextmanager
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 from nameko.extensions import DependencyProvider
@@ -82,7 +83,7 @@ class ConnectionPool:
                 keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
             )
         except CONNECTION_ERRORS as exc:
-            raise ServiceUnavailable(f"database unavailable: {_first_line(exc)}") from None
+            raise ServiceUnavailable(f"database unavailable: {first_line(exc)}") from None
         conn.autocommit = True  # Transaction sends BEGIN and COMMIT itself
         return conn
 
@@ -180,21 +181,30 @@ def close_quietly(connection) -> None:
         pass
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class StaleConnection(ServiceUnavailable):
-    """A pooled connection turned out dead before the transaction did anything: the
-    whole unit of work can safely run again on a fresh one (see `retry_if_stale`)."""
+class RetryableFailure(ServiceUnavailable):
+    """The unit of work failed before anything could have committed, for a reason that
+    a second run will most likely not meet (see `retry_once`)."""
 
 
-def retry_if_stale(unit_of_work):
-    """Run `unit_of_work()` (a whole transaction) again once if its connection was stale,
-    so the first call after a database restart succeeds instead of failing."""
+class StaleConnection(RetryableFailure):
+    """A pooled connection turned out dead before the transaction did anything (after a
+    database restart, every idle one is)."""
+
+
+class TransientConflict(RetryableFailure):
+    """The database broke a deadlock or a serialization conflict by rolling back."""
+
+
+def retry_once(unit_of_work):
+    """Run `unit_of_work()` (a whole transaction) once more if it failed retryably, so
+    the first call after a database restart succeeds instead of failing."""
     try:
         return unit_of_work()
-    except StaleConnection:
+    except RetryableFailure:
         return unit_of_work()
 
 
@@ -260,15 +270,27 @@ class Transaction:
         finally:
             self.execute("COMMIT")
 
+    def _writing(self) -> None:
+        if not self.writes:
+            raise RuntimeError(f"{self.operation} is a query: it cannot write, audit or emit")
+
     def defer(self, sql: str, params=None) -> None:
+        self._writing()
         self._deferred.append(self.cursor.mogrify(sql, params))
 
     def defer_rows(self, insert: str, template: str, rows) -> None:
         """Defer `insert` ("INSERT INTO t (a, b) VALUES") for many rows at once."""
+        self._writing()
+        statement = self.render_rows(insert, template, rows)
+        if statement:
+            self._deferred.append(statement)
+
+    def render_rows(self, insert: str, template: str, rows) -> bytes | None:
+        """`insert` followed by every row rendered through `template`, as one statement."""
         rows = list(rows)
-        if rows:
-            values = b",".join(self.cursor.mogrify(template, row) for row in rows)
-            self._deferred.append(insert.encode() + b" " + values)
+        if not rows:
+            return None
+        return insert.encode() + b" " + b",".join(self.cursor.mogrify(template, r) for r in rows)
 
     def commit(self) -> None:
         """Send the deferred writes and COMMIT, in one round trip."""
@@ -279,11 +301,14 @@ class Transaction:
             if not self._open:
                 statements.insert(0, b"BEGIN")
                 self._open = True
-            self.cursor.execute(b";\n".join([*statements, b"COMMIT"]))
+            # Counted before it is sent: a COMMIT that fails may have committed, so this
+            # unit of work must not count as stale and be run again.
             self.statements += 1
+            self.cursor.execute(b";\n".join([*statements, b"COMMIT"]))
 
     def emit(self, event) -> None:
         """Record a domain event; it reaches the outbox at commit."""
+        self._writing()
         self.events.append(event)
 
     def audit(self, entity_type: str, entity_id, changes: dict) -> None:
@@ -358,11 +383,16 @@ class Session:
                 outbox.write(tx, tx.events)
             tx.commit()
         except CONNECTION_ERRORS as exc:
-            # Also raised for a statement timeout, on a connection that still works.
+            # Also raised for a deadlock or a statement timeout, on a connection that
+            # still works: roll back and keep it.
             broken = bool(conn.closed) or not _rolled_back(conn)
+            if isinstance(exc, psycopg2.errors.TransactionRollbackError):
+                raise TransientConflict(f"database conflict: {first_line(exc)}") from None
+            if isinstance(exc, psycopg2.errors.QueryCanceled):
+                raise ServiceUnavailable(f"database did not answer in time: {first_line(exc)}") from None
             stale = broken and reused and not tx.statements
             raise (StaleConnection if stale else ServiceUnavailable)(
-                f"database unavailable: {_first_line(exc)}") from None
+                f"database unavailable: {first_line(exc)}") from None
         except BaseException:
             broken = not _rolled_back(conn)
             raise

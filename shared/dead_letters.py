@@ -17,8 +17,10 @@ import sys
 from dataclasses import dataclass
 
 import kombu
+import kombu.exceptions
 
 from shared import config
+from shared.db import close_quietly
 from shared.events import (
     ATTEMPTS_HEADER,
     ERROR_HEADER,
@@ -61,9 +63,11 @@ def _describe(message) -> DeadLetter:
 
 
 def _messages(channel, service: str):
-    dead_letter_count(channel, service)  # declares it, so listing an unused one works
+    """The messages in the queue now, each once: a replayed one that fails at once
+    comes back to the queue behind them and is not fetched again in this run."""
+    waiting = dead_letter_count(channel, service)  # declares it, so an unused one lists
     queue_name = dead_letter_queue(service).name
-    while True:
+    for _ in range(waiting):
         message = channel.basic_get(queue_name, no_ack=False)
         if message is None:
             return
@@ -79,8 +83,23 @@ def list_dead_letters(amqp_uri: str, service: str) -> list[DeadLetter]:
             channel.close()  # unacknowledged messages return to the queue
 
 
-def replay(amqp_uri: str, service: str, event_ids: set[str] | None = None) -> int:
-    """Republish dead letters (all, or those with the given event ids); returns how many."""
+def _queue_exists(conn, name: str) -> bool:
+    channel = conn.channel()
+    try:
+        channel.queue_declare(name, passive=True)
+        return True
+    except kombu.exceptions.ChannelError:  # 404: the passive declare closed the channel
+        return False
+    finally:
+        close_quietly(channel)
+
+
+def replay(amqp_uri: str, service: str, event_ids: set[str] | None = None,
+           skipped: list | None = None) -> int:
+    """Republish dead letters (all, or those with the given event ids) onto the queues
+    they failed on; returns how many. Letters whose queue is gone are left in place and
+    appended to `skipped`."""
+    skipped = [] if skipped is None else skipped
     replayed = 0
     with _connection(amqp_uri) as conn:
         channel = conn.channel()
@@ -90,8 +109,11 @@ def replay(amqp_uri: str, service: str, event_ids: set[str] | None = None) -> in
                 letter = _describe(message)
                 if event_ids is not None and letter.event_id not in event_ids:
                     continue
-                if not letter.queue:
-                    continue  # not one of ours: leave it for a human
+                if not letter.queue or not _queue_exists(conn, letter.queue):
+                    # Not one of ours, or its handler is gone (renamed, removed): the
+                    # default exchange would drop it silently. Leave it for a human.
+                    skipped.append(letter)
+                    continue
                 headers = {k: v for k, v in (message.headers or {}).items()
                            if not k.startswith("x-")}
                 producer.publish(
@@ -131,8 +153,12 @@ def main(argv=None) -> int:
         return 0
     if not args.all and not args.event_ids:
         parser.error("replay needs --all or event ids")
-    count = replay(settings.amqp_uri, args.service, None if args.all else set(args.event_ids))
+    skipped: list[DeadLetter] = []
+    count = replay(settings.amqp_uri, args.service, None if args.all else set(args.event_ids),
+                   skipped)
     print(f"{args.service}: replayed {count} dead letter(s)")
+    for letter in skipped:
+        print(f"  left in place: {letter.event_id} (queue {letter.queue!r} does not exist)")
     return 0
 
 

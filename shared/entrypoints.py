@@ -24,6 +24,7 @@ to agree wraps them in `call.tx.snapshot()`.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 
 import nameko.rpc
@@ -31,7 +32,7 @@ import psycopg2.extras
 
 from shared import contracts
 from shared.auth import Principal
-from shared.db import Transaction, json_dumps, retry_if_stale
+from shared.db import Transaction, json_dumps, retry_once
 from shared.errors import EXPECTED, Conflict
 
 CORRELATION_KEY = "amqp_correlation_id"
@@ -66,8 +67,8 @@ def operations(service: str):
             principal = self.caller.principal(contract.role)
             values = contracts.load_params(contract, params)
             if contract.mutating:
-                return retry_if_stale(lambda: _command(self, contract, fn, principal, dict(values)))
-            return retry_if_stale(lambda: _query(self, contract, fn, principal, values))
+                return retry_once(lambda: _command(self, contract, fn, principal, dict(values)))
+            return retry_once(lambda: _query(self, contract, fn, principal, values))
 
         return Rpc.decorator(entrypoint)
 
@@ -86,7 +87,8 @@ def _command(service, contract, fn, principal: Principal, values: dict):
     with service.db.transaction(actor=principal.as_audit(), operation=contract.method,
                                 request_id=request_id) as tx:
         if request_id:
-            first = _first_result(tx, request_id, contract.method, principal.subject)
+            first = _first_result(tx, request_id, contract.method, principal.subject,
+                                  _fingerprint(values))
             if first is not None:
                 return first
         result = contract.result.dump(fn(service, Call(tx, principal), values))
@@ -96,21 +98,27 @@ def _command(service, contract, fn, principal: Principal, values: dict):
     return result
 
 
-def _first_result(tx: Transaction, request_id: str, operation: str, subject: str):
+def _fingerprint(values: dict) -> str:
+    return hashlib.sha256(json_dumps(dict(sorted(values.items()))).encode()).hexdigest()
+
+
+def _first_result(tx: Transaction, request_id: str, operation: str, subject: str,
+                  fingerprint: str):
     """None for a new request id; the stored result for a repeat.
 
     The insert waits while another transaction holds the same id uncommitted (the
-    same request delivered twice at once), then finds it committed."""
+    same request delivered twice at once), then finds it committed. The same id with
+    other arguments, another method or another caller is a Conflict, not a replay."""
     new = tx.scalar(
-        "INSERT INTO request_log (request_id, operation, subject) VALUES (%s, %s, %s)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        (request_id, operation, subject),
+        "INSERT INTO request_log (request_id, operation, subject, fingerprint)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING true",
+        (request_id, operation, subject, fingerprint),
     )
     if new:
         return None
-    row = tx.one("SELECT operation, subject, result FROM request_log WHERE request_id = %s",
-                 (request_id,))
-    if row["operation"] != operation or row["subject"] != subject:
+    row = tx.one("SELECT operation, subject, fingerprint, result FROM request_log"
+                 " WHERE request_id = %s", (request_id,))
+    if (row["operation"], row["subject"], row["fingerprint"]) != (operation, subject, fingerprint):
         raise Conflict(f"request id {request_id} was already used for another call",
                        {"request_id": request_id, "operation": row["operation"]})
     return row["result"]

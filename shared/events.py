@@ -28,7 +28,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 
 from shared import config, contracts, metrics
-from shared.db import retry_if_stale
+from shared.db import retry_once
 from shared.errors import EXPECTED, ValidationError
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def handles(source_service: str, event_type: str, **kwargs):
         @functools.wraps(fn)
         def handle(self, event):
             event = contracts.load_event(event)
-            return retry_if_stale(lambda: _handle_once(self, event))
+            return retry_once(lambda: _handle_once(self, event))
 
         def _handle_once(self, event):
             with self.db.transaction(

@@ -28,7 +28,7 @@ from nameko.timer import Timer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared import config, logs, metrics
-from shared.db import close_quietly
+from shared.db import close_quietly, first_line
 from shared.errors import outcome_of
 from shared.events import dead_letter_count
 from shared.migrate import applied_migration_ids, expected_migration_ids
@@ -152,7 +152,7 @@ class Readiness:
             return "ok"
         except Exception as exc:
             self._close_broker()
-            return f"error: {_first_line(exc)}"
+            return f"error: {first_line(exc)}"
 
     def _check_database(self) -> dict:
         try:
@@ -162,7 +162,7 @@ class Readiness:
             conn.rollback()
         except Exception as exc:
             self._close_database()
-            return {"database": f"error: {_first_line(exc)}", "migrations": "unknown"}
+            return {"database": f"error: {first_line(exc)}", "migrations": "unknown"}
         if missing:
             return {"database": "ok", "migrations": f"pending: {', '.join(sorted(missing))}"}
         return {"database": "ok", "migrations": "ok"}
@@ -198,7 +198,3 @@ class Readiness:
         self._close_broker()
         self._close_database()
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -84,6 +84,7 @@ class OutboxRelay(DependencyProvider):
     batch_size = 200
     poll_interval_s = 1.0
     coalesce_s = 0.005
+    broker_timeout_s = 10
     retention = dt.timedelta(days=7)
     inbox_retention = dt.timedelta(days=30)
 
@@ -176,7 +177,10 @@ class OutboxRelay(DependencyProvider):
                     producer.publish(
                         payload.encode(), routing_key=event_type, message_id=event_id,
                         content_type="application/json", content_encoding="utf-8",
-                        delivery_mode=2, retry=False,
+                        delivery_mode=2, retry=False, timeout=self.broker_timeout_s,
+                        # A blocked broker (memory or disk alarm) must not hold the rows
+                        # locked and the relay still forever: fail, back off, try again.
+                        confirm_timeout=self.broker_timeout_s,
                         headers={"nameko.call_id_stack": [call_id]} if call_id else {},
                     )
                     published.append(event_id)
@@ -238,7 +242,10 @@ class OutboxRelay(DependencyProvider):
     def _connection(self):
         if self._conn is None or self._conn.closed:
             self._conn = psycopg2.connect(
-                self.dsn, connect_timeout=5, application_name=f"{self.source}-outbox-relay"
+                self.dsn, connect_timeout=5, application_name=f"{self.source}-outbox-relay",
+                keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+                # The relay holds a transaction open across its publishes: never for long.
+                options="-c idle_in_transaction_session_timeout=60000 -c statement_timeout=30000",
             )
             self._conn.autocommit = True
         return self._conn

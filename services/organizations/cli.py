@@ -12,6 +12,8 @@ or passed with --token / $JINWEI_TOKEN.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 import time
@@ -49,6 +51,13 @@ def _token(args, settings: config.Settings, rows) -> str:
                             roles=["places.admin"], system="organizations-cli", ttl_seconds=3600)
 
 
+def _batch_id(places: list[dict]) -> str:
+    """The same batch (codes and names) gets the same request id, so a re-run after a
+    lost reply is not applied twice; a batch with a corrected name is a new request."""
+    digest = hashlib.sha256(json.dumps(places, ensure_ascii=False).encode()).hexdigest()
+    return f"import-places-{digest[:32]}"
+
+
 def import_places(args) -> int:
     settings = config.load()
     rows = sorted(_rows(args), key=lambda r: r.code)  # parents first
@@ -61,9 +70,8 @@ def import_places(args) -> int:
                          timeout=120) as proxy:
         for start in range(0, len(rows), BATCH):
             batch = rows[start:start + BATCH]
-            result = proxy.organizations.import_places(
-                places=[{"code": r.code, "name": r.name} for r in batch],
-                request_id=f"import-places-{batch[0].code}-{batch[-1].code}-{len(batch)}")
+            places = [{"code": r.code, "name": r.name} for r in batch]
+            result = proxy.organizations.import_places(places=places, request_id=_batch_id(places))
             for key in totals:
                 totals[key] += result[key]
             print(f"  {start + len(batch):>6} / {len(rows)} places", file=sys.stderr)

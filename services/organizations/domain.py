@@ -266,13 +266,32 @@ def _diff(old: Organization, new: Organization) -> dict:
     return diff
 
 
-def dissolve(org: Organization, effective_on: dt.date, reason: str,
-             active_children: int) -> tuple[Organization, dict]:
+def check_children(org: Organization, children: list[Organization], changed: str) -> None:
+    """After a change of `changed` (kind or place_code), the organizations under it must
+    still fit under it."""
+    problems = []
+    for child in children:
+        try:
+            check_parent(child, org, [])
+        except ValidationError as exc:
+            problems += [f"organization {child.id} ({child.name}): {p}"
+                         for p in exc.details["parent_id"]]
+    if problems:
+        raise ValidationError("the organizations under it would no longer fit (下级党组织不符)",
+                              {changed: problems})
+
+
+def _check_can_close(org: Organization, active_children: int) -> None:
     _require_active(org)
     if active_children:
         raise Conflict(f"organization {org.id} still has {active_children} active organizations "
                        "under it: merge, move or dissolve them first (请先处理下级党组织)",
                        {"active_children": active_children})
+
+
+def dissolve(org: Organization, effective_on: dt.date, reason: str,
+             active_children: int) -> tuple[Organization, dict]:
+    _check_can_close(org, active_children)
     new = replace(org, status="dissolved", status_changed_on=effective_on,
                   status_reason=reason, version=org.version + 1, events=[])
     new.events.append(_status_changed(org, new))
@@ -294,7 +313,7 @@ def merge(source: Organization, target: Organization, effective_on: dt.date, rea
         raise ValidationError("an organization cannot merge into itself",
                               {"into_organization_id": ["must differ from organization_id"]})
     _require_active(target, "target organization")
-    dissolve(source, effective_on, reason, active_children)  # the same preconditions
+    _check_can_close(source, active_children)
     merged = replace(source, status="merged", status_changed_on=effective_on,
                      status_reason=reason, merged_into_id=target.id,
                      version=source.version + 1, events=[])
@@ -394,8 +413,7 @@ def vacancy_matches(vacancy_post: str, post: str) -> bool:
     return post in COMMITTEE_POSTS and vacancy_post in COMMITTEE_POSTS
 
 
-def townships_short(townships: list[dict], rules: Rules) -> list[dict]:
-    """Townships (of the configured kinds) with fewer organizers than the rule asks."""
-    return [t for t in townships
-            if t["kind"] in rules.organizer_township_kinds
-            and t["organizers"] < rules.organizers_per_township]
+def organizer_coverage(townships: list[dict], rules: Rules) -> tuple[list[dict], list[dict]]:
+    """The townships the rule covers (by kind), and those with fewer organizers than it asks."""
+    covered = [t for t in townships if t["kind"] in rules.organizer_township_kinds]
+    return covered, [t for t in covered if t["organizers"] < rules.organizers_per_township]

@@ -98,13 +98,15 @@ class OrganizationsService:
         if org.parent_id is None:
             return
         try:
-            parent = store.get_organization(call.tx, org.parent_id)
+            # FOR SHARE: a parent dissolved meanwhile would count no children and leave
+            # this one under a dissolved organization.
+            parent = store.get_organization(call.tx, org.parent_id, lock="share")
         except NotFound:
             raise ValidationError("unknown parent", {"parent_id": [f"no organization {org.parent_id}"]}) from None
         above = store.ancestor_ids(call.tx, parent.id) if org.id is not None else []
         domain.check_parent(org, parent, above)
 
-    def _organization_in_reach(self, call, organization_id: int, *, lock=False):
+    def _organization_in_reach(self, call, organization_id: int, *, lock: str | None = None):
         org = store.get_organization(call.tx, organization_id, lock=lock)
         call.principal.require_place(org.place_code)
         return org
@@ -123,7 +125,7 @@ class OrganizationsService:
 
     @operation
     def update_organization(self, call, params):
-        org = self._organization_in_reach(call, params.pop("organization_id"), lock=True)
+        org = self._organization_in_reach(call, params.pop("organization_id"), lock="update")
         read_version = params.pop("version")
         _require_version(org, read_version)
         if "place_code" in params and params["place_code"] != org.place_code:
@@ -134,31 +136,35 @@ class OrganizationsService:
             return self._dump(org)
         if {"parent_id", "place_code", "kind"} & diff.keys():
             self._check_parent(call, new)
+        for changed in ("kind", "place_code"):
+            if changed in diff:
+                domain.check_children(new, store.active_children(call.tx, new.id), changed)
         store.save_organization(call.tx, new, read_version)
         if "committee_size" in diff:
-            self._reconcile_vacancies(call, new)
+            diff["vacancies"] = self._reconcile_vacancies(call, new)
         call.tx.audit("organization", new.id, diff)
         return self._dump(store.get_organization(call.tx, new.id))
 
-    def _reconcile_vacancies(self, call, org: domain.Organization) -> None:
+    def _reconcile_vacancies(self, call, org: domain.Organization) -> dict:
         """After the committee grew or shrank: open or cancel vacancies to match."""
         in_post = store.posts_in_post(call.tx, org.id)
         open_ = store.open_vacancy_rows(call.tx, org.id)
-        store.open_vacancies(call.tx, org.id,
-                             domain.vacancy_posts_to_open(org, in_post, [v["post"] for v in open_]),
-                             "unfilled", dt.date.today())
+        opened = store.open_vacancies(
+            call.tx, org.id, domain.vacancy_posts_to_open(org, in_post, [v["post"] for v in open_]),
+            "unfilled", dt.date.today())
         surplus = domain.surplus_vacancies(org, in_post, [v["post"] for v in open_])
         newest_first = [v["id"] for v in reversed(open_) if v["post"] != "secretary"]
-        store.cancel_vacancies(call.tx, newest_first[:surplus])
+        cancelled = store.cancel_vacancies(call.tx, newest_first[:surplus])
+        return {"opened": [v["id"] for v in opened], "cancelled": cancelled}
 
     @operation
     def dissolve_organization(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"], lock=True)
+        org = self._organization_in_reach(call, params["organization_id"], lock="update")
         _require_version(org, params["version"])
         new, diff = domain.dissolve(org, params["effective_on"], params["reason"],
-                                    store.active_children(call.tx, org.id))
+                                    len(store.active_children(call.tx, org.id)))
         store.save_organization(call.tx, new, params["version"])
-        store.end_all_leadership(call.tx, org.id, params["effective_on"])
+        diff["leadership"] = store.end_all_leadership(call.tx, org.id, params["effective_on"])
         call.tx.audit("organization", org.id, diff)
         return self._dump(store.get_organization(call.tx, org.id))
 
@@ -167,17 +173,18 @@ class OrganizationsService:
         source_id, target_id = params["organization_id"], params["into_organization_id"]
         # Lock both rows in id order, so two crossing merges cannot deadlock.
         for organization_id in sorted({source_id, target_id}):
-            self._organization_in_reach(call, organization_id, lock=True)
+            self._organization_in_reach(call, organization_id, lock="update")
         source = store.get_organization(call.tx, source_id)
         target = store.get_organization(call.tx, target_id)
         _require_version(source, params["version"])
         merged, grown = domain.merge(source, target, params["effective_on"], params["reason"],
-                                     store.active_children(call.tx, source.id))
+                                     len(store.active_children(call.tx, source.id)))
         store.save_organization(call.tx, merged, source.version)
         store.save_organization(call.tx, grown, target.version)
-        store.end_all_leadership(call.tx, source.id, params["effective_on"])
+        leadership = store.end_all_leadership(call.tx, source.id, params["effective_on"])
         call.tx.audit("organization", source.id, {"merged_into": target.id,
-                                                  "reason": params["reason"]})
+                                                  "reason": params["reason"],
+                                                  "leadership": leadership})
         call.tx.audit("organization", target.id, {
             "absorbed": source.id,
             "full_members": {"old": target.full_members, "new": grown.full_members}})
@@ -203,9 +210,15 @@ class OrganizationsService:
         window = params["within_days"]
         if window is None:
             window = self.rules.reelection_window_days
+        after = params["after"]
+        if after is not None:
+            try:
+                after = [dt.date.fromisoformat(after[0]), after[1]]
+            except ValueError:
+                raise ValidationError("bad cursor", {"after": ["not a cursor of this report"]}) from None
         rows, cursor = store.reelection_due(call.tx, params["place_code"],
                                             today + dt.timedelta(days=window),
-                                            limit=params["limit"], after=params["after"])
+                                            limit=params["limit"], after=after)
         for row in rows:
             row["days_left"] = (row["term_ends_on"] - today).days
             row["overdue"] = row["days_left"] < 0
@@ -238,7 +251,7 @@ class OrganizationsService:
 
     @operation
     def appoint_leader(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"], lock=True)
+        org = self._organization_in_reach(call, params["organization_id"], lock="update")
         in_post = store.posts_in_post(call.tx, org.id)
         domain.check_appointment(org, params["post"], params["method"], params["from_unit"], in_post)
         vacancy = self._vacancy_to_fill(call, org, params)
@@ -267,8 +280,9 @@ class OrganizationsService:
 
     @operation
     def end_leader(self, call, params):
-        leader = store.get_leader(call.tx, params["leader_id"])
-        org = self._organization_in_reach(call, leader["organization_id"], lock=True)
+        organization_id = store.get_leader(call.tx, params["leader_id"])["organization_id"]
+        org = self._organization_in_reach(call, organization_id, lock="update")
+        leader = store.get_leader(call.tx, params["leader_id"])  # as it is under the lock
         if leader["ended_on"] is not None:
             raise Conflict(f"leader {leader['id']} already left on {leader['ended_on']}",
                            {"leader_id": leader["id"]})
@@ -337,9 +351,8 @@ class OrganizationsService:
     @operation
     def townships_without_organizer(self, call, params):
         call.principal.require_place(params["code"])
-        townships = [t for t in store.townships_with_organizer_counts(call.tx, params["code"])
-                     if t["kind"] in self.rules.organizer_township_kinds]
-        short = domain.townships_short(townships, self.rules)
+        townships, short = domain.organizer_coverage(
+            store.townships_with_organizer_counts(call.tx, params["code"]), self.rules)
         return {"place_code": params["code"],
                 "rules": self.rules.as_report("organizers_per_township", "organizer_township_kinds"),
                 "townships": len(townships), "short": len(short), "items": short}
@@ -362,13 +375,7 @@ class OrganizationsService:
             return store.get_organization(call.tx, number).place_code
         if entity_type == "organizer":
             return store.get_organizer(call.tx, number)["place_code"]
-        if entity_type == "leader":
-            organization_id = store.get_leader(call.tx, number)["organization_id"]
-        else:
-            organization_id = call.tx.scalar(
-                "SELECT organization_id FROM vacancies WHERE id = %s", (number,))
-            if organization_id is None:
-                raise NotFound(f"no vacancy {number}", {"vacancy_id": number})
+        organization_id = store.get_leader(call.tx, number)["organization_id"]  # a leader
         return store.get_organization(call.tx, organization_id).place_code
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import fields
 
 import psycopg2.errors
-from psycopg2.extras import execute_values
 
 from services.organizations.domain import Organization
 from shared import regions
@@ -49,21 +48,14 @@ def upsert_places(tx: Transaction, places: list[dict]) -> dict:
     existing = place_names(tx, (p["code"] for p in places))
     new = [p for p in places if p["code"] not in existing]
     renamed = [p for p in places if p["code"] in existing and existing[p["code"]] != p["name"]]
-    if new:
-        execute_values(
-            tx.cursor,
-            "INSERT INTO places (code, name, level, kind, parent_code) VALUES %s",
-            [(p["code"], p["name"], p["level"], p["kind"], p["parent_code"]) for p in new],
-            page_size=1000,
-        )
+    if new:  # one statement: a parent later in the list is still checked at its end
+        tx.execute(tx.render_rows(
+            "INSERT INTO places (code, name, level, kind, parent_code) VALUES", "(%s, %s, %s, %s, %s)",
+            ((p["code"], p["name"], p["level"], p["kind"], p["parent_code"]) for p in new)))
     if renamed:
-        execute_values(
-            tx.cursor,
-            "UPDATE places SET name = v.name, updated_at = now() FROM (VALUES %s) AS v(code, name)"
-            " WHERE places.code = v.code",
-            [(p["code"], p["name"]) for p in renamed],
-            page_size=1000,
-        )
+        values = tx.render_rows("VALUES", "(%s, %s)", ((p["code"], p["name"]) for p in renamed))
+        tx.execute(b"UPDATE places SET name = v.name, updated_at = now() FROM ("
+                   + values + b") AS v(code, name) WHERE places.code = v.code")
     return {
         "created": [p["code"] for p in new],
         "renamed": {p["code"]: {"old": existing[p["code"]], "new": p["name"]} for p in renamed},
@@ -84,8 +76,9 @@ def _organization(row: dict) -> Organization:
     return Organization(**row)
 
 
-def get_organization(tx: Transaction, organization_id: int, *, lock: bool = False) -> Organization:
-    row = tx.one(_ORG_SELECT + " WHERE o.id = %s" + (" FOR UPDATE OF o" if lock else ""),
+def get_organization(tx: Transaction, organization_id: int, *, lock: str | None = None) -> Organization:
+    """`lock`: "update" to change it, "share" to rely on it (a parent) until commit."""
+    row = tx.one(_ORG_SELECT + " WHERE o.id = %s" + (f" FOR {lock.upper()} OF o" if lock else ""),
                  (organization_id,))
     if row is None:
         raise NotFound(f"no organization {organization_id} (未找到该党组织)",
@@ -140,11 +133,10 @@ def _write_events(tx: Transaction, org: Organization) -> None:
     org.events.clear()
 
 
-def active_children(tx: Transaction, organization_id: int) -> int:
-    return tx.scalar(
-        "SELECT count(*) FROM organizations WHERE parent_id = %s AND status = 'active'",
-        (organization_id,),
-    )
+def active_children(tx: Transaction, organization_id: int) -> list[Organization]:
+    rows = tx.all(_ORG_SELECT + " WHERE o.parent_id = %s AND o.status = 'active' ORDER BY o.id",
+                  (organization_id,))
+    return [_organization(row) for row in rows]
 
 
 def ancestor_ids(tx: Transaction, organization_id: int) -> list[int]:
@@ -193,7 +185,7 @@ def reelection_due(tx: Transaction, place_code: str, until: dt.date, *, limit: i
     params: list = [lo, hi, until]
     keyset = ""
     if after is not None:
-        keyset = " AND (o.term_ends_on, o.id) > (%s::date, %s)"
+        keyset = " AND (o.term_ends_on, o.id) > (%s, %s)"
         params += list(after)
     rows = tx.all(
         "SELECT o.id AS organization_id, o.name, o.kind, o.place_code, p.name AS place_name,"
@@ -254,10 +246,14 @@ def insert_leader(tx: Transaction, values: dict) -> dict:
 
 
 def end_leader(tx: Transaction, leader_id: int, ended_on: dt.date, reason: str) -> dict:
-    return tx.one(
-        f"UPDATE leaders SET ended_on = %s, end_reason = %s WHERE id = %s RETURNING {LEADER_COLUMNS}",
+    row = tx.one(
+        f"UPDATE leaders SET ended_on = %s, end_reason = %s WHERE id = %s AND ended_on IS NULL"
+        f" RETURNING {LEADER_COLUMNS}",
         (ended_on, reason, leader_id),
     )
+    if row is None:
+        raise Conflict(f"leader {leader_id} has already left the post", {"leader_id": leader_id})
+    return row
 
 
 def open_vacancies(tx: Transaction, organization_id: int, posts: list[str], reason: str,
@@ -286,17 +282,22 @@ def fill_vacancy(tx: Transaction, vacancy_id: int, leader: dict) -> dict:
     )
 
 
-def cancel_vacancies(tx: Transaction, vacancy_ids: list[int]) -> None:
+def cancel_vacancies(tx: Transaction, vacancy_ids: list[int]) -> list[int]:
     if vacancy_ids:
         tx.execute("UPDATE vacancies SET status = 'cancelled' WHERE id = ANY(%s)", (vacancy_ids,))
+    return vacancy_ids
 
 
-def end_all_leadership(tx: Transaction, organization_id: int, ended_on: dt.date) -> None:
-    """An organization merged or dissolved: its posts end and its vacancies close."""
-    tx.execute("UPDATE leaders SET ended_on = %s, end_reason = 'other'"
-               " WHERE organization_id = %s AND ended_on IS NULL", (ended_on, organization_id))
-    tx.execute("UPDATE vacancies SET status = 'cancelled' WHERE organization_id = %s"
-               " AND status = 'open'", (organization_id,))
+def end_all_leadership(tx: Transaction, organization_id: int, ended_on: dt.date) -> dict:
+    """An organization merged or dissolved: its posts end and its vacancies close.
+    Returns the ids of both, for the audit trail."""
+    leaders = tx.all("UPDATE leaders SET ended_on = %s, end_reason = 'other'"
+                     " WHERE organization_id = %s AND ended_on IS NULL RETURNING id",
+                     (ended_on, organization_id))
+    vacancies = tx.all("UPDATE vacancies SET status = 'cancelled' WHERE organization_id = %s"
+                       " AND status = 'open' RETURNING id", (organization_id,))
+    return {"leaders_ended": [r["id"] for r in leaders],
+            "vacancies_cancelled": [r["id"] for r in vacancies]}
 
 
 _TEAM_STATE = """
@@ -390,7 +391,10 @@ def get_organizer(tx: Transaction, organizer_id: int) -> dict:
 
 
 def end_organizer(tx: Transaction, organizer_id: int, ended_on: dt.date) -> dict:
-    tx.execute("UPDATE organizers SET ended_on = %s WHERE id = %s", (ended_on, organizer_id))
+    ended = tx.scalar("UPDATE organizers SET ended_on = %s WHERE id = %s AND ended_on IS NULL"
+                      " RETURNING id", (ended_on, organizer_id))
+    if ended is None:
+        raise Conflict(f"organizer {organizer_id} has already left", {"organizer_id": organizer_id})
     return get_organizer(tx, organizer_id)
 
 

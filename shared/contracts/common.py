@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import json
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from shared import regions
 
@@ -66,14 +66,19 @@ def request_id_field():
 
 
 class Cursor(fields.String):
-    """An opaque keyset cursor: the sort key of the last row of the previous page."""
+    """An opaque keyset cursor: the sort key of the last row of the previous page, a
+    [text, id] pair (every listing here sorts by a code or date, then the id)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return json.loads(base64.urlsafe_b64decode(text.encode()).decode())
+            key = json.loads(base64.urlsafe_b64decode(text.encode()).decode())
         except (ValueError, UnicodeDecodeError):
-            raise ValidationError("not a cursor returned by this service") from None
+            key = None
+        if not (isinstance(key, list) and len(key) == 2 and isinstance(key[0], str)
+                and isinstance(key[1], int) and not isinstance(key[1], bool)):
+            raise ValidationError("not a cursor returned by this service")
+        return key
 
 
 def encode_cursor(key) -> str:
@@ -86,6 +91,3 @@ def page_fields(default: int = 50, maximum: int = 500) -> dict:
         "after": Cursor(load_default=None, metadata={"description": "next_cursor of the previous page"}),
     }
 
-
-class Empty(Schema):
-    pass

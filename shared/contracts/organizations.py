@@ -65,7 +65,6 @@ FLAGS = {
     "committee_required": "正式党员7人以上，应设立支部委员会",
     "reelection_due": "即将届满，应准备换届",
     "reelection_overdue": "已超期未换届",
-    "incomplete_team": "班子不健全",
 }
 
 # Why a team is incomplete (班子不健全).
@@ -423,7 +422,7 @@ class TownshipsWithoutOrganizer(Schema):
 # -- audit ---------------------------------------------------------------------------
 class AuditQuery(Schema):
     entity_type = fields.String(required=True, validate=validate.OneOf(
-        ["organization", "place", "leader", "vacancy", "organizer"]))
+        ["organization", "place", "leader", "organizer"]))
     entity_id = fields.String(required=True)
 
 

@@ -26,6 +26,7 @@ CREATE TABLE request_log (
     request_id text PRIMARY KEY,
     operation text NOT NULL,
     subject text NOT NULL,
+    fingerprint text NOT NULL,                         -- of the arguments: reuse → Conflict
     result jsonb,
     created_at timestamptz NOT NULL DEFAULT now()
 );

@@ -215,3 +215,35 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue_at_once(stack):
     # drop it: replaying would only dead-letter it again
     with kombu.Connection(stack.settings.amqp_uri) as conn:
         conn.channel().queue_purge("probe.dead-letters")
+
+
+def test_replaying_letters_that_fail_again_ends_and_keeps_them(stack, organizations):
+    """A replayed event that fails again comes back to the dead-letter queue; replay
+    handles what was there when it started, once, and stops."""
+    amqp_uri = stack.settings.amqp_uri
+    sql(stack.probe_url, "UPDATE probe_behaviour SET failing = true")
+    try:
+        for _ in range(3):
+            register(organizations)
+        eventually(lambda: len(dead_letters.list_dead_letters(amqp_uri, "probe")) == 3,
+                   timeout=15)
+        assert dead_letters.replay(amqp_uri, "probe") == 3  # returns: it did not loop
+        eventually(lambda: len(dead_letters.list_dead_letters(amqp_uri, "probe")) == 3,
+                   timeout=15)  # failed again, all three back
+    finally:
+        sql(stack.probe_url, "UPDATE probe_behaviour SET failing = false")
+    assert dead_letters.replay(amqp_uri, "probe") == 3
+    eventually(lambda: dead_letters.list_dead_letters(amqp_uri, "probe") == [], timeout=15)
+
+
+def test_two_relays_on_one_outbox_publish_each_event_once(stack, listener):
+    """Replicas relay the same outbox at once (FOR UPDATE SKIP LOCKED)."""
+    with Running(stack.settings, ProbeService):  # a second replica, relay and all
+        with rpc(stack.settings, None) as proxy:
+            notes = [f"replica-{i}" for i in range(60)]
+            for note in notes:
+                proxy.probe.emit(note=note)
+        eventually(lambda: scalar(stack.probe_url, "SELECT count(*) FROM outbox"
+                                                   " WHERE published_at IS NULL") == 0)
+    bodies = listener(timeout=5)
+    assert sorted(b["data"]["note"] for b in bodies) == sorted(notes)

@@ -2,12 +2,17 @@
 what another department's system does with a token."""
 
 import datetime as dt
+import json
+import time
 import uuid
 
+import eventlet
+import kombu
 import psycopg2
 import pytest
 
 from services.organizations.service import OrganizationsService
+from shared.contracts.common import encode_cursor
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from shared.migrate import migrate
 from tests.support import (
@@ -66,7 +71,7 @@ def branch(place=TOWNSHIP, **overrides):
 
 
 def committee(place=TOWNSHIP, **overrides):
-    return branch(place, kind="611", full_members=120, committee_size=7, **overrides)
+    return branch(place, **{"kind": "611", "full_members": 120, "committee_size": 7, **overrides})
 
 
 # -- places ----------------------------------------------------------------------------
@@ -279,7 +284,10 @@ def test_leadership_vacancies_and_how_they_were_filled(admin):
                                     method="open_recruitment", started_on="2025-02-01")
     assert refilled["complete"] is True
     assert "open_recruitment" in {v["fill_method"] for v in refilled["filled_vacancies"]}
-    assert deputy["organization_id"] == org["id"]
+    assert [p["name"] for p in refilled["former_leaders"]] == ["李书记"]
+    assert {p["name"] for p in deputy["leaders"]} == {"李书记", "赵副书记"}
+    with pytest.raises(Conflict):  # already left
+        admin.end_leader(leader_id=secretary["id"], ended_on="2025-01-02", reason="resigned")
 
 
 def test_incomplete_teams_report_counts_by_child_place(admin):
@@ -332,6 +340,83 @@ def test_a_repeated_request_id_returns_the_first_result_and_does_nothing_twice(a
                                 appointed_on="2024-01-01")
 
 
+def test_a_request_id_reused_with_other_arguments_is_a_conflict(admin, stack):
+    request_id = str(uuid.uuid4())
+    admin.register_organization(request_id=request_id, **branch(name="第一次"))
+    before = counts(stack.url)
+    with pytest.raises(Conflict):
+        admin.register_organization(request_id=request_id, **branch(name="换了名字"))
+    assert counts(stack.url) == before
+
+
+def test_concurrent_duplicates_of_one_request_do_the_work_once(stack, token_secret):
+    request_id, values = str(uuid.uuid4()), branch()
+    results = []
+
+    def call():
+        with rpc(stack.settings, token(token_secret)) as proxy:
+            results.append(proxy.organizations.register_organization(request_id=request_id,
+                                                                       **values))
+
+    threads = [eventlet.spawn(call) for _ in range(5)]
+    for thread in threads:
+        thread.wait()
+    assert len({r["id"] for r in results}) == 1 and len(results) == 5
+    with psycopg2.connect(stack.url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM organizations WHERE name = %s", (values["name"],))
+        assert cur.fetchone()[0] == 1
+    conn.close()
+
+
+def test_a_redelivered_message_without_request_id_is_applied_once(stack, token_secret):
+    """The broker redelivers an unacknowledged request with its correlation id: the
+    service answers the repeat from the request log instead of registering twice."""
+    values = branch()
+    reply_queue = f"test-replies-{uuid.uuid4().hex[:8]}"
+    with kombu.Connection(stack.settings.amqp_uri) as conn:
+        channel = conn.channel()
+        rpc_exchange = kombu.Exchange("nameko-rpc", type="topic", durable=True)
+        kombu.Queue(reply_queue, exchange=rpc_exchange, routing_key=reply_queue,
+                    exclusive=True)(channel).declare()  # where nameko sends replies
+        producer = kombu.Producer(channel)
+        for _ in range(2):  # the same message, twice: what a redelivery looks like
+            producer.publish({"args": [], "kwargs": values}, exchange="nameko-rpc",
+                             routing_key="organizations.register_organization",
+                             reply_to=reply_queue, correlation_id="redelivered-0001",
+                             headers={"nameko.auth_token": token(token_secret)},
+                             serializer="json")
+        replies = []
+        deadline = time.monotonic() + 10
+        while len(replies) < 2 and time.monotonic() < deadline:
+            message = channel.basic_get(reply_queue, no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            replies.append(json.loads(message.body))
+    assert len(replies) == 2 and replies[0]["error"] is None
+    assert replies[0]["result"]["id"] == replies[1]["result"]["id"]
+
+
+def test_a_malformed_cursor_is_a_validation_error(admin):
+    for bad in ("not-a-cursor", encode_cursor(["x"]), encode_cursor([1, 2]),
+                encode_cursor({"a": 1})):
+        with pytest.raises(ValidationError) as caught:
+            admin.list_organizations(place_code=SUICHANG, after=bad)
+        assert "after" in caught.value.details
+    with pytest.raises(ValidationError):
+        admin.reelection_due(place_code=SUICHANG, after=encode_cursor(["not-a-date", 1]))
+
+
+def test_a_change_of_kind_that_would_strand_its_children_is_refused(admin):
+    committee_ = admin.register_organization(**committee())
+    admin.register_organization(**committee(parent_id=committee_["id"], full_members=60,
+                                            committee_size=5))
+    with pytest.raises(ValidationError) as caught:
+        admin.update_organization(organization_id=committee_["id"], version=1, kind="621")
+    assert "kind" in caught.value.details
+    assert admin.get_organization(organization_id=committee_["id"])["kind"] == "611"
+
+
 def test_the_audit_trail_records_who_changed_what(admin, stack, token_secret):
     org = admin.register_organization(**branch())
     admin.update_organization(organization_id=org["id"], version=1, name="改名后的党支部")
@@ -366,6 +451,30 @@ def test_a_county_principal_cannot_read_or_change_another_countys_organizations(
         with pytest.raises(Forbidden):
             county.import_places(places=[{"code": SUICHANG, "name": "遂昌县"}])  # no places.admin
         assert county.place_path(code=TOWNSHIP)["items"]  # place names are reference data
+        for method, kwargs in [
+            ("dissolve_organization", {"organization_id": xihu_org["id"], "version": 1,
+                                       "effective_on": "2025-01-01", "reason": "越权"}),
+            ("merge_organization", {"organization_id": suichang_org["id"], "version": 1,
+                                    "into_organization_id": xihu_org["id"],
+                                    "effective_on": "2025-01-01", "reason": "越权"}),
+            ("get_leadership", {"organization_id": xihu_org["id"]}),
+            ("appoint_leader", {"organization_id": xihu_org["id"], "post": "secretary",
+                                "name": "越权", "method": "election", "started_on": "2025-01-01"}),
+            ("incomplete_teams", {"place_code": XIHU}),
+            ("reelection_due", {"place_code": XIHU}),
+            ("townships_without_organizer", {"code": XIHU}),
+            ("list_organizers", {"code": XIHU}),
+            ("appoint_organizer", {"place_code": TOWNSHIP, "name": "越权",
+                                   "appointed_on": "2025-01-01"}),
+        ]:
+            with pytest.raises(Forbidden):
+                getattr(county, method)(**kwargs)
+    with rpc(stack.settings, token(token_secret, place=SUICHANG, roles=("audit.read",))) as proxy:
+        with pytest.raises(Forbidden):
+            proxy.organizations.audit_trail(entity_type="organization",
+                                            entity_id=str(xihu_org["id"]))
+        assert proxy.organizations.audit_trail(entity_type="organization",
+                                               entity_id=str(suichang_org["id"]))["items"]
     assert admin.get_organization(organization_id=xihu_org["id"])["version"] == 1
     with rpc(stack.settings, token(token_secret, place=LISHUI, roles=READ)) as proxy:
         with pytest.raises(Forbidden):  # reads only

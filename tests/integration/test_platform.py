@@ -9,7 +9,7 @@ import pytest
 
 from services.organizations.service import OrganizationsService
 from shared import contract_doc, contracts
-from shared.db import ConnectionPool, StaleConnection, retry_if_stale
+from shared.db import ConnectionPool, StaleConnection, retry_once
 from shared.entrypoints import Rpc
 from shared.errors import ValidationError
 from shared.migrate import migrate
@@ -93,7 +93,7 @@ def test_connections_killed_under_the_pool_are_replaced(stack, base_settings):
             finally:
                 pool.release(conn, broken=broken)
 
-        assert retry_if_stale(unit_of_work) == 1
+        assert retry_once(unit_of_work) == 1
         assert attempts == [True, False]
     finally:
         pool.close()

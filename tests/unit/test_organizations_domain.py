@@ -268,9 +268,23 @@ def test_vacancy_matching():
 def test_townships_short_of_organizers_by_the_configured_kinds():
     townships = [{"kind": "town", "organizers": 0}, {"kind": "sub_district", "organizers": 1},
                  {"kind": "township_like", "organizers": 0}]
-    assert domain.townships_short(townships, RULES) == [townships[0]]
+    assert domain.organizer_coverage(townships, RULES) == (townships[:2], [townships[0]])
     two = domain.Rules(organizers_per_township=2)
-    assert domain.townships_short(townships, two) == townships[:2]
+    assert domain.organizer_coverage(townships, two) == (townships[:2], townships[:2])
+
+
+def test_children_must_still_fit_after_a_change_of_kind():
+    committee = domain.register(values(kind="611", full_members=120, committee_size=7,
+                                       place_code="330106001000"), RULES)
+    committee.id = 1
+    child = domain.register(values(kind="611", full_members=60, committee_size=5,
+                                   place_code="330106001201", parent_id=1), RULES)
+    child.id = 2
+    domain.check_children(committee, [child], "kind")
+    as_general_branch, _ = domain.update(committee, {"kind": "621"}, RULES)
+    with pytest.raises(ValidationError) as caught:
+        domain.check_children(as_general_branch, [child], "kind")
+    assert "organization 2" in caught.value.details["kind"][0]
 
 
 def test_rules_from_config_refuse_unknown_names():
