@@ -5,7 +5,7 @@ them and `write` inserts them into the service's `outbox` table in the same comm
 `OutboxRelay` (a DependencyProvider declared on the service class) publishes pending
 rows with publisher confirms onto the exchange and routing key that nameko's
 `event_handler(source, event_type)` consumes (`<source>.events`, routing key = type),
-then marks them published. A publish that fails leaves the row pending: the relay
+then deletes them (a queue, not a history: the audit log is the history). A publish that fails leaves the row pending: the relay
 backs off and keeps trying, so events outlive broker outages. Several replicas may
 relay at once (`FOR UPDATE SKIP LOCKED`); delivery is at least once, and handlers are
 idempotent (shared.events). Order is by commit position within one replica; across
@@ -83,9 +83,9 @@ def wake(service: str) -> None:
 class OutboxRelay(DependencyProvider):
     batch_size = 200
     poll_interval_s = 1.0
-    coalesce_s = 0.005
+    coalesce_s = 0.02
     broker_timeout_s = 10
-    retention = dt.timedelta(days=7)
+    request_retention = dt.timedelta(days=7)
     inbox_retention = dt.timedelta(days=30)
 
     def setup(self):
@@ -101,6 +101,7 @@ class OutboxRelay(DependencyProvider):
         self._wakeup = threading.Event()
         self._running = False
         self._last_gauges = 0.0
+        self._last_batch_at = 0.0
         self._last_purge = 0.0
 
     def start(self):
@@ -145,9 +146,11 @@ class OutboxRelay(DependencyProvider):
             if failures:
                 self._back_off(min(0.2 * 2 ** min(failures, 5), 5.0))
             elif published < self.batch_size:
-                if self._wakeup.wait(self.poll_interval_s):
-                    # Woken by a commit: let the commits of the next moment join this
-                    # batch, rather than paying a round of queries for each.
+                if (self._wakeup.wait(self.poll_interval_s)
+                        and time.monotonic() - self._last_batch_at < self.coalesce_s):
+                    # Commits are arriving faster than one per window: let those of the
+                    # next moment join this batch, rather than paying a round of queries
+                    # and a commit for each. An isolated commit goes out at once.
                     time.sleep(self.coalesce_s)
                 self._wakeup.clear()
 
@@ -160,13 +163,13 @@ class OutboxRelay(DependencyProvider):
 
     def publish_pending(self) -> int:
         """Publish one batch of pending events; returns how many went out."""
+        self._last_batch_at = time.monotonic()
         published: list[str] = []
         with self._connection().cursor() as cur:
             # Autocommit connection: BEGIN travels with the SELECT, COMMIT with the UPDATE.
             cur.execute(
                 "BEGIN; SELECT id::text, event_type, payload::text, origin_call_id FROM outbox"
-                " WHERE published_at IS NULL ORDER BY position LIMIT %s"
-                " FOR UPDATE SKIP LOCKED",
+                " ORDER BY position LIMIT %s FOR UPDATE SKIP LOCKED",
                 (self.batch_size,),
             )
             rows = cur.fetchall()
@@ -185,11 +188,11 @@ class OutboxRelay(DependencyProvider):
                     )
                     published.append(event_id)
             finally:
-                # Mark what did go out even when a later publish failed, so it is not
+                # Remove what did go out even when a later publish failed, so it is not
                 # published again after the outage.
                 if published:
-                    cur.execute("UPDATE outbox SET published_at = now()"
-                                " WHERE id = ANY(%s::uuid[]); COMMIT", (published,))
+                    cur.execute("DELETE FROM outbox WHERE id = ANY(%s::uuid[]); COMMIT",
+                                (published,))
                 else:
                     cur.execute("COMMIT")
         if published:
@@ -204,7 +207,7 @@ class OutboxRelay(DependencyProvider):
             with conn.cursor() as cur:
                 cur.execute(
                     "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)"
-                    " FROM outbox WHERE published_at IS NULL"
+                    " FROM outbox"
                 )
                 pending, oldest = cur.fetchone()
             metrics.OUTBOX_PENDING.labels(self.source).set(pending)
@@ -214,16 +217,13 @@ class OutboxRelay(DependencyProvider):
             conn = self._connection()
             with conn.cursor() as cur:
                 # The relay also keeps the other platform tables from growing forever.
-                # Outbox: a sequential scan every ten minutes, rather than one more
-                # index to update on every publish. Request ids are answered from the
-                # log for a week; an event redelivered after a month would be applied
-                # again (the broker holds nothing that long).
+                # Request ids are answered from the log for a week; an event
+                # redelivered after a month would be applied again (the broker holds
+                # nothing that long).
                 cur.execute(
-                    "DELETE FROM outbox WHERE published_at < now() - %(outbox)s;"
-                    " DELETE FROM request_log WHERE created_at < now() - %(requests)s;"
+                    "DELETE FROM request_log WHERE created_at < now() - %(requests)s;"
                     " DELETE FROM inbox WHERE processed_at < now() - %(inbox)s",
-                    {"outbox": self.retention, "requests": self.retention,
-                     "inbox": self.inbox_retention},
+                    {"requests": self.request_retention, "inbox": self.inbox_retention},
                 )
 
     def _producer_for(self, rows):
@@ -245,7 +245,11 @@ class OutboxRelay(DependencyProvider):
                 self.dsn, connect_timeout=5, application_name=f"{self.source}-outbox-relay",
                 keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
                 # The relay holds a transaction open across its publishes: never for long.
-                options="-c idle_in_transaction_session_timeout=60000 -c statement_timeout=30000",
+                # Its commits only delete published rows; one lost in a crash means the
+                # event goes out again, which handlers absorb: no need to wait for the
+                # WAL flush.
+                options="-c idle_in_transaction_session_timeout=60000"
+                        " -c statement_timeout=30000 -c synchronous_commit=off",
             )
             self._conn.autocommit = True
         return self._conn

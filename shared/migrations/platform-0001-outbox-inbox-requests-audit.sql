@@ -1,17 +1,16 @@
 -- Platform tables every service database has (shared/outbox.py, shared/events.py,
 -- shared/entrypoints.py, shared/db.py).
 
--- Events committed with the change that caused them; the relay publishes them.
+-- Events committed with the change that caused them, until the relay has published
+-- them (then it deletes them: a queue, not a history; the audit log is the history).
 CREATE TABLE outbox (
     id uuid PRIMARY KEY,                               -- the event id
     position bigint GENERATED ALWAYS AS IDENTITY UNIQUE, -- commit order within a replica
     event_type text NOT NULL,
     payload jsonb NOT NULL,                            -- the whole envelope
     origin_call_id text,                               -- nameko call id of the cause
-    created_at timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz
+    created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX outbox_pending ON outbox (position) WHERE published_at IS NULL;
 
 -- Events a handler has applied: the id commits with the handler's effects.
 CREATE TABLE inbox (

@@ -32,7 +32,7 @@ def pending(url):
     conn = psycopg2.connect(url)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            cur.execute("SELECT count(*) FROM outbox")
             return cur.fetchone()[0]
     finally:
         conn.close()
