@@ -70,6 +70,20 @@ class Running:
         return status, json.loads(body)
 
 
+@contextlib.contextmanager
+def organizations_service(databases, base_settings, name: str):
+    """The organizations service on a fresh, migrated database of its own."""
+    from services.organizations.service import OrganizationsService
+    from shared.migrate import migrate
+
+    url = databases.create(name)
+    migrate("organizations", url)
+    settings = base_settings.with_overrides(database_urls={"organizations": url})
+    with Running(settings, OrganizationsService) as running:
+        running.url = url
+        yield running
+
+
 def token(secret: str, *, place: str = PROVINCE, roles=ALL_ROLES, subject: str = "tester",
           department: str = "浙江省委组织部", system: str = "test-suite") -> str:
     return auth.issue_token(secret, subject=subject, department=department, place_code=place,

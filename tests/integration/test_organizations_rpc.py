@@ -11,10 +11,8 @@ import kombu
 import psycopg2
 import pytest
 
-from services.organizations.service import OrganizationsService
 from shared.contracts.common import encode_cursor
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
-from shared.migrate import migrate
 from tests.support import (
     HANGZHOU,
     LISHUI,
@@ -23,7 +21,7 @@ from tests.support import (
     SUICHANG,
     WRITE,
     XIHU,
-    Running,
+    organizations_service,
     rpc,
     sample_places,
     token,
@@ -36,12 +34,8 @@ TODAY = dt.date.today()
 
 @pytest.fixture(scope="module")
 def stack(databases, base_settings, token_secret):
-    url = databases.create("org_rpc")
-    migrate("organizations", url)
-    settings = base_settings.with_overrides(database_urls={"organizations": url})
-    with Running(settings, OrganizationsService) as running:
-        running.url = url
-        with rpc(settings, token(token_secret)) as admin:
+    with organizations_service(databases, base_settings, "org_rpc") as running:
+        with rpc(running.settings, token(token_secret)) as admin:
             admin.organizations.import_places(places=sample_places(XIHU, SUICHANG))
         yield running
 

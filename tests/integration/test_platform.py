@@ -14,16 +14,12 @@ from shared.entrypoints import Rpc
 from shared.errors import ValidationError
 from shared.migrate import migrate
 from shared.monitoring import Monitoring
-from tests.support import XIHU, Running, rpc, sample_places, token
+from tests.support import XIHU, Running, organizations_service, rpc, sample_places, token
 
 
 @pytest.fixture(scope="module")
-def stack(databases, base_settings, token_secret):
-    url = databases.create("org_platform")
-    migrate("organizations", url)
-    settings = base_settings.with_overrides(database_urls={"organizations": url})
-    with Running(settings, OrganizationsService) as running:
-        running.url = url
+def stack(databases, base_settings):
+    with organizations_service(databases, base_settings, "org_platform") as running:
         yield running
 
 
