@@ -33,6 +33,8 @@ ROLES = {
     "places.admin": "行政区划维护",
     "organizations.read": "党组织信息查询",
     "organizations.write": "党组织信息维护",
+    "evaluation.read": "考评信息查询",
+    "evaluation.write": "考评信息维护",
     "audit.read": "操作记录查询",
 }
 

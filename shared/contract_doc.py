@@ -104,7 +104,7 @@ def render() -> str:
     out += ["", "Roles:", "", "| role | 中文 |", "|---|---|"]
     out += [f"| `{role}` | {label} |" for role, label in auth.ROLES.items()]
     nested: dict[str, Schema] = {}
-    for service in contracts.SERVICE_MODULES:
+    for service in contracts.services():
         out += ["", f"## Service `{service}`", "", "### RPC methods"]
         for (svc, method), contract in sorted(contracts.RPC.items()):
             if svc != service:

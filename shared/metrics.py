@@ -36,6 +36,11 @@ EVENTS_DUPLICATE = Counter(
     "Event deliveries skipped because the handler had already applied that event.",
     ["service", "handler"],
 )
+EVENTS_IGNORED = Counter(
+    "jinwei_events_ignored_total",
+    "Events a handler received and deliberately ignored (e.g. arrived too late), by reason.",
+    ["service", "handler", "reason"],
+)
 DEAD_LETTERED = Counter(
     "jinwei_events_dead_lettered_total",
     "Events moved to the dead-letter queue after their last failed attempt.",

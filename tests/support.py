@@ -71,17 +71,25 @@ class Running:
 
 
 @contextlib.contextmanager
+def services_running(databases, base_settings, name: str, *services: str):
+    """These services, each on a fresh, migrated database of its own; `running.urls`
+    maps a service to its database (and `running.url` is the first one's)."""
+    from shared.migrate import migrate
+    from shared.runner import service_class
+
+    urls = {}
+    for service in services:
+        urls[service] = databases.create(f"{name}_{service}")
+        migrate(service, urls[service])
+    settings = base_settings.with_overrides(database_urls=urls)
+    with Running(settings, *(service_class(s) for s in services)) as running:
+        running.urls, running.url = urls, urls[services[0]]
+        yield running
+
+
 def organizations_service(databases, base_settings, name: str):
     """The organizations service on a fresh, migrated database of its own."""
-    from services.organizations.service import OrganizationsService
-    from shared.migrate import migrate
-
-    url = databases.create(name)
-    migrate("organizations", url)
-    settings = base_settings.with_overrides(database_urls={"organizations": url})
-    with Running(settings, OrganizationsService) as running:
-        running.url = url
-        yield running
+    return services_running(databases, base_settings, name, "organizations")
 
 
 def token(secret: str, *, place: str = PROVINCE, roles=ALL_ROLES, subject: str = "tester",

@@ -2,6 +2,7 @@
 organizers over nameko RPC (contract: shared/contracts/organizations.py).
 
 Thin on purpose: each method checks jurisdiction, calls domain rules and the store.
+Rectification's entrypoints are mixed in from rectification_service.py.
 Authentication, input validation, the transaction, idempotency and the result's shape
 come from shared.entrypoints; events leave through the outbox (shared.outbox)."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from services.organizations import domain, store
+from services.organizations.rectification_service import RectificationEntrypoints
 from shared import entrypoints, regions
 from shared.auth import CallerIdentity
 from shared.contracts import organizations as contract
@@ -17,7 +19,7 @@ from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.monitoring import Monitoring
-from shared.outbox import OutboxRelay
+from shared.outbox import Event, OutboxRelay
 from shared.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
@@ -27,7 +29,7 @@ def _cursor(key):
     return encode_cursor(key) if key is not None else None
 
 
-class OrganizationsService:
+class OrganizationsService(RectificationEntrypoints):
     name = contract.SERVICE
 
     db = Database()
@@ -63,6 +65,11 @@ class OrganizationsService:
             *((code, {"created": True}) for code in changed["created"]),
             *((code, {"name": diff}) for code, diff in changed["renamed"].items()),
         ])
+        touched = set(changed["created"]) | changed["renamed"].keys()
+        if touched:
+            call.tx.emit(Event("places_imported", {"places": [
+                {k: row[k] for k in ("code", "name", "level", "parent_code")}
+                for row in rows if row["code"] in touched]}))
         return {"created": len(changed["created"]), "renamed": len(changed["renamed"]),
                 "unchanged": changed["unchanged"]}
 
@@ -375,6 +382,8 @@ class OrganizationsService:
             return store.get_organization(call.tx, number).place_code
         if entity_type == "organizer":
             return store.get_organizer(call.tx, number)["place_code"]
+        if entity_type == "rectification_case":
+            return self._case_in_reach(call, number)[1].place_code
         organization_id = store.get_leader(call.tx, number)["organization_id"]  # a leader
         return store.get_organization(call.tx, organization_id).place_code
 

@@ -17,8 +17,9 @@ from marshmallow import Schema, fields
 
 from shared.errors import ValidationError
 
-# Contract modules, one per service (import order = document order).
-SERVICE_MODULES = ("organizations",)
+# Contract modules (import order = document order). A service's contract may span
+# several modules (organizations: the registry, and rectification).
+CONTRACT_MODULES = ("organizations", "rectification", "evaluation")
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,14 @@ def event(source, event_type, *, data, summary):
 
 
 def load_all() -> None:
-    for name in SERVICE_MODULES:
+    for name in CONTRACT_MODULES:
         importlib.import_module(f"shared.contracts.{name}")
+
+
+def services() -> list[str]:
+    """Every service with a contract module, in document order."""
+    return list(dict.fromkeys(importlib.import_module(f"shared.contracts.{name}").SERVICE
+                              for name in CONTRACT_MODULES))
 
 
 def rpc_contract(service: str, method: str) -> RpcContract:

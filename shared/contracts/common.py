@@ -66,8 +66,8 @@ def request_id_field():
 
 
 class Cursor(fields.String):
-    """An opaque keyset cursor: the sort key of the last row of the previous page, a
-    [text, id] pair (every listing here sorts by a code or date, then the id)."""
+    """An opaque keyset cursor: the sort key of the last row of the previous page (every
+    listing here sorts by a code or a date, maybe a group number first, then the id)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -75,8 +75,9 @@ class Cursor(fields.String):
             key = json.loads(base64.urlsafe_b64decode(text.encode()).decode())
         except (ValueError, UnicodeDecodeError):
             key = None
-        if not (isinstance(key, list) and len(key) == 2 and isinstance(key[0], str)
-                and isinstance(key[1], int) and not isinstance(key[1], bool)):
+        if not (isinstance(key, list) and 2 <= len(key) <= 3
+                and all(type(part) in (str, int) for part in key)
+                and type(key[-1]) is int and type(key[-2]) is str):
             raise ValidationError("not a cursor returned by this service")
         return key
 

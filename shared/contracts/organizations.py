@@ -15,6 +15,7 @@ from shared.contracts.common import (
     page_fields,
     request_id_field,
 )
+from shared.contracts.enums import GRADES
 
 SERVICE = "organizations"
 
@@ -31,7 +32,6 @@ SECTORS = {
     "school": "学校",
 }
 STATUSES = {"active": "正常", "merged": "已合并", "dissolved": "已撤销"}
-GRADES = {"good": "好", "fairly_good": "较好", "average": "一般", "poor": "较差"}
 POSTS = {
     "secretary": "书记",
     "deputy_secretary": "副书记",
@@ -422,7 +422,7 @@ class TownshipsWithoutOrganizer(Schema):
 # -- audit ---------------------------------------------------------------------------
 class AuditQuery(Schema):
     entity_type = fields.String(required=True, validate=validate.OneOf(
-        ["organization", "place", "leader", "organizer"]))
+        ["organization", "place", "leader", "organizer", "rectification_case"]))
     entity_id = fields.String(required=True)
 
 

@@ -158,12 +158,26 @@ def test_health_is_not_ready_while_migrations_are_pending(databases, base_settin
         assert running.health("organizations")[0] == 200
 
 
-def test_every_rpc_method_has_a_contract_and_the_document_is_current():
+@pytest.mark.parametrize("service", ["organizations", "evaluation"])
+def test_every_rpc_method_has_a_contract_and_every_event_a_schema(service):
+    from nameko.rpc import Rpc as NamekoRpc
+
+    from shared.runner import service_class
+
+    cls = service_class(service)
+    rpc_methods, handled = set(), set()
+    for name in dir(cls):
+        for entrypoint in getattr(getattr(cls, name), "nameko_entrypoints", ()):
+            if isinstance(entrypoint, NamekoRpc):
+                rpc_methods.add(name)
+            else:
+                handled.add((entrypoint.source_service, entrypoint.event_type))
     contracts.load_all()
-    methods = {name for name in dir(OrganizationsService)
-               if hasattr(getattr(OrganizationsService, name), "nameko_entrypoints")}
-    contracted = {m for (service, m) in contracts.RPC if service == "organizations"}
-    assert methods == contracted
+    assert rpc_methods == {m for (s, m) in contracts.RPC if s == service}
+    assert handled <= set(contracts.EVENTS), "a handler listens for an event without a schema"
+
+
+def test_the_contract_document_is_current():
     with open(contract_doc.DOC_PATH, encoding="utf-8") as fh:
         assert fh.read() == contract_doc.render(), "docs/contract.md is stale: make contract"
 

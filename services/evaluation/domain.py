@@ -1,0 +1,189 @@
+"""Grading, satisfaction, stars and moving up (docs/domain.md §2–§4). Pure: no I/O.
+
+Scores and rates are Decimals, rounded half up to 2 (scores) or 4 (rates) places, so a
+score of 89.995 is 90.00 — and good — everywhere it is computed, stored or reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from decimal import ROUND_HALF_UP, Decimal
+
+from shared.contracts.enums import GRADE_RANK, GRADES
+from shared.contracts.evaluation import ANSWERS, ASSESSORS, INDICATORS
+from shared.errors import Conflict, ValidationError
+
+TWO = Decimal("0.01")
+FOUR = Decimal("0.0001")
+
+
+def _decimal(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """This province's choices (domain.md §9): configuration with these defaults."""
+
+    # The weight of each assessor's score in the total (ours; the guidance names the
+    # three assessors, not their weights).
+    assessor_weights: dict = field(default_factory=lambda: {
+        "self": "0.2", "members_public": "0.3", "superior": "0.5"})
+    # The weight of each of the seven indicators in an assessor's score (equal).
+    indicator_weights: dict = field(default_factory=lambda: {name: "1" for name in INDICATORS})
+    # Lowest score of each grade: ≥ 90 good, 80–89 fairly good, 60–79 average, < 60 poor.
+    cutoffs: dict = field(default_factory=lambda: {"good": "90", "fairly_good": "80",
+                                                   "average": "60"})
+    # §3.7: satisfied / fairly satisfied / basically satisfied count as satisfied; 80 %.
+    satisfied_answers: tuple[str, ...] = ("satisfied", "fairly_satisfied", "basically_satisfied")
+    survey_threshold: str = "0.80"
+    # §4: the stars each grade allows.
+    star_ranges: dict = field(default_factory=lambda: {
+        "good": [4, 5], "fairly_good": [3], "average": [2], "poor": [0, 1]})
+    # (ours) Where a grade allows two, an acceptance score at or above this suggests the
+    # higher one.
+    star_thresholds: dict = field(default_factory=lambda: {"good": "95", "poor": "60"})
+    # S§2: the share of each baseline grade that is to move up.
+    moving_up_targets: dict = field(default_factory=lambda: {
+        "fairly_good": "0.50", "average": "0.60", "poor": "0.70"})
+
+    @classmethod
+    def from_config(cls, values: dict | None) -> Rules:
+        values = dict(values or {})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown evaluation rules: {', '.join(sorted(unknown))}")
+        if "satisfied_answers" in values:
+            values["satisfied_answers"] = tuple(values["satisfied_answers"])
+        rules = cls(**values)
+        rules.check()
+        return rules
+
+    def check(self) -> None:
+        """Refuse a configuration that cannot be right, at start-up rather than in a report."""
+        if set(self.assessor_weights) != set(ASSESSORS) or set(self.indicator_weights) != set(INDICATORS):
+            raise ValueError("weights must name every assessor and every indicator")
+        if sum(_decimal(w) for w in self.assessor_weights.values()) != 1:
+            raise ValueError("assessor weights must add up to 1")
+        if not set(self.satisfied_answers) <= set(ANSWERS):
+            raise ValueError(f"satisfied answers must be among {', '.join(ANSWERS)}")
+        if set(self.star_ranges) != set(GRADES):
+            raise ValueError("star ranges must name every grade")
+
+    def grading(self) -> dict:
+        """What a round keeps, so that its results can be read by the rules they used."""
+        return {"assessor_weights": self.assessor_weights,
+                "indicator_weights": self.indicator_weights, "cutoffs": self.cutoffs}
+
+    def as_report(self, *names: str) -> dict:
+        values = asdict(self)
+        return {name: values[name] for name in names}
+
+
+# -- grading ------------------------------------------------------------------------
+def assessor_score(scores: dict, indicator_weights: dict) -> Decimal:
+    total_weight = sum(_decimal(w) for w in indicator_weights.values())
+    weighted = sum(_decimal(scores[name]) * _decimal(w) for name, w in indicator_weights.items())
+    return (weighted / total_weight).quantize(TWO, ROUND_HALF_UP)
+
+
+def weighted_score(scores_by_assessor: dict[str, dict], grading: dict) -> Decimal:
+    """The total from each assessor's indicator scores, by a round's stored weights."""
+    missing = [a for a in ASSESSORS if a not in scores_by_assessor]
+    if missing:
+        raise Conflict("scores are missing from: " + ", ".join(
+            f"{a} ({ASSESSORS[a]})" for a in missing) + " (评分未齐)", {"missing": missing})
+    total = sum(
+        assessor_score(scores_by_assessor[a], grading["indicator_weights"]) * _decimal(w)
+        for a, w in grading["assessor_weights"].items()
+    )
+    return total.quantize(TWO, ROUND_HALF_UP)
+
+
+def grade_for(score: Decimal, cutoffs: dict) -> str:
+    for grade in ("good", "fairly_good", "average"):
+        if score >= _decimal(cutoffs[grade]):
+            return grade
+    return "poor"
+
+
+def moved_up(baseline: str, current: str) -> bool:
+    """Better than its baseline (晋位升级). A `good` one cannot: see improved_good."""
+    return GRADE_RANK[current] > GRADE_RANK[baseline]
+
+
+def improved_good(first_stars: int | None, stars: int | None, max_stars: int | None) -> bool:
+    """(ours, domain.md §2) A `good` organization shows 新的提高 when its star level rose
+    or it was accepted at 5 stars."""
+    if stars is None:
+        return False
+    return (first_stars is not None and stars > first_stars) or max_stars == 5
+
+
+# -- satisfaction surveys -------------------------------------------------------------
+@dataclass(frozen=True)
+class Satisfaction:
+    valid_ballots: int
+    satisfied: int
+    rate: Decimal
+    threshold: Decimal
+    passed: bool
+    rule: dict
+
+
+def satisfaction(counts: dict[str, int], rules: Rules) -> Satisfaction:
+    valid = sum(counts.get(answer, 0) for answer in ANSWERS)
+    if valid == 0:
+        raise Conflict("no valid ballots: nothing to close on (尚无有效票)", {"valid_ballots": 0})
+    satisfied = sum(counts.get(answer, 0) for answer in rules.satisfied_answers)
+    rate = (Decimal(satisfied) / Decimal(valid)).quantize(FOUR, ROUND_HALF_UP)
+    threshold = _decimal(rules.survey_threshold)
+    rule = {"satisfied_answers": list(rules.satisfied_answers),
+            "threshold": str(threshold)}
+    return Satisfaction(valid, satisfied, rate, threshold, rate >= threshold, rule)
+
+
+# -- stars ----------------------------------------------------------------------------
+def allowed_stars(grade: str, rules: Rules) -> list[int]:
+    return sorted(rules.star_ranges[grade])
+
+
+def suggest_stars(grade: str, score: Decimal, rules: Rules) -> int:
+    allowed = allowed_stars(grade, rules)
+    if len(allowed) == 1:
+        return allowed[0]
+    threshold = _decimal(rules.star_thresholds[grade])
+    return allowed[-1] if _decimal(score) >= threshold else allowed[0]
+
+
+def check_stars(grade: str, stars: int, rules: Rules) -> None:
+    allowed = allowed_stars(grade, rules)
+    if stars not in allowed:
+        raise ValidationError(
+            f"a {grade} ({GRADES[grade]}) organization is rated {' or '.join(map(str, allowed))} "
+            f"stars, not {stars} (星级须在定级对应范围内)", {"stars": [f"must be one of {allowed}"]})
+
+
+# -- the moving-up report --------------------------------------------------------------
+def moving_up_rows(counts: dict[str, tuple[int, int]], rules: Rules) -> list[dict]:
+    """Per baseline grade: organizations, moved up, rate, target, met (None without any).
+
+    `counts` maps a baseline grade to (organizations, moved up); for `good`, moved up
+    means improved (improved_good)."""
+    rows = []
+    for grade in GRADES:
+        total, up = counts.get(grade, (0, 0))
+        rate = (Decimal(up) / Decimal(total)).quantize(FOUR, ROUND_HALF_UP) if total else None
+        target = rules.moving_up_targets.get(grade)
+        target = _decimal(target) if target is not None else None
+        met = None if rate is None or target is None else rate >= target
+        rows.append({"baseline_grade": grade, "organizations": total, "moved_up": up,
+                     "rate": rate, "target": target, "met": met})
+    return rows
+
+
+def joint_review_level(place_level: str) -> str:
+    if place_level not in ("city", "county", "township"):
+        raise ValidationError("joint reviews are of city, county and township secretaries",
+                              {"place_code": [f"a {place_level} is not reviewed (三级: 市、县、乡)"]})
+    return place_level

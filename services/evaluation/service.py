@@ -1,0 +1,363 @@
+"""The evaluation service: grading rounds, satisfaction surveys, acceptance and stars,
+the moving-up report and joint reviews (contract: shared/contracts/evaluation.py).
+
+It knows places and organizations from the organizations service's events (its own
+tables, never the other service's database), and hands off by events:
+rectification_submitted opens a survey, survey_closed tells whether the case passes,
+rectification_accepted opens an acceptance, grade_assigned opens cases there."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.evaluation import domain, store
+from shared import entrypoints, regions
+from shared.auth import CallerIdentity
+from shared.contracts import evaluation as contract
+from shared.contracts.common import encode_cursor
+from shared.contracts.evaluation import SURVEY_KINDS
+from shared.db import Database
+from shared.errors import Conflict, ValidationError
+from shared.events import handles
+from shared.monitoring import Monitoring
+from shared.outbox import Event, OutboxRelay
+from shared.rules import RuleSet
+
+operation = entrypoints.operations(contract.SERVICE)
+
+
+class EvaluationService:
+    name = contract.SERVICE
+
+    db = Database()
+    caller = CallerIdentity()
+    rules = RuleSet(domain.Rules)
+    relay = OutboxRelay()
+    monitoring = Monitoring()
+
+    def _organization(self, call, organization_id: int, *, lock: bool = False) -> dict:
+        org = store.organization(call.tx, organization_id, lock=lock)
+        call.principal.require_place(org["place_code"])
+        return org
+
+    # -- grading rounds ---------------------------------------------------------------
+    @operation
+    def open_round(self, call, params):
+        call.principal.require_place(params["place_code"])
+        round_ = store.insert_round(call.tx, params, self.rules.grading())
+        call.tx.audit("round", round_["id"], {"opened": {k: params[k] for k in
+                                                         ("place_code", "year", "name")}})
+        return round_
+
+    @operation
+    def get_round(self, call, params):
+        round_ = store.get_round(call.tx, params["round_id"])
+        call.principal.require_place(round_["place_code"])
+        return round_
+
+    def _round_and_organization(self, call, round_id: int, organization_id: int):
+        round_ = store.get_round(call.tx, round_id)
+        org = self._organization(call, organization_id, lock=call.tx.writes)
+        if not regions.in_subtree(org["place_code"], round_["place_code"]):
+            raise ValidationError("the organization is not in the round's place", {
+                "organization_id": [f"{org['place_code']} is outside {round_['place_code']}"]})
+        return round_, org
+
+    def _grading(self, call, round_: dict, organization_id: int) -> dict:
+        recorded = store.scores(call.tx, round_["id"], organization_id)
+        graded = store.grading(call.tx, round_["id"], organization_id) or {}
+        return {"round_id": round_["id"], "organization_id": organization_id, "scores": recorded,
+                "score": graded.get("score"), "grade": graded.get("grade"),
+                "method": graded.get("method"), "reason": graded.get("reason"),
+                "is_baseline": graded.get("is_baseline", False),
+                "rules": graded.get("rules", round_["rules"])}
+
+    @operation
+    def record_scores(self, call, params):
+        round_, org = self._round_and_organization(call, params["round_id"],
+                                                   params["organization_id"])
+        store.save_scores(call.tx, round_["id"], org["id"], params["assessor"], params["scores"])
+        call.tx.audit("organization", org["id"], {
+            "scores": {"round_id": round_["id"], "assessor": params["assessor"],
+                       "scores": {k: str(v) for k, v in params["scores"].items()}}})
+        return self._grading(call, round_, org["id"])
+
+    @operation
+    def grade_organization(self, call, params):
+        round_, org = self._round_and_organization(call, params["round_id"],
+                                                   params["organization_id"])
+        score = domain.weighted_score(store.scores(call.tx, round_["id"], org["id"]),
+                                      round_["rules"])
+        grade = domain.grade_for(score, round_["rules"]["cutoffs"])
+        self._assign(call, round_, org, grade=grade, score=score, method="computed", reason=None)
+        return self._grading(call, round_, org["id"])
+
+    @operation
+    def set_grade(self, call, params):
+        round_, org = self._round_and_organization(call, params["round_id"],
+                                                   params["organization_id"])
+        recorded = store.scores(call.tx, round_["id"], org["id"])
+        score = (domain.weighted_score(recorded, round_["rules"])
+                 if len(recorded) == len(contract.ASSESSORS) else None)
+        self._assign(call, round_, org, grade=params["grade"], score=score, method="set",
+                     reason=params["reason"])
+        return self._grading(call, round_, org["id"])
+
+    def _assign(self, call, round_, org, *, grade, score, method, reason) -> None:
+        is_baseline = org["baseline_round_id"] in (None, round_["id"])
+        previous = org["current_grade"]
+        store.save_grading(call.tx, {"round_id": round_["id"], "organization_id": org["id"],
+                                     "score": score, "grade": grade, "method": method,
+                                     "reason": reason, "is_baseline": is_baseline,
+                                     "rules": round_["rules"]})
+        store.record_grade(call.tx, org["id"], round_["id"], grade, is_baseline)
+        call.tx.audit("organization", org["id"], {"graded": {
+            "round_id": round_["id"], "grade": grade, "score": score, "method": method,
+            "reason": reason, "is_baseline": is_baseline}})
+        call.tx.emit(Event("grade_assigned", {
+            "organization_id": org["id"], "place_code": org["place_code"],
+            "round_id": round_["id"], "year": round_["year"], "grade": grade,
+            "previous_grade": previous,
+            "baseline_grade": grade if is_baseline else org["baseline_grade"],
+            "is_baseline": is_baseline, "method": method, "score": score, "reason": reason}))
+
+    @operation
+    def get_grading(self, call, params):
+        round_ = store.get_round(call.tx, params["round_id"])
+        self._organization(call, params["organization_id"])
+        return self._grading(call, round_, params["organization_id"])
+
+    # -- satisfaction surveys ------------------------------------------------------------
+    def _survey(self, call, survey_id: int, *, lock: bool = False) -> dict:
+        survey = store.get_survey(call.tx, survey_id, lock=lock)
+        self._organization(call, survey["organization_id"])
+        return survey
+
+    @operation
+    def open_survey(self, call, params):
+        org = self._organization(call, params["organization_id"])
+        survey_id = store.insert_survey(call.tx, {
+            "kind": params["kind"], "organization_id": org["id"], "case_id": None,
+            "case_round": None, "title": params["title"] or f"{org['name']}{SURVEY_KINDS[params['kind']]}"
+        })["id"]
+        call.tx.audit("survey", survey_id, {"opened": {"kind": params["kind"]}})
+        return store.get_survey(call.tx, survey_id)
+
+    @operation
+    def get_survey(self, call, params):
+        return self._survey(call, params["survey_id"])
+
+    @operation
+    def surveys_of(self, call, params):
+        self._organization(call, params["organization_id"])
+        return {"items": [store.get_survey(call.tx, survey_id)
+                          for survey_id in store.surveys_of(call.tx, params["organization_id"])]}
+
+    def _add_ballots(self, call, survey_id: int, counts: dict) -> dict:
+        survey = self._survey(call, survey_id, lock=True)
+        if survey["status"] != "open":
+            raise Conflict(f"survey {survey_id} is closed (测评已结束)", {"survey_id": survey_id})
+        store.add_ballots(call.tx, survey_id, counts)
+        call.tx.audit("survey", survey_id, {"ballots": counts})
+        return store.get_survey(call.tx, survey_id)
+
+    @operation
+    def record_ballot(self, call, params):
+        return self._add_ballots(call, params["survey_id"], {params["answer"]: 1})
+
+    @operation
+    def record_counts(self, call, params):
+        return self._add_ballots(call, params["survey_id"], params["counts"])
+
+    @operation
+    def close_survey(self, call, params):
+        survey = self._survey(call, params["survey_id"], lock=True)
+        if survey["status"] != "open":
+            raise Conflict(f"survey {survey['id']} was closed on {survey['closed_on']}"
+                           " (测评已结束)", {"survey_id": survey["id"]})
+        result = domain.satisfaction(survey["counts"], self.rules)
+        store.close_survey(call.tx, survey["id"], result)
+        call.tx.audit("survey", survey["id"], {"closed": {
+            "rate": result.rate, "passed": result.passed, "rule": result.rule}})
+        call.tx.emit(Event("survey_closed", {
+            "survey_id": survey["id"], "kind": survey["kind"],
+            "organization_id": survey["organization_id"], "case_id": survey["case_id"],
+            "case_round": survey["case_round"], "valid_ballots": result.valid_ballots,
+            "satisfied": result.satisfied, "rate": result.rate, "threshold": result.threshold,
+            "passed": result.passed}))
+        return store.get_survey(call.tx, survey["id"])
+
+    # -- acceptance and stars -------------------------------------------------------------
+    def _acceptance(self, call, acceptance_id: int, *, lock: bool = False) -> dict:
+        acceptance = store.get_acceptance(call.tx, acceptance_id, lock=lock)
+        self._organization(call, acceptance["organization_id"])
+        acceptance["allowed_stars"] = domain.allowed_stars(acceptance["grade"], self.rules)
+        return acceptance
+
+    @operation
+    def open_acceptance(self, call, params):
+        org = self._organization(call, params["organization_id"])
+        if org["current_grade"] is None:
+            raise Conflict(f"organization {org['id']} has no grade yet: stars follow the grade",
+                           {"organization_id": org["id"]})
+        acceptance_id = store.insert_acceptance(call.tx, org["id"], None, org["current_grade"])
+        call.tx.audit("acceptance", acceptance_id, {"opened": {"grade": org["current_grade"]}})
+        return self._acceptance(call, acceptance_id)
+
+    @operation
+    def acceptances_of(self, call, params):
+        self._organization(call, params["organization_id"])
+        items = store.acceptances_of(call.tx, params["organization_id"])
+        for item in items:
+            item["allowed_stars"] = domain.allowed_stars(item["grade"], self.rules)
+        return {"items": items}
+
+    @operation
+    def suggest_stars(self, call, params):
+        acceptance = self._acceptance(call, params["acceptance_id"])
+        return {"acceptance_id": acceptance["id"], "grade": acceptance["grade"],
+                "allowed_stars": acceptance["allowed_stars"], "score": params["score"],
+                "suggested_stars": domain.suggest_stars(acceptance["grade"], params["score"],
+                                                        self.rules),
+                "rule": self.rules.as_report("star_ranges", "star_thresholds")}
+
+    @operation
+    def rate_stars(self, call, params):
+        acceptance = self._acceptance(call, params["acceptance_id"], lock=True)
+        if acceptance["status"] != "awaiting_stars":
+            raise Conflict(f"acceptance {acceptance['id']} was rated on {acceptance['rated_on']}",
+                           {"acceptance_id": acceptance["id"]})
+        domain.check_stars(acceptance["grade"], params["stars"], self.rules)
+        suggested = domain.suggest_stars(acceptance["grade"], params["score"], self.rules)
+        store.rate(call.tx, acceptance["id"], {
+            "score": params["score"], "suggested_stars": suggested, "stars": params["stars"],
+            "reason": params["reason"], "rated_by": call.principal.subject,
+            "rules": self.rules.as_report("star_ranges", "star_thresholds")})
+        store.record_stars(call.tx, acceptance["organization_id"], params["stars"])
+        call.tx.audit("acceptance", acceptance["id"], {"stars": params["stars"],
+                                                       "suggested": suggested,
+                                                       "reason": params["reason"]})
+        call.tx.emit(Event("star_rated", {
+            "acceptance_id": acceptance["id"], "organization_id": acceptance["organization_id"],
+            "case_id": acceptance["case_id"], "grade": acceptance["grade"],
+            "stars": params["stars"], "suggested_stars": suggested, "reason": params["reason"]}))
+        return self._acceptance(call, acceptance["id"])
+
+    # -- the moving-up report ----------------------------------------------------------------
+    @operation
+    def moving_up_report(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        counts = store.moving_up_counts(call.tx, place_code)
+        children: dict[str, dict[str, tuple[int, int]]] = {}
+        total: dict[str, tuple[int, int]] = {}
+        for row in counts:
+            children.setdefault(row["child"], {})[row["baseline_grade"]] = (
+                row["organizations"], row["moved_up"])
+            before = total.get(row["baseline_grade"], (0, 0))
+            total[row["baseline_grade"]] = (before[0] + row["organizations"],
+                                            before[1] + row["moved_up"])
+        names = store.place_names(call.tx, [place_code, *children])
+
+        def place_row(code, by_grade):
+            return {"place_code": code, "place_name": names.get(code),
+                    "graded": sum(n for n, _ in by_grade.values()),
+                    "rows": domain.moving_up_rows(by_grade, self.rules)}
+
+        return {"place_code": place_code, "place_name": names.get(place_code),
+                "as_of": dt.date.today(),
+                "rules": self.rules.as_report("moving_up_targets"),
+                "total": place_row(place_code, total),
+                "by_child_place": [place_row(code, children[code]) for code in sorted(children)]}
+
+    @operation
+    def moving_up_organizations(self, call, params):
+        call.principal.require_place(params["place_code"])
+        rows, cursor = store.moving_up_page(call.tx, params["place_code"],
+                                            params["baseline_grade"], params["moved_up"],
+                                            limit=params["limit"], after=params["after"])
+        return {"items": rows, "next_cursor": encode_cursor(cursor) if cursor else None}
+
+    # -- joint reviews and township reports ------------------------------------------------------
+    @operation
+    def record_joint_review(self, call, params):
+        call.principal.require_place(params["place_code"])
+        level = domain.joint_review_level(regions.level_of(params["place_code"]))
+        review = store.insert_joint_review(call.tx, {**params, "level": level})
+        call.tx.audit("joint_review", review["id"], {"recorded": {
+            "place_code": review["place_code"], "year": review["year"],
+            "exam_result": review["exam_result"]}})
+        review["place_name"] = store.place_name(call.tx, review["place_code"])
+        return review
+
+    @operation
+    def joint_reviews(self, call, params):
+        call.principal.require_place(params["place_code"])
+        return {"items": store.joint_reviews(call.tx, params["place_code"], params["year"],
+                                             params["level"])}
+
+    @operation
+    def record_township_report(self, call, params):
+        call.principal.require_place(params["place_code"])
+        if regions.level_of(params["place_code"]) != "township":
+            raise ValidationError("only townships report to the county",
+                                  {"place_code": ["must be a township (乡镇、街道)"]})
+        report = store.save_township_report(call.tx, params)
+        call.tx.audit("township_report", f"{report['place_code']}/{report['period']}",
+                      {"submitted_on": report["submitted_on"]})
+        report["place_name"] = store.place_name(call.tx, report["place_code"])
+        return report
+
+    @operation
+    def township_reports(self, call, params):
+        call.principal.require_place(params["place_code"])
+        items = store.township_reports(call.tx, params["place_code"], params["period"])
+        return {"place_code": params["place_code"], "period": params["period"],
+                "townships": len(items),
+                "reported": sum(1 for item in items if item["submitted_on"] is not None),
+                "items": items}
+
+    # -- events from the organizations service -------------------------------------------
+    @handles("organizations", "places_imported")
+    def on_places_imported(self, tx, event):
+        store.upsert_places(tx, event["data"]["places"])
+
+    @handles("organizations", "organization_registered")
+    def on_organization_registered(self, tx, event):
+        store.apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organization_updated")
+    def on_organization_updated(self, tx, event):
+        store.apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organization_status_changed")
+    def on_organization_status_changed(self, tx, event):
+        store.apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "rectification_submitted")
+    def on_rectification_submitted(self, tx, event):
+        """A case's round is done: its satisfaction survey opens (§3.7)."""
+        data = event["data"]
+        org = store.organization(tx, data["organization_id"])
+        created = store.insert_survey(tx, {
+            "kind": "rectification", "organization_id": org["id"], "case_id": data["case_id"],
+            "case_round": data["round"],
+            "title": f"{org['name']}整改落实满意度测评（第{data['round']}轮）"})
+        if created:
+            tx.audit("survey", created["id"], {"opened": {"case_id": data["case_id"],
+                                                          "round": data["round"]}})
+
+    @handles("organizations", "rectification_accepted")
+    def on_rectification_accepted(self, tx, event):
+        """An accepted case awaits its stars, in the range of the organization's grade."""
+        data = event["data"]
+        org = store.organization(tx, data["organization_id"])
+        grade = org["current_grade"] or data["grade"]
+        acceptance_id = store.insert_acceptance(tx, org["id"], data["case_id"], grade)
+        if acceptance_id:
+            tx.audit("acceptance", acceptance_id, {"opened": {"case_id": data["case_id"],
+                                                              "grade": grade}})
+
+
+
+SERVICE = EvaluationService

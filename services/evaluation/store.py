@@ -1,0 +1,293 @@
+"""SQL of the evaluation service (psycopg2, parameterized); rules are in domain.py."""
+
+from __future__ import annotations
+
+import psycopg2.errors
+from psycopg2.extras import Json
+
+from shared import regions
+from shared.contracts.evaluation import ANSWERS
+from shared.db import Transaction, json_dumps
+from shared.errors import Conflict, NotFound
+
+
+def _json(value) -> Json:
+    return Json(value, dumps=json_dumps)
+
+
+# -- what this service knows of places and organizations (from events) -----------------
+def upsert_places(tx: Transaction, places: list[dict]) -> None:
+    if places:
+        tx.execute(tx.render_rows(
+            "INSERT INTO places (code, name, level, parent_code) VALUES", "(%s, %s, %s, %s)",
+            ((p["code"], p["name"], p["level"], p["parent_code"]) for p in places))
+            + b" ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name")
+
+
+def place_name(tx: Transaction, code: str) -> str | None:
+    return tx.scalar("SELECT name FROM places WHERE code = %s", (code,))
+
+
+def apply_organization(tx: Transaction, org: dict) -> bool:
+    """Insert or update an organization from its event snapshot, unless what we hold is
+    newer (events can arrive out of order across relay replicas)."""
+    row = tx.one(
+        "INSERT INTO organizations (id, name, kind, sector, place_code, status, version)"
+        " VALUES (%(id)s, %(name)s, %(kind)s, %(sector)s, %(place_code)s, %(status)s, %(version)s)"
+        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+        " sector = EXCLUDED.sector, place_code = EXCLUDED.place_code, status = EXCLUDED.status,"
+        " version = EXCLUDED.version WHERE organizations.version < EXCLUDED.version"
+        " RETURNING id", org)
+    return row is not None
+
+
+def organization(tx: Transaction, organization_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT * FROM organizations WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                 (organization_id,))
+    if row is None:
+        raise NotFound(f"organization {organization_id} is not known to evaluation (yet): "
+                       "it arrives by the organizations service's events",
+                       {"organization_id": organization_id})
+    return row
+
+
+def record_grade(tx: Transaction, organization_id: int, round_id: int, grade: str,
+                 is_baseline: bool) -> None:
+    """The organization's baseline (its first graded round) and current grade (its latest)."""
+    tx.execute(
+        "UPDATE organizations SET"
+        " baseline_grade = CASE WHEN %(baseline)s THEN %(grade)s ELSE baseline_grade END,"
+        " baseline_round_id = CASE WHEN %(baseline)s THEN %(round)s ELSE baseline_round_id END,"
+        " current_grade = CASE WHEN current_round_id IS NULL OR current_round_id <= %(round)s"
+        "                 THEN %(grade)s ELSE current_grade END,"
+        " current_round_id = greatest(current_round_id, %(round)s)"
+        " WHERE id = %(id)s",
+        {"baseline": is_baseline, "grade": grade, "round": round_id, "id": organization_id})
+
+
+def record_stars(tx: Transaction, organization_id: int, stars: int) -> None:
+    tx.execute("UPDATE organizations SET first_stars = coalesce(first_stars, %(s)s),"
+               " stars = %(s)s, max_stars = greatest(max_stars, %(s)s) WHERE id = %(id)s",
+               {"s": stars, "id": organization_id})
+
+
+# -- rounds, scores, gradings ------------------------------------------------------------
+def insert_round(tx: Transaction, values: dict, rules: dict) -> dict:
+    return tx.one("INSERT INTO rounds (place_code, year, name, rules) VALUES (%s, %s, %s, %s)"
+                  " RETURNING *", (values["place_code"], values["year"], values["name"],
+                                   _json(rules)))
+
+
+def get_round(tx: Transaction, round_id: int) -> dict:
+    row = tx.one("SELECT * FROM rounds WHERE id = %s", (round_id,))
+    if row is None:
+        raise NotFound(f"no grading round {round_id}", {"round_id": round_id})
+    return row
+
+
+def save_scores(tx: Transaction, round_id: int, organization_id: int, assessor: str,
+                scores: dict) -> None:
+    tx.execute(
+        "INSERT INTO scores (round_id, organization_id, assessor, scores) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (round_id, organization_id, assessor)"
+        " DO UPDATE SET scores = EXCLUDED.scores, recorded_at = now()",
+        (round_id, organization_id, assessor, _json({k: str(v) for k, v in scores.items()})))
+
+
+def scores(tx: Transaction, round_id: int, organization_id: int) -> dict[str, dict]:
+    rows = tx.all("SELECT assessor, scores FROM scores WHERE round_id = %s AND organization_id = %s",
+                  (round_id, organization_id))
+    return {row["assessor"]: row["scores"] for row in rows}
+
+
+def grading(tx: Transaction, round_id: int, organization_id: int) -> dict | None:
+    return tx.one("SELECT * FROM gradings WHERE round_id = %s AND organization_id = %s",
+                  (round_id, organization_id))
+
+
+def save_grading(tx: Transaction, values: dict) -> None:
+    tx.execute(
+        "INSERT INTO gradings (round_id, organization_id, score, grade, method, reason,"
+        " is_baseline, rules) VALUES (%(round_id)s, %(organization_id)s, %(score)s, %(grade)s,"
+        " %(method)s, %(reason)s, %(is_baseline)s, %(rules)s)"
+        " ON CONFLICT (round_id, organization_id) DO UPDATE SET score = EXCLUDED.score,"
+        " grade = EXCLUDED.grade, method = EXCLUDED.method, reason = EXCLUDED.reason,"
+        " rules = EXCLUDED.rules, graded_at = now()",
+        {**values, "rules": _json(values["rules"])})
+
+
+# -- surveys ---------------------------------------------------------------------------
+def insert_survey(tx: Transaction, values: dict) -> dict | None:
+    """None when the survey of that case round exists already (a repeated event)."""
+    return tx.one(
+        "INSERT INTO surveys (kind, organization_id, case_id, case_round, title)"
+        " VALUES (%(kind)s, %(organization_id)s, %(case_id)s, %(case_round)s, %(title)s)"
+        " ON CONFLICT (case_id, case_round) DO NOTHING RETURNING id", values)
+
+
+def get_survey(tx: Transaction, survey_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT * FROM surveys WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                 (survey_id,))
+    if row is None:
+        raise NotFound(f"no survey {survey_id}", {"survey_id": survey_id})
+    row["counts"] = {answer: 0 for answer in ANSWERS}
+    for count in tx.all("SELECT answer, ballots FROM survey_counts WHERE survey_id = %s",
+                        (survey_id,)):
+        row["counts"][count["answer"]] = count["ballots"]
+    if row["valid_ballots"] is None:
+        row["valid_ballots"] = sum(row["counts"].values())
+    return row
+
+
+def surveys_of(tx: Transaction, organization_id: int) -> list[int]:
+    rows = tx.all("SELECT id FROM surveys WHERE organization_id = %s ORDER BY id DESC",
+                  (organization_id,))
+    return [row["id"] for row in rows]
+
+
+def add_ballots(tx: Transaction, survey_id: int, counts: dict[str, int]) -> None:
+    rows = [(survey_id, answer, n) for answer, n in counts.items() if n]
+    if rows:
+        tx.execute(tx.render_rows("INSERT INTO survey_counts (survey_id, answer, ballots) VALUES",
+                                  "(%s, %s, %s)", rows)
+                   + b" ON CONFLICT (survey_id, answer)"
+                     b" DO UPDATE SET ballots = survey_counts.ballots + EXCLUDED.ballots")
+
+
+def close_survey(tx: Transaction, survey_id: int, result) -> None:
+    tx.execute("UPDATE surveys SET status = 'closed', closed_on = current_date,"
+               " valid_ballots = %s, satisfied = %s, rate = %s, passed = %s, rule = %s"
+               " WHERE id = %s",
+               (result.valid_ballots, result.satisfied, result.rate, result.passed,
+                _json(result.rule), survey_id))
+
+
+# -- acceptances -----------------------------------------------------------------------
+def insert_acceptance(tx: Transaction, organization_id: int, case_id: int | None,
+                      grade: str) -> int | None:
+    """None when the case's acceptance exists already (a repeated event)."""
+    return tx.scalar("INSERT INTO acceptances (organization_id, case_id, grade) VALUES (%s, %s, %s)"
+                     " ON CONFLICT (case_id) DO NOTHING RETURNING id",
+                     (organization_id, case_id, grade))
+
+
+def get_acceptance(tx: Transaction, acceptance_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT * FROM acceptances WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                 (acceptance_id,))
+    if row is None:
+        raise NotFound(f"no acceptance {acceptance_id}", {"acceptance_id": acceptance_id})
+    return row
+
+
+def acceptances_of(tx: Transaction, organization_id: int) -> list[dict]:
+    return tx.all("SELECT * FROM acceptances WHERE organization_id = %s ORDER BY id DESC",
+                  (organization_id,))
+
+
+def rate(tx: Transaction, acceptance_id: int, values: dict) -> None:
+    tx.execute("UPDATE acceptances SET status = 'rated', score = %(score)s,"
+               " suggested_stars = %(suggested_stars)s, stars = %(stars)s, reason = %(reason)s,"
+               " rated_by = %(rated_by)s, rated_on = current_date, rules = %(rules)s"
+               " WHERE id = %(id)s", {**values, "id": acceptance_id, "rules": _json(values["rules"])})
+
+
+# -- moving up ---------------------------------------------------------------------------
+# The same rules as domain.moved_up and domain.improved_good, in SQL so that the
+# database aggregates a whole province.
+_MOVED_UP = """CASE WHEN baseline_grade = 'good'
+                    THEN coalesce(stars > first_stars, false) OR coalesce(max_stars = 5, false)
+                    ELSE grade_rank(current_grade) > grade_rank(baseline_grade) END"""
+
+
+def child_width(place_code: str) -> int:
+    """Digits that name a child place under `place_code` (a village has none below it)."""
+    level = regions.level_of(place_code)
+    if level == "village":
+        return 12
+    return regions.PREFIX_LENGTHS[regions.LEVELS[regions.LEVELS.index(level) + 1]]
+
+
+def moving_up_counts(tx: Transaction, place_code: str) -> list[dict]:
+    """(child place, baseline grade) → organizations and moved up, over active graded ones;
+    organizations sitting at the place itself count under the place's own code."""
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(
+        f"""
+        SELECT CASE WHEN place_code = %(place)s THEN place_code
+                    ELSE rpad(left(place_code, %(width)s), 12, '0') END AS child,
+               baseline_grade, count(*) AS organizations,
+               count(*) FILTER (WHERE {_MOVED_UP}) AS moved_up
+        FROM organizations
+        WHERE status = 'active' AND baseline_grade IS NOT NULL
+          AND place_code BETWEEN %(lo)s AND %(hi)s
+        GROUP BY 1, 2
+        """,
+        {"place": place_code, "width": child_width(place_code), "lo": lo, "hi": hi},
+    )
+
+
+def place_names(tx: Transaction, codes) -> dict[str, str]:
+    rows = tx.all("SELECT code, name FROM places WHERE code = ANY(%s)", (list(codes),))
+    return {row["code"]: row["name"] for row in rows}
+
+
+def moving_up_page(tx: Transaction, place_code: str, baseline_grade: str, moved_up: bool | None,
+                   *, limit: int, after) -> tuple[list[dict], list | None]:
+    lo, hi = regions.subtree_bounds(place_code)
+    where = ["status = 'active'", "baseline_grade = %(grade)s",
+             "place_code BETWEEN %(lo)s AND %(hi)s"]
+    params = {"grade": baseline_grade, "lo": lo, "hi": hi, "limit": limit + 1}
+    if moved_up is not None:
+        where.append(f"({_MOVED_UP}) = %(moved)s")
+        params["moved"] = moved_up
+    if after is not None:
+        where.append("(place_code, id) > (%(after_place)s, %(after_id)s)")
+        params.update(after_place=after[0], after_id=after[1])
+    rows = tx.all(
+        f"SELECT id AS organization_id, name, place_code, baseline_grade, current_grade,"
+        f" first_stars, stars, {_MOVED_UP} AS moved_up FROM organizations"
+        f" WHERE {' AND '.join(where)} ORDER BY place_code, id LIMIT %(limit)s", params)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ([rows[-1]["place_code"], rows[-1]["organization_id"]] if more else None)
+
+
+# -- joint reviews and township reports -----------------------------------------------
+def insert_joint_review(tx: Transaction, values: dict) -> dict:
+    try:
+        return tx.one(
+            "INSERT INTO joint_reviews (place_code, level, year, secretary, reported_on,"
+            " review_score, exam_result) VALUES (%(place_code)s, %(level)s, %(year)s,"
+            " %(secretary)s, %(reported_on)s, %(review_score)s, %(exam_result)s) RETURNING *",
+            values)
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict(f"{values['place_code']} already has its {values['year']} review",
+                       {"place_code": values["place_code"], "year": values["year"]}) from None
+
+
+def joint_reviews(tx: Transaction, place_code: str, year: int, level: str | None) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(
+        "SELECT r.*, p.name AS place_name FROM joint_reviews r"
+        " LEFT JOIN places p ON p.code = r.place_code"
+        " WHERE r.place_code BETWEEN %s AND %s AND r.year = %s"
+        " AND (%s::text IS NULL OR r.level = %s) ORDER BY r.level, r.place_code",
+        (lo, hi, year, level, level))
+
+
+def save_township_report(tx: Transaction, values: dict) -> dict:
+    return tx.one(
+        "INSERT INTO township_reports (place_code, period, submitted_on, summary)"
+        " VALUES (%(place_code)s, %(period)s, %(submitted_on)s, %(summary)s)"
+        " ON CONFLICT (place_code, period) DO UPDATE SET submitted_on = EXCLUDED.submitted_on,"
+        " summary = EXCLUDED.summary RETURNING *", values)
+
+
+def township_reports(tx: Transaction, place_code: str, period: str) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(
+        "SELECT p.code AS place_code, p.name AS place_name, r.submitted_on, r.summary"
+        " FROM places p LEFT JOIN township_reports r ON r.place_code = p.code AND r.period = %s"
+        " WHERE p.level = 'township' AND p.code BETWEEN %s AND %s ORDER BY p.code",
+        (period, lo, hi))
+

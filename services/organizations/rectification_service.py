@@ -1,0 +1,205 @@
+"""Rectification entrypoints of the organizations service (contract:
+shared/contracts/rectification.py), mixed into OrganizationsService.
+
+Grades arrive from evaluation (grade_assigned) and open cases; finished cases go out
+(rectification_submitted) to be surveyed; survey results come back (survey_closed)
+and either start another round or accept the case (rectification_accepted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from services.organizations import rectification, store
+from services.organizations import rectification_store as cases
+from shared import entrypoints, metrics, regions
+from shared.contracts.common import encode_cursor
+from shared.errors import ValidationError
+from shared.events import handles
+
+log = logging.getLogger(__name__)
+operation = entrypoints.operations("organizations")
+
+
+class RectificationEntrypoints:
+    def _case_in_reach(self, call, case_id: int, *, lock: bool = False):
+        case = cases.get_case(call.tx, case_id, lock=lock)
+        org = store.get_organization(call.tx, case.organization_id)
+        call.principal.require_place(org.place_code)
+        return case, org
+
+    def _case_view(self, call, case, org) -> dict:
+        today = dt.date.today()
+        tasks = cases.tasks(call.tx, case.id)
+        for task in tasks:
+            task["overdue"] = rectification.overdue(task, today)
+        return {**vars(case), "organization_name": org.name, "place_code": org.place_code,
+                "place_name": org.place_name, "tasks": tasks,
+                "help": cases.help_for(call.tx, case.id),
+                "postings": cases.postings(call.tx, case.id)}
+
+    @operation
+    def get_case(self, call, params):
+        with call.tx.snapshot():
+            case, org = self._case_in_reach(call, params["case_id"])
+            return self._case_view(call, case, org)
+
+    @operation
+    def cases_of(self, call, params):
+        with call.tx.snapshot():
+            org = store.get_organization(call.tx, params["organization_id"])
+            call.principal.require_place(org.place_code)
+            return {"items": [self._case_view(call, cases.get_case(call.tx, case_id), org)
+                              for case_id in cases.case_ids_of(call.tx, org.id)]}
+
+    @operation
+    def set_plan(self, call, params):
+        case, org = self._case_in_reach(call, params["case_id"], lock=True)
+        planned = rectification.set_plan(case, params["main_problems"], params["measures"])
+        cases.add_tasks(call.tx, planned, params["tasks"])
+        cases.save_case(call.tx, planned)
+        call.tx.audit("rectification_case", case.id, {
+            "plan": {"round": planned.round, "measures": planned.measures,
+                     "tasks": len(params["tasks"])}})
+        return self._case_view(call, planned, org)
+
+    @operation
+    def add_task(self, call, params):
+        case, org = self._case_in_reach(call, params.pop("case_id"), lock=True)
+        rectification.check_can_add_tasks(case)
+        cases.add_tasks(call.tx, case, [params])
+        cases.save_case(call.tx, case)
+        call.tx.audit("rectification_case", case.id, {"task_added": params["content"]})
+        return self._case_view(call, case, org)
+
+    @operation
+    def complete_task(self, call, params):
+        task = cases.get_task(call.tx, params["task_id"])
+        case, org = self._case_in_reach(call, task["case_id"], lock=True)
+        rectification.check_can_complete_tasks(case)
+        if task["round"] != case.round:
+            raise ValidationError("the task belongs to an earlier round",
+                                  {"task_id": [f"round {task['round']}, the case is in {case.round}"]})
+        cases.complete_task(call.tx, task["id"], params["done_on"])
+        after = rectification.after_task_done(case, cases.open_tasks(call.tx, case),
+                                              dt.date.today(), org.place_code)
+        cases.save_case(call.tx, after)
+        call.tx.audit("rectification_case", case.id, {"task_done": task["id"],
+                                                       "status": after.status})
+        return self._case_view(call, after, org)
+
+    @operation
+    def assign_help(self, call, params):
+        case, org = self._case_in_reach(call, params.pop("case_id"), lock=True)
+        rectification.check_can_add_tasks(case)  # help is for a case still being worked on
+        cases.add_help(call.tx, case.id, params)
+        call.tx.audit("rectification_case", case.id, {"help": {"kind": params["kind"],
+                                                               "person": params["person"]}})
+        return self._case_view(call, case, org)
+
+    @operation
+    def ledger(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        today = dt.date.today()
+        with call.tx.snapshot():
+            rows, cursor = cases.ledger(call.tx, place_code, today, status=params["status"],
+                                        listed=params["listed"], limit=params["limit"],
+                                        after=params["after"])
+            summary = cases.ledger_summary(call.tx, place_code, today)
+        return {"place_code": place_code, "as_of": today, "summary": summary, "items": rows,
+                "next_cursor": encode_cursor(cursor) if cursor else None}
+
+    @operation
+    def notice(self, call, params):
+        with call.tx.snapshot():
+            case, org = self._case_in_reach(call, params["case_id"])
+            if not rectification.can_post_notice(regions.level_of(org.place_code)):
+                raise ValidationError("public notices are for village and township organizations",
+                                      {"case_id": ["the organization is not a village or township one"]})
+            path = [p["name"] for p in store.path(call.tx, org.place_code)]
+            tasks = [t for t in cases.tasks(call.tx, case.id) if t["round"] == case.round]
+            title, html = rectification.render_notice(case, {"name": org.name}, path, tasks,
+                                                      cases.help_for(call.tx, case.id),
+                                                      dt.date.today())
+        return {"case_id": case.id, "title": title, "html": html}
+
+    @operation
+    def record_posting(self, call, params):
+        case, org = self._case_in_reach(call, params["case_id"], lock=True)
+        cases.add_posting(call.tx, case.id, params["posted_on"], params["location"])
+        call.tx.audit("rectification_case", case.id, {"notice_posted": {
+            "posted_on": params["posted_on"], "location": params["location"]}})
+        return self._case_view(call, case, org)
+
+    # -- exemplars and demonstration sites ---------------------------------------------
+    @operation
+    def add_exemplar(self, call, params):
+        org = store.get_organization(call.tx, params["organization_id"])
+        call.principal.require_place(org.place_code)
+        exemplar_id = cases.insert_exemplar(call.tx, params)
+        call.tx.audit("organization", org.id, {"exemplar": {"id": exemplar_id,
+                                                            "title": params["title"]}})
+        return cases.exemplars(call.tx, org.place_code, exemplar_id=exemplar_id)[0]
+
+    @operation
+    def exemplars(self, call, params):
+        call.principal.require_place(params["place_code"])
+        return {"items": cases.exemplars(call.tx, params["place_code"], params["level"],
+                                         params["sector"])}
+
+    @operation
+    def designate_demonstration_site(self, call, params):
+        org = store.get_organization(call.tx, params["organization_id"])
+        call.principal.require_place(org.place_code)
+        site_id = cases.insert_site(call.tx, params)
+        call.tx.audit("organization", org.id, {"demonstration_site": {
+            "level": params["level"], "year": params["year"]}})
+        return cases.sites(call.tx, org.place_code, site_id=site_id)[0]
+
+    @operation
+    def demonstration_sites(self, call, params):
+        call.principal.require_place(params["place_code"])
+        return {"items": cases.sites(call.tx, params["place_code"], params["level"],
+                                     params["sector"])}
+
+    # -- events from evaluation ------------------------------------------------------------
+    @handles("evaluation", "grade_assigned")
+    def on_grade_assigned(self, tx, event):
+        """Mirror the grade; average or poor opens a case (poor: listed, 挂牌)."""
+        data = event["data"]
+        current = cases.set_grade(tx, data["organization_id"], data["round_id"], data["grade"],
+                                  data["baseline_grade"])
+        if not current:
+            _ignored(self, "on_grade_assigned", "older_round", event)
+            return
+        if cases.active_case(tx, data["organization_id"]) is not None:
+            return  # the case in progress carries on
+        case = rectification.open_case(data["organization_id"], data["grade"], dt.date.today())
+        if case is not None:
+            cases.insert_case(tx, case)
+            tx.audit("rectification_case", case.id, {"opened": {
+                "grade": case.grade, "listed": case.listed, "round_id": data["round_id"]}})
+
+    @handles("evaluation", "survey_closed")
+    def on_survey_closed(self, tx, event):
+        data = event["data"]
+        if data["kind"] != "rectification" or data["case_id"] is None:
+            return  # a survey of service-oriented organizations: nothing to do here
+        case = cases.get_case(tx, data["case_id"], lock=True)
+        org = store.get_organization(tx, case.organization_id)
+        after, outcome = rectification.after_survey(case, data["case_round"], data["passed"],
+                                                    dt.date.today(), org.place_code)
+        if after is None:
+            _ignored(self, "on_survey_closed", outcome, event)
+            return
+        cases.save_case(tx, after)
+        tx.audit("rectification_case", case.id, {"survey": {
+            "survey_id": data["survey_id"], "rate": data["rate"], "passed": data["passed"],
+            "outcome": outcome}})
+
+
+def _ignored(service, handler: str, reason: str, event: dict) -> None:
+    """A deliberate no-op, visible: a log line and a metric, never a retry loop."""
+    log.warning("%s ignored event %s (%s): %s", handler, event["id"], event["type"], reason)
+    metrics.EVENTS_IGNORED.labels(service.name, handler, reason).inc()

@@ -1,0 +1,447 @@
+"""Contract of the evaluation service: grading rounds, satisfaction surveys, acceptance
+and star ratings, the moving-up report, joint reviews (docs/domain.md §2–§4, §7, §8)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.contracts import event, rpc_method
+from shared.contracts.common import (
+    Enum,
+    PastDate,
+    PlaceCode,
+    label_of,
+    page_fields,
+    request_id_field,
+)
+from shared.contracts.enums import GRADES
+
+SERVICE = "evaluation"
+
+# The seven indicators of the national guidance (domain.md §2).
+INDICATORS = {
+    "leader": "带头人",
+    "ideas": "工作思路",
+    "systems": "制度机制",
+    "venue": "活动场所",
+    "guarantees": "工作保障",
+    "results": "工作成效",
+    "public_opinion": "群众评价",
+}
+ASSESSORS = {"self": "自评", "members_public": "党员群众评议", "superior": "上级评定"}
+GRADE_METHODS = {"computed": "按得分评定", "set": "上级直接确定"}
+ANSWERS = {
+    "satisfied": "满意",
+    "fairly_satisfied": "比较满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+}
+SURVEY_KINDS = {
+    "rectification": "整改落实满意度测评",
+    "service_oriented": "服务型党组织满意度测评",
+}
+SURVEY_STATUSES = {"open": "测评中", "closed": "已结束"}
+ACCEPTANCE_STATUSES = {"awaiting_stars": "待定星", "rated": "已定星"}
+REVIEW_LEVELS = {"city": "市", "county": "县(市、区)", "township": "乡镇(街道)"}
+REVIEW_RESULTS = {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"}
+
+_grade_label = label_of(GRADES)
+
+
+def _id(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+
+
+def _score(**kw):
+    return fields.Decimal(places=2, as_string=True, validate=validate.Range(0, 100), **kw)
+
+
+
+# -- grading rounds -----------------------------------------------------------------
+class OpenRound(Schema):
+    request_id = request_id_field()
+    place_code = PlaceCode(required=True, metadata={"description": "the place whose organizations are graded"})
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class RoundRef(Schema):
+    round_id = _id(required=True)
+
+
+class Round(Schema):
+    id = fields.Integer()
+    place_code = fields.String()
+    year = fields.Integer()
+    name = fields.String()
+    opened_on = fields.Date()
+    status = fields.String()
+    rules = fields.Dict(metadata={"description": "weights and cut-offs this round grades by"})
+
+
+class IndicatorScores(Schema):
+    leader = _score(required=True)
+    ideas = _score(required=True)
+    systems = _score(required=True)
+    venue = _score(required=True)
+    guarantees = _score(required=True)
+    results = _score(required=True)
+    public_opinion = _score(required=True)
+
+
+class RecordScores(Schema):
+    request_id = request_id_field()
+    round_id = _id(required=True)
+    organization_id = _id(required=True)
+    assessor = Enum(ASSESSORS, required=True)
+    scores = fields.Nested(IndicatorScores, required=True)
+
+
+class GradingRef(Schema):
+    round_id = _id(required=True)
+    organization_id = _id(required=True)
+
+
+class GradeOrganization(GradingRef):
+    request_id = request_id_field()
+
+
+class SetGrade(GradeOrganization):
+    grade = Enum(GRADES, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+
+
+class Grading(Schema):
+    round_id = fields.Integer()
+    organization_id = fields.Integer()
+    scores = fields.Dict(metadata={"description": "assessor → indicator → score, as recorded"})
+    score = fields.Decimal(places=2, as_string=True, allow_none=True)
+    grade = fields.String(allow_none=True)
+    grade_label = _grade_label("grade")
+    method = fields.String(allow_none=True)
+    method_label = label_of(GRADE_METHODS)("method")
+    reason = fields.String(allow_none=True)
+    is_baseline = fields.Boolean()
+    rules = fields.Dict(metadata={"description": "the weights and cut-offs used, stored with it"})
+
+
+# -- satisfaction surveys -------------------------------------------------------------
+class OpenSurvey(Schema):
+    request_id = request_id_field()
+    kind = Enum(SURVEY_KINDS, required=True)
+    organization_id = _id(required=True)
+    title = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class SurveyRef(Schema):
+    survey_id = _id(required=True)
+
+
+class RecordBallot(Schema):
+    request_id = request_id_field()
+    survey_id = _id(required=True)
+    answer = Enum(ANSWERS, required=True, metadata={"description": "one ballot's answer"})
+
+
+class RecordCounts(Schema):
+    request_id = request_id_field()
+    survey_id = _id(required=True)
+    counts = fields.Dict(keys=fields.String(validate=validate.OneOf(list(ANSWERS))),
+                         values=fields.Integer(strict=True, validate=validate.Range(0, 1_000_000)),
+                         required=True, metadata={"description": "answer → ballots, e.g. a paper count"})
+
+
+class CloseSurvey(Schema):
+    request_id = request_id_field()
+    survey_id = _id(required=True)
+
+
+class Survey(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = label_of(SURVEY_KINDS)("kind")
+    organization_id = fields.Integer()
+    case_id = fields.Integer(allow_none=True)
+    case_round = fields.Integer(allow_none=True)
+    title = fields.String()
+    status = fields.String()
+    status_label = label_of(SURVEY_STATUSES)("status")
+    counts = fields.Dict(metadata={"description": "answer → ballots"})
+    valid_ballots = fields.Integer()
+    satisfied = fields.Integer(allow_none=True)
+    rate = fields.Decimal(places=4, as_string=True, allow_none=True)
+    passed = fields.Boolean(allow_none=True)
+    rule = fields.Dict(allow_none=True, metadata={"description": "satisfied answers and threshold used"})
+    opened_on = fields.Date()
+    closed_on = fields.Date(allow_none=True)
+
+
+class SurveyList(Schema):
+    items = fields.List(fields.Nested(Survey))
+
+
+class SurveysOf(Schema):
+    organization_id = _id(required=True)
+
+
+# -- acceptance and stars ------------------------------------------------------------
+class OpenAcceptance(Schema):
+    request_id = request_id_field()
+    organization_id = _id(required=True)
+
+
+class AcceptanceRef(Schema):
+    acceptance_id = _id(required=True)
+
+
+class SuggestStars(AcceptanceRef):
+    score = _score(required=True, metadata={"description": "the acceptance score"})
+
+
+class RateStars(AcceptanceRef):
+    request_id = request_id_field()
+    score = _score(required=True)
+    stars = fields.Integer(strict=True, required=True, validate=validate.Range(0, 5))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+
+
+class Acceptance(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    case_id = fields.Integer(allow_none=True)
+    grade = fields.String()
+    grade_label = _grade_label("grade")
+    allowed_stars = fields.List(fields.Integer())
+    status = fields.String()
+    status_label = label_of(ACCEPTANCE_STATUSES)("status")
+    score = fields.Decimal(places=2, as_string=True, allow_none=True)
+    suggested_stars = fields.Integer(allow_none=True)
+    stars = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    rated_by = fields.String(allow_none=True)
+    opened_on = fields.Date()
+    rated_on = fields.Date(allow_none=True)
+
+
+class StarSuggestion(Schema):
+    acceptance_id = fields.Integer()
+    grade = fields.String()
+    allowed_stars = fields.List(fields.Integer())
+    score = fields.Decimal(places=2, as_string=True)
+    suggested_stars = fields.Integer()
+    rule = fields.Dict()
+
+
+class AcceptanceList(Schema):
+    items = fields.List(fields.Nested(Acceptance))
+
+
+# -- moving-up report ---------------------------------------------------------------
+class MovingUpQuery(Schema):
+    place_code = PlaceCode(required=True)
+
+
+class BaselineRow(Schema):
+    baseline_grade = fields.String()
+    baseline_grade_label = _grade_label("baseline_grade")
+    organizations = fields.Integer()
+    moved_up = fields.Integer(metadata={"description": "for good: improved (stars rose or 5 stars)"})
+    rate = fields.Decimal(places=4, as_string=True, allow_none=True)
+    target = fields.Decimal(places=4, as_string=True, allow_none=True)
+    met = fields.Boolean(allow_none=True, metadata={"description": "null when there is none"})
+
+
+class PlaceRow(Schema):
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    graded = fields.Integer()
+    rows = fields.List(fields.Nested(BaselineRow))
+
+
+class MovingUpReport(Schema):
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    as_of = fields.Date()
+    rules = fields.Dict()
+    total = fields.Nested(PlaceRow)
+    by_child_place = fields.List(fields.Nested(PlaceRow))
+
+
+class MovingUpDrillDown(Schema):
+    place_code = PlaceCode(required=True)
+    baseline_grade = Enum(GRADES, required=True)
+    moved_up = fields.Boolean(load_default=None, allow_none=True,
+                              metadata={"description": "only those that moved up (true) or not (false)"})
+    limit, after = page_fields(default=100, maximum=1000).values()
+
+
+class MovingUpOrganization(Schema):
+    organization_id = fields.Integer()
+    name = fields.String()
+    place_code = fields.String()
+    baseline_grade = fields.String()
+    baseline_grade_label = _grade_label("baseline_grade")
+    current_grade = fields.String()
+    current_grade_label = _grade_label("current_grade")
+    first_stars = fields.Integer(allow_none=True)
+    stars = fields.Integer(allow_none=True)
+    moved_up = fields.Boolean()
+
+
+class MovingUpPage(Schema):
+    items = fields.List(fields.Nested(MovingUpOrganization))
+    next_cursor = fields.String(allow_none=True)
+
+
+# -- joint reviews (三级联述联评联考) and township reports --------------------------------
+class RecordJointReview(Schema):
+    request_id = request_id_field()
+    place_code = PlaceCode(required=True, metadata={"description": "the city, county or township"})
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
+    secretary = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    reported_on = PastDate(required=True, metadata={"description": "述职 (the secretary's report)"})
+    review_score = _score(required=True, metadata={"description": "评议 score"})
+    exam_result = Enum(REVIEW_RESULTS, required=True, metadata={"description": "考核 result"})
+
+
+class JointReview(Schema):
+    id = fields.Integer()
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    level = fields.String()
+    level_label = label_of(REVIEW_LEVELS)("level")
+    year = fields.Integer()
+    secretary = fields.String()
+    reported_on = fields.Date()
+    review_score = fields.Decimal(places=2, as_string=True)
+    exam_result = fields.String()
+    exam_result_label = label_of(REVIEW_RESULTS)("exam_result")
+
+
+class JointReviewQuery(Schema):
+    place_code = PlaceCode(required=True)
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
+    level = Enum(REVIEW_LEVELS, load_default=None)
+
+
+class JointReviewList(Schema):
+    items = fields.List(fields.Nested(JointReview))
+
+
+class RecordTownshipReport(Schema):
+    request_id = request_id_field()
+    place_code = PlaceCode(required=True, metadata={"description": "the township reporting"})
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+                           metadata={"description": "the month reported on, YYYY-MM"})
+    submitted_on = PastDate(required=True)
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class TownshipReportQuery(Schema):
+    place_code = PlaceCode(required=True, metadata={"description": "a county (or above)"})
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class TownshipReportRow(Schema):
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    submitted_on = fields.Date(allow_none=True)
+    summary = fields.String(allow_none=True)
+
+
+class TownshipReportStatus(Schema):
+    place_code = fields.String()
+    period = fields.String()
+    townships = fields.Integer()
+    reported = fields.Integer()
+    items = fields.List(fields.Nested(TownshipReportRow))
+
+
+# -- events ---------------------------------------------------------------------------
+class GradeAssigned(Schema):
+    organization_id = fields.Integer(required=True)
+    place_code = fields.String(required=True)
+    round_id = fields.Integer(required=True)
+    year = fields.Integer(required=True)
+    grade = fields.String(required=True)
+    previous_grade = fields.String(allow_none=True)
+    baseline_grade = fields.String(required=True)
+    is_baseline = fields.Boolean(required=True)
+    method = fields.String(required=True)
+    score = fields.Decimal(places=2, as_string=True, allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class SurveyClosed(Schema):
+    survey_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    organization_id = fields.Integer(required=True)
+    case_id = fields.Integer(allow_none=True)
+    case_round = fields.Integer(allow_none=True)
+    valid_ballots = fields.Integer(required=True)
+    satisfied = fields.Integer(required=True)
+    rate = fields.Decimal(places=4, as_string=True, required=True)
+    threshold = fields.Decimal(places=4, as_string=True, required=True)
+    passed = fields.Boolean(required=True)
+
+
+class StarRated(Schema):
+    acceptance_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    case_id = fields.Integer(allow_none=True)
+    grade = fields.String(required=True)
+    stars = fields.Integer(required=True)
+    suggested_stars = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+# -- registration --------------------------------------------------------------------
+READ, WRITE = "evaluation.read", "evaluation.write"
+
+for _method, _params, _result, _role, _mutating, _summary in [
+    ("open_round", OpenRound, Round, WRITE, True,
+     "Open a grading round for a place; it keeps the weights and cut-offs it grades by."),
+    ("get_round", RoundRef, Round, READ, False, "One grading round."),
+    ("record_scores", RecordScores, Grading, WRITE, True,
+     "Record one assessor's scores on the seven indicators for an organization."),
+    ("grade_organization", GradeOrganization, Grading, WRITE, True,
+     "Grade from the recorded scores (all three assessors); emits grade_assigned."),
+    ("set_grade", SetGrade, Grading, WRITE, True,
+     "A superior sets the grade directly, with a reason; emits grade_assigned."),
+    ("get_grading", GradingRef, Grading, READ, False, "An organization's grading in a round."),
+    ("open_survey", OpenSurvey, Survey, WRITE, True,
+     "Open a satisfaction survey by hand (rectification surveys open themselves)."),
+    ("get_survey", SurveyRef, Survey, READ, False, "One survey with its counts."),
+    ("surveys_of", SurveysOf, SurveyList, READ, False, "An organization's surveys, newest first."),
+    ("record_ballot", RecordBallot, Survey, WRITE, True, "Record one ballot."),
+    ("record_counts", RecordCounts, Survey, WRITE, True, "Record ballots counted per answer."),
+    ("close_survey", CloseSurvey, Survey, WRITE, True,
+     "Close: compute the rate by the configured rule; emits survey_closed (passed or failed)."),
+    ("open_acceptance", OpenAcceptance, Acceptance, WRITE, True,
+     "Open an acceptance for star rating by hand (accepted cases open one themselves)."),
+    ("acceptances_of", SurveysOf, AcceptanceList, READ, False, "An organization's acceptances."),
+    ("suggest_stars", SuggestStars, StarSuggestion, READ, False,
+     "The stars the configured thresholds suggest for an acceptance score."),
+    ("rate_stars", RateStars, Acceptance, WRITE, True,
+     "The evaluator's star rating, inside the grade's range, with a reason; emits star_rated."),
+    ("moving_up_report", MovingUpQuery, MovingUpReport, READ, False,
+     "晋位升级: per baseline grade, organizations, moved up, rate, target, met; by child place."),
+    ("moving_up_organizations", MovingUpDrillDown, MovingUpPage, READ, False,
+     "The organizations behind a moving-up figure."),
+    ("record_joint_review", RecordJointReview, JointReview, WRITE, True,
+     "A secretary's report, review and examination result (三级联述联评联考)."),
+    ("joint_reviews", JointReviewQuery, JointReviewList, READ, False,
+     "Joint reviews in a subtree for a year, by level."),
+    ("record_township_report", RecordTownshipReport, TownshipReportRow, WRITE, True,
+     "A township's regular report to the county on the campaign."),
+    ("township_reports", TownshipReportQuery, TownshipReportStatus, READ, False,
+     "Which townships under a place reported for a month, and which did not."),
+]:
+    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
+               mutating=_mutating, summary=_summary)
+
+event(SERVICE, "grade_assigned", data=GradeAssigned,
+      summary="An organization was graded in a round (the first grade is its baseline).")
+event(SERVICE, "survey_closed", data=SurveyClosed,
+      summary="A satisfaction survey closed, passed or failed against the threshold.")
+event(SERVICE, "star_rated", data=StarRated, summary="An acceptance was given its stars.")

@@ -1,0 +1,336 @@
+"""Contract of rectification in the organizations service (docs/domain.md §3.1–§3.5):
+cases, plans and tasks, help for lagging organizations, the ledger, public notices,
+exemplars and demonstration sites; and the place and rectification events."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from shared.contracts import event, rpc_method
+from shared.contracts.common import (
+    Enum,
+    PastDate,
+    PlaceCode,
+    label_of,
+    page_fields,
+    request_id_field,
+)
+from shared.contracts.enums import GRADES
+from shared.contracts.organizations import SECTORS
+
+SERVICE = "organizations"
+
+CASE_STATUSES = {
+    "planning": "制定整改方案",
+    "in_progress": "整改中",
+    "submitted": "整改完成待测评",
+    "accepted": "已验收",
+}
+TASK_STATUSES = {"open": "进行中", "done": "已完成"}
+# S§9: how a lagging organization is helped to transform.
+HELP_KINDS = {
+    "leader_leads": "市县领导领衔破解",
+    "township_leader": "乡镇领导联系包干",
+    "department_pairing": "机关部门结对帮扶",
+    "work_team": "派驻工作组",
+}
+LEVELS = {"province": "省级", "city": "市级", "county": "县级"}
+
+_grade_label = label_of(GRADES)
+
+
+def _id(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+
+
+def _text(maximum=500, **kw):
+    return fields.String(validate=validate.Length(min=1, max=maximum), **kw)
+
+
+class FutureDate(fields.Date):
+    """A deadline: today or later (a task is not created already overdue)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        import datetime as dt
+
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if day < dt.date.today():
+            raise ValidationError("a deadline cannot be in the past (完成时限不能早于今天)")
+        return day
+
+
+class TaskInput(Schema):
+    content = _text(1000, required=True)
+    responsible = _text(100, required=True, metadata={"description": "责任人"})
+    deadline = FutureDate(required=True)
+
+
+class Task(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    round = fields.Integer()
+    content = fields.String()
+    responsible = fields.String()
+    deadline = fields.Date()
+    status = fields.String()
+    status_label = label_of(TASK_STATUSES)("status")
+    done_on = fields.Date(allow_none=True)
+    overdue = fields.Boolean()
+
+
+class Help(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = label_of(HELP_KINDS)("kind")
+    person = fields.String()
+    unit = fields.String(allow_none=True)
+    assigned_on = fields.Date()
+
+
+class Posting(Schema):
+    posted_on = fields.Date()
+    location = fields.String()
+
+
+class Case(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    organization_name = fields.String()
+    place_code = fields.String()
+    place_name = fields.String()
+    grade = fields.String()
+    grade_label = _grade_label("grade")
+    listed = fields.Boolean(metadata={"description": "挂牌: a lagging (poor) organization"})
+    status = fields.String()
+    status_label = label_of(CASE_STATUSES)("status")
+    round = fields.Integer(metadata={"description": "1, then 2… for each 再整改"})
+    main_problems = fields.String(allow_none=True)
+    measures = fields.List(fields.String())
+    opened_on = fields.Date()
+    submitted_on = fields.Date(allow_none=True)
+    accepted_on = fields.Date(allow_none=True)
+    crossed_off_on = fields.Date(allow_none=True, metadata={"description": "销号: a listed case, on acceptance"})
+    tasks = fields.List(fields.Nested(Task))
+    help = fields.List(fields.Nested(Help))
+    postings = fields.List(fields.Nested(Posting))
+    version = fields.Integer()
+
+
+class CaseRef(Schema):
+    case_id = _id(required=True)
+
+
+class CasesOf(Schema):
+    organization_id = _id(required=True)
+
+
+class CaseList(Schema):
+    items = fields.List(fields.Nested(Case))
+
+
+class SetPlan(Schema):
+    request_id = request_id_field()
+    case_id = _id(required=True)
+    main_problems = _text(5000, required=True)
+    measures = fields.List(_text(1000), required=True, validate=validate.Length(min=1, max=50))
+    tasks = fields.List(fields.Nested(TaskInput), required=True,
+                        validate=validate.Length(min=1, max=200),
+                        metadata={"description": "逐项分解: each measure's tasks"})
+
+
+class AddTask(TaskInput):
+    request_id = request_id_field()
+    case_id = _id(required=True)
+
+
+class CompleteTask(Schema):
+    request_id = request_id_field()
+    task_id = _id(required=True)
+    done_on = PastDate(required=True)
+
+
+class AssignHelp(Schema):
+    request_id = request_id_field()
+    case_id = _id(required=True)
+    kind = Enum(HELP_KINDS, required=True)
+    person = _text(100, required=True)
+    unit = _text(200, load_default=None, allow_none=True)
+    assigned_on = PastDate(required=True)
+
+
+class LedgerQuery(Schema):
+    place_code = PlaceCode(required=True, metadata={"description": "a city, county or township"})
+    status = Enum(CASE_STATUSES, load_default=None)
+    listed = fields.Boolean(load_default=None, allow_none=True)
+    limit, after = page_fields(default=100, maximum=500).values()
+
+
+class LedgerRow(Schema):
+    case_id = fields.Integer()
+    organization_id = fields.Integer()
+    organization_name = fields.String()
+    place_code = fields.String()
+    place_name = fields.String()
+    grade = fields.String()
+    grade_label = _grade_label("grade")
+    listed = fields.Boolean()
+    status = fields.String()
+    status_label = label_of(CASE_STATUSES)("status")
+    round = fields.Integer()
+    tasks = fields.Integer()
+    done = fields.Integer()
+    overdue = fields.Integer()
+    next_deadline = fields.Date(allow_none=True)
+    help = fields.List(fields.String(), metadata={"description": "help kinds assigned"})
+    opened_on = fields.Date()
+    crossed_off_on = fields.Date(allow_none=True)
+
+
+class Ledger(Schema):
+    place_code = fields.String()
+    as_of = fields.Date()
+    summary = fields.Dict(metadata={"description": "cases by status; listed; crossed off; overdue"})
+    items = fields.List(fields.Nested(LedgerRow), metadata={"description": "overdue first"})
+    next_cursor = fields.String(allow_none=True)
+
+
+class Notice(Schema):
+    case_id = fields.Integer()
+    title = fields.String()
+    html = fields.String(metadata={"description": "the printable notice (公示), in Chinese"})
+
+
+class RecordPosting(Schema):
+    request_id = request_id_field()
+    case_id = _id(required=True)
+    posted_on = PastDate(required=True)
+    location = _text(200, required=True, metadata={"description": "where it was posted (上墙)"})
+
+
+class AddExemplar(Schema):
+    request_id = request_id_field()
+    organization_id = _id(required=True)
+    title = _text(200, required=True)
+    practice = _text(10000, required=True, metadata={"description": "the good practice"})
+    level = Enum(LEVELS, required=True, metadata={"description": "who publishes it"})
+    published_on = PastDate(required=True)
+
+
+class Exemplar(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    organization_name = fields.String()
+    place_code = fields.String()
+    sector = fields.String()
+    sector_label = label_of(SECTORS)("sector")
+    title = fields.String()
+    practice = fields.String()
+    level = fields.String()
+    level_label = label_of(LEVELS)("level")
+    published_on = fields.Date()
+
+
+class PlaceListing(Schema):
+    place_code = PlaceCode(required=True)
+    level = Enum(LEVELS, load_default=None)
+    sector = Enum(SECTORS, load_default=None)
+
+
+class ExemplarList(Schema):
+    items = fields.List(fields.Nested(Exemplar))
+
+
+class DesignateSite(Schema):
+    request_id = request_id_field()
+    organization_id = _id(required=True)
+    level = Enum(LEVELS, required=True)
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
+
+    @validates("year")
+    def _not_far_future(self, value, **kwargs):
+        import datetime as dt
+
+        if value > dt.date.today().year + 1:
+            raise ValidationError("a batch is designated for this year or the next")
+
+
+class Site(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    organization_name = fields.String()
+    place_code = fields.String()
+    sector = fields.String()
+    sector_label = label_of(SECTORS)("sector")
+    level = fields.String()
+    level_label = label_of(LEVELS)("level")
+    year = fields.Integer()
+
+
+class SiteList(Schema):
+    items = fields.List(fields.Nested(Site))
+
+
+# -- events ---------------------------------------------------------------------------
+class PlaceData(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True)
+    parent_code = fields.String(allow_none=True)
+
+
+class PlacesImported(Schema):
+    places = fields.List(fields.Nested(PlaceData), required=True,
+                         metadata={"description": "the places created or renamed"})
+
+
+class RectificationSubmitted(Schema):
+    case_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    place_code = fields.String(required=True)
+    round = fields.Integer(required=True)
+    grade = fields.String(required=True)
+
+
+class RectificationAccepted(Schema):
+    case_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    place_code = fields.String(required=True)
+    grade = fields.String(required=True)
+    rounds = fields.Integer(required=True)
+    listed = fields.Boolean(required=True)
+    accepted_on = fields.Date(required=True)
+
+
+READ, WRITE = "organizations.read", "organizations.write"
+
+for _method, _params, _result, _role, _mutating, _summary in [
+    ("get_case", CaseRef, Case, READ, False, "A rectification case with its tasks and help."),
+    ("cases_of", CasesOf, CaseList, READ, False, "An organization's rectification cases."),
+    ("set_plan", SetPlan, Case, WRITE, True,
+     "The rectification plan (整改方案): problems, measures, tasks decomposed item by item."),
+    ("add_task", AddTask, Case, WRITE, True, "One more task in the current round."),
+    ("complete_task", CompleteTask, Case, WRITE, True,
+     "A task is done; when all are, the case is submitted (rectification_submitted)."),
+    ("assign_help", AssignHelp, Case, WRITE, True,
+     "Help for a lagging organization: a leader, a township leader, a department, a work team."),
+    ("ledger", LedgerQuery, Ledger, READ, False,
+     "The rectification ledger (工作台账) of a place: every case under it, overdue first."),
+    ("notice", CaseRef, Notice, READ, False,
+     "The public notice (公示) of a village or township organization's case, printable."),
+    ("record_posting", RecordPosting, Case, WRITE, True, "When and where the notice was posted."),
+    ("add_exemplar", AddExemplar, Exemplar, WRITE, True, "Publish an exemplar (先进典型) and its practice."),
+    ("exemplars", PlaceListing, ExemplarList, READ, False, "Exemplars in a subtree."),
+    ("designate_demonstration_site", DesignateSite, Site, WRITE, True,
+     "Designate a demonstration site (示范点) of a level for a year."),
+    ("demonstration_sites", PlaceListing, SiteList, READ, False,
+     "Demonstration sites in a subtree, by level and sector."),
+]:
+    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
+               mutating=_mutating, summary=_summary)
+
+event(SERVICE, "places_imported", data=PlacesImported,
+      summary="Places were created or renamed (other services keep the names they report with).")
+event(SERVICE, "rectification_submitted", data=RectificationSubmitted,
+      summary="Every task of a case's round is done: the superior surveys satisfaction.")
+event(SERVICE, "rectification_accepted", data=RectificationAccepted,
+      summary="The survey passed: the case is accepted and, if listed, crossed off (销号).")

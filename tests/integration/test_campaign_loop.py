@@ -1,0 +1,452 @@
+"""The "seven ones" cycle across the organizations and evaluation services, through RPC
+and events only, on the real broker and databases."""
+
+import datetime as dt
+import json
+import random
+import uuid
+from decimal import Decimal
+
+import kombu
+import psycopg2
+import pytest
+from prometheus_client import REGISTRY
+
+from shared import dead_letters
+from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from tests.support import (
+    LISHUI,
+    SUICHANG,
+    XIHU,
+    eventually,
+    rpc,
+    sample_places,
+    services_running,
+    token,
+)
+
+TODAY = dt.date.today()
+SOON = (TODAY + dt.timedelta(days=30)).isoformat()
+INDICATORS = ("leader", "ideas", "systems", "venue", "guarantees", "results", "public_opinion")
+
+
+@pytest.fixture(scope="module")
+def stack(databases, base_settings, token_secret):
+    with services_running(databases, base_settings, "loop", "organizations", "evaluation") as running:
+        with rpc(running.settings, token(token_secret)) as proxy:
+            proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG))
+        yield running
+
+
+@pytest.fixture
+def proxy(stack, token_secret):
+    with rpc(stack.settings, token(token_secret)) as proxy:
+        yield proxy
+
+
+def villages(proxy, township):
+    return [p["code"] for p in proxy.organizations.list_children(code=township)["items"]]
+
+
+def townships(proxy, county=SUICHANG):
+    return [p["code"] for p in proxy.organizations.list_children(code=county)["items"]
+            if p["kind"] in ("town", "township")]
+
+
+def register(proxy, place, name=None):
+    org = proxy.organizations.register_organization(
+        name=name or f"村党支部{uuid.uuid4().hex[:6]}", kind="631", sector="rural_village",
+        place_code=place, full_members=5, founded_on="2024-01-01")
+    # evaluation learns of it from organization_registered
+    eventually(lambda: _known(proxy, org["id"]))
+    return org
+
+
+def _known(proxy, organization_id):
+    try:
+        proxy.evaluation.acceptances_of(organization_id=organization_id)
+        return True
+    except NotFound:
+        return False
+
+
+def scores(value):
+    return {name: value for name in INDICATORS}
+
+
+def case_of(proxy, organization_id, **expect):
+    """The organization's newest case, once it matches `expect` (events are asynchronous)."""
+    def check():
+        items = proxy.organizations.cases_of(organization_id=organization_id)["items"]
+        return items and all(items[0][k] == v for k, v in expect.items()) and items[0]
+    return eventually(check)
+
+
+def moving_up(proxy, place):
+    report = proxy.evaluation.moving_up_report(place_code=place)
+    return {r["baseline_grade"]: r for r in report["total"]["rows"]}, report
+
+
+def test_one_organization_round_the_whole_cycle(stack, proxy):
+    township = townships(proxy)[0]
+    org = register(proxy, villages(proxy, township)[0], name="梅坞村党支部")
+    round_ = proxy.evaluation.open_round(place_code=SUICHANG, year=2026, name="2026年度分类定级")
+    assert round_["rules"]["cutoffs"] == {"good": "90", "fairly_good": "80", "average": "60"}
+
+    # -- baseline poor: scores from three assessors, the weighted score, the grade
+    for assessor, value in (("self", 70), ("members_public", 50), ("superior", 40)):
+        proxy.evaluation.record_scores(round_id=round_["id"], organization_id=org["id"],
+                                       assessor=assessor, scores=scores(value))
+    graded = proxy.evaluation.grade_organization(round_id=round_["id"], organization_id=org["id"])
+    assert graded["score"] == "49.00" and graded["grade"] == "poor" and graded["is_baseline"]
+    assert graded["rules"]["assessor_weights"] == {"self": "0.2", "members_public": "0.3",
+                                                   "superior": "0.5"}
+
+    # grade_assigned opened a listed case, and the organization carries its grade
+    case = case_of(proxy, org["id"], status="planning")
+    assert case["listed"] and case["grade"] == "poor" and case["round"] == 1
+    assert proxy.organizations.get_organization(organization_id=org["id"])["current_grade"] == "poor"
+    assert org["id"] in [o["id"] for o in proxy.organizations.list_organizations(
+        place_code=township, grade="poor")["items"]]
+    rows, _ = moving_up(proxy, township)
+    assert (rows["poor"]["organizations"], rows["poor"]["moved_up"]) == (1, 0)
+    assert rows["poor"]["met"] is False
+
+    # -- plan, help, notice
+    planned = proxy.organizations.set_plan(
+        case_id=case["id"], main_problems="班子软弱涣散，阵地建设滞后",
+        measures=["调整充实班子", "新建村级活动场所"],
+        tasks=[{"content": "选优配强村党支部书记", "responsible": "乡镇组织委员", "deadline": SOON},
+               {"content": "建成200平方米活动场所", "responsible": "村委会主任", "deadline": SOON}])
+    assert planned["status"] == "in_progress" and len(planned["tasks"]) == 2
+    proxy.organizations.assign_help(case_id=case["id"], kind="work_team", person="王组长",
+                                    unit="县委组织部", assigned_on=TODAY.isoformat())
+    notice = proxy.organizations.notice(case_id=case["id"])
+    assert "梅坞村党支部" in notice["html"] and "较差" in notice["html"]
+    assert "派驻工作组：王组长（县委组织部）" in notice["html"]
+    posted = proxy.organizations.record_posting(case_id=case["id"], posted_on=TODAY.isoformat(),
+                                                location="村务公开栏")
+    assert posted["postings"] == [{"posted_on": TODAY.isoformat(), "location": "村务公开栏"}]
+    ledger = proxy.organizations.ledger(place_code=SUICHANG)
+    row = next(r for r in ledger["items"] if r["case_id"] == case["id"])
+    assert (row["tasks"], row["done"], row["help"], row["listed"]) == (2, 0, ["work_team"], True)
+
+    # -- all tasks done: submitted, and a survey opens in evaluation
+    for task in planned["tasks"]:
+        done = proxy.organizations.complete_task(task_id=task["id"], done_on=TODAY.isoformat())
+    assert done["status"] == "submitted"
+    survey = eventually(lambda: proxy.evaluation.surveys_of(organization_id=org["id"])["items"])[0]
+    assert (survey["case_id"], survey["case_round"], survey["status"]) == (case["id"], 1, "open")
+
+    # -- below 80 %: a second round of the same case (再整改)
+    proxy.evaluation.record_counts(survey_id=survey["id"],
+                                   counts={"satisfied": 30, "basically_satisfied": 20,
+                                           "dissatisfied": 50})
+    closed = proxy.evaluation.close_survey(survey_id=survey["id"])
+    assert closed["rate"] == "0.5000" and closed["passed"] is False
+    with pytest.raises(Conflict):  # closed twice
+        proxy.evaluation.close_survey(survey_id=survey["id"])
+    again = case_of(proxy, org["id"], round=2)
+    assert again["status"] == "planning" and again["id"] == case["id"]
+
+    # -- round two, a passed survey: accepted and crossed off (销号)
+    round_two = proxy.organizations.set_plan(
+        case_id=case["id"], main_problems="群众满意度不高", measures=["开展入户走访"],
+        tasks=[{"content": "走访全部农户", "responsible": "村党支部书记", "deadline": SOON}])
+    proxy.organizations.complete_task(task_id=round_two["tasks"][-1]["id"],
+                                      done_on=TODAY.isoformat())
+    second = eventually(lambda: [s for s in proxy.evaluation.surveys_of(
+        organization_id=org["id"])["items"] if s["case_round"] == 2])[0]
+    for answer in ["satisfied"] * 7 + ["fairly_satisfied", "basically_satisfied", "dissatisfied"]:
+        proxy.evaluation.record_ballot(survey_id=second["id"], answer=answer)
+    assert proxy.evaluation.close_survey(survey_id=second["id"])["rate"] == "0.9000"
+    accepted = case_of(proxy, org["id"], status="accepted")
+    assert accepted["crossed_off_on"] == TODAY.isoformat() and accepted["round"] == 2
+
+    # -- the acceptance: stars inside the grade's range (poor: 0 or 1)
+    acceptance = eventually(lambda: proxy.evaluation.acceptances_of(
+        organization_id=org["id"])["items"])[0]
+    assert acceptance["allowed_stars"] == [0, 1] and acceptance["case_id"] == case["id"]
+    with pytest.raises(ValidationError) as caught:
+        proxy.evaluation.rate_stars(acceptance_id=acceptance["id"], score=70, stars=2,
+                                    reason="整改成效明显")
+    assert "stars" in caught.value.details
+    assert proxy.evaluation.acceptances_of(organization_id=org["id"])["items"][0]["status"] == \
+        "awaiting_stars"
+    assert proxy.evaluation.suggest_stars(acceptance_id=acceptance["id"], score=70)[
+        "suggested_stars"] == 1
+    rated = proxy.evaluation.rate_stars(acceptance_id=acceptance["id"], score=70, stars=1,
+                                        reason="整改成效明显")
+    assert (rated["stars"], rated["suggested_stars"], rated["status"]) == (1, 1, "rated")
+
+    # -- next year: a superior's direct grade moves it up; a new case opens for average
+    next_round = proxy.evaluation.open_round(place_code=SUICHANG, year=2027, name="2027年度")
+    regraded = proxy.evaluation.set_grade(round_id=next_round["id"], organization_id=org["id"],
+                                          grade="average", reason="后进转化，整顿成效明显")
+    assert regraded["method"] == "set" and regraded["is_baseline"] is False
+    rows, report = moving_up(proxy, township)
+    assert (rows["poor"]["organizations"], rows["poor"]["moved_up"], rows["poor"]["met"]) == \
+        (1, 1, True)
+    assert report["rules"]["moving_up_targets"]["poor"] == "0.70"
+    assert rows["poor"]["rate"] == "1.0000" and rows["poor"]["target"] == "0.7000"
+    drill = proxy.evaluation.moving_up_organizations(place_code=township, baseline_grade="poor",
+                                                     moved_up=True)
+    assert [o["organization_id"] for o in drill["items"]] == [org["id"]]
+    fresh = case_of(proxy, org["id"], status="planning")
+    assert fresh["id"] != case["id"] and fresh["grade"] == "average" and not fresh["listed"]
+    summary = proxy.organizations.ledger(place_code=township)["summary"]
+    assert (summary["crossed_off"], summary["accepted"], summary["planning"]) == (1, 1, 1)
+
+
+def test_the_moving_up_report_matches_numbers_computed_here(stack, proxy):
+    """A township with organizations in several villages, graded twice at random; the
+    report's counts, rates and met flags against an independent count."""
+    rng = random.Random(29)
+    township = townships(proxy)[1]
+    places = villages(proxy, township)[:4]
+    grades = ["good", "fairly_good", "average", "poor"]
+    rank = {g: 3 - i for i, g in enumerate(grades)}
+    first = proxy.evaluation.open_round(place_code=township, year=2026, name="基线")
+    second = proxy.evaluation.open_round(place_code=township, year=2027, name="复评")
+    orgs = []
+    for index in range(40):
+        org = register(proxy, places[index % len(places)])
+        baseline, current = rng.choice(grades), rng.choice(grades)
+        proxy.evaluation.set_grade(round_id=first["id"], organization_id=org["id"],
+                                   grade=baseline, reason="基线定级")
+        proxy.evaluation.set_grade(round_id=second["id"], organization_id=org["id"],
+                                   grade=current, reason="年度复评")
+        stars = None
+        if baseline == "good" and current == "good":  # new improvement: stars rose, or 5
+            stars = rng.choice([[4], [4, 5], [5], [4, 4]])
+            for value in stars:
+                acceptance = proxy.evaluation.open_acceptance(organization_id=org["id"])
+                proxy.evaluation.rate_stars(acceptance_id=acceptance["id"], score=90,
+                                            stars=value, reason="星级评定")
+        orgs.append((org, baseline, current, stars))
+
+    def moved(baseline, current, stars):
+        if baseline == "good":
+            return bool(stars) and (stars[-1] > stars[0] or 5 in stars)
+        return rank[current] > rank[baseline]
+
+    targets = {"fairly_good": Decimal("0.5"), "average": Decimal("0.6"), "poor": Decimal("0.7")}
+
+    def expected(selection):
+        result = {}
+        for grade in grades:
+            chosen = [o for o in selection if o[1] == grade]
+            up = sum(moved(b, c, s) for _, b, c, s in chosen)
+            rate = Decimal(up) / len(chosen) if chosen else None
+            met = None if rate is None or grade not in targets else rate >= targets[grade]
+            result[grade] = (len(chosen), up, met)
+        return result
+
+    _, report = moving_up(proxy, township)
+    got = {r["baseline_grade"]: (r["organizations"], r["moved_up"], r["met"])
+           for r in report["total"]["rows"]}
+    assert got == expected(orgs)
+    for child in report["by_child_place"]:
+        mine = [o for o in orgs if o[0]["place_code"] == child["place_code"]]
+        assert {r["baseline_grade"]: (r["organizations"], r["moved_up"], r["met"])
+                for r in child["rows"]} == expected(mine)
+        assert child["place_name"]
+    assert sorted(c["place_code"] for c in report["by_child_place"]) == sorted(places)
+    poor_up = {o[0]["id"] for o in orgs if o[1] == "poor" and moved(*o[1:])}
+    drill = proxy.evaluation.moving_up_organizations(place_code=township, baseline_grade="poor",
+                                                     moved_up=True, limit=1000)
+    assert {o["organization_id"] for o in drill["items"]} == poor_up
+    # The county's report adds this township to the first test's: its row is this one's.
+    county = proxy.evaluation.moving_up_report(place_code=SUICHANG)
+    row = next(r for r in county["by_child_place"] if r["place_code"] == township)
+    assert row["rows"] == report["total"]["rows"]
+
+
+def captured(amqp_uri, exchange, routing_keys):
+    """A queue of our own on an event exchange: what was published, to replay it."""
+    queue = kombu.Queue(f"capture-{uuid.uuid4().hex[:8]}", durable=True,
+                        exchange=kombu.Exchange(exchange, type="topic", durable=True),
+                        routing_key="#")
+    with kombu.Connection(amqp_uri) as conn:
+        queue(conn.channel()).declare()
+    return queue
+
+
+def drain(amqp_uri, queue):
+    bodies = []
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        while (message := channel.basic_get(queue.name, no_ack=True)) is not None:
+            bodies.append(json.loads(message.body))
+    return bodies
+
+
+def publish(amqp_uri, exchange, body):
+    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        kombu.Producer(conn.channel()).publish(
+            body, exchange=exchange, routing_key=body["type"], serializer="json",
+            message_id=body["id"])
+
+
+def state(stack):
+    counts = {}
+    for service, tables in (("organizations", ("rectification_cases", "rectification_tasks",
+                                                "audit_log")),
+                            ("evaluation", ("surveys", "acceptances", "gradings", "audit_log"))):
+        conn = psycopg2.connect(stack.urls[service])
+        try:
+            with conn.cursor() as cur:
+                for table in tables:
+                    cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
+                    counts[f"{service}.{table}"] = cur.fetchone()[0]
+                cur.execute("SELECT coalesce(sum(round), 0) FROM rectification_cases"
+                            if service == "organizations" else "SELECT 0")
+                counts[f"{service}.rounds"] = cur.fetchone()[0]
+        finally:
+            conn.close()
+    return counts
+
+
+def ignored(handler, reason):
+    return REGISTRY.get_sample_value("jinwei_events_ignored_total", {
+        "service": "organizations", "handler": handler, "reason": reason}) or 0
+
+
+def test_every_event_delivered_twice_changes_nothing_and_a_late_one_is_ignored(stack, proxy):
+    amqp = stack.settings.amqp_uri
+    from_evaluation = captured(amqp, "evaluation.events", "#")
+    from_organizations = captured(amqp, "organizations.events", "#")
+    org = register(proxy, villages(proxy, townships(proxy)[2])[0])
+    round_ = proxy.evaluation.open_round(place_code=SUICHANG, year=2026, name="重放测试")
+    proxy.evaluation.set_grade(round_id=round_["id"], organization_id=org["id"], grade="average",
+                               reason="测试")
+    case = case_of(proxy, org["id"], status="planning")
+    plan = proxy.organizations.set_plan(case_id=case["id"], main_problems="制度不健全",
+                                        measures=["健全制度"],
+                                        tasks=[{"content": "建立三会一课制度",
+                                                "responsible": "书记", "deadline": SOON}])
+    proxy.organizations.complete_task(task_id=plan["tasks"][0]["id"], done_on=TODAY.isoformat())
+    survey = eventually(lambda: proxy.evaluation.surveys_of(organization_id=org["id"])["items"])[0]
+    proxy.evaluation.record_counts(survey_id=survey["id"], counts={"satisfied": 9,
+                                                                   "dissatisfied": 1})
+    proxy.evaluation.close_survey(survey_id=survey["id"])
+    case_of(proxy, org["id"], status="accepted")
+    eventually(lambda: proxy.evaluation.acceptances_of(organization_id=org["id"])["items"])
+
+    events = drain(amqp, from_evaluation) + drain(amqp, from_organizations)
+    kinds = {e["type"] for e in events}
+    assert {"grade_assigned", "survey_closed", "rectification_submitted",
+            "rectification_accepted", "organization_registered"} <= kinds
+    before = state(stack)
+    duplicates = REGISTRY.get_sample_value("jinwei_events_duplicate_total",
+                                           {"service": "organizations",
+                                            "handler": "on_survey_closed"}) or 0
+    for body in events:
+        publish(amqp, f"{body['source']}.events", body)
+    eventually(lambda: (REGISTRY.get_sample_value(
+        "jinwei_events_duplicate_total", {"service": "organizations",
+                                          "handler": "on_survey_closed"}) or 0) > duplicates)
+    assert state(stack) == before
+
+    # A survey_closed that arrives after its case was accepted (a new event, not a
+    # repeat): ignored with a log line and a metric, not retried into the dead letters.
+    closed = next(e for e in events if e["type"] == "survey_closed"
+                  and e["data"]["case_id"] == case["id"])
+    late = {**closed, "id": str(uuid.uuid4()), "data": {**closed["data"], "passed": False}}
+    before_ignored = ignored("on_survey_closed", "late")
+    publish(amqp, "evaluation.events", late)
+    eventually(lambda: ignored("on_survey_closed", "late") == before_ignored + 1)
+    assert state(stack) == before
+    assert dead_letters.list_dead_letters(amqp, "organizations") == []
+
+
+def test_refusals_are_typed_and_write_nothing(stack, proxy, token_secret):
+    org = register(proxy, villages(proxy, townships(proxy)[3])[0])
+    round_ = proxy.evaluation.open_round(place_code=SUICHANG, year=2026, name="错误测试")
+    proxy.evaluation.set_grade(round_id=round_["id"], organization_id=org["id"], grade="poor",
+                               reason="测试")
+    case = case_of(proxy, org["id"])
+    xihu_round = proxy.evaluation.open_round(place_code=XIHU, year=2026, name="西湖")
+    before = state(stack)
+    with pytest.raises(ValidationError) as caught:
+        proxy.organizations.set_plan(
+            case_id=case["id"], main_problems="x", measures=["y"],
+            tasks=[{"content": "已过期的任务", "responsible": "某人",
+                    "deadline": (TODAY - dt.timedelta(days=1)).isoformat()}])
+    assert "tasks" in caught.value.details
+    with pytest.raises(ValidationError):
+        proxy.evaluation.record_scores(round_id=round_["id"], organization_id=org["id"],
+                                       assessor="self", scores={**scores(90), "leader": 101})
+    with pytest.raises(Conflict):  # not every assessor has scored
+        proxy.evaluation.grade_organization(round_id=round_["id"], organization_id=org["id"])
+    with pytest.raises(Conflict):  # nothing to close on
+        survey = proxy.evaluation.open_survey(kind="service_oriented", organization_id=org["id"])
+        proxy.evaluation.close_survey(survey_id=survey["id"])
+    with pytest.raises(ValidationError):  # a round only grades its own place
+        proxy.evaluation.set_grade(round_id=xihu_round["id"], organization_id=org["id"],
+                                   grade="good", reason="越界")
+    after = state(stack)
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == \
+        {"evaluation.surveys": 1, "evaluation.audit_log": 1}  # the survey opened by hand
+    with rpc(stack.settings, token(token_secret, place="330106000000",
+                                   roles=("evaluation.read", "evaluation.write",
+                                          "organizations.read", "organizations.write"))) as xihu:
+        with pytest.raises(Forbidden):
+            xihu.evaluation.set_grade(round_id=round_["id"], organization_id=org["id"],
+                                      grade="good", reason="越权")
+        with pytest.raises(Forbidden):
+            xihu.evaluation.moving_up_report(place_code=LISHUI)
+        with pytest.raises(Forbidden):
+            xihu.organizations.ledger(place_code=SUICHANG)
+        with pytest.raises(Forbidden):
+            xihu.organizations.get_case(case_id=case["id"])
+
+
+def test_joint_reviews_and_township_reports(stack, proxy):
+    tws = townships(proxy)
+    review = proxy.evaluation.record_joint_review(
+        place_code=tws[0], year=2026, secretary="赵书记", reported_on=TODAY.isoformat(),
+        review_score=92.5, exam_result="excellent")
+    assert review["level"] == "township" and review["place_name"]
+    proxy.evaluation.record_joint_review(place_code=SUICHANG, year=2026, secretary="钱书记",
+                                         reported_on=TODAY.isoformat(), review_score=88,
+                                         exam_result="good")
+    with pytest.raises(Conflict):
+        proxy.evaluation.record_joint_review(place_code=SUICHANG, year=2026, secretary="又一次",
+                                             reported_on=TODAY.isoformat(), review_score=80,
+                                             exam_result="pass")
+    with pytest.raises(ValidationError):
+        proxy.evaluation.record_joint_review(place_code=villages(proxy, tws[0])[0], year=2026,
+                                             secretary="村", reported_on=TODAY.isoformat(),
+                                             review_score=80, exam_result="pass")
+    listed = proxy.evaluation.joint_reviews(place_code=SUICHANG, year=2026)["items"]
+    assert [(r["level"], r["secretary"]) for r in listed] == \
+        [("county", "钱书记"), ("township", "赵书记")]
+    period = TODAY.strftime("%Y-%m")
+    proxy.evaluation.record_township_report(place_code=tws[0], period=period,
+                                            submitted_on=TODAY.isoformat(), summary="本月推进情况")
+    status = proxy.evaluation.township_reports(place_code=SUICHANG, period=period)
+    all_townships = [p for p in proxy.organizations.list_children(code=SUICHANG)["items"]]
+    assert status["townships"] == len(all_townships) and status["reported"] == 1
+    with pytest.raises(ValidationError):
+        proxy.evaluation.record_township_report(place_code=SUICHANG, period=period,
+                                                submitted_on=TODAY.isoformat(), summary="县")
+
+
+def test_exemplars_and_demonstration_sites(stack, proxy):
+    org = register(proxy, villages(proxy, townships(proxy)[4])[0])
+    exemplar = proxy.organizations.add_exemplar(
+        organization_id=org["id"], title="“党建+民宿”带富一方", practice="支部领办合作社……",
+        level="county", published_on=TODAY.isoformat())
+    assert exemplar["level_label"] == "县级" and exemplar["sector_label"] == "农村"
+    assert exemplar["id"] in [e["id"] for e in proxy.organizations.exemplars(
+        place_code=SUICHANG)["items"]]
+    site = proxy.organizations.designate_demonstration_site(organization_id=org["id"],
+                                                            level="county", year=TODAY.year)
+    with pytest.raises(Conflict):
+        proxy.organizations.designate_demonstration_site(organization_id=org["id"],
+                                                         level="county", year=TODAY.year)
+    found = proxy.organizations.demonstration_sites(place_code=SUICHANG, level="county",
+                                                    sector="rural_village")["items"]
+    assert site["id"] in [s["id"] for s in found]
+    assert proxy.organizations.demonstration_sites(place_code=SUICHANG, level="city")["items"] == []
