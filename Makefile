@@ -97,3 +97,4 @@ contract: $(STAMP) ## regenerate docs/contract.md from shared/contracts
 bench: $(STAMP) ## benchmarks that print figures (see bench/RESULTS.md); needs RabbitMQ and PostgreSQL
 	@$(INFRA) up --no-databases
 	@$(PY) -W ignore bench/rpc_bench.py $(BENCH_ARGS)
+	@$(PY) -W ignore bench/events_bench.py

@@ -136,6 +136,14 @@ class ReliableEventHandler(EventHandler):
         )
 
 
+def ignore(service: str, handler: str, reason: str, event: dict) -> None:
+    """A handler's deliberate no-op (an event that came too late, say), made visible: a
+    log line and jinwei_events_ignored_total — not an error, so no retry loop."""
+    log.warning("%s.%s ignored event %s (%s): %s", service, handler, event["id"], event["type"],
+                reason)
+    metrics.EVENTS_IGNORED.labels(service, handler, reason).inc()
+
+
 def handles(source_service: str, event_type: str, **kwargs):
     """Declare an idempotent handler: `fn(self, tx, event)` runs in one transaction
     with the inbox record of the event, at most once per event id. The service needs

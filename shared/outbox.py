@@ -83,7 +83,7 @@ def wake(service: str) -> None:
 class OutboxRelay(DependencyProvider):
     batch_size = 200
     poll_interval_s = 1.0
-    coalesce_s = 0.02
+    coalesce_s = 0.005
     broker_timeout_s = 10
     request_retention = dt.timedelta(days=7)
     inbox_retention = dt.timedelta(days=30)

@@ -8,16 +8,14 @@ and either start another round or accept the case (rectification_accepted)."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from services.organizations import rectification, store
 from services.organizations import rectification_store as cases
-from shared import entrypoints, metrics, regions
+from shared import entrypoints, regions
 from shared.contracts.common import encode_cursor
 from shared.errors import ValidationError
-from shared.events import handles
+from shared.events import handles, ignore
 
-log = logging.getLogger(__name__)
 operation = entrypoints.operations("organizations")
 
 
@@ -171,7 +169,7 @@ class RectificationEntrypoints:
         current = cases.set_grade(tx, data["organization_id"], data["round_id"], data["grade"],
                                   data["baseline_grade"])
         if not current:
-            _ignored(self, "on_grade_assigned", "older_round", event)
+            ignore(self.name, "on_grade_assigned", "older_round", event)
             return
         if cases.active_case(tx, data["organization_id"]) is not None:
             return  # the case in progress carries on
@@ -191,15 +189,10 @@ class RectificationEntrypoints:
         after, outcome = rectification.after_survey(case, data["case_round"], data["passed"],
                                                     dt.date.today(), org.place_code)
         if after is None:
-            _ignored(self, "on_survey_closed", outcome, event)
+            ignore(self.name, "on_survey_closed", outcome, event)
             return
         cases.save_case(tx, after)
         tx.audit("rectification_case", case.id, {"survey": {
             "survey_id": data["survey_id"], "rate": data["rate"], "passed": data["passed"],
             "outcome": outcome}})
 
-
-def _ignored(service, handler: str, reason: str, event: dict) -> None:
-    """A deliberate no-op, visible: a log line and a metric, never a retry loop."""
-    log.warning("%s ignored event %s (%s): %s", handler, event["id"], event["type"], reason)
-    metrics.EVENTS_IGNORED.labels(service.name, handler, reason).inc()

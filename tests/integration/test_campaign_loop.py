@@ -135,6 +135,9 @@ def test_one_organization_round_the_whole_cycle(stack, proxy):
     for task in planned["tasks"]:
         done = proxy.organizations.complete_task(task_id=task["id"], done_on=TODAY.isoformat())
     assert done["status"] == "submitted"
+    row = next(r for r in proxy.organizations.ledger(place_code=township)["items"]
+               if r["case_id"] == case["id"])
+    assert (row["status"], row["done"], row["status_label"]) == ("submitted", 2, "整改完成待测评")
     survey = eventually(lambda: proxy.evaluation.surveys_of(organization_id=org["id"])["items"])[0]
     assert (survey["case_id"], survey["case_round"], survey["status"]) == (case["id"], 1, "open")
 
@@ -450,3 +453,30 @@ def test_exemplars_and_demonstration_sites(stack, proxy):
                                                     sector="rural_village")["items"]
     assert site["id"] in [s["id"] for s in found]
     assert proxy.organizations.demonstration_sites(place_code=SUICHANG, level="city")["items"] == []
+
+
+def test_the_ledger_puts_overdue_cases_first(stack, proxy):
+    township = townships(proxy)[5]
+    round_ = proxy.evaluation.open_round(place_code=township, year=2026, name="台账测试")
+    made = []
+    for place in villages(proxy, township)[:3]:
+        org = register(proxy, place)
+        proxy.evaluation.set_grade(round_id=round_["id"], organization_id=org["id"],
+                                   grade="average", reason="测试")
+        case = case_of(proxy, org["id"])
+        made.append(proxy.organizations.set_plan(
+            case_id=case["id"], main_problems="问题", measures=["措施"],
+            tasks=[{"content": "任务", "responsible": "书记", "deadline": SOON}]))
+    # Time passes for the last case: its task's deadline is now behind it.
+    conn = psycopg2.connect(stack.urls["organizations"])
+    with conn, conn.cursor() as cur:
+        cur.execute("UPDATE rectification_tasks SET deadline = current_date - 3 WHERE id = %s",
+                    (made[-1]["tasks"][0]["id"],))
+    conn.close()
+    ledger = proxy.organizations.ledger(place_code=township, limit=2)
+    assert ledger["items"][0]["case_id"] == made[-1]["id"] and ledger["items"][0]["overdue"] == 1
+    rest = proxy.organizations.ledger(place_code=township, limit=2, after=ledger["next_cursor"])
+    assert [r["case_id"] for r in ledger["items"] + rest["items"]] == \
+        [made[-1]["id"], made[0]["id"], made[1]["id"]]
+    assert ledger["summary"]["overdue"] == 1 and ledger["summary"]["in_progress"] == 3
+    assert proxy.organizations.get_case(case_id=made[-1]["id"])["tasks"][0]["overdue"] is True
