@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test clean lint bench token roles places dead-letters contract
+.PHONY: help venv run stop status logs infra migrate test clean lint bench token roles places snapshot dead-letters contract
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -79,6 +79,9 @@ places: $(STAMP) ## import the sample place tree into the running system (CSV=fi
 	@if [ -n "$(CSV)" ]; then $(PY) -m services.organizations.cli import-places --csv "$(CSV)"; \
 	elif [ -n "$(REGIONS)" ]; then $(PY) -m services.organizations.cli import-places --regions-dir "$(REGIONS)" --province "$(or $(PROVINCE),33)"; \
 	else $(PY) -m services.organizations.cli import-places --sample; fi
+
+snapshot: $(STAMP) ## publish places and organizations again as events, for a service added later (PLACE=12 digits)
+	@$(PY) -m services.organizations.cli publish-snapshot --place "$(or $(PLACE),330000000000)"
 
 token: $(STAMP) ## print a signed token: SUBJECT= DEPARTMENT= PLACE=<12 digits> ROLES=a,b [SYSTEM=] [TTL=seconds]
 	@$(PY) -m shared.auth issue --subject "$(SUBJECT)" --department "$(DEPARTMENT)" \

@@ -66,6 +66,15 @@ class Principal:
                 {"place_code": place_code, "jurisdiction": self.place_code},
             )
 
+    def require_superior(self, place_code: str) -> None:
+        """The caller is above the place (a superior grades, surveys and rates stars): in
+        its jurisdiction and not the place itself."""
+        self.require_place(place_code)
+        if place_code == self.place_code:
+            raise Forbidden(
+                f"only a superior of {place_code} may do this, not {self.subject} at the same"
+                " place (须由上级党组织进行)", {"place_code": place_code})
+
     def as_audit(self) -> dict:
         return {"subject": self.subject, "department": self.department, "system": self.system}
 

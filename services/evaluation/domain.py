@@ -69,6 +69,12 @@ class Rules:
             raise ValueError(f"satisfied answers must be among {', '.join(ANSWERS)}")
         if set(self.star_ranges) != set(GRADES):
             raise ValueError("star ranges must name every grade")
+        cut = [_decimal(self.cutoffs[g]) for g in ("good", "fairly_good", "average")]
+        if not cut[0] > cut[1] > cut[2]:
+            raise ValueError("cut-offs must fall from good to fairly_good to average")
+        two_levels = [g for g, stars in self.star_ranges.items() if len(stars) > 1]
+        if not set(two_levels) <= set(self.star_thresholds):
+            raise ValueError(f"a star threshold is needed for {', '.join(two_levels)}")
 
     def grading(self) -> dict:
         """What a round keeps, so that its results can be read by the rules they used."""
@@ -112,12 +118,14 @@ def moved_up(baseline: str, current: str) -> bool:
     return GRADE_RANK[current] > GRADE_RANK[baseline]
 
 
-def improved_good(first_stars: int | None, stars: int | None, max_stars: int | None) -> bool:
-    """(ours, domain.md §2) A `good` organization shows 新的提高 when its star level rose
-    or it was accepted at 5 stars."""
-    if stars is None:
+def improved_good(current_grade: str, first_stars: int | None, last_stars: int | None,
+                  max_stars: int | None) -> bool:
+    """(ours, domain.md §2) A `good` organization shows 新的提高 when, still good, its star
+    level rose or it was accepted at 5 stars — counting only ratings given while good."""
+    if current_grade != "good":
         return False
-    return (first_stars is not None and stars > first_stars) or max_stars == 5
+    rose = first_stars is not None and last_stars is not None and last_stars > first_stars
+    return rose or max_stars == 5
 
 
 # -- satisfaction surveys -------------------------------------------------------------
@@ -136,11 +144,12 @@ def satisfaction(counts: dict[str, int], rules: Rules) -> Satisfaction:
     if valid == 0:
         raise Conflict("no valid ballots: nothing to close on (尚无有效票)", {"valid_ballots": 0})
     satisfied = sum(counts.get(answer, 0) for answer in rules.satisfied_answers)
-    rate = (Decimal(satisfied) / Decimal(valid)).quantize(FOUR, ROUND_HALF_UP)
+    rate = (Decimal(satisfied) / Decimal(valid)).quantize(FOUR, ROUND_HALF_UP)  # for display
     threshold = _decimal(rules.survey_threshold)
     rule = {"satisfied_answers": list(rules.satisfied_answers),
             "threshold": str(threshold)}
-    return Satisfaction(valid, satisfied, rate, threshold, rate >= threshold, rule)
+    # Decided on the exact ratio: 79.996 % rounds to 80.00 % but does not pass.
+    return Satisfaction(valid, satisfied, rate, threshold, satisfied >= threshold * valid, rule)
 
 
 # -- stars ----------------------------------------------------------------------------
@@ -176,7 +185,7 @@ def moving_up_rows(counts: dict[str, tuple[int, int]], rules: Rules) -> list[dic
         rate = (Decimal(up) / Decimal(total)).quantize(FOUR, ROUND_HALF_UP) if total else None
         target = rules.moving_up_targets.get(grade)
         target = _decimal(target) if target is not None else None
-        met = None if rate is None or target is None else rate >= target
+        met = None if rate is None or target is None else up >= target * total  # exact
         rows.append({"baseline_grade": grade, "organizations": total, "moved_up": up,
                      "rate": rate, "target": target, "met": met})
     return rows

@@ -40,6 +40,9 @@ class EvaluationService:
         call.principal.require_place(org["place_code"])
         return org
 
+    def _require_superior_of(self, call, organization_id: int) -> None:
+        call.principal.require_superior(store.organization(call.tx, organization_id)["place_code"])
+
     # -- grading rounds ---------------------------------------------------------------
     @operation
     def open_round(self, call, params):
@@ -76,6 +79,8 @@ class EvaluationService:
     def record_scores(self, call, params):
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
+        if params["assessor"] == "superior":
+            call.principal.require_superior(org["place_code"])
         store.save_scores(call.tx, round_["id"], org["id"], params["assessor"], params["scores"])
         call.tx.audit("organization", org["id"], {
             "scores": {"round_id": round_["id"], "assessor": params["assessor"],
@@ -86,6 +91,7 @@ class EvaluationService:
     def grade_organization(self, call, params):
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
+        call.principal.require_superior(org["place_code"])
         score = domain.weighted_score(store.scores(call.tx, round_["id"], org["id"]),
                                       round_["rules"])
         grade = domain.grade_for(score, round_["rules"]["cutoffs"])
@@ -96,6 +102,7 @@ class EvaluationService:
     def set_grade(self, call, params):
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
+        call.principal.require_superior(org["place_code"])  # the superior sets a grade
         recorded = store.scores(call.tx, round_["id"], org["id"])
         score = (domain.weighted_score(recorded, round_["rules"])
                  if len(recorded) == len(contract.ASSESSORS) else None)
@@ -104,27 +111,25 @@ class EvaluationService:
         return self._grading(call, round_, org["id"])
 
     def _assign(self, call, round_, org, *, grade, score, method, reason) -> None:
-        is_baseline = org["baseline_round_id"] in (None, round_["id"])
-        previous = org["current_grade"]
-        store.save_grading(call.tx, {"round_id": round_["id"], "organization_id": org["id"],
-                                     "score": score, "grade": grade, "method": method,
-                                     "reason": reason, "is_baseline": is_baseline,
-                                     "rules": round_["rules"]})
-        store.record_grade(call.tx, org["id"], round_["id"], grade, is_baseline)
+        sequence = store.save_grading(call.tx, {
+            "round_id": round_["id"], "organization_id": org["id"], "score": score,
+            "grade": grade, "method": method, "reason": reason, "rules": round_["rules"]})
+        grades = store.refresh_grades(call.tx, org["id"])
+        is_baseline = grades["baseline_round_id"] == round_["id"]
         call.tx.audit("organization", org["id"], {"graded": {
             "round_id": round_["id"], "grade": grade, "score": score, "method": method,
             "reason": reason, "is_baseline": is_baseline}})
         call.tx.emit(Event("grade_assigned", {
             "organization_id": org["id"], "place_code": org["place_code"],
             "round_id": round_["id"], "year": round_["year"], "grade": grade,
-            "previous_grade": previous,
-            "baseline_grade": grade if is_baseline else org["baseline_grade"],
-            "is_baseline": is_baseline, "method": method, "score": score, "reason": reason}))
+            "baseline_grade": grades["baseline_grade"], "current_grade": grades["current_grade"],
+            "is_baseline": is_baseline, "is_current": grades["current_round_id"] == round_["id"],
+            "method": method, "score": score, "reason": reason, "sequence": sequence}))
 
     @operation
     def get_grading(self, call, params):
-        round_ = store.get_round(call.tx, params["round_id"])
-        self._organization(call, params["organization_id"])
+        round_, _ = self._round_and_organization(call, params["round_id"],
+                                                 params["organization_id"])
         return self._grading(call, round_, params["organization_id"])
 
     # -- satisfaction surveys ------------------------------------------------------------
@@ -172,6 +177,7 @@ class EvaluationService:
     @operation
     def close_survey(self, call, params):
         survey = self._survey(call, params["survey_id"], lock=True)
+        self._require_superior_of(call, survey["organization_id"])  # §3.7: the superior's survey
         if survey["status"] != "open":
             raise Conflict(f"survey {survey['id']} was closed on {survey['closed_on']}"
                            " (测评已结束)", {"survey_id": survey["id"]})
@@ -224,6 +230,7 @@ class EvaluationService:
     @operation
     def rate_stars(self, call, params):
         acceptance = self._acceptance(call, params["acceptance_id"], lock=True)
+        self._require_superior_of(call, acceptance["organization_id"])
         if acceptance["status"] != "awaiting_stars":
             raise Conflict(f"acceptance {acceptance['id']} was rated on {acceptance['rated_on']}",
                            {"acceptance_id": acceptance["id"]})
@@ -233,7 +240,8 @@ class EvaluationService:
             "score": params["score"], "suggested_stars": suggested, "stars": params["stars"],
             "reason": params["reason"], "rated_by": call.principal.subject,
             "rules": self.rules.as_report("star_ranges", "star_thresholds")})
-        store.record_stars(call.tx, acceptance["organization_id"], params["stars"])
+        store.record_stars(call.tx, acceptance["organization_id"], params["stars"],
+                           acceptance["grade"])
         call.tx.audit("acceptance", acceptance["id"], {"stars": params["stars"],
                                                        "suggested": suggested,
                                                        "reason": params["reason"]})
@@ -257,6 +265,8 @@ class EvaluationService:
             before = total.get(row["baseline_grade"], (0, 0))
             total[row["baseline_grade"]] = (before[0] + row["organizations"],
                                             before[1] + row["moved_up"])
+        for child in store.child_places(call.tx, place_code):
+            children.setdefault(child, {})  # none graded there yet: a row of zeros
         names = store.place_names(call.tx, [place_code, *children])
 
         def place_row(code, by_grade):
@@ -333,6 +343,11 @@ class EvaluationService:
     @handles("organizations", "organization_status_changed")
     def on_organization_status_changed(self, tx, event):
         store.apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organizations_snapshot")
+    def on_organizations_snapshot(self, tx, event):
+        for organization in event["data"]["organizations"]:
+            store.apply_organization(tx, organization)
 
     @handles("organizations", "rectification_submitted")
     def on_rectification_submitted(self, tx, event):

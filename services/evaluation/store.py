@@ -51,24 +51,38 @@ def organization(tx: Transaction, organization_id: int, *, lock: bool = False) -
     return row
 
 
-def record_grade(tx: Transaction, organization_id: int, round_id: int, grade: str,
-                 is_baseline: bool) -> None:
-    """The organization's baseline (its first graded round) and current grade (its latest)."""
+def refresh_grades(tx: Transaction, organization_id: int) -> dict:
+    """Derive the organization's baseline grade (its earliest graded round, by year) and
+    current grade (its latest) from its gradings, whatever order they were entered in;
+    mark which grading is the baseline."""
+    row = tx.one(
+        """
+        UPDATE organizations o
+        SET baseline_grade = b.grade, baseline_round_id = b.round_id,
+            current_grade = c.grade, current_round_id = c.round_id
+        FROM (SELECT g.grade, g.round_id FROM gradings g JOIN rounds r ON r.id = g.round_id
+              WHERE g.organization_id = %(id)s ORDER BY r.year, r.id LIMIT 1) b,
+             (SELECT g.grade, g.round_id FROM gradings g JOIN rounds r ON r.id = g.round_id
+              WHERE g.organization_id = %(id)s ORDER BY r.year DESC, r.id DESC LIMIT 1) c
+        WHERE o.id = %(id)s
+        RETURNING o.baseline_grade, o.baseline_round_id, o.current_grade, o.current_round_id
+        """, {"id": organization_id})
+    tx.execute("UPDATE gradings SET is_baseline = (round_id = %s) WHERE organization_id = %s",
+               (row["baseline_round_id"], organization_id))
+    return row
+
+
+def record_stars(tx: Transaction, organization_id: int, stars: int, grade: str) -> None:
+    """The latest rating; and, for the "new improvement" of a good organization, the
+    first, last and highest ratings given while it was good."""
     tx.execute(
-        "UPDATE organizations SET"
-        " baseline_grade = CASE WHEN %(baseline)s THEN %(grade)s ELSE baseline_grade END,"
-        " baseline_round_id = CASE WHEN %(baseline)s THEN %(round)s ELSE baseline_round_id END,"
-        " current_grade = CASE WHEN current_round_id IS NULL OR current_round_id <= %(round)s"
-        "                 THEN %(grade)s ELSE current_grade END,"
-        " current_round_id = greatest(current_round_id, %(round)s)"
-        " WHERE id = %(id)s",
-        {"baseline": is_baseline, "grade": grade, "round": round_id, "id": organization_id})
-
-
-def record_stars(tx: Transaction, organization_id: int, stars: int) -> None:
-    tx.execute("UPDATE organizations SET first_stars = coalesce(first_stars, %(s)s),"
-               " stars = %(s)s, max_stars = greatest(max_stars, %(s)s) WHERE id = %(id)s",
-               {"s": stars, "id": organization_id})
+        "UPDATE organizations SET stars = %(s)s,"
+        " first_good_stars = CASE WHEN %(good)s THEN coalesce(first_good_stars, %(s)s)"
+        "                    ELSE first_good_stars END,"
+        " last_good_stars = CASE WHEN %(good)s THEN %(s)s ELSE last_good_stars END,"
+        " max_good_stars = CASE WHEN %(good)s THEN greatest(max_good_stars, %(s)s)"
+        "                  ELSE max_good_stars END"
+        " WHERE id = %(id)s", {"s": stars, "good": grade == "good", "id": organization_id})
 
 
 # -- rounds, scores, gradings ------------------------------------------------------------
@@ -105,14 +119,16 @@ def grading(tx: Transaction, round_id: int, organization_id: int) -> dict | None
                   (round_id, organization_id))
 
 
-def save_grading(tx: Transaction, values: dict) -> None:
-    tx.execute(
+def save_grading(tx: Transaction, values: dict) -> int:
+    """Insert or correct a round's grading; returns the number of its grade event."""
+    return tx.scalar(
         "INSERT INTO gradings (round_id, organization_id, score, grade, method, reason,"
-        " is_baseline, rules) VALUES (%(round_id)s, %(organization_id)s, %(score)s, %(grade)s,"
-        " %(method)s, %(reason)s, %(is_baseline)s, %(rules)s)"
+        " is_baseline, sequence, rules) VALUES (%(round_id)s, %(organization_id)s, %(score)s,"
+        " %(grade)s, %(method)s, %(reason)s, false, nextval('grade_events'), %(rules)s)"
         " ON CONFLICT (round_id, organization_id) DO UPDATE SET score = EXCLUDED.score,"
         " grade = EXCLUDED.grade, method = EXCLUDED.method, reason = EXCLUDED.reason,"
-        " rules = EXCLUDED.rules, graded_at = now()",
+        " sequence = EXCLUDED.sequence, rules = EXCLUDED.rules, graded_at = now()"
+        " RETURNING sequence",
         {**values, "rules": _json(values["rules"])})
 
 
@@ -193,10 +209,12 @@ def rate(tx: Transaction, acceptance_id: int, values: dict) -> None:
 
 # -- moving up ---------------------------------------------------------------------------
 # The same rules as domain.moved_up and domain.improved_good, in SQL so that the
-# database aggregates a whole province.
-_MOVED_UP = """CASE WHEN baseline_grade = 'good'
-                    THEN coalesce(stars > first_stars, false) OR coalesce(max_stars = 5, false)
-                    ELSE grade_rank(current_grade) > grade_rank(baseline_grade) END"""
+# database aggregates a whole province (a test checks they agree on every case).
+MOVED_UP = """CASE WHEN baseline_grade = 'good'
+                   THEN current_grade = 'good'
+                        AND (coalesce(last_good_stars > first_good_stars, false)
+                             OR coalesce(max_good_stars = 5, false))
+                   ELSE grade_rank(current_grade) > grade_rank(baseline_grade) END"""
 
 
 def child_width(place_code: str) -> int:
@@ -216,7 +234,7 @@ def moving_up_counts(tx: Transaction, place_code: str) -> list[dict]:
         SELECT CASE WHEN place_code = %(place)s THEN place_code
                     ELSE rpad(left(place_code, %(width)s), 12, '0') END AS child,
                baseline_grade, count(*) AS organizations,
-               count(*) FILTER (WHERE {_MOVED_UP}) AS moved_up
+               count(*) FILTER (WHERE {MOVED_UP}) AS moved_up
         FROM organizations
         WHERE status = 'active' AND baseline_grade IS NOT NULL
           AND place_code BETWEEN %(lo)s AND %(hi)s
@@ -224,6 +242,11 @@ def moving_up_counts(tx: Transaction, place_code: str) -> list[dict]:
         """,
         {"place": place_code, "width": child_width(place_code), "lo": lo, "hi": hi},
     )
+
+
+def child_places(tx: Transaction, place_code: str) -> list[str]:
+    return [row["code"] for row in tx.all(
+        "SELECT code FROM places WHERE parent_code = %s ORDER BY code", (place_code,))]
 
 
 def place_names(tx: Transaction, codes) -> dict[str, str]:
@@ -238,14 +261,14 @@ def moving_up_page(tx: Transaction, place_code: str, baseline_grade: str, moved_
              "place_code BETWEEN %(lo)s AND %(hi)s"]
     params = {"grade": baseline_grade, "lo": lo, "hi": hi, "limit": limit + 1}
     if moved_up is not None:
-        where.append(f"({_MOVED_UP}) = %(moved)s")
+        where.append(f"({MOVED_UP}) = %(moved)s")
         params["moved"] = moved_up
     if after is not None:
         where.append("(place_code, id) > (%(after_place)s, %(after_id)s)")
         params.update(after_place=after[0], after_id=after[1])
     rows = tx.all(
         f"SELECT id AS organization_id, name, place_code, baseline_grade, current_grade,"
-        f" first_stars, stars, {_MOVED_UP} AS moved_up FROM organizations"
+        f" stars, first_good_stars, last_good_stars, {MOVED_UP} AS moved_up FROM organizations"
         f" WHERE {' AND '.join(where)} ORDER BY place_code, id LIMIT %(limit)s", params)
     more = len(rows) > limit
     rows = rows[:limit]

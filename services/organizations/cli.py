@@ -4,6 +4,7 @@
     python -m services.organizations.cli import-places --csv places.csv
     python -m services.organizations.cli import-places --regions-dir ../shared/data/regions \\
         --province 33 [--villages-seed 2012]
+    python -m services.organizations.cli publish-snapshot --place 330000000000
 
 The token is minted from the local secret (operator, places.admin over the province),
 or passed with --token / $JINWEI_TOKEN.
@@ -39,16 +40,17 @@ def _rows(args) -> list[regions.PlaceRow]:
     return rows
 
 
-def _token(args, settings: config.Settings, rows) -> str:
-    given = args.token or os.environ.get("JINWEI_TOKEN")
-    if given:
-        return given
+def _operator_token(settings: config.Settings, place_code: str) -> str:
     if not settings.token_secrets:
         sys.exit("no token: pass --token, or run where `make run` wrote var/token-secret")
-    province = regions.pad(rows[0].code[:2])
     return auth.issue_token(settings.token_secrets[0], subject="operator-cli",
-                            department="operator", place_code=province,
+                            department="operator", place_code=place_code,
                             roles=["places.admin"], system="organizations-cli", ttl_seconds=3600)
+
+
+def _token(args, settings: config.Settings, rows) -> str:
+    given = args.token or os.environ.get("JINWEI_TOKEN")
+    return given or _operator_token(settings, regions.pad(rows[0].code[:2]))
 
 
 def _batch_id(places: list[dict]) -> str:
@@ -81,6 +83,17 @@ def import_places(args) -> int:
     return 0
 
 
+def publish_snapshot(args) -> int:
+    settings = config.load()
+    token = args.token or os.environ.get("JINWEI_TOKEN") or _operator_token(settings, args.place)
+    with ClusterRpcProxy(settings.nameko_config(), context_data={"auth_token": token},
+                         timeout=300) as proxy:
+        result = proxy.organizations.publish_snapshot(place_code=args.place)
+    print(f"published {result['places']} places and {result['organizations']} organizations"
+          f" under {args.place} in {result['events']} events")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Operator commands of the organizations service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,8 +106,13 @@ def main(argv=None) -> int:
     places.add_argument("--villages-seed", type=int, default=None,
                         help="with --regions-dir: also generate villages under every township")
     places.add_argument("--token", default=None)
+    snapshot = sub.add_parser("publish-snapshot",
+                              help="publish every place and organization again, as events, for "
+                                   "a service that started after they were made")
+    snapshot.add_argument("--place", default="330000000000", help="12-digit place code")
+    snapshot.add_argument("--token", default=None)
     args = parser.parse_args(argv)
-    return import_places(args)
+    return import_places(args) if args.command == "import-places" else publish_snapshot(args)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ NEEDS_RECTIFICATION = ("average", "poor")
 class Case:
     organization_id: int
     grade: str
+    grade_round_id: int
     listed: bool
     opened_on: dt.date
     status: str = "planning"
@@ -38,12 +39,30 @@ class Case:
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
 
-def open_case(organization_id: int, grade: str, today: dt.date) -> Case | None:
+def open_case(organization_id: int, grade: str, round_id: int, today: dt.date) -> Case | None:
     """A grade of average or poor opens a case; poor is listed (后进, 挂牌)."""
     if grade not in NEEDS_RECTIFICATION:
         return None
-    return Case(organization_id=organization_id, grade=grade, listed=grade == "poor",
-                opened_on=today)
+    return Case(organization_id=organization_id, grade=grade, grade_round_id=round_id,
+                listed=grade == "poor", opened_on=today)
+
+
+def regrade(case: Case, grade: str, round_id: int, is_current: bool) -> tuple[Case, str]:
+    """A case in progress meets a new grade: what it becomes, and what happened.
+
+    A correction of the grading that opened it decides the case: it follows the grade
+    (average ↔ poor, listed with poor), or is withdrawn if no rectification is needed.
+    A later round's poor lists a case that was not listed (every poor organization is);
+    a later, better grade leaves the case to run to its acceptance."""
+    if round_id == case.grade_round_id:
+        if grade not in NEEDS_RECTIFICATION:
+            return replace(case, status="withdrawn", events=[]), "withdrawn"
+        if grade == case.grade:
+            return case, "unchanged"
+        return replace(case, grade=grade, listed=grade == "poor", events=[]), "corrected"
+    if is_current and grade == "poor" and not case.listed:
+        return replace(case, grade="poor", listed=True, events=[]), "listed"
+    return case, "unchanged"
 
 
 def _require(case: Case, *statuses: str, doing: str) -> None:

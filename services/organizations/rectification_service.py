@@ -13,7 +13,7 @@ from services.organizations import rectification, store
 from services.organizations import rectification_store as cases
 from shared import entrypoints, regions
 from shared.contracts.common import encode_cursor
-from shared.errors import ValidationError
+from shared.errors import Forbidden, ValidationError
 from shared.events import handles, ignore
 
 operation = entrypoints.operations("organizations")
@@ -150,6 +150,11 @@ class RectificationEntrypoints:
     def designate_demonstration_site(self, call, params):
         org = store.get_organization(call.tx, params["organization_id"])
         call.principal.require_place(org.place_code)
+        # S§2: the province, the cities and the counties each designate their own batch.
+        caller_level = regions.level_of(call.principal.place_code)
+        if regions.LEVELS.index(caller_level) > regions.LEVELS.index(params["level"]):
+            raise Forbidden(f"a {caller_level} designates sites of its level or below, "
+                            f"not {params['level']} ones", {"level": params["level"]})
         site_id = cases.insert_site(call.tx, params)
         call.tx.audit("organization", org.id, {"demonstration_site": {
             "level": params["level"], "year": params["year"]}})
@@ -164,16 +169,28 @@ class RectificationEntrypoints:
     # -- events from evaluation ------------------------------------------------------------
     @handles("evaluation", "grade_assigned")
     def on_grade_assigned(self, tx, event):
-        """Mirror the grade; average or poor opens a case (poor: listed, 挂牌)."""
+        """Mirror the grades; an average or poor grade opens a case (poor: listed, 挂牌),
+        or changes the case in progress (rectification.regrade)."""
         data = event["data"]
-        current = cases.set_grade(tx, data["organization_id"], data["round_id"], data["grade"],
-                                  data["baseline_grade"])
-        if not current:
-            ignore(self.name, "on_grade_assigned", "older_round", event)
+        organization_id = data["organization_id"]
+        if not cases.set_grades(tx, organization_id, data["sequence"], data["current_grade"],
+                                data["baseline_grade"]):
+            ignore(self.name, "on_grade_assigned", "older_event", event)
             return
-        if cases.active_case(tx, data["organization_id"]) is not None:
-            return  # the case in progress carries on
-        case = rectification.open_case(data["organization_id"], data["grade"], dt.date.today())
+        active = cases.active_case(tx, organization_id)
+        if active is not None:
+            after, outcome = rectification.regrade(active, data["grade"], data["round_id"],
+                                                   data["is_current"])
+            if outcome != "unchanged":
+                cases.save_case(tx, after)
+                tx.audit("rectification_case", active.id, {outcome: {
+                    "grade": data["grade"], "round_id": data["round_id"]}})
+            return
+        if not data["is_current"] or cases.has_case_for_round(tx, organization_id,
+                                                               data["round_id"]):
+            return  # an old round entered late, or this grading's case has run its course
+        case = rectification.open_case(organization_id, data["grade"], data["round_id"],
+                                       dt.date.today())
         if case is not None:
             cases.insert_case(tx, case)
             tx.audit("rectification_case", case.id, {"opened": {

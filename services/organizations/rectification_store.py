@@ -23,8 +23,14 @@ def _case(row: dict) -> Case:
 
 def active_case(tx: Transaction, organization_id: int) -> Case | None:
     row = tx.one(f"SELECT {', '.join(_CASE_FIELDS)} FROM rectification_cases"
-                 " WHERE organization_id = %s AND status <> 'accepted'", (organization_id,))
+                 " WHERE organization_id = %s AND status NOT IN ('accepted', 'withdrawn')"
+                 " FOR UPDATE", (organization_id,))
     return _case(row) if row else None
+
+
+def has_case_for_round(tx: Transaction, organization_id: int, round_id: int) -> bool:
+    return tx.scalar("SELECT true FROM rectification_cases WHERE organization_id = %s"
+                     " AND grade_round_id = %s", (organization_id, round_id)) is not None
 
 
 def get_case(tx: Transaction, case_id: int, *, lock: bool = False) -> Case:
@@ -54,7 +60,7 @@ def insert_case(tx: Transaction, case: Case) -> Case:
     return case
 
 
-def save_case(tx: Transaction, case: Case, place_code: str | None = None) -> Case:
+def save_case(tx: Transaction, case: Case) -> Case:
     """Write the case (its row is locked by the caller) and the events it recorded."""
     tx.execute(f"UPDATE rectification_cases SET {', '.join(f'{c} = %s' for c in _WRITABLE)},"
                " version = version + 1 WHERE id = %s",
@@ -118,13 +124,14 @@ def add_posting(tx: Transaction, case_id: int, posted_on: dt.date, location: str
                (case_id, posted_on, location))
 
 
-def set_grade(tx: Transaction, organization_id: int, round_id: int, grade: str,
-              baseline_grade: str) -> bool:
-    """Mirror evaluation's grade on the organization, unless a later round's is there."""
+def set_grades(tx: Transaction, organization_id: int, sequence: int, current_grade: str,
+               baseline_grade: str) -> bool:
+    """Mirror evaluation's grades on the organization, unless a later grade event's are
+    there already (events can overtake each other)."""
     return tx.scalar(
-        "UPDATE organizations SET current_grade = %s, baseline_grade = %s, grade_round_id = %s"
-        " WHERE id = %s AND (grade_round_id IS NULL OR grade_round_id <= %s) RETURNING true",
-        (grade, baseline_grade, round_id, organization_id, round_id)) is not None
+        "UPDATE organizations SET current_grade = %s, baseline_grade = %s, grade_event = %s"
+        " WHERE id = %s AND (grade_event IS NULL OR grade_event < %s) RETURNING true",
+        (current_grade, baseline_grade, sequence, organization_id, sequence)) is not None
 
 
 def ledger(tx: Transaction, place_code: str, today: dt.date, *, status=None, listed=None,
@@ -155,19 +162,17 @@ def ledger(tx: Transaction, place_code: str, today: dt.date, *, status=None, lis
             FROM rectification_cases c
             JOIN organizations o ON o.id = c.organization_id
             JOIN places p ON p.code = o.place_code
-            LEFT JOIN (
-                SELECT case_id, count(*) AS tasks,
+            LEFT JOIN LATERAL (  -- the tasks of the case's current round
+                SELECT count(*) AS tasks,
                        count(*) FILTER (WHERE status = 'done') AS done,
                        count(*) FILTER (WHERE status = 'open' AND deadline < %(today)s) AS overdue,
                        min(deadline) FILTER (WHERE status = 'open') AS next_deadline
-                FROM rectification_tasks t0
-                WHERE round = (SELECT round FROM rectification_cases WHERE id = t0.case_id)
-                GROUP BY case_id
-            ) t ON t.case_id = c.id
-            LEFT JOIN (
-                SELECT case_id, array_agg(DISTINCT kind) AS kinds FROM rectification_help
-                GROUP BY case_id
-            ) h ON h.case_id = c.id
+                FROM rectification_tasks WHERE case_id = c.id AND round = c.round
+            ) t ON true
+            LEFT JOIN LATERAL (
+                SELECT array_agg(DISTINCT kind) AS kinds FROM rectification_help
+                WHERE case_id = c.id
+            ) h ON true
             WHERE o.place_code BETWEEN %(lo)s AND %(hi)s {''.join(' AND ' + f for f in filters)}
         ) ledger {keyset}
         ORDER BY sort_group, place_code, case_id LIMIT %(limit)s

@@ -23,6 +23,7 @@ from shared.outbox import Event, OutboxRelay
 from shared.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
+SNAPSHOT_BATCH = 1000  # places or organizations per snapshot event
 
 
 def _cursor(key):
@@ -72,6 +73,25 @@ class OrganizationsService(RectificationEntrypoints):
                 for row in rows if row["code"] in touched]}))
         return {"created": len(changed["created"]), "renamed": len(changed["renamed"]),
                 "unchanged": changed["unchanged"]}
+
+    @operation
+    def publish_snapshot(self, call, params):
+        """Places and organizations again, as events, for a service that came later."""
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        places = store.places_in(call.tx, place_code)
+        orgs = store.organizations_in(call.tx, place_code)
+        events = 0
+        for start in range(0, len(places), SNAPSHOT_BATCH):
+            call.tx.emit(Event("places_imported", {"places": places[start:start + SNAPSHOT_BATCH]}))
+            events += 1
+        for start in range(0, len(orgs), SNAPSHOT_BATCH):
+            call.tx.emit(Event("organizations_snapshot", {
+                "organizations": [org.snapshot() for org in orgs[start:start + SNAPSHOT_BATCH]]}))
+            events += 1
+        call.tx.audit("place", place_code, {"snapshot_published": {
+            "places": len(places), "organizations": len(orgs)}})
+        return {"places": len(places), "organizations": len(orgs), "events": events}
 
     # Place names are reference data: any caller with the read role may look them up,
     # jurisdiction or not (a county's staff need their province's name in a path).

@@ -43,6 +43,14 @@ def path(tx: Transaction, code: str) -> list[dict]:
     return [by_code[c] for c in codes if c in by_code]
 
 
+def places_in(tx: Transaction, place_code: str) -> list[dict]:
+    """The place, its ancestors and its whole subtree, parents first."""
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all("SELECT code, name, level, parent_code FROM places"
+                  " WHERE code BETWEEN %s AND %s OR code = ANY(%s) ORDER BY code",
+                  (lo, hi, regions.ancestors(place_code)))
+
+
 def upsert_places(tx: Transaction, places: list[dict]) -> dict:
     """Create new places and rename changed ones; returns counts and what changed."""
     existing = place_names(tx, (p["code"] for p in places))
@@ -131,6 +139,12 @@ def _write_events(tx: Transaction, org: Organization) -> None:
     for event in org.events:
         tx.emit(Event(event.type, {"organization": org.snapshot(), **event.data}))
     org.events.clear()
+
+
+def organizations_in(tx: Transaction, place_code: str) -> list[Organization]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return [_organization(row) for row in tx.all(
+        _ORG_SELECT + " WHERE o.place_code BETWEEN %s AND %s ORDER BY o.id", (lo, hi))]
 
 
 def active_children(tx: Transaction, organization_id: int) -> list[Organization]:

@@ -66,8 +66,12 @@ def request_id_field():
 
 
 class Cursor(fields.String):
-    """An opaque keyset cursor: the sort key of the last row of the previous page (every
-    listing here sorts by a code or a date, maybe a group number first, then the id)."""
+    """An opaque keyset cursor: the sort key of the last row of the previous page, of the
+    listing's own shape (most sort by a code or a date, then the id)."""
+
+    def __init__(self, shape: tuple[type, ...] = (str, int), **kwargs):
+        self.shape = shape
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -75,10 +79,9 @@ class Cursor(fields.String):
             key = json.loads(base64.urlsafe_b64decode(text.encode()).decode())
         except (ValueError, UnicodeDecodeError):
             key = None
-        if not (isinstance(key, list) and 2 <= len(key) <= 3
-                and all(type(part) in (str, int) for part in key)
-                and type(key[-1]) is int and type(key[-2]) is str):
-            raise ValidationError("not a cursor returned by this service")
+        if not (isinstance(key, list) and len(key) == len(self.shape)
+                and all(type(part) is kind for part, kind in zip(key, self.shape, strict=True))):
+            raise ValidationError("not a cursor of this listing")
         return key
 
 
@@ -86,9 +89,10 @@ def encode_cursor(key) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def page_fields(default: int = 50, maximum: int = 500) -> dict:
+def page_fields(default: int = 50, maximum: int = 500, shape=(str, int)) -> dict:
     return {
         "limit": fields.Integer(load_default=default, validate=validate.Range(1, maximum)),
-        "after": Cursor(load_default=None, metadata={"description": "next_cursor of the previous page"}),
+        "after": Cursor(shape, load_default=None,
+                        metadata={"description": "next_cursor of the previous page"}),
     }
 

@@ -3,7 +3,3 @@
 # Grades of the classification (分类定级, domain.md §2), best first.
 GRADES = {"good": "好", "fairly_good": "较好", "average": "一般", "poor": "较差"}
 GRADE_RANK = {grade: rank for rank, grade in enumerate(reversed(list(GRADES)))}  # poor 0 … good 3
-
-
-def better(grade: str, than: str) -> bool:
-    return GRADE_RANK[grade] > GRADE_RANK[than]

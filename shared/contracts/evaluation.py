@@ -75,7 +75,6 @@ class Round(Schema):
     year = fields.Integer()
     name = fields.String()
     opened_on = fields.Date()
-    status = fields.String()
     rules = fields.Dict(metadata={"description": "weights and cut-offs this round grades by"})
 
 
@@ -283,8 +282,9 @@ class MovingUpOrganization(Schema):
     baseline_grade_label = _grade_label("baseline_grade")
     current_grade = fields.String()
     current_grade_label = _grade_label("current_grade")
-    first_stars = fields.Integer(allow_none=True)
-    stars = fields.Integer(allow_none=True)
+    stars = fields.Integer(allow_none=True, metadata={"description": "the latest rating"})
+    first_good_stars = fields.Integer(allow_none=True)
+    last_good_stars = fields.Integer(allow_none=True)
     moved_up = fields.Boolean()
 
 
@@ -363,10 +363,16 @@ class GradeAssigned(Schema):
     place_code = fields.String(required=True)
     round_id = fields.Integer(required=True)
     year = fields.Integer(required=True)
-    grade = fields.String(required=True)
-    previous_grade = fields.String(allow_none=True)
-    baseline_grade = fields.String(required=True)
+    grade = fields.String(required=True, metadata={"description": "the grade in this round"})
+    baseline_grade = fields.String(required=True, metadata={"description": "after this grading"})
+    current_grade = fields.String(required=True, metadata={
+        "description": "after this grading: the grade of the organization's latest round"})
     is_baseline = fields.Boolean(required=True)
+    is_current = fields.Boolean(required=True, metadata={
+        "description": "this round is the organization's latest (not an old one entered late)"})
+    sequence = fields.Integer(required=True, metadata={
+        "description": "grade events of one organization may arrive out of order: keep the "
+                       "highest number"})
     method = fields.String(required=True)
     score = fields.Decimal(places=2, as_string=True, allow_none=True)
     reason = fields.String(allow_none=True)

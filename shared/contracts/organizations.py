@@ -473,6 +473,34 @@ class OrganizationStatusChanged(Schema):
     merged_into_id = fields.Integer(allow_none=True)
 
 
+class PlaceData(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True)
+    parent_code = fields.String(allow_none=True)
+
+
+class ImportedPlaces(Schema):
+    places = fields.List(fields.Nested(PlaceData), required=True,
+                         metadata={"description": "the places created or renamed"})
+
+
+class PublishSnapshot(Schema):
+    request_id = request_id_field()
+    place_code = PlaceCode(required=True, metadata={"description": "the subtree to publish"})
+
+
+class SnapshotPublished(Schema):
+    places = fields.Integer()
+    organizations = fields.Integer()
+    events = fields.Integer()
+
+
+class OrganizationsSnapshot(Schema):
+    organizations = fields.List(fields.Nested(OrganizationSnapshot), required=True)
+
+
+
 # -- registration --------------------------------------------------------------------
 READ, WRITE, PLACES = "organizations.read", "organizations.write", "places.admin"
 
@@ -515,6 +543,16 @@ for _method, _params, _result, _role, _mutating, _summary in [
     rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
                mutating=_mutating, summary=_summary)
 
+rpc_method(SERVICE, "publish_snapshot", params=PublishSnapshot, result=SnapshotPublished,
+           role=PLACES, mutating=True,
+           summary="Publish every place and organization of a subtree again (places_imported, "
+                   "organizations_snapshot), for a service that starts after they were made.")
+
+event(SERVICE, "places_imported", data=ImportedPlaces,
+      summary="Places were created or renamed (other services keep the names they report with).")
+event(SERVICE, "organizations_snapshot", data=OrganizationsSnapshot,
+      summary="Organizations as they are now, in batches: publish_snapshot's answer to a "
+              "newcomer. Apply each only if its version is newer than the one held.")
 event(SERVICE, "organization_registered", data=OrganizationRegistered,
       summary="A party organization was registered.")
 event(SERVICE, "organization_updated", data=OrganizationUpdated,

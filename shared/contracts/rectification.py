@@ -1,6 +1,6 @@
 """Contract of rectification in the organizations service (docs/domain.md §3.1–§3.5):
 cases, plans and tasks, help for lagging organizations, the ledger, public notices,
-exemplars and demonstration sites; and the place and rectification events."""
+exemplars and demonstration sites; and the rectification events."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ CASE_STATUSES = {
     "in_progress": "整改中",
     "submitted": "整改完成待测评",
     "accepted": "已验收",
+    "withdrawn": "已撤销（定级更正）",
 }
 TASK_STATUSES = {"open": "进行中", "done": "已完成"}
 # S§9: how a lagging organization is helped to transform.
@@ -100,6 +101,7 @@ class Case(Schema):
     place_name = fields.String()
     grade = fields.String()
     grade_label = _grade_label("grade")
+    grade_round_id = fields.Integer(metadata={"description": "the grading round that opened it"})
     listed = fields.Boolean(metadata={"description": "挂牌: a lagging (poor) organization"})
     status = fields.String()
     status_label = label_of(CASE_STATUSES)("status")
@@ -162,7 +164,7 @@ class LedgerQuery(Schema):
     place_code = PlaceCode(required=True, metadata={"description": "a city, county or township"})
     status = Enum(CASE_STATUSES, load_default=None)
     listed = fields.Boolean(load_default=None, allow_none=True)
-    limit, after = page_fields(default=100, maximum=500).values()
+    limit, after = page_fields(default=100, maximum=500, shape=(int, str, int)).values()
 
 
 class LedgerRow(Schema):
@@ -271,18 +273,6 @@ class SiteList(Schema):
 
 
 # -- events ---------------------------------------------------------------------------
-class PlaceData(Schema):
-    code = fields.String(required=True)
-    name = fields.String(required=True)
-    level = fields.String(required=True)
-    parent_code = fields.String(allow_none=True)
-
-
-class PlacesImported(Schema):
-    places = fields.List(fields.Nested(PlaceData), required=True,
-                         metadata={"description": "the places created or renamed"})
-
-
 class RectificationSubmitted(Schema):
     case_id = fields.Integer(required=True)
     organization_id = fields.Integer(required=True)
@@ -328,8 +318,6 @@ for _method, _params, _result, _role, _mutating, _summary in [
     rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
                mutating=_mutating, summary=_summary)
 
-event(SERVICE, "places_imported", data=PlacesImported,
-      summary="Places were created or renamed (other services keep the names they report with).")
 event(SERVICE, "rectification_submitted", data=RectificationSubmitted,
       summary="Every task of a case's round is done: the superior surveys satisfaction.")
 event(SERVICE, "rectification_accepted", data=RectificationAccepted,

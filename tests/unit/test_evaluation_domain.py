@@ -52,6 +52,9 @@ def test_satisfaction_counts_the_first_three_answers_against_eighty_percent():
         (100, 79, Decimal("0.7900"), False)
     exactly = domain.satisfaction({"satisfied": 80, "dissatisfied": 20}, RULES)
     assert exactly.rate == Decimal("0.8000") and exactly.passed
+    # 79 996 of 100 000 shows as 80.00 % but is below the threshold
+    hair = domain.satisfaction({"satisfied": 79_996, "dissatisfied": 20_004}, RULES)
+    assert hair.rate == Decimal("0.8000") and not hair.passed
     strict = domain.Rules(satisfied_answers=("satisfied",))
     assert not domain.satisfaction({"satisfied": 70, "fairly_satisfied": 30}, strict).passed
     with pytest.raises(Conflict):
@@ -74,8 +77,10 @@ def test_stars_inside_the_grade_range_and_the_suggestion():
 def test_moved_up_and_the_new_improvement_of_good_ones():
     assert domain.moved_up("poor", "average") and domain.moved_up("fairly_good", "good")
     assert not domain.moved_up("average", "average") and not domain.moved_up("good", "good")
-    assert domain.improved_good(4, 5, 5) and domain.improved_good(4, 4, 5)
-    assert not domain.improved_good(4, 4, 4) and not domain.improved_good(None, None, None)
+    assert domain.improved_good("good", 4, 5, 5) and domain.improved_good("good", 4, 4, 5)
+    assert not domain.improved_good("good", 4, 4, 4)
+    assert not domain.improved_good("good", None, None, None)
+    assert not domain.improved_good("poor", 4, 5, 5)  # fell from good: no improvement
 
 
 def test_moving_up_rows_rate_target_and_met():
@@ -96,3 +101,13 @@ def test_rules_refuse_what_cannot_be_right():
     with pytest.raises(ValueError):
         domain.Rules.from_config({"survey_treshold": "0.9"})
     assert domain.Rules.from_config({"survey_threshold": "0.9"}).survey_threshold == "0.9"
+    with pytest.raises(ValueError):
+        domain.Rules.from_config({"cutoffs": {"good": "80", "fairly_good": "90", "average": "60"}})
+    with pytest.raises(ValueError):
+        domain.Rules.from_config({"star_thresholds": {"good": "95"}})  # poor allows two
+
+
+def test_met_is_decided_on_the_exact_ratio():
+    rows = {r["baseline_grade"]: r for r in domain.moving_up_rows({"poor": (100_000, 69_999)},
+                                                                  RULES)}
+    assert rows["poor"]["rate"] == Decimal("0.7000") and rows["poor"]["met"] is False

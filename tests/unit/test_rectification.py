@@ -11,16 +11,34 @@ TODAY = dt.date(2026, 11, 29)
 
 
 def case(**overrides):
-    values = {"organization_id": 7, "grade": "poor", "listed": True, "opened_on": TODAY, "id": 3}
+    values = {"organization_id": 7, "grade": "poor", "grade_round_id": 1, "listed": True,
+              "opened_on": TODAY, "id": 3}
     values.update(overrides)
     return rectification.Case(**values)
 
 
 def test_average_and_poor_open_a_case_and_poor_is_listed():
-    assert rectification.open_case(1, "poor", TODAY).listed is True
-    assert rectification.open_case(1, "average", TODAY).listed is False
-    assert rectification.open_case(1, "fairly_good", TODAY) is None
-    assert rectification.open_case(1, "good", TODAY) is None
+    assert rectification.open_case(1, "poor", 9, TODAY).listed is True
+    assert rectification.open_case(1, "average", 9, TODAY).listed is False
+    assert rectification.open_case(1, "fairly_good", 9, TODAY) is None
+    assert rectification.open_case(1, "good", 9, TODAY) is None
+
+
+def test_a_correction_of_the_opening_grade_decides_the_case():
+    listed = case(status="in_progress")
+    corrected, outcome = rectification.regrade(listed, "average", 1, True)
+    assert outcome == "corrected" and corrected.grade == "average" and not corrected.listed
+    withdrawn, outcome = rectification.regrade(listed, "fairly_good", 1, True)
+    assert outcome == "withdrawn" and withdrawn.status == "withdrawn"
+    assert rectification.regrade(listed, "poor", 1, True) == (listed, "unchanged")
+
+
+def test_a_later_poor_lists_the_case_and_a_later_better_grade_leaves_it():
+    unlisted = case(grade="average", listed=False)
+    listed, outcome = rectification.regrade(unlisted, "poor", 2, True)
+    assert outcome == "listed" and listed.listed and listed.grade == "poor"
+    assert rectification.regrade(unlisted, "poor", 2, False) == (unlisted, "unchanged")
+    assert rectification.regrade(unlisted, "good", 2, True) == (unlisted, "unchanged")
 
 
 def test_the_plan_starts_the_work_and_the_last_task_submits():

@@ -29,9 +29,11 @@ CREATE TABLE organizations (
     baseline_round_id bigint,
     current_grade text,
     current_round_id bigint,
-    first_stars smallint,
-    stars smallint,
-    max_stars smallint
+    stars smallint,                       -- the latest rating, whatever the grade
+    -- Ratings given while the organization was good, for its "new improvement":
+    first_good_stars smallint,
+    last_good_stars smallint,
+    max_good_stars smallint
 );
 CREATE INDEX organizations_place ON organizations (place_code, id);
 
@@ -41,7 +43,6 @@ CREATE TABLE rounds (
     year integer NOT NULL,
     name text NOT NULL,
     opened_on date NOT NULL DEFAULT current_date,
-    status text NOT NULL DEFAULT 'open',
     rules jsonb NOT NULL                  -- weights and cut-offs it grades by
 );
 
@@ -54,6 +55,9 @@ CREATE TABLE scores (
     PRIMARY KEY (round_id, organization_id, assessor)
 );
 
+-- Orders grade_assigned events: a consumer keeps the one with the highest number.
+CREATE SEQUENCE grade_events;
+
 CREATE TABLE gradings (
     round_id bigint NOT NULL REFERENCES rounds (id),
     organization_id bigint NOT NULL REFERENCES organizations (id),
@@ -61,11 +65,13 @@ CREATE TABLE gradings (
     grade text NOT NULL,
     method text NOT NULL,
     reason text,
-    is_baseline boolean NOT NULL,
+    is_baseline boolean NOT NULL,         -- this round is the organization's baseline
+    sequence bigint NOT NULL,             -- of its latest grade_assigned event
     rules jsonb NOT NULL,                 -- the weights and cut-offs used
     graded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (round_id, organization_id)
 );
+CREATE INDEX gradings_organization ON gradings (organization_id);
 
 CREATE TABLE surveys (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,17 +1,19 @@
 -- depends: 0001-places-organizations-leadership
 -- Rectification cases, their plans, tasks, help and notices; exemplars and
--- demonstration sites (docs/domain.md §3.1–§3.5, §1), and the round that gave an
--- organization its current grade (grades arrive by events from evaluation).
+-- demonstration sites (docs/domain.md §3.1–§3.5, §1), and the number of the grade
+-- event the organization's grades came from (grades arrive by events from evaluation,
+-- possibly out of order: the highest number wins).
 
-ALTER TABLE organizations ADD COLUMN grade_round_id bigint;
+ALTER TABLE organizations ADD COLUMN grade_event bigint;
 
 CREATE TABLE rectification_cases (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     organization_id bigint NOT NULL REFERENCES organizations (id),
     grade text NOT NULL,
+    grade_round_id bigint NOT NULL,       -- the grading round that opened it
     listed boolean NOT NULL,
     status text NOT NULL DEFAULT 'planning'
-        CHECK (status IN ('planning', 'in_progress', 'submitted', 'accepted')),
+        CHECK (status IN ('planning', 'in_progress', 'submitted', 'accepted', 'withdrawn')),
     round integer NOT NULL DEFAULT 1,
     main_problems text,
     measures text[] NOT NULL DEFAULT '{}',
@@ -21,9 +23,10 @@ CREATE TABLE rectification_cases (
     crossed_off_on date,
     version integer NOT NULL DEFAULT 1
 );
--- One case in progress per organization at a time.
+-- One case in progress per organization at a time, and one case per grading round.
 CREATE UNIQUE INDEX rectification_cases_active ON rectification_cases (organization_id)
-    WHERE status <> 'accepted';
+    WHERE status NOT IN ('accepted', 'withdrawn');
+CREATE UNIQUE INDEX rectification_cases_round ON rectification_cases (organization_id, grade_round_id);
 CREATE INDEX rectification_cases_organization ON rectification_cases (organization_id, id);
 
 CREATE TABLE rectification_tasks (

@@ -1,0 +1,54 @@
+"""A service that starts after places and organizations were made learns them from
+publish_snapshot, on a vhost of its own (no earlier events reach it)."""
+
+import secrets
+
+import pytest
+
+from services.evaluation.service import EvaluationService
+from services.organizations.service import OrganizationsService
+from shared.infra import provision
+from shared.migrate import migrate
+from tests.support import SUICHANG, XIHU, Running, eventually, rpc, sample_places, token
+
+
+@pytest.fixture
+def own_vhost(amqp_uri):
+    uri = amqp_uri.rsplit("/", 1)[0] + f"/snapshot_{secrets.token_hex(4)}"
+    provision.ensure_vhost(uri)
+    yield uri
+    provision.delete_vhost(uri)
+
+
+def test_a_late_service_catches_up_from_a_snapshot(databases, base_settings, token_secret,
+                                                   own_vhost):
+    urls = {service: databases.create(f"snapshot_{service}")
+            for service in ("organizations", "evaluation")}
+    for service, url in urls.items():
+        migrate(service, url)
+    settings = base_settings.with_overrides(amqp_uri=own_vhost, database_urls=urls)
+    admin = token(token_secret)
+    with Running(settings, OrganizationsService):  # evaluation is not deployed yet
+        with rpc(settings, admin) as proxy:
+            proxy.organizations.import_places(places=sample_places(SUICHANG, XIHU))
+            village = proxy.organizations.list_children(code="331123102000")["items"][0]["code"]
+            made = [proxy.organizations.register_organization(
+                name=f"党支部{i}", kind="631", sector="rural_village", place_code=village,
+                full_members=5, founded_on="2024-01-01")["id"] for i in range(3)]
+    with Running(settings, OrganizationsService, EvaluationService):
+        with rpc(settings, admin) as proxy:
+            report = proxy.evaluation.township_reports(place_code=SUICHANG, period="2026-11")
+            assert report["townships"] == 0  # it knows no place yet
+            published = proxy.organizations.publish_snapshot(place_code=SUICHANG)
+            assert published["organizations"] == 3 and published["places"] > 300
+            eventually(lambda: proxy.evaluation.township_reports(
+                place_code=SUICHANG, period="2026-11")["townships"] > 0)
+            for organization_id in made:  # graded like any other now
+                eventually(lambda oid=organization_id: proxy.evaluation.acceptances_of(
+                    organization_id=oid) == {"items": []})
+            round_ = proxy.evaluation.open_round(place_code=SUICHANG, year=2026, name="补录")
+            graded = proxy.evaluation.set_grade(round_id=round_["id"], organization_id=made[0],
+                                                grade="good", reason="补录")
+            assert graded["grade"] == "good"
+            again = proxy.organizations.publish_snapshot(place_code=SUICHANG)  # harmless twice
+            assert again["organizations"] == 3
