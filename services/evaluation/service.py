@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from services.evaluation import domain, store
-from shared import entrypoints, regions
+from shared import entrypoints, places, regions
 from shared.auth import CallerIdentity
 from shared.contracts import evaluation as contract
 from shared.contracts.common import encode_cursor
@@ -21,12 +21,13 @@ from shared.errors import Conflict, ValidationError
 from shared.events import handles
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
+from shared.places import PlaceDirectory
 from shared.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 
 
-class EvaluationService:
+class EvaluationService(PlaceDirectory):
     name = contract.SERVICE
 
     db = Database()
@@ -265,9 +266,9 @@ class EvaluationService:
             before = total.get(row["baseline_grade"], (0, 0))
             total[row["baseline_grade"]] = (before[0] + row["organizations"],
                                             before[1] + row["moved_up"])
-        for child in store.child_places(call.tx, place_code):
+        for child in places.children(call.tx, place_code):
             children.setdefault(child, {})  # none graded there yet: a row of zeros
-        names = store.place_names(call.tx, [place_code, *children])
+        names = places.names(call.tx, [place_code, *children])
 
         def place_row(code, by_grade):
             return {"place_code": code, "place_name": names.get(code),
@@ -297,7 +298,7 @@ class EvaluationService:
         call.tx.audit("joint_review", review["id"], {"recorded": {
             "place_code": review["place_code"], "year": review["year"],
             "exam_result": review["exam_result"]}})
-        review["place_name"] = store.place_name(call.tx, review["place_code"])
+        review["place_name"] = places.name(call.tx, review["place_code"])
         return review
 
     @operation
@@ -315,7 +316,7 @@ class EvaluationService:
         report = store.save_township_report(call.tx, params)
         call.tx.audit("township_report", f"{report['place_code']}/{report['period']}",
                       {"submitted_on": report["submitted_on"]})
-        report["place_name"] = store.place_name(call.tx, report["place_code"])
+        report["place_name"] = places.name(call.tx, report["place_code"])
         return report
 
     @operation
@@ -328,9 +329,6 @@ class EvaluationService:
                 "items": items}
 
     # -- events from the organizations service -------------------------------------------
-    @handles("organizations", "places_imported")
-    def on_places_imported(self, tx, event):
-        store.upsert_places(tx, event["data"]["places"])
 
     @handles("organizations", "organization_registered")
     def on_organization_registered(self, tx, event):

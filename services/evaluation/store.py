@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2.errors
 from psycopg2.extras import Json
 
-from shared import regions
+from shared import places, regions
 from shared.contracts.evaluation import ANSWERS
 from shared.db import Transaction, json_dumps
 from shared.errors import Conflict, NotFound
@@ -16,16 +16,8 @@ def _json(value) -> Json:
 
 
 # -- what this service knows of places and organizations (from events) -----------------
-def upsert_places(tx: Transaction, places: list[dict]) -> None:
-    if places:
-        tx.execute(tx.render_rows(
-            "INSERT INTO places (code, name, level, parent_code) VALUES", "(%s, %s, %s, %s)",
-            ((p["code"], p["name"], p["level"], p["parent_code"]) for p in places))
-            + b" ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name")
 
 
-def place_name(tx: Transaction, code: str) -> str | None:
-    return tx.scalar("SELECT name FROM places WHERE code = %s", (code,))
 
 
 def apply_organization(tx: Transaction, org: dict) -> bool:
@@ -217,41 +209,28 @@ MOVED_UP = """CASE WHEN baseline_grade = 'good'
                    ELSE grade_rank(current_grade) > grade_rank(baseline_grade) END"""
 
 
-def child_width(place_code: str) -> int:
-    """Digits that name a child place under `place_code` (a village has none below it)."""
-    level = regions.level_of(place_code)
-    if level == "village":
-        return 12
-    return regions.PREFIX_LENGTHS[regions.LEVELS[regions.LEVELS.index(level) + 1]]
 
 
 def moving_up_counts(tx: Transaction, place_code: str) -> list[dict]:
     """(child place, baseline grade) → organizations and moved up, over active graded ones;
     organizations sitting at the place itself count under the place's own code."""
     lo, hi = regions.subtree_bounds(place_code)
+    child, params = places.child_of("place_code", place_code)
     return tx.all(
         f"""
-        SELECT CASE WHEN place_code = %(place)s THEN place_code
-                    ELSE rpad(left(place_code, %(width)s), 12, '0') END AS child,
-               baseline_grade, count(*) AS organizations,
+        SELECT {child} AS child, baseline_grade, count(*) AS organizations,
                count(*) FILTER (WHERE {MOVED_UP}) AS moved_up
         FROM organizations
         WHERE status = 'active' AND baseline_grade IS NOT NULL
           AND place_code BETWEEN %(lo)s AND %(hi)s
         GROUP BY 1, 2
         """,
-        {"place": place_code, "width": child_width(place_code), "lo": lo, "hi": hi},
+        {**params, "lo": lo, "hi": hi},
     )
 
 
-def child_places(tx: Transaction, place_code: str) -> list[str]:
-    return [row["code"] for row in tx.all(
-        "SELECT code FROM places WHERE parent_code = %s ORDER BY code", (place_code,))]
 
 
-def place_names(tx: Transaction, codes) -> dict[str, str]:
-    rows = tx.all("SELECT code, name FROM places WHERE code = ANY(%s)", (list(codes),))
-    return {row["code"]: row["name"] for row in rows}
 
 
 def moving_up_page(tx: Transaction, place_code: str, baseline_grade: str, moved_up: bool | None,

@@ -10,7 +10,7 @@ from dataclasses import fields
 import psycopg2.errors
 
 from services.organizations.domain import Organization
-from shared import regions
+from shared import places, regions
 from shared.db import Transaction
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.outbox import Event
@@ -333,7 +333,7 @@ _TEAM_STATE = """
         SELECT organization_id, count(*) AS open FROM vacancies
         WHERE status = 'open' GROUP BY organization_id
     ) v ON v.organization_id = o.id
-    WHERE o.status = 'active' AND o.place_code BETWEEN %s AND %s
+    WHERE o.status = 'active' AND o.place_code BETWEEN %(lo)s AND %(hi)s
 """
 # The same rule as domain.team_problems, in SQL so the database does the filtering.
 _INCOMPLETE = ("(secretaries = 0 OR (committee_size > 0 AND committee < committee_size)"
@@ -343,15 +343,15 @@ _INCOMPLETE = ("(secretaries = 0 OR (committee_size > 0 AND committee < committe
 def incomplete_teams(tx: Transaction, place_code: str, *, limit: int,
                      after=None) -> tuple[list[dict], list | None]:
     lo, hi = regions.subtree_bounds(place_code)
-    params: list = [lo, hi]
+    params = {"lo": lo, "hi": hi, "limit": limit + 1}
     keyset = ""
     if after is not None:
-        keyset = " AND (place_code, organization_id) > (%s, %s)"
-        params += list(after)
+        keyset = " AND (place_code, organization_id) > (%(after_place)s, %(after_id)s)"
+        params.update(after_place=after[0], after_id=after[1])
     rows = tx.all(
         f"SELECT * FROM ({_TEAM_STATE}) t WHERE {_INCOMPLETE}{keyset}"
-        " ORDER BY place_code, organization_id LIMIT %s",
-        params + [limit + 1],
+        " ORDER BY place_code, organization_id LIMIT %(limit)s",
+        params,
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -362,26 +362,20 @@ def incomplete_teams(tx: Transaction, place_code: str, *, limit: int,
 def team_counts_by_child(tx: Transaction, place_code: str) -> list[dict]:
     """Active organizations and incomplete teams per child place (and the place itself,
     for organizations sitting at its own level)."""
-    place = regions.parse(place_code)
     lo, hi = regions.subtree_bounds(place_code)
-    if place.level == "village":
-        width = 12
-    else:
-        width = regions.PREFIX_LENGTHS[regions.LEVELS[regions.LEVELS.index(place.level) + 1]]
+    child, params = places.child_of("place_code", place_code)
     return tx.all(
         f"""
         SELECT c.code AS place_code, coalesce(pl.name, '') AS place_name,
                c.organizations, c.incomplete
         FROM (
-            SELECT CASE WHEN place_code = %s THEN place_code
-                        ELSE rpad(left(place_code, %s), 12, '0') END AS code,
-                   count(*) AS organizations,
+            SELECT {child} AS code, count(*) AS organizations,
                    count(*) FILTER (WHERE {_INCOMPLETE}) AS incomplete
             FROM ({_TEAM_STATE}) t GROUP BY 1
         ) c LEFT JOIN places pl ON pl.code = c.code
         ORDER BY c.code
         """,
-        (place_code, width, lo, hi),
+        {**params, "lo": lo, "hi": hi},
     )
 
 

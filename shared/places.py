@@ -1,0 +1,63 @@
+"""What every reporting service needs of places: a copy of the place tree kept from the
+organizations service's places_imported events (its own `places` table), and the SQL
+that groups rows by the child place of a report's place.
+
+    class EvaluationService(PlaceDirectory): ...     # keeps the copy up to date
+"""
+
+from __future__ import annotations
+
+from shared import regions
+from shared.db import Transaction
+from shared.events import handles
+
+
+def child_width(place_code: str) -> int:
+    """Digits that name a child place under `place_code` (a village has none below it)."""
+    level = regions.level_of(place_code)
+    if level == "village":
+        return 12
+    return regions.PREFIX_LENGTHS[regions.LEVELS[regions.LEVELS.index(level) + 1]]
+
+
+def child_of(column: str, place_code: str) -> tuple[str, dict]:
+    """SQL naming, for each row, the child place of `place_code` its `column` lies in —
+    or `place_code` itself for rows at that very place — and its parameters."""
+    return (f"CASE WHEN {column} = %(report_place)s THEN {column}"
+            f" ELSE rpad(left({column}, %(child_width)s), 12, '0') END",
+            {"report_place": place_code, "child_width": child_width(place_code)})
+
+
+def upsert(tx: Transaction, places: list[dict]) -> None:
+    if places:
+        tx.execute(tx.render_rows(
+            "INSERT INTO places (code, name, level, parent_code) VALUES", "(%s, %s, %s, %s)",
+            ((p["code"], p["name"], p["level"], p["parent_code"]) for p in places))
+            + b" ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name")
+
+
+def names(tx: Transaction, codes) -> dict[str, str]:
+    rows = tx.all("SELECT code, name FROM places WHERE code = ANY(%s)", (list(codes),))
+    return {row["code"]: row["name"] for row in rows}
+
+
+def name(tx: Transaction, code: str) -> str | None:
+    return tx.scalar("SELECT name FROM places WHERE code = %s", (code,))
+
+
+def children(tx: Transaction, place_code: str) -> list[str]:
+    return [row["code"] for row in tx.all(
+        "SELECT code FROM places WHERE parent_code = %s ORDER BY code", (place_code,))]
+
+
+class PlaceDirectory:
+    """Mixed into a service class: keeps its `places` table from the events."""
+
+    @handles("organizations", "places_imported")
+    def on_places_imported(self, tx, event):
+        upsert(tx, event["data"]["places"])
+
+
+# The table each service using PlaceDirectory creates in its first migration:
+#   CREATE TABLE places (code text COLLATE "C" PRIMARY KEY, name text NOT NULL,
+#                        level text NOT NULL, parent_code text COLLATE "C");
