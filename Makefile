@@ -101,3 +101,4 @@ bench: $(STAMP) ## benchmarks that print figures (see bench/RESULTS.md); needs R
 	@$(INFRA) up --no-databases
 	@$(PY) -W ignore bench/rpc_bench.py $(BENCH_ARGS)
 	@$(PY) -W ignore bench/events_bench.py
+	@$(PY) -W ignore bench/coverage_bench.py

@@ -35,6 +35,8 @@ ROLES = {
     "organizations.write": "党组织信息维护",
     "evaluation.read": "考评信息查询",
     "evaluation.write": "考评信息维护",
+    "npe.read": "非公企业党建信息查询",
+    "npe.write": "非公企业党建信息维护",
     "audit.read": "操作记录查询",
 }
 

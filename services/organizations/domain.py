@@ -95,6 +95,7 @@ class Organization:
     merged_into_id: int | None = None
     baseline_grade: str | None = None
     current_grade: str | None = None
+    external_ref: str | None = None  # "npe:42": made at another service's request
     id: int | None = None
     version: int = 0
     place_name: str | None = None
@@ -111,6 +112,7 @@ class Organization:
             "place_code": self.place_code, "parent_id": self.parent_id,
             "full_members": self.full_members, "committee_size": self.committee_size,
             "status": self.status, "term_ends_on": self.term_ends_on, "version": self.version,
+            "external_ref": self.external_ref,
         }
 
     @property
@@ -232,6 +234,7 @@ def register(values: dict, rules: Rules) -> Organization:
         committee_size=values.get("committee_size", 0),
         units=[u.strip() for u in values.get("units") or []],
         founded_on=values["founded_on"], elected_on=elected_on,
+        external_ref=values.get("external_ref"),
     )
     org.term_ends_on = add_years(elected_on, rules.term_years(org.sector))
     check_rules(org, rules)

@@ -18,6 +18,7 @@ from shared.contracts import organizations as contract
 from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationError
+from shared.events import handles
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.rules import RuleSet
@@ -122,15 +123,17 @@ class OrganizationsService(RectificationEntrypoints):
             raise ValidationError("unknown place", {"place_code": [f"no place {code}"]}) from None
 
     def _check_parent(self, call, org: domain.Organization) -> None:
-        if org.parent_id is None:
-            return
+        if org.parent_id is not None:
+            self._check_parent_in(call.tx, org)
+
+    def _check_parent_in(self, tx, org: domain.Organization) -> None:
         try:
             # FOR SHARE: a parent dissolved meanwhile would count no children and leave
             # this one under a dissolved organization.
-            parent = store.get_organization(call.tx, org.parent_id, lock="share")
+            parent = store.get_organization(tx, org.parent_id, lock="share")
         except NotFound:
             raise ValidationError("unknown parent", {"parent_id": [f"no organization {org.parent_id}"]}) from None
-        above = store.ancestor_ids(call.tx, parent.id) if org.id is not None else []
+        above = store.ancestor_ids(tx, parent.id) if org.id is not None else []
         domain.check_parent(org, parent, above)
 
     def _organization_in_reach(self, call, organization_id: int, *, lock: str | None = None):
@@ -141,14 +144,31 @@ class OrganizationsService(RectificationEntrypoints):
     @operation
     def register_organization(self, call, params):
         call.principal.require_place(params["place_code"])
-        org = domain.register(params, self.rules)
-        self._check_parent(call, org)
-        store.insert_organization(call.tx, org)  # refuses an unknown place
+        return self._dump(self._register(call.tx, params))
+
+    def _register(self, tx, values: dict) -> domain.Organization:
+        org = domain.register(values, self.rules)
+        if org.parent_id is not None:
+            self._check_parent_in(tx, org)
+        store.insert_organization(tx, org)  # refuses an unknown place
         seats = domain.vacancy_posts_to_open(org, [], [])
-        store.defer_vacancies(call.tx, org.id, seats, "unfilled", dt.date.today())
-        call.tx.audit("organization", org.id, {"registered": org.snapshot(),
-                                               "vacancies_opened": len(seats)})
-        return self._dump(org)
+        store.defer_vacancies(tx, org.id, seats, "unfilled", dt.date.today())
+        tx.audit("organization", org.id, {"registered": org.snapshot(),
+                                          "vacancies_opened": len(seats)})
+        return org
+
+    @handles("npe", "enterprise_org_established")
+    def on_enterprise_org_established(self, tx, event):
+        """An enterprise's party organization (own, joint, regional, industry) exists once,
+        here: registered at npe's request, once per reference."""
+        data = event["data"]
+        if store.organization_id_by_ref(tx, data["external_ref"]) is not None:
+            return  # registered already (the same request, delivered anew)
+        self._register(tx, {
+            "name": data["name"], "kind": data["kind"], "sector": "non_public_enterprise",
+            "place_code": data["place_code"], "full_members": data["full_members"],
+            "committee_size": data["committee_size"], "units": data["units"],
+            "founded_on": data["founded_on"], "external_ref": data["external_ref"]})
 
     @operation
     def update_organization(self, call, params):

@@ -94,6 +94,10 @@ def get_organization(tx: Transaction, organization_id: int, *, lock: str | None 
     return _organization(row)
 
 
+def organization_id_by_ref(tx: Transaction, external_ref: str) -> int | None:
+    return tx.scalar("SELECT id FROM organizations WHERE external_ref = %s", (external_ref,))
+
+
 def insert_organization(tx: Transaction, org: Organization) -> Organization:
     """Insert, and learn the place's name in the same round trip: the foreign key is
     what checks that the place exists."""

@@ -453,6 +453,8 @@ class OrganizationSnapshot(Schema):
     status = fields.String(required=True)
     term_ends_on = fields.Date(required=True)
     version = fields.Integer(required=True)
+    external_ref = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "set when another service asked for it (npe:<establishment id>)"})
 
 
 class OrganizationRegistered(Schema):

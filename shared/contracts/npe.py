@@ -1,0 +1,597 @@
+"""Contract of the npe service: non-public enterprises and their party coverage
+(docs/domain.md §6, S§20–S§27)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared import credit_code
+from shared.contracts import event, rpc_method
+from shared.contracts.common import (
+    Enum,
+    PastDate,
+    PlaceCode,
+    label_of,
+    page_fields,
+    request_id_field,
+)
+
+SERVICE = "npe"
+
+# GB/T 4754-2017 sections that enterprises fall in.
+INDUSTRIES = {
+    "A": "农、林、牧、渔业", "B": "采矿业", "C": "制造业",
+    "D": "电力、热力、燃气及水生产和供应业", "E": "建筑业", "F": "批发和零售业",
+    "G": "交通运输、仓储和邮政业", "H": "住宿和餐饮业", "I": "信息传输、软件和信息技术服务业",
+    "J": "金融业", "K": "房地产业", "L": "租赁和商务服务业", "M": "科学研究和技术服务业",
+    "N": "水利、环境和公共设施管理业", "O": "居民服务、修理和其他服务业", "P": "教育",
+    "Q": "卫生和社会工作", "R": "文化、体育和娱乐业",
+}
+SIZES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+OPERATING = {"operating": "在营", "suspended": "停业、歇业", "closed": "注销、吊销"}
+# How an enterprise is covered, best first (§6).
+COVERAGE = {
+    "own": "单独组建党组织",
+    "joint": "联合党支部覆盖",
+    "regional": "区域性党组织覆盖",
+    "industry": "行业党组织覆盖",
+    "work": "工作覆盖（党建指导员、联络员）",
+    "none": "未覆盖",
+}
+ESTABLISHMENT_KINDS = {"own": "单独组建", "joint": "联合组建", "regional": "区域性党组织",
+                       "industry": "行业党组织"}
+WORK_ROLES = {"instructor": "党建指导员", "liaison": "党建联络员"}
+DOUBLE_STRONG = {"applied": "已申报", "cultivating": "培育中", "recognized": "已认定",
+                 "rejected": "未通过"}
+CONTACT_KINDS = {"key_contact": "重点联系", "direct_guidance": "直接指导"}
+LAGGING_CAUSES = {
+    "weak_leadership": "班子软弱涣散",
+    "irregular_activities": "组织生活不正常",
+    "little_effect": "作用发挥不明显",
+    "business_difficulty": "企业生产经营困难",
+    "mobile_members": "党员流动性大",
+    "owner_unsupportive": "出资人不支持",
+    "other": "其他",
+}
+LAGGING_STATUSES = {"rectifying": "整顿中", "transformed": "已转化"}
+SIX_GOOD = {"entered": "创建中", "recognized": "已命名"}
+TRAINING_KINDS = {
+    "investors": "新生代党员出资人示范培训班",
+    "dual_managed_secretaries": "双管非公企业党组织书记培训班",
+    "other": "其他培训班",
+}
+ASSOCIATION_ROLES = {"member": "会员", "council": "理事", "officer": "会长、副会长、秘书长"}
+
+
+class CreditCode(fields.String):
+    """A unified social credit code, check character and all (GB 32100)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs)
+        problem = credit_code.problem(code)
+        if problem:
+            raise ValidationError(problem)
+        return code
+
+
+def _id(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+
+
+def _text(maximum=200, **kw):
+    return fields.String(validate=validate.Length(min=1, max=maximum), **kw)
+
+
+def _count(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(0, 10_000_000), **kw)
+
+
+def _year(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(2000, 2100), **kw)
+
+
+# -- enterprises ---------------------------------------------------------------------
+class EnterpriseFields(Schema):
+    credit_code = CreditCode(required=True)
+    name = _text(required=True)
+    place_code = PlaceCode(required=True)
+    industry = Enum(INDUSTRIES, required=True)
+    size = Enum(SIZES, required=True)
+    operating_status = Enum(OPERATING, load_default="operating")
+    employees = _count(required=True)
+    full_members = _count(required=True, metadata={"description": "正式党员"})
+    migrant_share = fields.Decimal(places=4, as_string=True, load_default=0,
+                                   validate=validate.Range(0, 1),
+                                   metadata={"description": "share of migrant workers, 0–1"})
+    cluster = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                            metadata={"description": "the park, building or cluster it is in"})
+    dual_managed = fields.Boolean(load_default=False,
+                                  metadata={"description": "双管企业 (directly guided)"})
+
+
+class RegisterEnterprise(EnterpriseFields):
+    request_id = request_id_field()
+
+
+class ImportEnterprises(Schema):
+    request_id = request_id_field()
+    enterprises = fields.List(fields.Nested(EnterpriseFields), required=True,
+                              validate=validate.Length(min=1, max=5000))
+
+
+class EnterprisesImported(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+
+
+class UpdateEnterprise(Schema):
+    request_id = request_id_field()
+    credit_code = CreditCode(required=True)
+    version = fields.Integer(strict=True, required=True)
+    name = _text()
+    place_code = PlaceCode()
+    industry = Enum(INDUSTRIES)
+    size = Enum(SIZES)
+    operating_status = Enum(OPERATING)
+    employees = _count()
+    full_members = _count()
+    migrant_share = fields.Decimal(places=4, as_string=True, validate=validate.Range(0, 1))
+    cluster = fields.String(allow_none=True, validate=validate.Length(max=200))
+    dual_managed = fields.Boolean()
+
+
+class EnterpriseRef(Schema):
+    credit_code = CreditCode(required=True)
+
+
+class Enterprise(Schema):
+    credit_code = fields.String()
+    name = fields.String()
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    industry = fields.String()
+    industry_label = label_of(INDUSTRIES)("industry")
+    size = fields.String()
+    size_label = label_of(SIZES)("size")
+    operating_status = fields.String()
+    operating_status_label = label_of(OPERATING)("operating_status")
+    employees = fields.Integer()
+    full_members = fields.Integer()
+    migrant_share = fields.Decimal(places=4, as_string=True)
+    cluster = fields.String(allow_none=True)
+    dual_managed = fields.Boolean()
+    coverage = fields.String()
+    coverage_label = label_of(COVERAGE)("coverage")
+    due_own_organization = fields.Boolean(metadata={"description": "≥ 3 full members, none of its own"})
+    version = fields.Integer()
+
+
+class ListEnterprises(Schema):
+    place_code = PlaceCode(required=True)
+    coverage = Enum(COVERAGE, load_default=None)
+    industry = Enum(INDUSTRIES, load_default=None)
+    operating_status = Enum(OPERATING, load_default=None)
+    limit, after = page_fields(default=100, maximum=1000, shape=(str, str)).values()
+
+
+class EnterprisePage(Schema):
+    items = fields.List(fields.Nested(Enterprise))
+    next_cursor = fields.String(allow_none=True)
+
+
+# -- coverage -------------------------------------------------------------------------
+class Establish(Schema):
+    request_id = request_id_field()
+    kind = Enum(ESTABLISHMENT_KINDS, required=True)
+    name = _text(required=True)
+    place_code = PlaceCode(required=True, metadata={"description": "where it is registered"})
+    credit_codes = fields.List(CreditCode(), required=True, validate=validate.Length(min=1, max=500),
+                               metadata={"description": "own: one; joint: 2–5; regional, industry: any"})
+    full_members = _count(required=True)
+    org_kind = Enum({"611": "党委", "621": "党总支", "631": "党支部"}, load_default="631",
+                    metadata={"description": "the registry kind (a joint one is always 632)"})
+    founded_on = PastDate(required=True)
+
+
+class JoinOrganization(Schema):
+    request_id = request_id_field()
+    establishment_id = _id(required=True)
+    credit_code = CreditCode(required=True)
+
+
+class Establishment(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = label_of(ESTABLISHMENT_KINDS)("kind")
+    name = fields.String()
+    place_code = fields.String()
+    org_kind = fields.String()
+    full_members = fields.Integer()
+    founded_on = fields.Date()
+    organization_id = fields.Integer(allow_none=True, metadata={
+        "description": "its id in the organizations registry, once registered there"})
+    credit_codes = fields.List(fields.String())
+
+
+class EstablishmentRef(Schema):
+    establishment_id = _id(required=True)
+
+
+class AssignWorkCoverage(Schema):
+    request_id = request_id_field()
+    credit_code = CreditCode(required=True)
+    role = Enum(WORK_ROLES, required=True)
+    person = _text(100, required=True)
+    assigned_on = PastDate(required=True)
+
+
+class EndWorkCoverage(Schema):
+    request_id = request_id_field()
+    assignment_id = _id(required=True)
+    ended_on = PastDate(required=True)
+
+
+class WorkAssignment(Schema):
+    id = fields.Integer()
+    credit_code = fields.String()
+    role = fields.String()
+    role_label = label_of(WORK_ROLES)("role")
+    person = fields.String()
+    assigned_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+
+
+class CoverageQuery(Schema):
+    place_code = PlaceCode(required=True)
+
+
+class CoverageRow(Schema):
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    enterprises = fields.Integer(metadata={"description": "registered, any status"})
+    operating = fields.Integer()
+    own = fields.Integer()
+    joint = fields.Integer()
+    regional = fields.Integer()
+    industry = fields.Integer()
+    organizational = fields.Integer(metadata={"description": "own + joint + regional + industry"})
+    work = fields.Integer(metadata={"description": "no organization, an instructor or liaison"})
+    uncovered = fields.Integer()
+    due_own = fields.Integer(metadata={"description": "≥ 3 full members, no own organization"})
+    organizational_rate = fields.Decimal(places=4, as_string=True, allow_none=True)
+    own_rate = fields.Decimal(places=4, as_string=True, allow_none=True)
+    work_rate = fields.Decimal(places=4, as_string=True, allow_none=True)
+    total_rate = fields.Decimal(places=4, as_string=True, allow_none=True,
+                                metadata={"description": "organizational + work"})
+
+
+class NamedEnterprise(Schema):
+    credit_code = fields.String()
+    name = fields.String()
+    place_code = fields.String()
+    full_members = fields.Integer()
+    coverage = fields.String()
+    coverage_label = label_of(COVERAGE)("coverage")
+
+
+class CoverageReport(Schema):
+    place_code = fields.String()
+    as_of = fields.Date()
+    rules = fields.Dict()
+    total = fields.Nested(CoverageRow)
+    by_child_place = fields.List(fields.Nested(CoverageRow))
+    uncovered = fields.List(fields.Nested(NamedEnterprise), metadata={
+        "description": "the first ones by name; uncovered_enterprises pages through all"})
+    due_own = fields.List(fields.Nested(NamedEnterprise))
+
+
+class EnterpriseListing(Schema):
+    place_code = PlaceCode(required=True)
+    limit, after = page_fields(default=200, maximum=1000, shape=(str, str)).values()
+
+
+class NamedPage(Schema):
+    items = fields.List(fields.Nested(NamedEnterprise))
+    next_cursor = fields.String(allow_none=True)
+
+
+# -- standardization, the two ends, creation, training, association ---------------------
+class RecordStandard(Schema):
+    request_id = request_id_field()
+    establishment_id = _id(required=True)
+    item = fields.String(required=True, validate=validate.Length(min=1, max=50),
+                         metadata={"description": "an item of the configured checklist"})
+    met = fields.Boolean(required=True)
+    checked_on = PastDate(required=True)
+
+
+class StandardItem(Schema):
+    item = fields.String()
+    label = fields.String()
+    met = fields.Boolean()
+    checked_on = fields.Date(allow_none=True)
+
+
+class Standardization(Schema):
+    establishment_id = fields.Integer()
+    items = fields.List(fields.Nested(StandardItem))
+    completion = fields.Decimal(places=4, as_string=True)
+
+
+class ApplyDoubleStrong(Schema):
+    request_id = request_id_field()
+    credit_code = CreditCode(required=True)
+    year = _year(required=True)
+    applied_on = PastDate(required=True)
+
+
+class AdvanceDoubleStrong(Schema):
+    request_id = request_id_field()
+    application_id = _id(required=True)
+    status = Enum({k: v for k, v in DOUBLE_STRONG.items() if k != "applied"}, required=True)
+    on = PastDate(required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class DoubleStrongStep(Schema):
+    status = fields.String()
+    status_label = label_of(DOUBLE_STRONG)("status")
+    on = fields.Date()
+    note = fields.String(allow_none=True)
+
+
+class DoubleStrongApplication(Schema):
+    id = fields.Integer()
+    credit_code = fields.String()
+    enterprise_name = fields.String()
+    year = fields.Integer()
+    status = fields.String()
+    status_label = label_of(DOUBLE_STRONG)("status")
+    history = fields.List(fields.Nested(DoubleStrongStep))
+
+
+class DoubleStrongQuery(Schema):
+    place_code = PlaceCode(required=True)
+    year = _year(required=True)
+    status = Enum(DOUBLE_STRONG, load_default=None)
+
+
+class DoubleStrongList(Schema):
+    items = fields.List(fields.Nested(DoubleStrongApplication))
+
+
+class RecordContact(Schema):
+    request_id = request_id_field()
+    credit_code = CreditCode(required=True)
+    kind = Enum(CONTACT_KINDS, required=True)
+    leader = _text(100, required=True, metadata={"description": "the contact leader"})
+    contact_on = PastDate(required=True)
+    content = _text(5000, required=True)
+
+
+class Contact(Schema):
+    id = fields.Integer()
+    credit_code = fields.String()
+    kind = fields.String()
+    kind_label = label_of(CONTACT_KINDS)("kind")
+    leader = fields.String()
+    contact_on = fields.Date()
+    content = fields.String()
+
+
+class ContactList(Schema):
+    items = fields.List(fields.Nested(Contact))
+
+
+class MarkLagging(Schema):
+    request_id = request_id_field()
+    establishment_id = _id(required=True)
+    cause = Enum(LAGGING_CAUSES, required=True)
+    noted_on = PastDate(required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class TransformLagging(Schema):
+    request_id = request_id_field()
+    lagging_id = _id(required=True)
+    transformed_on = PastDate(required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class Lagging(Schema):
+    id = fields.Integer()
+    establishment_id = fields.Integer()
+    establishment_name = fields.String()
+    place_code = fields.String()
+    cause = fields.String()
+    cause_label = label_of(LAGGING_CAUSES)("cause")
+    status = fields.String()
+    status_label = label_of(LAGGING_STATUSES)("status")
+    noted_on = fields.Date()
+    transformed_on = fields.Date(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class LaggingList(Schema):
+    items = fields.List(fields.Nested(Lagging))
+    by_cause = fields.Dict(metadata={"description": "cause → organizations still rectifying"})
+
+
+class EnterSixGood(Schema):
+    request_id = request_id_field()
+    establishment_id = _id(required=True)
+    year = _year(required=True)
+
+
+class RecognizeSixGood(Schema):
+    request_id = request_id_field()
+    entry_id = _id(required=True)
+
+
+class SixGoodEntry(Schema):
+    id = fields.Integer()
+    establishment_id = fields.Integer()
+    establishment_name = fields.String()
+    year = fields.Integer()
+    status = fields.String()
+    status_label = label_of(SIX_GOOD)("status")
+
+
+class SixGoodQuery(Schema):
+    place_code = PlaceCode(required=True)
+    year = _year(required=True)
+
+
+class SixGoodList(Schema):
+    items = fields.List(fields.Nested(SixGoodEntry))
+
+
+class OpenTrainingClass(Schema):
+    request_id = request_id_field()
+    kind = Enum(TRAINING_KINDS, required=True)
+    title = _text(required=True)
+    place_code = PlaceCode(required=True, metadata={"description": "who runs it"})
+    starts_on = fields.Date(required=True)
+    sessions = fields.Integer(strict=True, required=True, validate=validate.Range(1, 200))
+
+
+class Enrol(Schema):
+    request_id = request_id_field()
+    class_id = _id(required=True)
+    person = _text(100, required=True)
+    credit_code = CreditCode(required=True)
+
+
+class RecordAttendance(Schema):
+    request_id = request_id_field()
+    class_id = _id(required=True)
+    session = fields.Integer(strict=True, required=True, validate=validate.Range(1, 200))
+    present = fields.List(_id(), required=True, metadata={"description": "enrolment ids present"})
+
+
+class ClassRef(Schema):
+    class_id = _id(required=True)
+
+
+class Enrolment(Schema):
+    id = fields.Integer()
+    person = fields.String()
+    credit_code = fields.String()
+    enterprise_name = fields.String()
+    attended = fields.Integer()
+    attendance_rate = fields.Decimal(places=4, as_string=True, allow_none=True)
+
+
+class TrainingClass(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = label_of(TRAINING_KINDS)("kind")
+    title = fields.String()
+    place_code = fields.String()
+    starts_on = fields.Date()
+    sessions = fields.Integer()
+    sessions_held = fields.Integer()
+    enrolments = fields.List(fields.Nested(Enrolment))
+
+
+class JoinAssociation(Schema):
+    request_id = request_id_field()
+    person = _text(100, required=True)
+    credit_code = CreditCode(required=True)
+    role = Enum(ASSOCIATION_ROLES, load_default="member")
+    joined_on = PastDate(required=True)
+
+
+class AssociationMember(Schema):
+    id = fields.Integer()
+    person = fields.String()
+    credit_code = fields.String()
+    enterprise_name = fields.String()
+    place_code = fields.String()
+    role = fields.String()
+    role_label = label_of(ASSOCIATION_ROLES)("role")
+    joined_on = fields.Date()
+
+
+class AssociationList(Schema):
+    items = fields.List(fields.Nested(AssociationMember))
+
+
+# -- events ---------------------------------------------------------------------------
+class EnterpriseOrgEstablished(Schema):
+    establishment_id = fields.Integer(required=True)
+    external_ref = fields.String(required=True, metadata={
+        "description": "npe:<establishment id>: the registry keeps one organization per ref"})
+    kind = fields.String(required=True, metadata={"description": "registry kind: 611/621/631/632"})
+    name = fields.String(required=True)
+    place_code = fields.String(required=True)
+    full_members = fields.Integer(required=True)
+    committee_size = fields.Integer(required=True)
+    units = fields.List(fields.String(), required=True)
+    founded_on = fields.Date(required=True)
+
+
+# -- registration --------------------------------------------------------------------
+READ, WRITE = "npe.read", "npe.write"
+
+for _method, _params, _result, _role, _mutating, _summary in [
+    ("register_enterprise", RegisterEnterprise, Enterprise, WRITE, True,
+     "Register an enterprise by its unified social credit code; a known code is a Conflict."),
+    ("import_enterprises", ImportEnterprises, EnterprisesImported, WRITE, True,
+     "Create or update up to 5 000 enterprises at once, all or nothing."),
+    ("update_enterprise", UpdateEnterprise, Enterprise, WRITE, True,
+     "Change an enterprise; state the version you read (stale → Conflict)."),
+    ("get_enterprise", EnterpriseRef, Enterprise, READ, False, "One enterprise."),
+    ("list_enterprises", ListEnterprises, EnterprisePage, READ, False,
+     "Enterprises in a subtree, filtered, in keyset pages."),
+    ("establish_organization", Establish, Establishment, WRITE, True,
+     "A party organization set up for enterprises (own, joint ≤ 5, regional, industry); the "
+     "organizations service registers it (enterprise_org_established)."),
+    ("join_organization", JoinOrganization, Establishment, WRITE, True,
+     "An enterprise joins a joint, regional or industry organization."),
+    ("get_establishment", EstablishmentRef, Establishment, READ, False, "One establishment."),
+    ("assign_work_coverage", AssignWorkCoverage, WorkAssignment, WRITE, True,
+     "A party-building instructor or liaison for an enterprise (work coverage)."),
+    ("end_work_coverage", EndWorkCoverage, WorkAssignment, WRITE, True, "An assignment ends."),
+    ("coverage_report", CoverageQuery, CoverageReport, READ, False,
+     "Coverage by place: organizational, own-organization and work coverage rates (§6)."),
+    ("uncovered_enterprises", EnterpriseListing, NamedPage, READ, False,
+     "Operating enterprises with no coverage, by name."),
+    ("due_own_organization", EnterpriseListing, NamedPage, READ, False,
+     "Operating enterprises with ≥ 3 full members and no own organization."),
+    ("record_standard", RecordStandard, Standardization, WRITE, True,
+     "Mark an item of an organization's standardization checklist (标准化建设)."),
+    ("standardization", EstablishmentRef, Standardization, READ, False,
+     "An organization's checklist and its completion."),
+    ("apply_double_strong", ApplyDoubleStrong, DoubleStrongApplication, WRITE, True,
+     "An enterprise applies to be a 双强 (strong party building, strong development) one."),
+    ("advance_double_strong", AdvanceDoubleStrong, DoubleStrongApplication, WRITE, True,
+     "Applied → cultivating → recognized (or rejected), with its history."),
+    ("double_strong", DoubleStrongQuery, DoubleStrongList, READ, False, "Applications of a year."),
+    ("record_contact", RecordContact, Contact, WRITE, True,
+     "A key contact or direct guidance record for a dual-managed (双管) enterprise."),
+    ("contacts_of", EnterpriseRef, ContactList, READ, False, "An enterprise's contact records."),
+    ("mark_lagging", MarkLagging, Lagging, WRITE, True,
+     "A lagging enterprise organization, with its cause classified (抓后进)."),
+    ("transform_lagging", TransformLagging, Lagging, WRITE, True, "It has been transformed."),
+    ("lagging", CoverageQuery, LaggingList, READ, False, "Lagging organizations in a subtree."),
+    ("enter_six_good", EnterSixGood, SixGoodEntry, WRITE, True,
+     "An organization enters the 双强六好 creation of a year."),
+    ("recognize_six_good", RecognizeSixGood, SixGoodEntry, WRITE, True, "It is named 双强六好."),
+    ("six_good", SixGoodQuery, SixGoodList, READ, False, "Entries of a year in a subtree."),
+    ("open_training_class", OpenTrainingClass, TrainingClass, WRITE, True,
+     "A training class (new-generation investors; dual-managed secretaries)."),
+    ("enrol", Enrol, TrainingClass, WRITE, True, "Enrol a participant."),
+    ("record_attendance", RecordAttendance, TrainingClass, WRITE, True,
+     "Who attended a session."),
+    ("get_training_class", ClassRef, TrainingClass, READ, False,
+     "A class with its participants and their attendance."),
+    ("join_association", JoinAssociation, AssociationMember, WRITE, True,
+     "A party worker joins the association of non-public enterprise party workers."),
+    ("association_members", CoverageQuery, AssociationList, READ, False, "Members in a subtree."),
+]:
+    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
+               mutating=_mutating, summary=_summary)
+
+event(SERVICE, "enterprise_org_established", data=EnterpriseOrgEstablished,
+      summary="A party organization was set up for enterprises: the registry registers it once.")

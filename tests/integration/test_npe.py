@@ -1,0 +1,341 @@
+"""The npe service with the organizations registry, on the real broker and databases."""
+
+import datetime as dt
+import json
+import random
+import uuid
+from decimal import Decimal
+
+import kombu
+import psycopg2
+import pytest
+
+from shared import credit_code
+from shared.errors import Conflict, Forbidden, ValidationError
+from tests.support import (
+    SUICHANG,
+    XIHU,
+    eventually,
+    rpc,
+    sample_places,
+    services_running,
+    token,
+)
+
+TODAY = dt.date.today().isoformat()
+INDUSTRIES = ["C", "F", "I", "E", "H"]
+
+
+@pytest.fixture(scope="module")
+def stack(databases, base_settings, token_secret):
+    with services_running(databases, base_settings, "npe", "organizations", "npe") as running:
+        with rpc(running.settings, token(token_secret)) as proxy:
+            proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG))
+            eventually(lambda: _npe_knows(proxy, SUICHANG))
+        yield running
+
+
+def _npe_knows(proxy, place):
+    return proxy.npe.coverage_report(place_code=place)["by_child_place"]
+
+
+@pytest.fixture
+def proxy(stack, token_secret):
+    with rpc(stack.settings, token(token_secret)) as proxy:
+        yield proxy
+
+
+def new_code(rng=random):
+    first17 = "91" + "331123" + "".join(rng.choice(credit_code.CHARSET) for _ in range(9))
+    return credit_code.with_check_character(first17)
+
+
+def enterprise(place, code=None, **overrides):
+    values = {"credit_code": code or new_code(), "name": f"企业{uuid.uuid4().hex[:8]}",
+              "place_code": place, "industry": "C", "size": "small", "employees": 50,
+              "full_members": 2}
+    values.update(overrides)
+    return values
+
+
+def village_places(proxy, county=SUICHANG):
+    townships = [p["code"] for p in proxy.organizations.list_children(code=county)["items"]]
+    return townships, {t: [v["code"] for v in proxy.organizations.list_children(code=t)["items"]]
+                       for t in townships}
+
+
+def test_a_generated_county_coverage_report_matches_numbers_computed_here(stack, proxy):
+    rng = random.Random(2012)
+    townships, villages = village_places(proxy)
+    spots = [v for t in townships for v in villages[t]] + townships
+    rows = []
+    for _ in range(2500):
+        rows.append(enterprise(rng.choice(spots), new_code(rng),
+                               industry=rng.choice(INDUSTRIES),
+                               operating_status=rng.choices(["operating", "suspended", "closed"],
+                                                            [85, 10, 5])[0],
+                               full_members=rng.choices([0, 1, 2, 3, 5, 9], [30, 20, 15, 15, 12, 8])[0],
+                               employees=rng.randrange(5, 2000)))
+    for start in range(0, len(rows), 1250):
+        imported = proxy.npe.import_enterprises(enterprises=rows[start:start + 1250])
+        assert imported == {"created": 1250, "updated": 0}
+    operating = [r for r in rows if r["operating_status"] == "operating"]
+    coverage = {r["credit_code"]: set() for r in rows}
+    work = set()
+
+    # own organizations for some with ≥ 3 members
+    for row in rng.sample([r for r in operating if r["full_members"] >= 3], 120):
+        proxy.npe.establish_organization(kind="own", name=f"{row['name']}党支部",
+                                         place_code=row["place_code"],
+                                         credit_codes=[row["credit_code"]],
+                                         full_members=row["full_members"], founded_on=TODAY)
+        coverage[row["credit_code"]].add("own")
+    # joint branches of small ones in the same township
+    free = [r for r in operating if not coverage[r["credit_code"]]]
+    for township in townships[:6]:
+        local = [r for r in free if r["place_code"].startswith(township[:9])][:4]
+        if len(local) >= 2:
+            proxy.npe.establish_organization(kind="joint", name="联合党支部", place_code=township,
+                                             credit_codes=[r["credit_code"] for r in local],
+                                             full_members=4, founded_on=TODAY)
+            for r in local:
+                coverage[r["credit_code"]].add("joint")
+    # a regional organization in a township's park, an industry one across the county
+    park = [r for r in operating if r["place_code"].startswith(townships[7][:9])][:30]
+    proxy.npe.establish_organization(kind="regional", name="工业园区党委", place_code=townships[7],
+                                     credit_codes=[r["credit_code"] for r in park],
+                                     full_members=40, org_kind="611", founded_on=TODAY)
+    for r in park:
+        coverage[r["credit_code"]].add("regional")
+    trade = rng.sample([r for r in operating if r["industry"] == "H"], 25)
+    proxy.npe.establish_organization(kind="industry", name="餐饮行业党支部", place_code=SUICHANG,
+                                     credit_codes=[r["credit_code"] for r in trade],
+                                     full_members=12, founded_on=TODAY)
+    for r in trade:
+        coverage[r["credit_code"]].add("industry")
+    # instructors for some of the rest
+    for row in rng.sample([r for r in operating if not coverage[r["credit_code"]]], 200):
+        proxy.npe.assign_work_coverage(credit_code=row["credit_code"], role="instructor",
+                                       person="指导员", assigned_on=TODAY)
+        work.add(row["credit_code"])
+
+    order = ["own", "joint", "regional", "industry"]
+
+    def best(row):
+        kinds = coverage[row["credit_code"]]
+        return next((k for k in order if k in kinds),
+                    "work" if row["credit_code"] in work else "none")
+
+    def expected(selection):
+        ops = [r for r in selection if r["operating_status"] == "operating"]
+        counts = {k: sum(1 for r in ops if best(r) == k) for k in [*order, "work", "none"]}
+        organizational = sum(counts[k] for k in order)
+
+        def rate(n):
+            return str((Decimal(n) / len(ops)).quantize(Decimal("0.0001"))) if ops else None
+
+        return {"enterprises": len(selection), "operating": len(ops), "own": counts["own"],
+                "organizational": organizational, "work": counts["work"],
+                "uncovered": counts["none"],
+                "due_own": sum(1 for r in ops if r["full_members"] >= 3 and best(r) != "own"),
+                "own_rate": rate(counts["own"]), "organizational_rate": rate(organizational),
+                "work_rate": rate(counts["work"]),
+                "total_rate": rate(organizational + counts["work"])}
+
+    def got(row):
+        return {k: row[k] for k in ("enterprises", "operating", "own", "organizational", "work",
+                                    "uncovered", "due_own", "own_rate", "organizational_rate",
+                                    "work_rate", "total_rate")}
+
+    report = proxy.npe.coverage_report(place_code=SUICHANG)
+    assert got(report["total"]) == expected(rows)
+    for child in report["by_child_place"]:
+        mine = [r for r in rows if r["place_code"].startswith(child["place_code"][:9])]
+        assert got(child) == expected(mine), child["place_code"]
+    assert {c["place_code"] for c in report["by_child_place"]} == set(townships)
+    uncovered = sorted((r["name"], r["credit_code"]) for r in operating if best(r) == "none")
+    assert [(u["name"], u["credit_code"]) for u in report["uncovered"]] == uncovered[:200]
+    paged, cursor = [], None
+    while True:
+        page = proxy.npe.uncovered_enterprises(place_code=SUICHANG, limit=500, after=cursor)
+        paged += [(u["name"], u["credit_code"]) for u in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert paged == uncovered
+    due = proxy.npe.due_own_organization(place_code=SUICHANG, limit=1000)["items"]
+    assert len(due) == expected(rows)["due_own"]
+    assert all(d["full_members"] >= 3 and d["coverage"] != "own" for d in due)
+
+
+def test_invalid_credit_codes_are_refused_per_field_and_duplicates_conflict(stack, proxy):
+    townships, villages = village_places(proxy)
+    good = enterprise(villages[townships[0]][0], "91350100M000100Y43")
+    for bad, says in (("91350100M000100Y44", "check character"),
+                      ("91350100M000100Y4", "18 characters"),
+                      ("91350100m000100y43", "capitals")):
+        with pytest.raises(ValidationError) as caught:
+            proxy.npe.register_enterprise(**{**good, "credit_code": bad})
+        assert says in caught.value.details["credit_code"][0]
+    created = proxy.npe.register_enterprise(**good)
+    assert created["coverage"] == "none" and created["coverage_label"] == "未覆盖"
+    with pytest.raises(Conflict):
+        proxy.npe.register_enterprise(**{**good, "name": "另一家"})
+    with pytest.raises(ValidationError) as caught:
+        proxy.npe.import_enterprises(enterprises=[good, good])
+    assert "enterprises" in caught.value.details
+    updated = proxy.npe.update_enterprise(credit_code=good["credit_code"], version=1,
+                                          full_members=4)
+    assert updated["version"] == 2 and updated["due_own_organization"] is True
+    with pytest.raises(Conflict):
+        proxy.npe.update_enterprise(credit_code=good["credit_code"], version=1, full_members=5)
+
+
+def registry_count(stack, external_ref):
+    conn = psycopg2.connect(stack.urls["organizations"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM organizations WHERE external_ref = %s", (external_ref,))
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def handled(stack, event_id):
+    conn = psycopg2.connect(stack.urls["organizations"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM inbox WHERE event_id = %s", (event_id,))
+            return cur.fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_an_enterprise_organization_exists_once_in_the_registry(stack, proxy):
+    amqp = stack.settings.amqp_uri
+    queue = kombu.Queue(f"npe-capture-{uuid.uuid4().hex[:6]}", durable=True,
+                        exchange=kombu.Exchange("npe.events", type="topic", durable=True),
+                        routing_key="enterprise_org_established")
+    with kombu.Connection(amqp) as conn:
+        queue(conn.channel()).declare()
+    townships, villages = village_places(proxy)
+    small = [proxy.npe.register_enterprise(**enterprise(villages[townships[2]][i]))
+             for i in range(3)]
+    joint = proxy.npe.establish_organization(
+        kind="joint", name="三家企业联合党支部", place_code=townships[2],
+        credit_codes=[e["credit_code"] for e in small], full_members=5, founded_on=TODAY)
+    ref = f"npe:{joint['id']}"
+    linked = eventually(lambda: proxy.npe.get_establishment(
+        establishment_id=joint["id"])["organization_id"])
+    registered = proxy.organizations.get_organization(organization_id=linked)
+    assert (registered["kind"], registered["sector"]) == ("632", "non_public_enterprise")
+    assert sorted(registered["units"]) == sorted(e["name"] for e in small)
+    assert registry_count(stack, ref) == 1
+    assert all(proxy.npe.get_enterprise(credit_code=e["credit_code"])["coverage"] == "joint"
+               for e in small)
+
+    with kombu.Connection(amqp) as conn:
+        message = conn.channel().basic_get(queue.name, no_ack=True)
+    body = json.loads(message.body)
+    with kombu.Connection(amqp, transport_options={"confirm_publish": True}) as conn:
+        producer = kombu.Producer(conn.channel())
+        for event_id in (body["id"], str(uuid.uuid4())):  # the same delivery, and a new one
+            producer.publish({**body, "id": event_id}, exchange="npe.events",
+                             routing_key="enterprise_org_established", serializer="json")
+        new_id = event_id
+    eventually(lambda: handled(stack, new_id))  # the new delivery has been through
+    assert registry_count(stack, ref) == 1
+
+
+def test_a_county_principal_sees_and_changes_only_its_own_enterprises(stack, proxy, token_secret):
+    townships, villages = village_places(proxy)
+    mine = proxy.npe.register_enterprise(**enterprise(villages[townships[3]][0]))
+    theirs = proxy.npe.register_enterprise(**enterprise(
+        proxy.organizations.list_children(code="330106002000")["items"][0]["code"]))
+    with rpc(stack.settings, token(token_secret, place=SUICHANG,
+                                   roles=("npe.read", "npe.write"))) as county:
+        assert county.npe.get_enterprise(credit_code=mine["credit_code"])["name"] == mine["name"]
+        for call in (lambda: county.npe.get_enterprise(credit_code=theirs["credit_code"]),
+                     lambda: county.npe.update_enterprise(credit_code=theirs["credit_code"],
+                                                          version=1, employees=1),
+                     lambda: county.npe.coverage_report(place_code=XIHU),
+                     lambda: county.npe.register_enterprise(**enterprise("330106002001")),
+                     lambda: county.npe.assign_work_coverage(
+                         credit_code=theirs["credit_code"], role="liaison", person="x",
+                         assigned_on=TODAY),
+                     lambda: county.npe.establish_organization(
+                         kind="regional", name="跨县", place_code=SUICHANG,
+                         credit_codes=[mine["credit_code"], theirs["credit_code"]],
+                         full_members=5, founded_on=TODAY)):
+            with pytest.raises(Forbidden):
+                call()
+        listed = county.npe.list_enterprises(place_code=SUICHANG, limit=1000)["items"]
+        assert all(e["place_code"].startswith("331123") for e in listed)
+    assert proxy.npe.get_enterprise(credit_code=theirs["credit_code"])["version"] == 1
+
+
+def test_the_two_ends_standardization_training_and_the_association(stack, proxy):
+    townships, villages = village_places(proxy)
+    strong = proxy.npe.register_enterprise(**enterprise(villages[townships[4]][0], full_members=8,
+                                                        dual_managed=True))
+    plain = proxy.npe.register_enterprise(**enterprise(villages[townships[4]][1]))
+    own = proxy.npe.establish_organization(kind="own", name="强企党支部",
+                                           place_code=strong["place_code"],
+                                           credit_codes=[strong["credit_code"]], full_members=8,
+                                           founded_on=TODAY)
+    # standardization
+    check = proxy.npe.record_standard(establishment_id=own["id"], item="team", met=True,
+                                      checked_on=TODAY)
+    assert check["completion"] == "0.1667" and len(check["items"]) == 6
+    with pytest.raises(ValidationError):
+        proxy.npe.record_standard(establishment_id=own["id"], item="nonsense", met=True,
+                                  checked_on=TODAY)
+    # double strong, step by step, with history
+    application = proxy.npe.apply_double_strong(credit_code=strong["credit_code"], year=2026,
+                                                applied_on=TODAY)
+    with pytest.raises(Conflict):
+        proxy.npe.advance_double_strong(application_id=application["id"], status="recognized",
+                                        on=TODAY)
+    proxy.npe.advance_double_strong(application_id=application["id"], status="cultivating",
+                                    on=TODAY, note="列入培育")
+    done = proxy.npe.advance_double_strong(application_id=application["id"], status="recognized",
+                                           on=TODAY)
+    assert [h["status"] for h in done["history"]] == ["applied", "cultivating", "recognized"]
+    assert [a["id"] for a in proxy.npe.double_strong(place_code=SUICHANG, year=2026,
+                                                     status="recognized")["items"]] == [done["id"]]
+    # key contact only for dual-managed enterprises
+    proxy.npe.record_contact(credit_code=strong["credit_code"], kind="key_contact",
+                             leader="县委常委", contact_on=TODAY, content="走访调研")
+    with pytest.raises(ValidationError):
+        proxy.npe.record_contact(credit_code=plain["credit_code"], kind="direct_guidance",
+                                 leader="x", contact_on=TODAY, content="y")
+    # the lagging end
+    lagging = proxy.npe.mark_lagging(establishment_id=own["id"], cause="weak_leadership",
+                                     noted_on=TODAY)
+    with pytest.raises(Conflict):
+        proxy.npe.mark_lagging(establishment_id=own["id"], cause="other", noted_on=TODAY)
+    assert proxy.npe.lagging(place_code=SUICHANG)["by_cause"]["weak_leadership"] >= 1
+    assert proxy.npe.transform_lagging(lagging_id=lagging["id"],
+                                       transformed_on=TODAY)["status"] == "transformed"
+    # 双强六好
+    entry = proxy.npe.enter_six_good(establishment_id=own["id"], year=2026)
+    assert proxy.npe.recognize_six_good(entry_id=entry["id"])["status_label"] == "已命名"
+    # a training class with attendance
+    training = proxy.npe.open_training_class(kind="investors", title="新生代党员出资人示范培训班",
+                                             place_code=SUICHANG, starts_on=TODAY, sessions=4)
+    training = proxy.npe.enrol(class_id=training["id"], person="张总",
+                               credit_code=strong["credit_code"])
+    training = proxy.npe.enrol(class_id=training["id"], person="李总",
+                               credit_code=plain["credit_code"])
+    first, second = (e["id"] for e in training["enrolments"])
+    proxy.npe.record_attendance(class_id=training["id"], session=1, present=[first, second])
+    training = proxy.npe.record_attendance(class_id=training["id"], session=2, present=[first])
+    rates = {e["person"]: e["attendance_rate"] for e in training["enrolments"]}
+    assert rates == {"张总": "1.0000", "李总": "0.5000"} and training["sessions_held"] == 2
+    with pytest.raises(ValidationError):
+        proxy.npe.record_attendance(class_id=training["id"], session=5, present=[first])
+    # the association of party workers
+    member = proxy.npe.join_association(person="王党务", credit_code=strong["credit_code"],
+                                        joined_on=TODAY, role="council")
+    assert member["role_label"] == "理事"
+    assert member["id"] in [m["id"] for m in proxy.npe.association_members(
+        place_code=SUICHANG)["items"]]
