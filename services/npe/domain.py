@@ -44,16 +44,12 @@ class Rules:
         return {name: values[name] for name in names}
 
 
-def coverage_of(kinds: set[str], work_covered: bool) -> str:
-    """The enterprise's best coverage: an organization of its own, then a joint,
-    regional or industry one, then work coverage by an instructor or liaison (§6)."""
-    for kind in ORGANIZATIONAL:
-        if kind in kinds:
-            return kind
-    return "work" if work_covered else "none"
-
-
-COVERAGE_ORDER = list(ORGANIZATIONAL)  # the precedence coverage_of applies, for SQL
+# An enterprise's coverage is the best it has (§6): an organization of its own, then a
+# joint, regional or industry one (in this order), then work coverage by an instructor
+# or liaison, else none. store.refresh_coverage applies it, in SQL.
+COVERAGE_ORDER = list(ORGANIZATIONAL)
+# Establishments that cover their enterprises: not refused by the registry, not dissolved.
+COVERING = ("pending", "registered")
 
 
 def due_own(enterprise: dict, rules: Rules) -> bool:
@@ -78,13 +74,11 @@ def check_establishment(kind: str, org_kind: str, enterprises: list[dict], full_
     errors: dict[str, list[str]] = {}
     if kind == "own" and len(enterprises) != 1:
         errors["credit_codes"] = ["an own organization is set up in one enterprise"]
-    lo, hi = rules.joint_units
-    if kind == "joint" and not lo <= len(enterprises) <= hi:
-        errors["credit_codes"] = [f"a joint branch covers {lo} to {hi} enterprises, not "
-                                  f"{len(enterprises)} (联合党支部覆盖{lo}至{hi}家企业)"]
+    if kind == "joint":
+        check_joint_size(len(enterprises), rules, errors)
     if full_members < rules.own_min_members:
         errors["full_members"] = [f"a party organization needs at least {rules.own_min_members}"
-                                  " full members (正式党员不少于3人)"]
+                                  f" full members (正式党员不少于{rules.own_min_members}人)"]
     if kind == "own" and enterprises and enterprises[0]["full_members"] < rules.own_min_members:
         errors.setdefault("credit_codes", []).append(
             f"the enterprise has {enterprises[0]['full_members']} full members: fewer than "
@@ -92,16 +86,41 @@ def check_establishment(kind: str, org_kind: str, enterprises: list[dict], full_
     if org_kind in ("611", "621") and full_members < committee_size(org_kind, full_members):
         errors.setdefault("org_kind", []).append("a committee or general branch needs at least "
                                                  "5 full members for its committee")
+    check_members(kind, enterprises, errors)
+    if errors:
+        raise ValidationError("the organization cannot be set up so (不符合组建要求)", errors)
+
+
+def check_joint_size(units: int, rules: Rules, errors: dict | None = None) -> None:
+    lo, hi = rules.joint_units
+    if not lo <= units <= hi:
+        problem = [f"a joint branch covers {lo} to {hi} enterprises, not {units}"
+                   f" (联合党支部覆盖{lo}至{hi}家企业)"]
+        if errors is None:
+            raise ValidationError("too many for a joint branch", {"credit_codes": problem})
+        errors["credit_codes"] = problem
+
+
+def check_members(kind: str, enterprises: list[dict], errors: dict | None = None) -> None:
+    """Who may be in an organization: operating enterprises, in at most one own or joint
+    one (an enterprise in a joint branch leaves it before setting up its own)."""
+    raise_now = errors is None
+    errors = {} if errors is None else errors
     closed = [e["credit_code"] for e in enterprises if e["operating_status"] != "operating"]
     if closed:
         errors.setdefault("credit_codes", []).append(f"not operating: {', '.join(closed)}")
-    if errors:
-        raise ValidationError("the organization cannot be set up so (不符合组建要求)", errors)
+    if raise_now and errors:
+        raise ValidationError("the enterprise cannot join (不符合组建要求)", errors)
     if kind in ("own", "joint"):
         taken = [e["credit_code"] for e in enterprises if e["coverage"] in ("own", "joint")]
         if taken:
-            raise Conflict(f"already in an own or joint organization: {', '.join(taken)}",
-                           {"credit_codes": taken})
+            raise Conflict(f"already in an own or joint organization: {', '.join(taken)}; "
+                           "leave it first (leave_organization)", {"credit_codes": taken})
+
+
+def unit_names(enterprises: list[dict]) -> list[str]:
+    """The units a joint branch lists in the registry: unique even when names repeat."""
+    return [f"{e['name']}（{e['credit_code']}）" for e in enterprises]
 
 
 def rates(row: dict) -> dict:

@@ -75,7 +75,12 @@ class NpeService(PlaceDirectory):
             seen.add(row["credit_code"])
         if errors:
             raise ValidationError("some enterprises cannot be imported", {"enterprises": errors})
-        counts = store.upsert_enterprises(call.tx, rows)
+        # An update may only touch enterprises in the caller's jurisdiction, wherever the
+        # batch says they are now.
+        current = store.places_of(call.tx, [row["credit_code"] for row in rows])
+        for place_code in current.values():
+            call.principal.require_place(place_code)
+        counts = store.upsert_enterprises(call.tx, rows, set(current))
         call.tx.audit_many("enterprise", ((row["credit_code"], {"imported": True}) for row in rows))
         return counts
 
@@ -131,7 +136,7 @@ class NpeService(PlaceDirectory):
             "kind": org_kind, "name": params["name"], "place_code": params["place_code"],
             "full_members": params["full_members"],
             "committee_size": domain.committee_size(org_kind, params["full_members"]),
-            "units": [e["name"] for e in members] if params["kind"] == "joint" else [],
+            "units": domain.unit_names(members) if params["kind"] == "joint" else [],
             "founded_on": params["founded_on"]}))
         call.tx.audit("establishment", establishment_id, {"established": {
             "kind": params["kind"], "name": params["name"], "credit_codes": codes}})
@@ -144,14 +149,29 @@ class NpeService(PlaceDirectory):
         if establishment["kind"] == "own":
             raise ValidationError("an own organization is one enterprise's",
                                   {"establishment_id": ["own organizations take no others"]})
+        if establishment["status"] not in domain.COVERING:
+            raise ValidationError("that organization covers no one", {
+                "establishment_id": [f"it is {establishment['status']}"]})
         enterprise = self._enterprise(call, params["credit_code"], lock=True)
-        joined = store.enterprises(call.tx, establishment["credit_codes"])
+        if not regions.in_subtree(enterprise["place_code"], establishment["place_code"]):
+            raise ValidationError("the enterprise lies outside the organization's place", {
+                "credit_code": [f"{enterprise['place_code']} is outside {establishment['place_code']}"]})
+        domain.check_members(establishment["kind"], [enterprise])
         if establishment["kind"] == "joint":
-            domain.check_establishment("joint", establishment["org_kind"], [*joined, enterprise],
-                                       establishment["full_members"], self.rules)
+            domain.check_joint_size(len(establishment["credit_codes"]) + 1, self.rules)
         store.add_members(call.tx, establishment["id"], [enterprise["credit_code"]])
         store.refresh_coverage(call.tx, [enterprise["credit_code"]])
         call.tx.audit("establishment", establishment["id"], {"joined": enterprise["credit_code"]})
+        return store.get_establishment(call.tx, establishment["id"])
+
+    @operation
+    def leave_organization(self, call, params):
+        establishment = store.get_establishment(call.tx, params["establishment_id"], lock=True)
+        call.principal.require_place(establishment["place_code"])
+        self._enterprise(call, params["credit_code"], lock=True)
+        store.remove_member(call.tx, establishment["id"], params["credit_code"])
+        store.refresh_coverage(call.tx, [params["credit_code"]])
+        call.tx.audit("establishment", establishment["id"], {"left": params["credit_code"]})
         return store.get_establishment(call.tx, establishment["id"])
 
     @operation
@@ -395,9 +415,35 @@ class NpeService(PlaceDirectory):
     def on_organization_registered(self, tx, event):
         """The registry registered an organization we asked for: remember its id."""
         organization = event["data"]["organization"]
-        ref = organization.get("external_ref") or ""
-        if ref.startswith("npe:"):
-            store.link_organization(tx, int(ref.split(":", 1)[1]), organization["id"])
+        establishment_id = _ours(organization.get("external_ref"))
+        if establishment_id is not None:
+            store.set_status(tx, establishment_id, "registered",
+                             organization_id=organization["id"])
+
+    @handles("organizations", "enterprise_org_refused")
+    def on_enterprise_org_refused(self, tx, event):
+        """The registry refused it (its party rules): it covers no one."""
+        establishment_id = _ours(event["data"]["external_ref"])
+        if establishment_id is not None:
+            members = store.set_status(tx, establishment_id, "refused", event["data"]["message"])
+            store.refresh_coverage(tx, members)
+            tx.audit("establishment", establishment_id, {"refused": event["data"]["details"]})
+
+    @handles("organizations", "organization_status_changed")
+    def on_organization_status_changed(self, tx, event):
+        """Dissolved or merged in the registry: it covers no one any more."""
+        data = event["data"]
+        establishment_id = _ours(data["organization"].get("external_ref"))
+        if establishment_id is not None and data["new_status"] != "active":
+            members = store.set_status(tx, establishment_id, "dissolved", data["reason"])
+            store.refresh_coverage(tx, members)
+            tx.audit("establishment", establishment_id, {"dissolved": data["reason"]})
+
+
+def _ours(external_ref: str | None) -> int | None:
+    """The establishment id in an npe reference ("npe:42"), or None."""
+    prefix, _, number = (external_ref or "").partition(":")
+    return int(number) if prefix == "npe" and number.isdigit() else None
 
 
 SERVICE = NpeService

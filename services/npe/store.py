@@ -6,7 +6,7 @@ import datetime as dt
 
 import psycopg2.errors
 
-from services.npe.domain import COVERAGE_ORDER
+from services.npe.domain import COVERAGE_ORDER, COVERING
 from shared import places, regions
 from shared.db import Transaction
 from shared.errors import Conflict, NotFound, ValidationError
@@ -44,11 +44,15 @@ def insert_enterprise(tx: Transaction, values: dict) -> None:
                        {"credit_code": values["credit_code"]}) from None
 
 
-def upsert_enterprises(tx: Transaction, rows: list[dict]) -> dict:
-    """Create or update many; returns how many of each."""
-    existing = {row["credit_code"] for row in tx.all(
-        "SELECT credit_code FROM enterprises WHERE credit_code = ANY(%s)",
-        ([r["credit_code"] for r in rows],))}
+def places_of(tx: Transaction, credit_codes: list[str]) -> dict[str, str]:
+    """Where the known ones of these enterprises are now."""
+    return {row["credit_code"]: row["place_code"] for row in tx.all(
+        "SELECT credit_code, place_code FROM enterprises WHERE credit_code = ANY(%s) FOR UPDATE",
+        (credit_codes,))}
+
+
+def upsert_enterprises(tx: Transaction, rows: list[dict], existing: set[str]) -> dict:
+    """Create or update many (`existing`: the codes already registered)."""
     tx.execute(tx.render_rows(
         f"INSERT INTO enterprises ({', '.join(ENTERPRISE_COLUMNS)}) VALUES",
         "(" + ", ".join(["%s"] * len(ENTERPRISE_COLUMNS)) + ")",
@@ -98,12 +102,12 @@ def refresh_coverage(tx: Transaction, credit_codes: list[str]) -> None:
         UPDATE enterprises e SET coverage = coalesce(
             (SELECT s.kind FROM establishment_members m
              JOIN establishments s ON s.id = m.establishment_id
-             WHERE m.credit_code = e.credit_code
+             WHERE m.credit_code = e.credit_code AND s.status = ANY(%(covering)s)
              ORDER BY array_position(%(order)s::text[], s.kind) LIMIT 1),
             CASE WHEN EXISTS (SELECT 1 FROM work_coverage w WHERE w.credit_code = e.credit_code
                               AND w.ended_on IS NULL) THEN 'work' ELSE 'none' END)
         WHERE e.credit_code = ANY(%(codes)s)
-        """, {"order": COVERAGE_ORDER, "codes": credit_codes})
+        """, {"order": COVERAGE_ORDER, "covering": list(COVERING), "codes": credit_codes})
 
 
 # -- establishments and work coverage ------------------------------------------------
@@ -131,9 +135,23 @@ def get_establishment(tx: Transaction, establishment_id: int, *, lock: bool = Fa
     return row
 
 
-def link_organization(tx: Transaction, establishment_id: int, organization_id: int) -> None:
-    tx.execute("UPDATE establishments SET organization_id = %s WHERE id = %s",
-               (organization_id, establishment_id))
+def remove_member(tx: Transaction, establishment_id: int, credit_code: str) -> None:
+    if tx.scalar("DELETE FROM establishment_members WHERE establishment_id = %s"
+                 " AND credit_code = %s RETURNING credit_code",
+                 (establishment_id, credit_code)) is None:
+        raise Conflict(f"{credit_code} is not in that organization",
+                       {"credit_code": credit_code, "establishment_id": establishment_id})
+
+
+def set_status(tx: Transaction, establishment_id: int, status: str, reason: str | None = None,
+               organization_id: int | None = None) -> list[str]:
+    """Record what the registry said; returns the members, whose coverage follows."""
+    tx.execute("UPDATE establishments SET status = %s, status_reason = %s,"
+               " organization_id = coalesce(%s, organization_id) WHERE id = %s",
+               (status, reason, organization_id, establishment_id))
+    return [row["credit_code"] for row in tx.all(
+        "SELECT credit_code FROM establishment_members WHERE establishment_id = %s",
+        (establishment_id,))]
 
 
 def insert_assignment(tx: Transaction, values: dict) -> dict:

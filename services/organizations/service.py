@@ -18,7 +18,7 @@ from shared.contracts import organizations as contract
 from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.events import handles
+from shared.events import handles, ignore
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.rules import RuleSet
@@ -162,13 +162,24 @@ class OrganizationsService(RectificationEntrypoints):
         """An enterprise's party organization (own, joint, regional, industry) exists once,
         here: registered at npe's request, once per reference."""
         data = event["data"]
+        store.lock_reference(tx, data["external_ref"])  # two deliveries at once take turns
         if store.organization_id_by_ref(tx, data["external_ref"]) is not None:
             return  # registered already (the same request, delivered anew)
-        self._register(tx, {
+        values = {
             "name": data["name"], "kind": data["kind"], "sector": "non_public_enterprise",
             "place_code": data["place_code"], "full_members": data["full_members"],
             "committee_size": data["committee_size"], "units": data["units"],
-            "founded_on": data["founded_on"], "external_ref": data["external_ref"]})
+            "founded_on": data["founded_on"], "external_ref": data["external_ref"]}
+        try:
+            domain.register(values, self.rules)  # the party rules, before anything is written
+        except ValidationError as refusal:
+            # No retry can change the answer: say so to npe instead of dead-lettering it.
+            tx.emit(Event("enterprise_org_refused", {
+                "external_ref": data["external_ref"], "message": refusal.message,
+                "details": refusal.details}))
+            ignore(self.name, "on_enterprise_org_established", "refused", event)
+            return
+        self._register(tx, values)
 
     @operation
     def update_organization(self, call, params):

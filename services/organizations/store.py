@@ -94,6 +94,10 @@ def get_organization(tx: Transaction, organization_id: int, *, lock: str | None 
     return _organization(row)
 
 
+def lock_reference(tx: Transaction, external_ref: str) -> None:
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (external_ref,))
+
+
 def organization_id_by_ref(tx: Transaction, external_ref: str) -> int | None:
     return tx.scalar("SELECT id FROM organizations WHERE external_ref = %s", (external_ref,))
 

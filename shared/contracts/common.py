@@ -46,6 +46,13 @@ def _get(obj, name):
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
+def text(maximum: int = 200, **kw):
+    """A required-looking string: 1..maximum characters, not all blank (a blank name
+    would pass a length check and be stripped to nothing further on)."""
+    return fields.String(validate=[validate.Length(min=1, max=maximum),
+                                   validate.Regexp(r"\S", error="must not be blank")], **kw)
+
+
 class PastDate(fields.Date):
     """A date that has already happened (no founding or appointment in the future)."""
 

@@ -14,6 +14,7 @@ from shared.contracts.common import (
     label_of,
     page_fields,
     request_id_field,
+    text,
 )
 
 SERVICE = "npe"
@@ -40,6 +41,8 @@ COVERAGE = {
 }
 ESTABLISHMENT_KINDS = {"own": "单独组建", "joint": "联合组建", "regional": "区域性党组织",
                        "industry": "行业党组织"}
+ESTABLISHMENT_STATUSES = {"pending": "待登记", "registered": "已登记", "refused": "登记未通过",
+                          "dissolved": "已撤销"}
 WORK_ROLES = {"instructor": "党建指导员", "liaison": "党建联络员"}
 DOUBLE_STRONG = {"applied": "已申报", "cultivating": "培育中", "recognized": "已认定",
                  "rejected": "未通过"}
@@ -78,8 +81,6 @@ def _id(**kw):
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
 
 
-def _text(maximum=200, **kw):
-    return fields.String(validate=validate.Length(min=1, max=maximum), **kw)
 
 
 def _count(**kw):
@@ -93,7 +94,7 @@ def _year(**kw):
 # -- enterprises ---------------------------------------------------------------------
 class EnterpriseFields(Schema):
     credit_code = CreditCode(required=True)
-    name = _text(required=True)
+    name = text(required=True)
     place_code = PlaceCode(required=True)
     industry = Enum(INDUSTRIES, required=True)
     size = Enum(SIZES, required=True)
@@ -128,7 +129,7 @@ class UpdateEnterprise(Schema):
     request_id = request_id_field()
     credit_code = CreditCode(required=True)
     version = fields.Integer(strict=True, required=True)
-    name = _text()
+    name = text()
     place_code = PlaceCode()
     industry = Enum(INDUSTRIES)
     size = Enum(SIZES)
@@ -183,7 +184,7 @@ class EnterprisePage(Schema):
 class Establish(Schema):
     request_id = request_id_field()
     kind = Enum(ESTABLISHMENT_KINDS, required=True)
-    name = _text(required=True)
+    name = text(required=True)
     place_code = PlaceCode(required=True, metadata={"description": "where it is registered"})
     credit_codes = fields.List(CreditCode(), required=True, validate=validate.Length(min=1, max=500),
                                metadata={"description": "own: one; joint: 2–5; regional, industry: any"})
@@ -210,7 +211,14 @@ class Establishment(Schema):
     founded_on = fields.Date()
     organization_id = fields.Integer(allow_none=True, metadata={
         "description": "its id in the organizations registry, once registered there"})
+    status = fields.String()
+    status_label = label_of(ESTABLISHMENT_STATUSES)("status")
+    status_reason = fields.String(allow_none=True)
     credit_codes = fields.List(fields.String())
+
+
+class LeaveOrganization(JoinOrganization):
+    pass
 
 
 class EstablishmentRef(Schema):
@@ -221,7 +229,7 @@ class AssignWorkCoverage(Schema):
     request_id = request_id_field()
     credit_code = CreditCode(required=True)
     role = Enum(WORK_ROLES, required=True)
-    person = _text(100, required=True)
+    person = text(100, required=True)
     assigned_on = PastDate(required=True)
 
 
@@ -364,9 +372,9 @@ class RecordContact(Schema):
     request_id = request_id_field()
     credit_code = CreditCode(required=True)
     kind = Enum(CONTACT_KINDS, required=True)
-    leader = _text(100, required=True, metadata={"description": "the contact leader"})
+    leader = text(100, required=True, metadata={"description": "the contact leader"})
     contact_on = PastDate(required=True)
-    content = _text(5000, required=True)
+    content = text(5000, required=True)
 
 
 class Contact(Schema):
@@ -449,7 +457,7 @@ class SixGoodList(Schema):
 class OpenTrainingClass(Schema):
     request_id = request_id_field()
     kind = Enum(TRAINING_KINDS, required=True)
-    title = _text(required=True)
+    title = text(required=True)
     place_code = PlaceCode(required=True, metadata={"description": "who runs it"})
     starts_on = fields.Date(required=True)
     sessions = fields.Integer(strict=True, required=True, validate=validate.Range(1, 200))
@@ -458,7 +466,7 @@ class OpenTrainingClass(Schema):
 class Enrol(Schema):
     request_id = request_id_field()
     class_id = _id(required=True)
-    person = _text(100, required=True)
+    person = text(100, required=True)
     credit_code = CreditCode(required=True)
 
 
@@ -496,7 +504,7 @@ class TrainingClass(Schema):
 
 class JoinAssociation(Schema):
     request_id = request_id_field()
-    person = _text(100, required=True)
+    person = text(100, required=True)
     credit_code = CreditCode(required=True)
     role = Enum(ASSOCIATION_ROLES, load_default="member")
     joined_on = PastDate(required=True)
@@ -549,6 +557,9 @@ for _method, _params, _result, _role, _mutating, _summary in [
      "organizations service registers it (enterprise_org_established)."),
     ("join_organization", JoinOrganization, Establishment, WRITE, True,
      "An enterprise joins a joint, regional or industry organization."),
+    ("leave_organization", LeaveOrganization, Establishment, WRITE, True,
+     "An enterprise leaves a joint, regional or industry organization (to set up its own, "
+     "say)."),
     ("get_establishment", EstablishmentRef, Establishment, READ, False, "One establishment."),
     ("assign_work_coverage", AssignWorkCoverage, WorkAssignment, WRITE, True,
      "A party-building instructor or liaison for an enterprise (work coverage)."),

@@ -14,6 +14,7 @@ from shared.contracts.common import (
     label_of,
     page_fields,
     request_id_field,
+    text,
 )
 from shared.contracts.enums import GRADES
 
@@ -87,7 +88,7 @@ def _id(**kw):
 
 
 def _name(**kw):
-    return fields.String(validate=validate.Length(min=1, max=200), **kw)
+    return text(200, **kw)
 
 
 # -- places ------------------------------------------------------------------------
@@ -487,6 +488,12 @@ class ImportedPlaces(Schema):
                          metadata={"description": "the places created or renamed"})
 
 
+class EnterpriseOrgRefused(Schema):
+    external_ref = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
 class PublishSnapshot(Schema):
     request_id = request_id_field()
     place_code = PlaceCode(required=True, metadata={"description": "the subtree to publish"})
@@ -552,6 +559,8 @@ rpc_method(SERVICE, "publish_snapshot", params=PublishSnapshot, result=SnapshotP
 
 event(SERVICE, "places_imported", data=ImportedPlaces,
       summary="Places were created or renamed (other services keep the names they report with).")
+event(SERVICE, "enterprise_org_refused", data=EnterpriseOrgRefused,
+      summary="The registry could not register an organization npe asked for: why.")
 event(SERVICE, "organizations_snapshot", data=OrganizationsSnapshot,
       summary="Organizations as they are now, in batches: publish_snapshot's answer to a "
               "newcomer. Apply each only if its version is newer than the one held.")

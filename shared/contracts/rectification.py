@@ -14,6 +14,7 @@ from shared.contracts.common import (
     label_of,
     page_fields,
     request_id_field,
+    text,
 )
 from shared.contracts.enums import GRADES
 from shared.contracts.organizations import SECTORS
@@ -44,8 +45,6 @@ def _id(**kw):
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
 
 
-def _text(maximum=500, **kw):
-    return fields.String(validate=validate.Length(min=1, max=maximum), **kw)
 
 
 class FutureDate(fields.Date):
@@ -61,8 +60,8 @@ class FutureDate(fields.Date):
 
 
 class TaskInput(Schema):
-    content = _text(1000, required=True)
-    responsible = _text(100, required=True, metadata={"description": "责任人"})
+    content = text(1000, required=True)
+    responsible = text(100, required=True, metadata={"description": "责任人"})
     deadline = FutureDate(required=True)
 
 
@@ -133,8 +132,8 @@ class CaseList(Schema):
 class SetPlan(Schema):
     request_id = request_id_field()
     case_id = _id(required=True)
-    main_problems = _text(5000, required=True)
-    measures = fields.List(_text(1000), required=True, validate=validate.Length(min=1, max=50))
+    main_problems = text(5000, required=True)
+    measures = fields.List(text(1000), required=True, validate=validate.Length(min=1, max=50))
     tasks = fields.List(fields.Nested(TaskInput), required=True,
                         validate=validate.Length(min=1, max=200),
                         metadata={"description": "逐项分解: each measure's tasks"})
@@ -155,8 +154,8 @@ class AssignHelp(Schema):
     request_id = request_id_field()
     case_id = _id(required=True)
     kind = Enum(HELP_KINDS, required=True)
-    person = _text(100, required=True)
-    unit = _text(200, load_default=None, allow_none=True)
+    person = text(100, required=True)
+    unit = text(200, load_default=None, allow_none=True)
     assigned_on = PastDate(required=True)
 
 
@@ -206,14 +205,14 @@ class RecordPosting(Schema):
     request_id = request_id_field()
     case_id = _id(required=True)
     posted_on = PastDate(required=True)
-    location = _text(200, required=True, metadata={"description": "where it was posted (上墙)"})
+    location = text(200, required=True, metadata={"description": "where it was posted (上墙)"})
 
 
 class AddExemplar(Schema):
     request_id = request_id_field()
     organization_id = _id(required=True)
-    title = _text(200, required=True)
-    practice = _text(10000, required=True, metadata={"description": "the good practice"})
+    title = text(200, required=True)
+    practice = text(10000, required=True, metadata={"description": "the good practice"})
     level = Enum(LEVELS, required=True, metadata={"description": "who publishes it"})
     published_on = PastDate(required=True)
 

@@ -24,14 +24,15 @@ from tests.support import (
 
 TODAY = dt.date.today().isoformat()
 INDUSTRIES = ["C", "F", "I", "E", "H"]
+LIANDU = "331102000000"  # 莲都区: the report test's own county, so other tests cannot skew it
 
 
 @pytest.fixture(scope="module")
 def stack(databases, base_settings, token_secret):
     with services_running(databases, base_settings, "npe", "organizations", "npe") as running:
         with rpc(running.settings, token(token_secret)) as proxy:
-            proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG))
-            eventually(lambda: _npe_knows(proxy, SUICHANG))
+            proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG, LIANDU))
+            eventually(lambda: _npe_knows(proxy, SUICHANG) and _npe_knows(proxy, LIANDU))
         yield running
 
 
@@ -66,8 +67,8 @@ def village_places(proxy, county=SUICHANG):
 
 def test_a_generated_county_coverage_report_matches_numbers_computed_here(stack, proxy):
     rng = random.Random(2012)
-    townships, villages = village_places(proxy)
-    spots = [v for t in townships for v in villages[t]] + townships
+    townships = [p["code"] for p in proxy.organizations.list_children(code=LIANDU)["items"]]
+    spots = townships + [LIANDU]  # enterprises at township level, and some at the county
     rows = []
     for _ in range(2500):
         rows.append(enterprise(rng.choice(spots), new_code(rng),
@@ -93,7 +94,7 @@ def test_a_generated_county_coverage_report_matches_numbers_computed_here(stack,
     # joint branches of small ones in the same township
     free = [r for r in operating if not coverage[r["credit_code"]]]
     for township in townships[:6]:
-        local = [r for r in free if r["place_code"].startswith(township[:9])][:4]
+        local = [r for r in free if r["place_code"] == township][:4]
         if len(local) >= 2:
             proxy.npe.establish_organization(kind="joint", name="联合党支部", place_code=township,
                                              credit_codes=[r["credit_code"] for r in local],
@@ -101,14 +102,14 @@ def test_a_generated_county_coverage_report_matches_numbers_computed_here(stack,
             for r in local:
                 coverage[r["credit_code"]].add("joint")
     # a regional organization in a township's park, an industry one across the county
-    park = [r for r in operating if r["place_code"].startswith(townships[7][:9])][:30]
+    park = [r for r in operating if r["place_code"] == townships[7]][:30]
     proxy.npe.establish_organization(kind="regional", name="工业园区党委", place_code=townships[7],
                                      credit_codes=[r["credit_code"] for r in park],
                                      full_members=40, org_kind="611", founded_on=TODAY)
     for r in park:
         coverage[r["credit_code"]].add("regional")
     trade = rng.sample([r for r in operating if r["industry"] == "H"], 25)
-    proxy.npe.establish_organization(kind="industry", name="餐饮行业党支部", place_code=SUICHANG,
+    proxy.npe.establish_organization(kind="industry", name="餐饮行业党支部", place_code=LIANDU,
                                      credit_codes=[r["credit_code"] for r in trade],
                                      full_members=12, founded_on=TODAY)
     for r in trade:
@@ -147,24 +148,28 @@ def test_a_generated_county_coverage_report_matches_numbers_computed_here(stack,
                                     "uncovered", "due_own", "own_rate", "organizational_rate",
                                     "work_rate", "total_rate")}
 
-    report = proxy.npe.coverage_report(place_code=SUICHANG)
+    report = proxy.npe.coverage_report(place_code=LIANDU)
     assert got(report["total"]) == expected(rows)
     for child in report["by_child_place"]:
-        mine = [r for r in rows if r["place_code"].startswith(child["place_code"][:9])]
+        mine = [r for r in rows if r["place_code"] == child["place_code"]]
         assert got(child) == expected(mine), child["place_code"]
-    assert {c["place_code"] for c in report["by_child_place"]} == set(townships)
+    assert {c["place_code"] for c in report["by_child_place"]} == set(townships) | {LIANDU}
     uncovered = sorted((r["name"], r["credit_code"]) for r in operating if best(r) == "none")
     assert [(u["name"], u["credit_code"]) for u in report["uncovered"]] == uncovered[:200]
-    paged, cursor = [], None
+    assert paged(proxy.npe.uncovered_enterprises, LIANDU) == uncovered
+    due = sorted((r["name"], r["credit_code"]) for r in operating
+                 if r["full_members"] >= 3 and best(r) != "own")
+    assert [(d["name"], d["credit_code"]) for d in report["due_own"]] == due[:200]
+    assert paged(proxy.npe.due_own_organization, LIANDU) == due
+
+
+def paged(listing, place):
+    seen, cursor = [], None
     while True:
-        page = proxy.npe.uncovered_enterprises(place_code=SUICHANG, limit=500, after=cursor)
-        paged += [(u["name"], u["credit_code"]) for u in page["items"]]
+        page = listing(place_code=place, limit=150, after=cursor)
+        seen += [(item["name"], item["credit_code"]) for item in page["items"]]
         if not (cursor := page["next_cursor"]):
-            break
-    assert paged == uncovered
-    due = proxy.npe.due_own_organization(place_code=SUICHANG, limit=1000)["items"]
-    assert len(due) == expected(rows)["due_own"]
-    assert all(d["full_members"] >= 3 and d["coverage"] != "own" for d in due)
+            return seen
 
 
 def test_invalid_credit_codes_are_refused_per_field_and_duplicates_conflict(stack, proxy):
@@ -228,7 +233,8 @@ def test_an_enterprise_organization_exists_once_in_the_registry(stack, proxy):
         establishment_id=joint["id"])["organization_id"])
     registered = proxy.organizations.get_organization(organization_id=linked)
     assert (registered["kind"], registered["sector"]) == ("632", "non_public_enterprise")
-    assert sorted(registered["units"]) == sorted(e["name"] for e in small)
+    assert sorted(registered["units"]) == sorted(f"{e['name']}（{e['credit_code']}）"
+                                                 for e in small)
     assert registry_count(stack, ref) == 1
     assert all(proxy.npe.get_enterprise(credit_code=e["credit_code"])["coverage"] == "joint"
                for e in small)
@@ -250,7 +256,8 @@ def test_a_county_principal_sees_and_changes_only_its_own_enterprises(stack, pro
     townships, villages = village_places(proxy)
     mine = proxy.npe.register_enterprise(**enterprise(villages[townships[3]][0]))
     theirs = proxy.npe.register_enterprise(**enterprise(
-        proxy.organizations.list_children(code="330106002000")["items"][0]["code"]))
+        proxy.organizations.list_children(code="330106002000")["items"][0]["code"],
+        full_members=3))
     with rpc(stack.settings, token(token_secret, place=SUICHANG,
                                    roles=("npe.read", "npe.write"))) as county:
         assert county.npe.get_enterprise(credit_code=mine["credit_code"])["name"] == mine["name"]
@@ -268,9 +275,35 @@ def test_a_county_principal_sees_and_changes_only_its_own_enterprises(stack, pro
                          full_members=5, founded_on=TODAY)):
             with pytest.raises(Forbidden):
                 call()
+        # taking another county's enterprise over by importing it with a place of ours
+        with pytest.raises(Forbidden):
+            county.npe.import_enterprises(enterprises=[{**enterprise(mine["place_code"]),
+                                                        "credit_code": theirs["credit_code"]}])
         listed = county.npe.list_enterprises(place_code=SUICHANG, limit=1000)["items"]
         assert all(e["place_code"].startswith("331123") for e in listed)
     assert proxy.npe.get_enterprise(credit_code=theirs["credit_code"])["version"] == 1
+    # calls that name a record by id check the record's place
+    xihu_org = proxy.npe.establish_organization(
+        kind="regional", name="西湖园区", place_code=XIHU, credit_codes=[theirs["credit_code"]],
+        full_members=3, founded_on=TODAY)
+    application = proxy.npe.apply_double_strong(credit_code=theirs["credit_code"], year=2026,
+                                                applied_on=TODAY)
+    training = proxy.npe.open_training_class(kind="other", title="西湖班", place_code=XIHU,
+                                             starts_on=TODAY, sessions=1)
+    with rpc(stack.settings, token(token_secret, place=SUICHANG,
+                                   roles=("npe.read", "npe.write"))) as county:
+        for call in (lambda: county.npe.get_establishment(establishment_id=xihu_org["id"]),
+                     lambda: county.npe.join_organization(establishment_id=xihu_org["id"],
+                                                          credit_code=mine["credit_code"]),
+                     lambda: county.npe.record_standard(establishment_id=xihu_org["id"],
+                                                        item="team", met=True, checked_on=TODAY),
+                     lambda: county.npe.advance_double_strong(application_id=application["id"],
+                                                              status="cultivating", on=TODAY),
+                     lambda: county.npe.get_training_class(class_id=training["id"]),
+                     lambda: county.npe.mark_lagging(establishment_id=xihu_org["id"],
+                                                     cause="other", noted_on=TODAY)):
+            with pytest.raises(Forbidden):
+                call()
 
 
 def test_the_two_ends_standardization_training_and_the_association(stack, proxy):
@@ -339,3 +372,102 @@ def test_the_two_ends_standardization_training_and_the_association(stack, proxy)
     assert member["role_label"] == "理事"
     assert member["id"] in [m["id"] for m in proxy.npe.association_members(
         place_code=SUICHANG)["items"]]
+
+
+def test_coverage_follows_joining_leaving_assignments_and_status(stack, proxy):
+    townships, villages = village_places(proxy)
+    township = townships[5]
+    firms = [proxy.npe.register_enterprise(**enterprise(villages[township][i], full_members=n))
+             for i, n in enumerate((1, 2, 4))]
+    codes = [f["credit_code"] for f in firms]
+
+    def coverage():
+        return [proxy.npe.get_enterprise(credit_code=c)["coverage"] for c in codes]
+
+    def counts():
+        row = next(r for r in proxy.npe.coverage_report(place_code=township)["total"].items()
+                   if r[0] == "operating")
+        return row[1]
+
+    joint = proxy.npe.establish_organization(kind="joint", name="联合党支部", place_code=township,
+                                             credit_codes=codes[:2], full_members=3,
+                                             founded_on=TODAY)
+    proxy.npe.join_organization(establishment_id=joint["id"], credit_code=codes[2])
+    assert coverage() == ["joint", "joint", "joint"]
+    # the largest grows its own: it leaves the joint branch first
+    with pytest.raises(Conflict):
+        proxy.npe.establish_organization(kind="own", name="自建党支部", place_code=township,
+                                         credit_codes=[codes[2]], full_members=4, founded_on=TODAY)
+    proxy.npe.leave_organization(establishment_id=joint["id"], credit_code=codes[2])
+    proxy.npe.establish_organization(kind="own", name="自建党支部", place_code=township,
+                                     credit_codes=[codes[2]], full_members=4, founded_on=TODAY)
+    assert coverage() == ["joint", "joint", "own"]
+    # work coverage comes and goes
+    proxy.npe.leave_organization(establishment_id=joint["id"], credit_code=codes[1])
+    assignment = proxy.npe.assign_work_coverage(credit_code=codes[1], role="liaison",
+                                                person="联络员", assigned_on=TODAY)
+    assert coverage()[1] == "work"
+    proxy.npe.end_work_coverage(assignment_id=assignment["id"], ended_on=TODAY)
+    assert coverage()[1] == "none"
+    # a closed enterprise leaves the operating count
+    before = counts()
+    current = proxy.npe.get_enterprise(credit_code=codes[1])
+    proxy.npe.update_enterprise(credit_code=codes[1], version=current["version"],
+                                operating_status="closed")
+    assert counts() == before - 1
+    with pytest.raises(ValidationError):  # and cannot join an organization
+        proxy.npe.join_organization(establishment_id=joint["id"], credit_code=codes[1])
+
+
+def test_a_registry_refusal_or_dissolution_uncovers_the_enterprises(databases, base_settings,
+                                                                    token_secret, amqp_uri,
+                                                                    tmp_path):
+    """Registry and npe disagree (here: the registry's rules ask for 4 full members, npe's
+    for 3). The registry refuses, says so, and npe stops counting the enterprise as covered;
+    an organization dissolved in the registry later uncovers its enterprises too."""
+    from services.npe.service import NpeService
+    from services.organizations.service import OrganizationsService
+    from shared.infra import provision
+    from shared.migrate import migrate
+    from tests.support import Running
+
+    vhost = amqp_uri.rsplit("/", 1)[0] + f"/refusal_{uuid.uuid4().hex[:6]}"
+    provision.ensure_vhost(vhost)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("organizations:\n  min_full_members: 4\n", encoding="utf-8")
+    try:
+        urls = {s: databases.create(f"refusal_{s}") for s in ("organizations", "npe")}
+        for service, url in urls.items():
+            migrate(service, url)
+        settings = base_settings.with_overrides(amqp_uri=vhost, database_urls=urls,
+                                                rules_file=rules)
+        with Running(settings, OrganizationsService, NpeService):
+            with rpc(settings, token(token_secret)) as proxy:
+                proxy.organizations.import_places(places=sample_places(SUICHANG))
+                eventually(lambda: _npe_knows(proxy, SUICHANG))
+                place = proxy.organizations.list_children(code="331123102000")["items"][0]["code"]
+                three = proxy.npe.register_enterprise(**enterprise(place, full_members=3))
+                refused = proxy.npe.establish_organization(
+                    kind="own", name="三人党支部", place_code=place,
+                    credit_codes=[three["credit_code"]], full_members=3, founded_on=TODAY)
+                assert proxy.npe.get_enterprise(credit_code=three["credit_code"])["coverage"] == "own"
+                eventually(lambda: proxy.npe.get_establishment(
+                    establishment_id=refused["id"])["status"] == "refused")
+                assert proxy.npe.get_enterprise(credit_code=three["credit_code"])["coverage"] == "none"
+                assert "不符合党内规定" in proxy.npe.get_establishment(
+                    establishment_id=refused["id"])["status_reason"]
+
+                five = proxy.npe.register_enterprise(**enterprise(place, full_members=5))
+                accepted = proxy.npe.establish_organization(
+                    kind="own", name="五人党支部", place_code=place,
+                    credit_codes=[five["credit_code"]], full_members=5, founded_on=TODAY)
+                organization_id = eventually(lambda: proxy.npe.get_establishment(
+                    establishment_id=accepted["id"])["organization_id"])
+                proxy.organizations.dissolve_organization(organization_id=organization_id,
+                                                          version=1, effective_on=TODAY,
+                                                          reason="企业注销")
+                eventually(lambda: proxy.npe.get_establishment(
+                    establishment_id=accepted["id"])["status"] == "dissolved")
+                assert proxy.npe.get_enterprise(credit_code=five["credit_code"])["coverage"] == "none"
+    finally:
+        provision.delete_vhost(vhost)

@@ -42,12 +42,14 @@ def test_every_code_with_its_check_character_is_valid_and_every_other_is_not():
             assert credit_code.problem(first17 + wrong) is not None
 
 
-def test_coverage_precedence():
-    assert set(COVERAGE) == {*domain.ORGANIZATIONAL, "work", "none"}
-    assert domain.coverage_of({"regional", "own"}, True) == "own"
-    assert domain.coverage_of({"industry", "joint"}, False) == "joint"
-    assert domain.coverage_of(set(), True) == "work"
-    assert domain.coverage_of(set(), False) == "none"
+def test_the_coverage_precedence_names_every_organizational_kind():
+    assert domain.COVERAGE_ORDER == ["own", "joint", "regional", "industry"]
+    assert set(COVERAGE) == {*domain.COVERAGE_ORDER, "work", "none"}
+
+
+def test_joint_units_stay_unique_when_names_repeat():
+    twins = [{"name": "同名公司", "credit_code": "A"}, {"name": "同名公司", "credit_code": "B"}]
+    assert len(set(domain.unit_names(twins))) == 2
 
 
 def enterprise(code="A", members=5, status="operating", coverage="none"):

@@ -46,6 +46,11 @@ CREATE TABLE establishments (
     full_members integer NOT NULL,
     founded_on date NOT NULL,
     organization_id bigint,               -- in the registry, once it answers
+    -- pending until the registry answers; refused by it, or dissolved (or merged) there
+    -- later: then it covers no one.
+    status text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'registered', 'refused', 'dissolved')),
+    status_reason text,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
