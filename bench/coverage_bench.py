@@ -2,8 +2,8 @@
 
 Zhejiang's real place tree (11 cities, 90 counties, 1 387 townships) with villages
 generated under every township (seed 2012), and 200 000 enterprises spread over them
-with a realistic mix of status, members and coverage, all loaded through the services'
-own bulk paths (import_places, import_enterprises, establish_organization), then
+with a mix of operating status and party members, a third of the operating ones covered
+by a regional organization per township, all loaded through the services' own bulk paths (import_places, import_enterprises, establish_organization), then
 VACUUM ANALYZE (what autovacuum does within a minute of such a load). Then the report
 is timed for the province and for one county: the median and the slowest of the calls,
 as a caller sees them (RPC included).
