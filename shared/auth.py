@@ -37,6 +37,8 @@ ROLES = {
     "evaluation.write": "考评信息维护",
     "npe.read": "非公企业党建信息查询",
     "npe.write": "非公企业党建信息维护",
+    "resources.read": "经费场所信息查询",
+    "resources.write": "经费场所信息维护",
     "audit.read": "操作记录查询",
 }
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Services built so far, in start order. A service joins this list when it lands.
-SERVICES: tuple[str, ...] = ("organizations", "evaluation", "npe")
+SERVICES: tuple[str, ...] = ("organizations", "evaluation", "npe", "resources")
 
 # Health and metrics port of each service (its HTTP side port, not the worker pool).
 DEFAULT_HTTP_PORTS = {

@@ -29,6 +29,12 @@ def child_of(column: str, place_code: str) -> tuple[str, dict]:
             {"child_width": child_width(place_code)})
 
 
+def child_code(code: str, place_code: str) -> str:
+    """In Python, what child_of gives in SQL: the child place of `place_code` that `code`
+    lies in (or `place_code` itself)."""
+    return code[:child_width(place_code)].ljust(12, "0")
+
+
 def upsert(tx: Transaction, places: list[dict]) -> None:
     if places:
         tx.execute(tx.render_rows(

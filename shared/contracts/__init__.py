@@ -19,7 +19,7 @@ from shared.errors import ValidationError
 
 # Contract modules (import order = document order). A service's contract may span
 # several modules (organizations: the registry, and rectification).
-CONTRACT_MODULES = ("organizations", "rectification", "evaluation", "npe")
+CONTRACT_MODULES = ("organizations", "rectification", "evaluation", "npe", "resources")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,245 @@
+"""SQL of the resources service (psycopg2, parameterized); rules are in domain.py."""
+
+from __future__ import annotations
+
+import psycopg2.errors
+
+from shared import places, regions
+from shared.db import Transaction
+from shared.errors import Conflict, NotFound
+
+
+# -- programs and money ----------------------------------------------------------------
+def insert_program(tx: Transaction, values: dict) -> int:
+    return tx.scalar("INSERT INTO programs (kind, name, place_code) VALUES"
+                     " (%(kind)s, %(name)s, %(place_code)s) RETURNING id", values)
+
+
+def program(tx: Transaction, program_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT * FROM programs WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                 (program_id,))
+    if row is None:
+        raise NotFound(f"no program {program_id}", {"program_id": program_id})
+    row["budgets"] = tx.all("SELECT year, amount::text FROM budgets WHERE program_id = %s"
+                            " ORDER BY year", (program_id,))
+    return row
+
+
+def set_budget(tx: Transaction, program_id: int, year: int, amount) -> None:
+    tx.execute("INSERT INTO budgets (program_id, year, amount) VALUES (%s, %s, %s)"
+               " ON CONFLICT (program_id, year) DO UPDATE SET amount = EXCLUDED.amount",
+               (program_id, year, amount))
+
+
+def budget_and_allocated(tx: Transaction, program_id: int, year: int):
+    row = tx.one("SELECT (SELECT amount FROM budgets WHERE program_id = %(p)s AND year = %(y)s)"
+                 " AS budget, coalesce((SELECT sum(amount) FROM allocations"
+                 " WHERE program_id = %(p)s AND year = %(y)s), 0) AS allocated",
+                 {"p": program_id, "y": year})
+    return row["budget"], row["allocated"]
+
+
+def insert_allocation(tx: Transaction, values: dict) -> int:
+    return tx.scalar("INSERT INTO allocations (program_id, year, place_code, purpose, amount)"
+                     " VALUES (%(program_id)s, %(year)s, %(place_code)s, %(purpose)s, %(amount)s)"
+                     " RETURNING id", values)
+
+
+def allocation(tx: Transaction, allocation_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT a.*, p.kind AS program_kind, pl.name AS place_name FROM allocations a"
+                 " JOIN programs p ON p.id = a.program_id"
+                 " LEFT JOIN places pl ON pl.code = a.place_code WHERE a.id = %s"
+                 + (" FOR UPDATE OF a" if lock else ""), (allocation_id,))
+    if row is None:
+        raise NotFound(f"no allocation {allocation_id}", {"allocation_id": allocation_id})
+    row["remaining"] = row["amount"] - row["disbursed"]
+    row["disbursements"] = tx.all("SELECT amount::text, paid_on, document FROM disbursements"
+                                  " WHERE allocation_id = %s ORDER BY id", (allocation_id,))
+    row["income"] = tx.all("SELECT year, income::text FROM project_income WHERE allocation_id = %s"
+                           " ORDER BY year", (allocation_id,))
+    return row
+
+
+def disburse(tx: Transaction, allocation_id: int, values: dict) -> None:
+    tx.execute("INSERT INTO disbursements (allocation_id, amount, paid_on, document)"
+               " VALUES (%s, %s, %s, %s)",
+               (allocation_id, values["amount"], values["paid_on"], values["document"]))
+    tx.execute("UPDATE allocations SET disbursed = disbursed + %s, version = version + 1"
+               " WHERE id = %s", (values["amount"], allocation_id))
+
+
+def record_income(tx: Transaction, allocation_id: int, year: int, income) -> None:
+    tx.execute("INSERT INTO project_income (allocation_id, year, income) VALUES (%s, %s, %s)"
+               " ON CONFLICT (allocation_id, year) DO UPDATE SET income = EXCLUDED.income",
+               (allocation_id, year, income))
+
+
+def funding_counts(tx: Transaction, place_code: str, year: int, kind: str | None) -> dict:
+    """Per child place: budgets (of programs run there or under it), allocations to its
+    villages, disbursements and income raised, all for the year."""
+    lo, hi = regions.subtree_bounds(place_code)
+    child_p, params = places.child_of("p.place_code", place_code)
+    child_a, _ = places.child_of("a.place_code", place_code)
+    params.update(lo=lo, hi=hi, year=year, kind=kind)
+    kind_filter = "(%(kind)s::text IS NULL OR p.kind = %(kind)s)"
+    budgets = tx.all(
+        f"SELECT {child_p} AS place_code, sum(b.amount) AS budget FROM budgets b"
+        f" JOIN programs p ON p.id = b.program_id WHERE b.year = %(year)s AND {kind_filter}"
+        " AND p.place_code BETWEEN %(lo)s AND %(hi)s GROUP BY 1", params)
+    money = tx.all(
+        f"SELECT {child_a} AS place_code, sum(a.amount) AS allocated,"
+        " sum(a.disbursed) AS disbursed, sum(coalesce(i.income, 0)) AS income"
+        " FROM allocations a JOIN programs p ON p.id = a.program_id"
+        " LEFT JOIN project_income i ON i.allocation_id = a.id AND i.year = %(year)s"
+        f" WHERE a.year = %(year)s AND {kind_filter}"
+        " AND a.place_code BETWEEN %(lo)s AND %(hi)s GROUP BY 1", params)
+    return {"budgets": budgets, "money": money}
+
+
+def undisbursed(tx: Transaction, place_code: str, year: int, *, limit: int,
+                after=None) -> tuple[list[int], list | None]:
+    lo, hi = regions.subtree_bounds(place_code)
+    params = {"lo": lo, "hi": hi, "year": year, "limit": limit + 1}
+    keyset = ""
+    if after is not None:
+        keyset = " AND (place_code, id) > (%(a_place)s, %(a_id)s)"
+        params.update(a_place=after[0], a_id=after[1])
+    rows = tx.all("SELECT id, place_code FROM allocations WHERE year = %(year)s"
+                  " AND disbursed < amount AND place_code BETWEEN %(lo)s AND %(hi)s" + keyset
+                  + " ORDER BY place_code, id LIMIT %(limit)s", params)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [r["id"] for r in rows], ([rows[-1]["place_code"], rows[-1]["id"]] if more else None)
+
+
+# -- village income ----------------------------------------------------------------------
+def record_village_income(tx: Transaction, place_code: str, year: int, income) -> None:
+    tx.execute("INSERT INTO village_income (place_code, year, income) VALUES (%s, %s, %s)"
+               " ON CONFLICT (place_code, year) DO UPDATE SET income = EXCLUDED.income",
+               (place_code, year, income))
+
+
+def village_incomes(tx: Transaction, place_code: str, year: int) -> list[dict]:
+    """Every village (not community) known under the place, with its income if recorded."""
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(
+        "SELECT p.code AS place_code, p.name AS place_name, i.income FROM places p"
+        " LEFT JOIN village_income i ON i.place_code = p.code AND i.year = %s"
+        " WHERE p.level = 'village' AND p.code BETWEEN %s AND %s"
+        " AND substr(p.code, 10, 3)::int >= 200 ORDER BY p.code", (year, lo, hi))
+
+
+# -- retired village cadres ----------------------------------------------------------------
+def insert_cadre(tx: Transaction, values: dict) -> int:
+    return tx.scalar("INSERT INTO retired_cadres (name, place_code, birth_date, years_served,"
+                     " left_on) VALUES (%(name)s, %(place_code)s, %(birth_date)s,"
+                     " %(years_served)s, %(left_on)s) RETURNING id", values)
+
+
+def cadre(tx: Transaction, cadre_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT c.*, p.name AS place_name FROM retired_cadres c"
+                 " LEFT JOIN places p ON p.code = c.place_code WHERE c.id = %s"
+                 + (" FOR UPDATE OF c" if lock else ""), (cadre_id,))
+    if row is None:
+        raise NotFound(f"no retired cadre {cadre_id}", {"cadre_id": cadre_id})
+    row["paid"] = tx.all("SELECT period, amount::text, paid_on FROM subsidies WHERE cadre_id = %s"
+                         " ORDER BY period", (cadre_id,))
+    return row
+
+
+def pay(tx: Transaction, cadre_id: int, values: dict) -> None:
+    try:
+        tx.execute("INSERT INTO subsidies (cadre_id, period, amount, paid_on) VALUES"
+                   " (%s, %s, %s, %s)", (cadre_id, values["period"], values["amount"],
+                                         values["paid_on"]))
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict(f"the subsidy of {values['period']} was paid already (该月已发放)",
+                       {"period": values["period"]}) from None
+
+
+def cadres_with_payments(tx: Transaction, place_code: str, year: int) -> list[dict]:
+    """Every retired cadre under the place, with what was paid to them in the year."""
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(
+        "SELECT c.id, c.place_code, c.birth_date, c.years_served,"
+        " coalesce(sum(s.amount), 0) AS paid, count(s.period) AS payments FROM retired_cadres c"
+        " LEFT JOIN subsidies s ON s.cadre_id = c.id AND s.period LIKE %s"
+        " WHERE c.place_code BETWEEN %s AND %s GROUP BY c.id", (f"{year}-%", lo, hi))
+
+
+# -- venues ------------------------------------------------------------------------------
+def insert_venue(tx: Transaction, values: dict) -> int:
+    try:
+        return tx.scalar("INSERT INTO venues (place_code, name, area, functions, compliant)"
+                         " VALUES (%(place_code)s, %(name)s, %(area)s, %(functions)s,"
+                         " %(compliant)s) RETURNING id", values)
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict(f"{values['place_code']} has its venue registered already",
+                       {"place_code": values["place_code"]}) from None
+
+
+def venue(tx: Transaction, venue_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT v.*, p.name AS place_name FROM venues v"
+                 " LEFT JOIN places p ON p.code = v.place_code WHERE v.id = %s"
+                 + (" FOR UPDATE OF v" if lock else ""), (venue_id,))
+    if row is None:
+        raise NotFound(f"no venue {venue_id}", {"venue_id": venue_id})
+    row["projects"] = tx.all("SELECT id, kind, budget::text, status, started_on, planned_area::text,"
+                             " planned_functions, completed_on, reason FROM venue_projects"
+                             " WHERE venue_id = %s ORDER BY id", (venue_id,))
+    return row
+
+
+def update_venue(tx: Transaction, venue_id: int, area, functions, compliant: bool) -> None:
+    tx.execute("UPDATE venues SET area = %s, functions = %s, compliant = %s, version = version + 1"
+               " WHERE id = %s", (area, functions, compliant, venue_id))
+
+
+def insert_project(tx: Transaction, venue_id: int, values: dict) -> None:
+    try:
+        tx.execute("INSERT INTO venue_projects (venue_id, kind, budget, started_on, planned_area,"
+                   " planned_functions) VALUES (%s, %s, %s, %s, %s, %s)",
+                   (venue_id, values["kind"], values["budget"], values["started_on"],
+                    values["planned_area"], values["planned_functions"]))
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict("the venue has a project under way already (已有在建项目)",
+                       {"venue_id": venue_id}) from None
+
+
+def project(tx: Transaction, project_id: int) -> dict:
+    row = tx.one("SELECT * FROM venue_projects WHERE id = %s", (project_id,))
+    if row is None:
+        raise NotFound(f"no project {project_id}", {"project_id": project_id})
+    return row
+
+
+def close_project(tx: Transaction, project_id: int, status: str, *, completed_on=None,
+                  reason=None) -> None:
+    if tx.scalar("UPDATE venue_projects SET status = %s, completed_on = %s, reason = %s"
+                 " WHERE id = %s AND status = 'in_progress' RETURNING id",
+                 (status, completed_on, reason, project_id)) is None:
+        raise Conflict(f"project {project_id} is not under way", {"project_id": project_id})
+
+
+def venue_counts(tx: Transaction, place_code: str) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    child, params = places.child_of("v.place_code", place_code)
+    return tx.all(
+        f"SELECT {child} AS place_code, count(*) AS venues,"
+        " count(*) FILTER (WHERE v.compliant) AS compliant,"
+        " count(*) FILTER (WHERE NOT v.compliant) AS below_standard,"
+        " count(*) FILTER (WHERE NOT v.compliant AND EXISTS (SELECT 1 FROM venue_projects j"
+        "   WHERE j.venue_id = v.id AND j.status = 'in_progress')) AS in_progress"
+        " FROM venues v WHERE v.place_code BETWEEN %(lo)s AND %(hi)s GROUP BY 1",
+        {**params, "lo": lo, "hi": hi})
+
+
+def below_standard(tx: Transaction, place_code: str, limit: int) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all(
+        "SELECT v.id, v.place_code, p.name AS place_name, v.name, v.area, v.functions,"
+        " EXISTS (SELECT 1 FROM venue_projects j WHERE j.venue_id = v.id"
+        "         AND j.status = 'in_progress') AS in_progress"
+        " FROM venues v LEFT JOIN places p ON p.code = v.place_code"
+        " WHERE NOT v.compliant AND v.place_code BETWEEN %s AND %s"
+        " ORDER BY v.place_code LIMIT %s", (lo, hi, limit))
