@@ -11,6 +11,11 @@ from shared.contracts.resources import VENUE_FUNCTIONS
 from shared.errors import Conflict, ValidationError
 
 FEN = Decimal("0.01")
+# The venue standard's default areas (m²), by the kind of village-level place that has a
+# venue (shared.regions: 社区 001–199, 村 200–399, 类似村级单位 400–599).
+VENUE_MIN_AREA = {"community": "300", "village": "200", "village_like": "200"}
+# Allocations go to these (the contract's "village or community").
+ALLOCATED_TO = ("village", "community")
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,7 @@ class Rules:
     pension_min_years_served: int = 6
     pension_min_age: int = 60
     # Venues: the smallest area (m²) by the kind of place, and the functions required.
-    venue_min_area: dict = field(default_factory=lambda: {
-        "village": "200", "village_like": "200", "community": "300"})
+    venue_min_area: dict = field(default_factory=lambda: dict(VENUE_MIN_AREA))
     venue_required_functions: tuple[str, ...] = (
         "party_activities", "education_training", "convenience_services")
 
@@ -36,14 +40,33 @@ class Rules:
             raise ValueError(f"unknown resources rules: {', '.join(sorted(unknown))}")
         if "venue_required_functions" in values:
             values["venue_required_functions"] = tuple(values["venue_required_functions"])
+        if "venue_min_area" in values:
+            # A province that sets only the community's area keeps the village's default:
+            # a partial mapping replacing the whole would refuse every village's venue.
+            given = values["venue_min_area"]
+            if not isinstance(given, dict) or not set(given) <= set(VENUE_MIN_AREA):
+                raise ValueError("venue_min_area must map " + ", ".join(VENUE_MIN_AREA)
+                                 + " to square metres")
+            values["venue_min_area"] = {**VENUE_MIN_AREA, **{k: str(v) for k, v in given.items()}}
         rules = cls(**values)
         if not set(rules.venue_required_functions) <= set(VENUE_FUNCTIONS):
             raise ValueError("venue_required_functions must be venue functions")
+        for kind, area in rules.venue_min_area.items():
+            if not _square_metres(area):
+                raise ValueError(f"venue_min_area of {kind} must be square metres, not {area!r}")
         return rules
 
     def as_report(self, *names: str) -> dict:
         values = asdict(self)
         return {name: values[name] for name in names}
+
+
+def _square_metres(value) -> bool:
+    try:
+        area = Decimal(str(value))
+    except ArithmeticError:
+        return False
+    return area.is_finite() and area >= 0
 
 
 def money(value) -> Decimal:
@@ -59,11 +82,33 @@ def check_allocation(budget: Decimal | None, allocated: Decimal, amount: Decimal
                        {"remaining": str(money(budget - allocated))})
 
 
+def check_allocated_place(place_code: str) -> None:
+    kind = regions.kind_of(place_code)
+    if kind not in ALLOCATED_TO:
+        raise ValidationError("allocations go to villages and communities", {
+            "place_code": [f"a {regions.KINDS[kind]} is not a village or community (村、社区)"]})
+
+
 def check_disbursement(allocated: Decimal, disbursed: Decimal, amount: Decimal) -> None:
     remaining = allocated - disbursed
     if amount > remaining:
         raise Conflict(f"only {money(remaining)} yuan remains of the allocation, not "
                        f"{money(amount)} (超出拨付余额)", {"remaining": str(money(remaining))})
+
+
+def check_paid_on(allocation_year: int, paid_on: dt.date) -> None:
+    """Money of a year's allocation is not paid before that year began."""
+    if paid_on < dt.date(allocation_year, 1, 1):
+        raise ValidationError("paid before the allocation's year", {"paid_on": [
+            f"the allocation is of {allocation_year}: not before {allocation_year}-01-01"
+            f" (不能早于分配年度)"]})
+
+
+def check_income_year(allocation_year: int, year: int, today: dt.date) -> None:
+    """A project raises income from the year it is funded, up to this year."""
+    if not allocation_year <= year <= today.year:
+        raise ValidationError("not a year the project can have raised income in", {"year": [
+            f"from {allocation_year} (the allocation's year) to {today.year}"]})
 
 
 def is_weak(income: Decimal, rules: Rules) -> bool:
@@ -74,18 +119,40 @@ def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
-def pension_shortfalls(years_served: int, birth_date: dt.date, today: dt.date,
+def pension_shortfalls(years_served: int, birth_date: dt.date, day: dt.date,
                        rules: Rules) -> list[str]:
-    """Why a retired cadre is not (yet) eligible; empty when eligible."""
+    """Why a retired cadre is not (yet, on `day`) eligible; empty when eligible."""
     why = []
     if years_served < rules.pension_min_years_served:
         why.append(f"served {years_served} years, fewer than {rules.pension_min_years_served}"
                    f" (任职不满{rules.pension_min_years_served}年)")
-    age = age_on(birth_date, today)
+    age = age_on(birth_date, day)
     if age < rules.pension_min_age:
         why.append(f"{age} years old, younger than {rules.pension_min_age}"
                    f" (未满{rules.pension_min_age}周岁)")
     return why
+
+
+def period_end(period: str) -> dt.date:
+    """The last day of a YYYY-MM month: a subsidy's month counts once the cadre reaches the
+    age within it (ours)."""
+    year, month = map(int, period.split("-"))
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+def check_subsidy_period(period: str, left_on: dt.date, today: dt.date) -> None:
+    """A subsidy is for a month after the cadre left office, and not for a month to come."""
+    first, last = f"{left_on:%Y-%m}", f"{today:%Y-%m}"
+    if not first <= period <= last:
+        raise ValidationError("not a month the subsidy can be paid for", {"period": [
+            f"from {first} (the month the cadre left) to {last} (this month)"
+            " (发放月份须在离任之后、不晚于本月)"]})
+
+
+def pension_as_of(year: int, today: dt.date) -> dt.date:
+    """The day a year's pension report judges eligibility: the year's end, or today."""
+    return min(dt.date(year, 12, 31), today)
 
 
 def venue_place_check(place_code: str, rules: Rules) -> str:
@@ -97,7 +164,8 @@ def venue_place_check(place_code: str, rules: Rules) -> str:
 
 
 def venue_shortfalls(place_code: str, area: Decimal, functions: list[str], rules: Rules) -> list[str]:
-    """Why a venue is below the standard (达标); empty when it meets it."""
+    """Why a venue is below the standard (达标); empty when it meets it. Reports apply the
+    same standard in SQL (store.compliant_sql): the two agree."""
     kind = regions.kind_of(place_code)
     minimum = Decimal(rules.venue_min_area[kind])
     why = []
@@ -108,6 +176,19 @@ def venue_shortfalls(place_code: str, area: Decimal, functions: list[str], rules
     if missing:
         why.append("without " + "、".join(VENUE_FUNCTIONS[f] for f in missing) + " (功能不全)")
     return why
+
+
+def venue_standard(rules: Rules) -> dict:
+    """The standard in force as the store applies it in SQL: smallest area by kind, and
+    the functions required."""
+    return {"min_area": {kind: Decimal(area) for kind, area in rules.venue_min_area.items()},
+            "functions": list(rules.venue_required_functions)}
+
+
+def check_completion(started_on: dt.date, completed_on: dt.date) -> None:
+    if completed_on < started_on:
+        raise ValidationError("completed before it started", {"completed_on": [
+            f"the project started on {started_on}: not before that (竣工日期早于开工日期)"]})
 
 
 def rate(part: int, whole: int):

@@ -76,6 +76,7 @@ class ResourcesService(PlaceDirectory):
         program = self._program(call, params["program_id"], lock=True)
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
+        domain.check_allocated_place(params["place_code"])
         if not regions.in_subtree(params["place_code"], program["place_code"]):
             raise ValidationError("outside the program's place", {"place_code": [
                 f"{params['place_code']} is outside {program['place_code']}"]})
@@ -86,16 +87,23 @@ class ResourcesService(PlaceDirectory):
             k: params[k] for k in ("program_id", "year", "place_code", "amount", "purpose")}})
         return store.allocation(call.tx, allocation_id)
 
-    def _allocation(self, call, allocation_id: int, *, lock: bool = False) -> dict:
+    def _allocation(self, call, allocation_id: int, *, lock: bool = False,
+                    program_too: bool = False) -> dict:
         allocation = store.allocation(call.tx, allocation_id, lock=lock)
         call.principal.require_place(allocation["place_code"])
+        if program_too:
+            # Paying out and recording what the money raised are the program's business,
+            # as allocating is: the village's own principal sees its allocation but must
+            # not pay a county program's money out to itself.
+            call.principal.require_place(allocation["program_place_code"])
         return allocation
 
     @operation
     def disburse(self, call, params):
         # FOR UPDATE on the allocation: concurrent disbursements take turns, each sees
         # what the others paid, and none can overspend (the table's CHECK backs it).
-        allocation = self._allocation(call, params["allocation_id"], lock=True)
+        allocation = self._allocation(call, params["allocation_id"], lock=True, program_too=True)
+        domain.check_paid_on(allocation["year"], params["paid_on"])
         domain.check_disbursement(allocation["amount"], allocation["disbursed"], params["amount"])
         store.disburse(call.tx, allocation["id"], params)
         call.tx.audit("allocation", allocation["id"], {"disbursed": {
@@ -104,10 +112,11 @@ class ResourcesService(PlaceDirectory):
 
     @operation
     def record_income(self, call, params):
-        allocation = self._allocation(call, params["allocation_id"], lock=True)
+        allocation = self._allocation(call, params["allocation_id"], lock=True, program_too=True)
         if allocation["program_kind"] != "property_economy":
             raise ValidationError("income is recorded for property economy projects", {
                 "allocation_id": ["not a village property economy allocation (村级物业经济)"]})
+        domain.check_income_year(allocation["year"], params["year"], dt.date.today())
         store.record_income(call.tx, allocation["id"], params["year"], params["income"])
         call.tx.audit("allocation", allocation["id"], {"income": {"year": params["year"],
                                                                   "income": params["income"]}})
@@ -131,6 +140,8 @@ class ResourcesService(PlaceDirectory):
             rows[row["place_code"]]["budget"] = row["budget"]
         for row in counts["money"]:
             rows[row["place_code"]].update(row)
+        for row in counts["income"]:
+            rows[row["place_code"]]["income"] = row["income"]
         fields = ("budget", "allocated", "disbursed", "income")
 
         def finish(row):
@@ -146,10 +157,10 @@ class ResourcesService(PlaceDirectory):
     @operation
     def undisbursed(self, call, params):
         call.principal.require_place(params["place_code"])
-        ids, cursor = store.undisbursed(call.tx, params["place_code"], params["year"],
-                                        limit=params["limit"], after=params["after"])
-        return {"items": [store.allocation(call.tx, i) for i in ids],
-                "next_cursor": encode_cursor(cursor) if cursor else None}
+        with call.tx.snapshot():  # the page and its payments as of one moment
+            items, cursor = store.undisbursed(call.tx, params["place_code"], params["year"],
+                                              limit=params["limit"], after=params["after"])
+        return {"items": items, "next_cursor": encode_cursor(cursor) if cursor else None}
 
     # -- economically weak villages ---------------------------------------------------------
     @operation
@@ -200,9 +211,15 @@ class ResourcesService(PlaceDirectory):
     @operation
     def pay_subsidy(self, call, params):
         cadre = self._cadre(call, params["cadre_id"], lock=True)
-        if not cadre["eligible"]:
-            raise Conflict("not eligible for the pension subsidy: " + "; ".join(cadre["why_not"]),
-                           {"why_not": cadre["why_not"]})
+        period = params["period"]
+        domain.check_subsidy_period(period, cadre["left_on"], dt.date.today())
+        # Eligible for that month, not today: a month before the cadre came of age is not
+        # owed, however late it is paid.
+        why = domain.pension_shortfalls(cadre["years_served"], cadre["birth_date"],
+                                        domain.period_end(period), self.rules)
+        if why:
+            raise Conflict(f"not eligible for the pension subsidy of {period}: " + "; ".join(why),
+                           {"why_not": why})
         store.pay(call.tx, cadre["id"], params)
         call.tx.audit("retired_cadre", cadre["id"], {"paid": {
             k: params[k] for k in ("period", "amount", "paid_on")}})
@@ -216,10 +233,13 @@ class ResourcesService(PlaceDirectory):
     def pension_report(self, call, params):
         place_code, year = params["place_code"], params["year"]
         call.principal.require_place(place_code)
-        today = dt.date.today()
-        cadres = store.cadres_with_payments(call.tx, place_code, year)
+        # The year as it ended (or stands, for this year): who had retired and was eligible.
+        as_of = domain.pension_as_of(year, dt.date.today())
+        with call.tx.snapshot():
+            cadres = store.cadres_with_payments(call.tx, place_code, year, as_of)
+            children = places.children(call.tx, place_code)
         rows: dict[str, dict] = {}
-        for code in places.children(call.tx, place_code):
+        for code in children:
             rows[code] = {"place_code": code, "cadres": 0, "eligible": 0, "paid_cadres": 0,
                           "paid": ZERO}
         for cadre in cadres:
@@ -227,7 +247,7 @@ class ResourcesService(PlaceDirectory):
             row = rows.setdefault(code, {"place_code": code, "cadres": 0, "eligible": 0,
                                          "paid_cadres": 0, "paid": ZERO})
             eligible = not domain.pension_shortfalls(cadre["years_served"], cadre["birth_date"],
-                                                     today, self.rules)
+                                                     as_of, self.rules)
             row["cadres"] += 1
             row["eligible"] += eligible
             row["paid_cadres"] += bool(eligible and cadre["payments"])
@@ -247,6 +267,7 @@ class ResourcesService(PlaceDirectory):
         call.principal.require_place(venue["place_code"])
         venue["shortfalls"] = domain.venue_shortfalls(venue["place_code"], venue["area"],
                                                       venue["functions"], self.rules)
+        venue["compliant"] = not venue["shortfalls"]  # by the rules in force, as reports count
         return venue
 
     @operation
@@ -255,10 +276,7 @@ class ResourcesService(PlaceDirectory):
         self._place_known(call, params["place_code"])
         domain.venue_place_check(params["place_code"], self.rules)
         functions = sorted(set(params["functions"]))
-        shortfalls = domain.venue_shortfalls(params["place_code"], params["area"], functions,
-                                             self.rules)
-        venue_id = store.insert_venue(call.tx, {**params, "functions": functions,
-                                                "compliant": not shortfalls})
+        venue_id = store.insert_venue(call.tx, {**params, "functions": functions})
         call.tx.audit("venue", venue_id, {"registered": {
             "place_code": params["place_code"], "area": params["area"], "functions": functions}})
         return self._venue(call, venue_id)
@@ -283,12 +301,13 @@ class ResourcesService(PlaceDirectory):
     @operation
     def complete_project(self, call, params):
         project, venue = self._project_venue(call, params["project_id"])
+        domain.check_completion(project["started_on"], params["completed_on"])
         store.close_project(call.tx, project["id"], "completed",
                             completed_on=params["completed_on"])
         functions = sorted(set(params["functions"]))
         shortfalls = domain.venue_shortfalls(venue["place_code"], params["area"], functions,
                                              self.rules)
-        store.update_venue(call.tx, venue["id"], params["area"], functions, not shortfalls)
+        store.update_venue(call.tx, venue["id"], params["area"], functions)
         call.tx.audit("venue", venue["id"], {"project_completed": project["id"],
                                              "area": params["area"], "functions": functions})
         if venue["compliant"] != (not shortfalls):
@@ -310,13 +329,15 @@ class ResourcesService(PlaceDirectory):
     def venue_report(self, call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
+        standard = domain.venue_standard(self.rules)
         with call.tx.snapshot():
-            counts = {row["place_code"]: row for row in store.venue_counts(call.tx, place_code)}
+            counts = {row["place_code"]: row
+                      for row in store.venue_counts(call.tx, place_code, standard)}
             for child in places.children(call.tx, place_code):
                 counts.setdefault(child, {"place_code": child, "venues": 0, "compliant": 0,
                                           "below_standard": 0, "in_progress": 0})
             names = places.names(call.tx, [place_code, *counts])
-            below = store.below_standard(call.tx, place_code, BELOW_STANDARD_LISTED)
+            below = store.below_standard(call.tx, place_code, BELOW_STANDARD_LISTED, standard)
         for venue in below:
             venue["shortfalls"] = domain.venue_shortfalls(venue["place_code"], venue["area"],
                                                           venue["functions"], self.rules)

@@ -42,6 +42,16 @@ def label_of(labels: dict[str, str]):
     return field
 
 
+def labels_of(labels: dict[str, str]):
+    """A dump-only field giving the Chinese labels of the list of enum codes `name`."""
+
+    def field(name: str):
+        return fields.Function(lambda obj: [labels.get(code) for code in _get(obj, name) or ()],
+                               dump_only=True)
+
+    return field
+
+
 def _get(obj, name):
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 

@@ -3,7 +3,8 @@ cadres' subsidies, economically weak villages, and activity venues (domain.md §
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -13,6 +14,7 @@ from shared.contracts.common import (
     PastDate,
     PlaceCode,
     label_of,
+    labels_of,
     page_fields,
     request_id_field,
     text,
@@ -37,34 +39,72 @@ PROJECT_KINDS = {"upgrade": "改造提升", "construction": "新建"}
 PROJECT_STATUSES = {"in_progress": "在建", "completed": "已竣工", "cancelled": "已取消"}
 
 
-class Money(fields.Decimal):
-    """Yuan with fen: exact, at most two decimals, never negative (金额，元，保留两位小数).
+TWO_PLACES = Decimal("0.01")
+# Plain ASCII digits only. Decimal() takes more, none of it meant as a figure: "1e30"
+# (which cannot then be quantized), "1_000", "NaN", "Infinity" and "１２" (full width).
+_FIGURE = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
-    A third decimal is refused, not rounded: money is not silently changed."""
 
-    def __init__(self, *, positive: bool = False, **kwargs):
-        self.positive = positive
-        super().__init__(places=None, as_string=True, **kwargs)
+class _Figure(fields.Decimal):
+    """A non-negative figure of at most two decimals, up to `maximum`. A third decimal is
+    refused, not rounded: a figure is not silently changed."""
+
+    what, hint = "a figure", "如 \"1234.56\""
+
+    def __init__(self, *, maximum: Decimal, **kwargs):
+        self.maximum = maximum
+        super().__init__(places=2, as_string=True, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, float):
-            raise ValidationError("give money as a string or an integer, not a float "
-                                  "(金额请用字符串，如 \"1234.56\")")
-        try:
-            amount = Decimal(str(value))
-        except (InvalidOperation, ValueError):
-            raise ValidationError("not an amount of money") from None
-        if not amount.is_finite():
-            raise ValidationError("not an amount of money")
-        if amount.as_tuple().exponent < -2:
-            raise ValidationError("at most two decimals: yuan and fen (金额最多两位小数)")
-        if amount < 0 or (self.positive and amount == 0):
-            raise ValidationError("must be more than zero" if self.positive
-                                  else "must not be negative")
-        return amount.quantize(Decimal("0.01"))
+            raise ValidationError(f"give {self.what} as a string or an integer, not a float "
+                                  f"(请用字符串，{self.hint})")
+        text = format(value, "f") if isinstance(value, Decimal) else value
+        if not isinstance(text, (str, int)) or not _FIGURE.fullmatch(str(text)):
+            raise ValidationError(f"not {self.what}: plain digits, at most two decimals "
+                                  f"({self.hint})")
+        number = Decimal(str(text))
+        if number.as_tuple().exponent < -2:
+            raise ValidationError(self.too_precise)
+        if number.is_signed():  # "-0" too: a sign on nothing is a mistake, not a zero
+            raise ValidationError("must not be negative")
+        if number > self.maximum:
+            raise ValidationError(self.too_large)
+        return number.quantize(TWO_PLACES)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+        return None if value is None else format(Decimal(value).quantize(TWO_PLACES), "f")
+
+
+class Money(_Figure):
+    """Yuan with fen: exact, at most two decimals, never negative, less than a trillion
+    yuan, what the database's numeric(14, 2) holds (金额，元，保留两位小数)."""
+
+    what = "an amount of money"
+    too_precise = "at most two decimals: yuan and fen (金额最多两位小数)"
+    too_large = "must be less than 1000000000000 yuan (金额须小于一万亿元)"
+
+    def __init__(self, *, positive: bool = False, **kwargs):
+        self.positive = positive
+        super().__init__(maximum=Decimal("999999999999.99"), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        if self.positive and amount == 0:
+            raise ValidationError("must be more than zero")
+        return amount
+
+
+class Area(_Figure):
+    """Square metres, at most two decimals (refused, not rounded), at most 100 000 m²."""
+
+    what, hint = "an area", "平方米，如 \"220.5\""
+    too_precise = "at most two decimals (面积最多两位小数)"
+    too_large = "at most 100000 m² (面积不超过十万平方米)"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("description", "m²")
+        super().__init__(maximum=Decimal(100_000), **kwargs)
 
 
 def _id(**kw):
@@ -83,13 +123,19 @@ class CreateProgram(Schema):
     place_code = PlaceCode(required=True, metadata={"description": "who runs it (a county, say)"})
 
 
+class Budget(Schema):
+    year = fields.Integer()
+    amount = Money()
+
+
 class Program(Schema):
     id = fields.Integer()
     kind = fields.String()
     kind_label = label_of(PROGRAM_KINDS)("kind")
     name = fields.String()
     place_code = fields.String()
-    budgets = fields.List(fields.Dict(), metadata={"description": "year, place, amount"})
+    budgets = fields.List(fields.Nested(Budget), metadata={
+        "description": "the program's budget of each year (at the program's place)"})
 
 
 class SetBudget(Schema):
@@ -103,15 +149,29 @@ class Allocate(Schema):
     request_id = request_id_field()
     program_id = _id(required=True)
     year = _year(required=True)
-    place_code = PlaceCode(required=True, metadata={"description": "the village (or community)"})
+    place_code = PlaceCode(required=True, metadata={
+        "description": "a village or community (村、社区) under the program's place"})
     amount = Money(positive=True, required=True)
     purpose = text(500, required=True, metadata={"description": "the project or the use"})
+
+
+class Disbursement(Schema):
+    amount = Money()
+    paid_on = fields.Date()
+    document = fields.String()
+
+
+class ProjectIncome(Schema):
+    year = fields.Integer()
+    income = Money()
 
 
 class Allocation(Schema):
     id = fields.Integer()
     program_id = fields.Integer()
     program_kind = fields.String()
+    program_kind_label = label_of(PROGRAM_KINDS)("program_kind")
+    program_place_code = fields.String(metadata={"description": "where the program is run"})
     year = fields.Integer()
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
@@ -119,8 +179,9 @@ class Allocation(Schema):
     amount = Money()
     disbursed = Money()
     remaining = Money(metadata={"description": "allocated, not yet disbursed"})
-    disbursements = fields.List(fields.Dict())
-    income = fields.List(fields.Dict(), metadata={"description": "collective income raised, by year"})
+    disbursements = fields.List(fields.Nested(Disbursement))
+    income = fields.List(fields.Nested(ProjectIncome), metadata={
+        "description": "collective income raised, by year"})
     version = fields.Integer()
 
 
@@ -128,14 +189,15 @@ class Disburse(Schema):
     request_id = request_id_field()
     allocation_id = _id(required=True)
     amount = Money(positive=True, required=True)
-    paid_on = PastDate(required=True)
+    paid_on = PastDate(required=True, metadata={"description": "not before the allocation's year"})
     document = text(200, required=True, metadata={"description": "the payment's document (文号)"})
 
 
 class RecordIncome(Schema):
     request_id = request_id_field()
     allocation_id = _id(required=True, metadata={"description": "a property economy project"})
-    year = _year(required=True)
+    year = _year(required=True, metadata={
+        "description": "from the allocation's year to this year"})
     income = Money(required=True, metadata={"description": "collective income it raised"})
 
 
@@ -156,13 +218,15 @@ class FundingRow(Schema):
     allocated = Money()
     disbursed = Money()
     undisbursed = Money(metadata={"description": "allocated, not disbursed"})
-    income = Money(metadata={"description": "collective income raised in the year"})
+    income = Money(metadata={"description": "collective income raised in the year, by "
+                                           "projects funded in any year"})
 
 
 class FundingReport(Schema):
     place_code = fields.String()
     year = fields.Integer()
     kind = fields.String(allow_none=True)
+    kind_label = label_of(PROGRAM_KINDS)("kind")
     total = fields.Nested(FundingRow)
     by_child_place = fields.List(fields.Nested(FundingRow))
 
@@ -181,7 +245,7 @@ class AllocationPage(Schema):
 # -- economically weak villages -------------------------------------------------------
 class RecordVillageIncome(Schema):
     request_id = request_id_field()
-    place_code = PlaceCode(required=True)
+    place_code = PlaceCode(required=True, metadata={"description": "a village (村)"})
     year = _year(required=True)
     income = Money(required=True, metadata={"description": "the village's collective income"})
 
@@ -216,6 +280,12 @@ class RegisterRetiredCadre(Schema):
     left_on = PastDate(required=True)
 
 
+class SubsidyPayment(Schema):
+    period = fields.String(metadata={"description": "the month paid for, YYYY-MM"})
+    amount = Money()
+    paid_on = fields.Date()
+
+
 class RetiredCadre(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -224,16 +294,17 @@ class RetiredCadre(Schema):
     birth_date = fields.Date()
     years_served = fields.Integer()
     left_on = fields.Date()
-    eligible = fields.Boolean()
+    eligible = fields.Boolean(metadata={"description": "today"})
     why_not = fields.List(fields.String())
-    paid = fields.List(fields.Dict(), metadata={"description": "period, amount, paid_on"})
+    paid = fields.List(fields.Nested(SubsidyPayment))
 
 
 class PaySubsidy(Schema):
     request_id = request_id_field()
     cadre_id = _id(required=True)
     period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
-                           metadata={"description": "the month paid for, YYYY-MM"})
+                           metadata={"description": "the month paid for, YYYY-MM: from the month "
+                                                    "the cadre left to this month; eligible then"})
     amount = Money(positive=True, required=True)
     paid_on = PastDate(required=True)
 
@@ -250,8 +321,9 @@ class PensionReportQuery(Schema):
 class PensionRow(Schema):
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
-    cadres = fields.Integer()
-    eligible = fields.Integer()
+    cadres = fields.Integer(metadata={"description": "retired by the year's end"})
+    eligible = fields.Integer(metadata={
+        "description": "eligible at the year's end (today, for this year)"})
     paid_cadres = fields.Integer(metadata={"description": "eligible ones paid in the year"})
     paid = Money(metadata={"description": "paid in the year"})
 
@@ -269,9 +341,23 @@ class RegisterVenue(Schema):
     request_id = request_id_field()
     place_code = PlaceCode(required=True, metadata={"description": "a village or community"})
     name = text(200, required=True)
-    area = fields.Decimal(places=2, as_string=True, required=True, validate=validate.Range(0, 100_000),
-                          metadata={"description": "m²"})
+    area = Area(required=True)
     functions = fields.List(Enum(VENUE_FUNCTIONS), required=True)
+
+
+class VenueProject(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = label_of(PROJECT_KINDS)("kind")
+    budget = Money()
+    status = fields.String()
+    status_label = label_of(PROJECT_STATUSES)("status")
+    started_on = fields.Date()
+    planned_area = Area()
+    planned_functions = fields.List(fields.String())
+    planned_function_labels = labels_of(VENUE_FUNCTIONS)("planned_functions")
+    completed_on = fields.Date(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "why it was cancelled"})
 
 
 class Venue(Schema):
@@ -279,11 +365,12 @@ class Venue(Schema):
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
     name = fields.String()
-    area = fields.Decimal(places=2, as_string=True)
+    area = Area()
     functions = fields.List(fields.String())
-    compliant = fields.Boolean()
+    function_labels = labels_of(VENUE_FUNCTIONS)("functions")
+    compliant = fields.Boolean(metadata={"description": "by the standard in force"})
     shortfalls = fields.List(fields.String(), metadata={"description": "why it is below standard"})
-    projects = fields.List(fields.Dict())
+    projects = fields.List(fields.Nested(VenueProject))
     version = fields.Integer()
 
 
@@ -297,17 +384,15 @@ class StartProject(Schema):
     kind = Enum(PROJECT_KINDS, required=True)
     budget = Money(positive=True, required=True)
     started_on = PastDate(required=True)
-    planned_area = fields.Decimal(places=2, as_string=True, required=True,
-                                  validate=validate.Range(0, 100_000))
+    planned_area = Area(required=True)
     planned_functions = fields.List(Enum(VENUE_FUNCTIONS), required=True)
 
 
 class CompleteProject(Schema):
     request_id = request_id_field()
     project_id = _id(required=True)
-    completed_on = PastDate(required=True)
-    area = fields.Decimal(places=2, as_string=True, required=True,
-                          validate=validate.Range(0, 100_000), metadata={"description": "as built"})
+    completed_on = PastDate(required=True, metadata={"description": "not before it started"})
+    area = Area(required=True, metadata={"description": "as built, m²"})
     functions = fields.List(Enum(VENUE_FUNCTIONS), required=True)
 
 
@@ -336,8 +421,9 @@ class VenueBelow(Schema):
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
     name = fields.String()
-    area = fields.Decimal(places=2, as_string=True)
+    area = Area()
     functions = fields.List(fields.String())
+    function_labels = labels_of(VENUE_FUNCTIONS)("functions")
     shortfalls = fields.List(fields.String())
     in_progress = fields.Boolean(metadata={"description": "an upgrade or construction under way"})
 
@@ -356,7 +442,7 @@ class VenueComplianceChanged(Schema):
     venue_id = fields.Integer(required=True)
     place_code = fields.String(required=True)
     compliant = fields.Boolean(required=True)
-    area = fields.Decimal(places=2, as_string=True, required=True)
+    area = Area(required=True)
     functions = fields.List(fields.String(), required=True)
     shortfalls = fields.List(fields.String(), required=True)
 
@@ -367,7 +453,8 @@ for _method, _params, _result, _role, _mutating, _summary in [
     ("create_program", CreateProgram, Program, WRITE, True, "A funding program of a place."),
     ("set_budget", SetBudget, Program, WRITE, True, "The program's budget for a year."),
     ("allocate", Allocate, Allocation, WRITE, True,
-     "Allocate part of a year's budget to a village; never more than the budget left."),
+     "Allocate part of a year's budget to a village or community under the program's place; "
+     "never more than the budget left."),
     ("disburse", Disburse, Allocation, WRITE, True,
      "Pay out of an allocation, with its date and document; never more than remains."),
     ("record_income", RecordIncome, Allocation, WRITE, True,

@@ -53,6 +53,8 @@ CREATE TABLE project_income (
     income numeric(14, 2) NOT NULL CHECK (income >= 0),
     PRIMARY KEY (allocation_id, year)
 );
+-- The funding report sums a year's income of projects funded in any year.
+CREATE INDEX project_income_year ON project_income (year, allocation_id);
 
 CREATE TABLE village_income (
     place_code text COLLATE "C" NOT NULL,
@@ -67,9 +69,11 @@ CREATE TABLE retired_cadres (
     place_code text COLLATE "C" NOT NULL,
     birth_date date NOT NULL,
     years_served integer NOT NULL,
-    left_on date NOT NULL
+    left_on date NOT NULL,
+    -- A person registered twice would be paid twice: one row per name, birth and village
+    -- (the index, place first, also serves the reports' place ranges).
+    UNIQUE (place_code, name, birth_date)
 );
-CREATE INDEX retired_cadres_place ON retired_cadres (place_code);
 
 CREATE TABLE subsidies (
     cadre_id bigint NOT NULL REFERENCES retired_cadres (id),
@@ -85,7 +89,8 @@ CREATE TABLE venues (
     name text NOT NULL,
     area numeric(10, 2) NOT NULL,
     functions text[] NOT NULL,
-    compliant boolean NOT NULL,
+    -- No stored verdict: whether it meets the standard is worked out when read, under
+    -- the rules in force (store.compliant_sql), so it cannot disagree with them.
     version integer NOT NULL DEFAULT 1
 );
 
