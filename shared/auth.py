@@ -37,6 +37,10 @@ ROLES = {
     "evaluation.write": "考评信息维护",
     "npe.read": "非公企业党建信息查询",
     "npe.write": "非公企业党建信息维护",
+    "cadres.read": "干部人才信息查询",
+    "cadres.write": "干部人才信息维护",
+    # Whole identity numbers: everyone else sees them masked (domain.md §5).
+    "cadres.personal_data": "干部个人敏感信息查看",
     "resources.read": "经费场所信息查询",
     "resources.write": "经费场所信息维护",
     "audit.read": "操作记录查询",

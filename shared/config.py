@@ -6,6 +6,7 @@ and the tests agree. Nothing here opens a connection.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Services built so far, in start order. A service joins this list when it lands.
-SERVICES: tuple[str, ...] = ("organizations", "evaluation", "npe", "resources")
+SERVICES: tuple[str, ...] = ("organizations", "evaluation", "npe", "cadres", "resources")
 
 # Health and metrics port of each service (its HTTP side port, not the worker pool).
 DEFAULT_HTTP_PORTS = {
@@ -61,6 +62,8 @@ class Settings:
     event_retry_base_ms: int
     var_dir: Path
     rules_file: Path | None
+    # The first key seals personal data; every listed key opens (shared.personal_data).
+    personal_data_keys: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -110,6 +113,27 @@ def ensure_token_secret_file(settings: Settings) -> Path:
     return path
 
 
+def _personal_data_keys(env, var_dir: Path) -> tuple[str, ...]:
+    current = env.get("JINWEI_PERSONAL_DATA_KEY")
+    if not current:
+        path = Path(env.get("JINWEI_PERSONAL_DATA_KEY_FILE", var_dir / "personal-data-key"))
+        if path.exists():
+            current = path.read_text().strip()
+    previous = [k for k in env.get("JINWEI_PERSONAL_DATA_KEY_PREVIOUS", "").split(",") if k]
+    return tuple(k for k in [current, *previous] if k)
+
+
+def ensure_personal_data_key_file(settings: Settings) -> Path:
+    """Create var/personal-data-key (32 random bytes, base64url) for a local run when no
+    key is configured. Whoever loses it loses the identity numbers sealed with it."""
+    path = settings.var_dir / "personal-data-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+        path.chmod(0o600)
+    return path
+
+
 def load(env: dict | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("JINWEI_VAR_DIR", REPO_ROOT / "var"))
@@ -141,4 +165,5 @@ def load(env: dict | None = None) -> Settings:
         event_retry_base_ms=int(env.get("JINWEI_EVENT_RETRY_BASE_MS", 1000)),
         var_dir=var_dir,
         rules_file=Path(rules_file) if rules_file else None,
+        personal_data_keys=_personal_data_keys(env, var_dir),
     )

@@ -56,3 +56,6 @@ def configure(service: str, level: int = logging.INFO) -> None:
     # kombu/amqp log every reconnect attempt at INFO; warnings are what ops need.
     for noisy in ("kombu", "amqp", "yoyo"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # nameko's RPC proxy logs every reply whole at DEBUG — a service calling another
+    # would write personal data (a whole identity number) into its log. Never below INFO.
+    logging.getLogger("nameko.rpc").setLevel(max(level, logging.INFO))

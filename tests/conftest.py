@@ -19,7 +19,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import pytest  # noqa: E402
 
-from shared import config  # noqa: E402
+from shared import config, personal_data  # noqa: E402
 from shared.db import make_psycopg_green  # noqa: E402
 from shared.infra import provision  # noqa: E402
 
@@ -84,6 +84,7 @@ def base_settings(amqp_uri, token_secret):
     return BASE.with_overrides(
         amqp_uri=amqp_uri,
         token_secrets=(token_secret,),
+        personal_data_keys=(personal_data.new_key(),),
         http_ports={name: 0 for name in BASE.http_ports},
         event_max_attempts=3,
         event_retry_base_ms=100,

@@ -310,21 +310,55 @@ class OrganizationsService(RectificationEntrypoints):
     @operation
     def appoint_leader(self, call, params):
         org = self._organization_in_reach(call, params["organization_id"], lock="update")
-        in_post = store.posts_in_post(call.tx, org.id)
-        domain.check_appointment(org, params["post"], params["method"], params["from_unit"], in_post)
-        vacancy = self._vacancy_to_fill(call, org, params)
-        leader = store.insert_leader(call.tx, {**params, "organization_id": org.id})
-        changes = {"appointed": {k: leader[k] for k in ("post", "name", "method", "started_on")}}
-        if vacancy is not None:
-            store.fill_vacancy(call.tx, vacancy["id"], leader)
-            changes["filled_vacancy"] = vacancy["id"]
-        call.tx.audit("leader", leader["id"], changes)
+        self._appoint(call.tx, org, params)
         return self._leadership(call, org)
 
-    def _vacancy_to_fill(self, call, org, params) -> dict | None:
+    def _appoint(self, tx, org: domain.Organization, params: dict) -> tuple[dict, int | None]:
+        """Put a person in a post of `org` (locked), filling the vacancy it fills; the
+        leader and the vacancy filled (or None)."""
+        in_post = store.posts_in_post(tx, org.id)
+        domain.check_appointment(org, params["post"], params["method"], params["from_unit"], in_post)
+        vacancy = self._vacancy_to_fill(tx, org, params)
+        leader = store.insert_leader(tx, {"external_ref": None, **params,
+                                          "organization_id": org.id})
+        changes = {"appointed": {k: leader[k] for k in ("post", "name", "method", "started_on")}}
+        if vacancy is not None:
+            store.fill_vacancy(tx, vacancy["id"], leader)
+            changes["filled_vacancy"] = vacancy["id"]
+        tx.audit("leader", leader["id"], changes)
+        return leader, vacancy and vacancy["id"]
+
+    @handles("cadres", "cadre_placed")
+    def on_cadre_placed(self, tx, event):
+        """The cadres service placed a person in a village party organization's post:
+        appointed here once per placement, however often the event is delivered."""
+        data = event["data"]
+        store.lock_reference(tx, data["external_ref"])  # two deliveries at once take turns
+        if store.leader_id_by_ref(tx, data["external_ref"]) is not None:
+            return  # appointed already (the same placement, delivered anew)
+        params = {"post": data["post"], "name": data["name"], "sex": data["sex"],
+                  "birth_date": data["birth_date"], "from_unit": None,
+                  "method": "college_graduate_official" if data["college_graduate_official"]
+                  else "election", "started_on": data["placed_on"], "vacancy_id": None,
+                  "external_ref": data["external_ref"]}
+        try:
+            org = store.get_organization(tx, data["organization_id"], lock="update")
+            leader, vacancy_id = self._appoint(tx, org, params)
+        except (ValidationError, Conflict, NotFound) as refusal:
+            # No retry can change the answer: tell cadres instead of dead-lettering it.
+            tx.emit(Event("cadre_placement_refused", {
+                "external_ref": data["external_ref"], "message": refusal.message,
+                "details": refusal.details}))
+            ignore(self.name, "on_cadre_placed", "refused", event)
+            return
+        tx.emit(Event("cadre_placement_applied", {
+            "external_ref": data["external_ref"], "organization_id": org.id,
+            "leader_id": leader["id"], "filled_vacancy_id": vacancy_id}))
+
+    def _vacancy_to_fill(self, tx, org, params) -> dict | None:
         if params["post"] == "first_secretary":
             return None
-        open_ = store.open_vacancy_rows(call.tx, org.id)
+        open_ = store.open_vacancy_rows(tx, org.id)
         if params["vacancy_id"] is not None:
             chosen = next((v for v in open_ if v["id"] == params["vacancy_id"]), None)
             if chosen is None or not domain.vacancy_matches(chosen["post"], params["post"]):

@@ -261,10 +261,15 @@ def vacancies(tx: Transaction, organization_id: int) -> list[dict]:
 def insert_leader(tx: Transaction, values: dict) -> dict:
     return tx.one(
         "INSERT INTO leaders (organization_id, post, name, sex, birth_date, from_unit, method,"
-        " started_on) VALUES (%(organization_id)s, %(post)s, %(name)s, %(sex)s, %(birth_date)s,"
-        f" %(from_unit)s, %(method)s, %(started_on)s) RETURNING {LEADER_COLUMNS}",
+        " started_on, external_ref) VALUES (%(organization_id)s, %(post)s, %(name)s, %(sex)s,"
+        " %(birth_date)s, %(from_unit)s, %(method)s, %(started_on)s, %(external_ref)s)"
+        f" RETURNING {LEADER_COLUMNS}",
         values,
     )
+
+
+def leader_id_by_ref(tx: Transaction, external_ref: str) -> int | None:
+    return tx.scalar("SELECT id FROM leaders WHERE external_ref = %s", (external_ref,))
 
 
 def end_leader(tx: Transaction, leader_id: int, ended_on: dt.date, reason: str) -> dict:

@@ -19,7 +19,8 @@ from shared.errors import ValidationError
 
 # Contract modules (import order = document order). A service's contract may span
 # several modules (organizations: the registry, and rectification).
-CONTRACT_MODULES = ("organizations", "rectification", "evaluation", "npe", "resources")
+CONTRACT_MODULES = ("organizations", "rectification", "evaluation", "npe", "cadres",
+                    "cadre_duties", "resources")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class RpcContract:
     role: str
     mutating: bool
     summary: str
+    # Parameters that are personal data (metadata personal=True): never stored whole
+    # outside the service's sealed columns, not even hashed into a request fingerprint.
+    personal: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,11 @@ EVENTS: dict[tuple[str, str], EventContract] = {}
 
 
 def rpc_method(service, method, *, params, result, role, summary, mutating=False):
+    schema = params()
+    personal = tuple(name for name, field in schema.fields.items()
+                     if field.metadata.get("personal"))
     RPC[(service, method)] = RpcContract(
-        service, method, params(), result(), role, mutating, summary)
+        service, method, schema, result(), role, mutating, summary, personal)
 
 
 def event(source, event_type, *, data, summary):

@@ -488,10 +488,19 @@ class ImportedPlaces(Schema):
                          metadata={"description": "the places created or renamed"})
 
 
-class EnterpriseOrgRefused(Schema):
+class RequestRefused(Schema):
+    """Another service asked the registry for something it cannot do (its rules)."""
+
     external_ref = fields.String(required=True)
     message = fields.String(required=True)
     details = fields.Dict(required=True)
+
+
+class CadrePlacementApplied(Schema):
+    external_ref = fields.String(required=True, metadata={"description": "cadres:<placement id>"})
+    organization_id = fields.Integer(required=True)
+    leader_id = fields.Integer(required=True)
+    filled_vacancy_id = fields.Integer(required=True, allow_none=True)
 
 
 class PublishSnapshot(Schema):
@@ -559,8 +568,13 @@ rpc_method(SERVICE, "publish_snapshot", params=PublishSnapshot, result=SnapshotP
 
 event(SERVICE, "places_imported", data=ImportedPlaces,
       summary="Places were created or renamed (other services keep the names they report with).")
-event(SERVICE, "enterprise_org_refused", data=EnterpriseOrgRefused,
+event(SERVICE, "enterprise_org_refused", data=RequestRefused,
       summary="The registry could not register an organization npe asked for: why.")
+event(SERVICE, "cadre_placement_applied", data=CadrePlacementApplied,
+      summary="A cadres placement put the person in post (and filled the vacancy, if one was open).")
+event(SERVICE, "cadre_placement_refused", data=RequestRefused,
+      summary="A cadres placement could not be applied (no room in the post, organization "
+              "dissolved, ...): why.")
 event(SERVICE, "organizations_snapshot", data=OrganizationsSnapshot,
       summary="Organizations as they are now, in batches: publish_snapshot's answer to a "
               "newcomer. Apply each only if its version is newer than the one held.")

@@ -243,6 +243,10 @@ def cmd_start_services(args) -> int:
     if not settings.token_secrets:
         path = config.ensure_token_secret_file(settings)
         say(f"token secret: {path}")
+    if not settings.personal_data_keys:
+        path = config.ensure_personal_data_key_file(settings)
+        say(f"personal-data key: {path} (back it up: identity numbers are sealed with it)")
+    settings = config.load()
     supervise.start(settings)
     return 0
 

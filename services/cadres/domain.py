@@ -1,0 +1,218 @@
+"""Cadres (docs/domain.md §1 leadership, §3.6, §5). Pure: no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, fields
+
+from shared import regions
+from shared.contracts.cadres import (
+    ASSESSMENT_RESULTS,
+    CHIEF_POSTS,
+    EDUCATION,
+    POLITICAL_STATUS,
+    RESERVE_STATUSES,
+    SEXES,
+    TWO_COMMITTEES,
+)
+from shared.errors import Conflict, ValidationError
+
+# Best first: an assessment's rank orders the recommendation list and gates confirmation.
+ASSESSMENT_RANK = {result: rank for rank, result in enumerate(ASSESSMENT_RESULTS)}
+PARTY_KINDS = {"party_secretary": ("secretary",),
+               "party_committee_member": ("deputy_secretary", "committee_member")}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """This province's choices (domain.md §9): configuration with these defaults."""
+
+    # 每个村2–3名后备干部 (S§10).
+    reserve_min: int = 2
+    reserve_max: int = 3
+    # The kinds of place that keep reserve cadres (regions.kind_of): villages (村委会).
+    reserve_place_kinds: tuple[str, ...] = ("village",)
+    # A candidate becomes a reserve cadre after an assessment at least this good.
+    reserve_min_assessment: str = "basically_competent"
+
+    @classmethod
+    def from_config(cls, values: dict | None) -> Rules:
+        values = dict(values or {})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown cadres rules: {', '.join(sorted(unknown))}")
+        if "reserve_place_kinds" in values:
+            values["reserve_place_kinds"] = tuple(values["reserve_place_kinds"])
+        rules = cls(**values)
+        if not 0 <= rules.reserve_min <= rules.reserve_max:
+            raise ValueError("cadres rules: need 0 <= reserve_min <= reserve_max")
+        if rules.reserve_min_assessment not in ASSESSMENT_RANK:
+            raise ValueError(f"reserve_min_assessment must be one of {list(ASSESSMENT_RANK)}")
+        return rules
+
+    def as_report(self) -> dict:
+        values = asdict(self)
+        return {"reserve_min": values["reserve_min"], "reserve_max": values["reserve_max"],
+                "reserve_place_kinds": list(values["reserve_place_kinds"])}
+
+
+# -- reserve cadres ------------------------------------------------------------------------
+def quota_status(reserves: int, rules: Rules) -> str:
+    if reserves < rules.reserve_min:
+        return "short"
+    return "over" if reserves > rules.reserve_max else "within"
+
+
+def keeps_reserves(place_code: str, rules: Rules) -> bool:
+    return (regions.level_of(place_code) == "village"
+            and regions.kind_of(place_code) in rules.reserve_place_kinds)
+
+
+def check_reserve_place(place_code: str, rules: Rules) -> None:
+    if not keeps_reserves(place_code, rules):
+        kinds = "、".join(regions.KINDS.get(k, k) for k in rules.reserve_place_kinds)
+        raise ValidationError("reserve cadres are kept by villages", {"place_code": [
+            f"{place_code} is not a place that keeps reserve cadres ({kinds})"]})
+
+
+def best_assessment(results: list[str]) -> str | None:
+    return min(results, key=ASSESSMENT_RANK.__getitem__) if results else None
+
+
+def recommendation_order(reserve: dict) -> tuple:
+    """Confirmed before candidates; college-graduate village officials first (S§10);
+    then the best assessed, the earliest recommended."""
+    best = reserve.get("best_assessment")
+    return (0 if reserve["status"] == "reserve" else 1,
+            0 if reserve["college_graduate_official"] else 1,
+            ASSESSMENT_RANK.get(best, len(ASSESSMENT_RANK)),
+            reserve["recommended_on"], reserve["id"])
+
+
+def check_open(reserve: dict, action: str) -> None:
+    if reserve["status"] not in ("candidate", "reserve"):
+        raise Conflict(f"reserve {reserve['id']} is {reserve['status']}: it cannot be {action}",
+                       {"status": reserve["status"]})
+
+
+def check_confirmation(reserve: dict, results: list[str], confirmed_on: dt.date,
+                       rules: Rules) -> None:
+    if reserve["status"] != "candidate":
+        raise Conflict(f"reserve {reserve['id']} is {reserve['status']}, not a candidate",
+                       {"status": reserve["status"]})
+    best = best_assessment(results)
+    if best is None or ASSESSMENT_RANK[best] > ASSESSMENT_RANK[rules.reserve_min_assessment]:
+        raise Conflict("a candidate is confirmed after an assessment at least "
+                       f"{ASSESSMENT_RESULTS[rules.reserve_min_assessment]} (须经考察合格)",
+                       {"best_assessment": best})
+    if confirmed_on < reserve["recommended_on"]:
+        raise ValidationError("confirmed before recommended",
+                              {"confirmed_on": [f"before {reserve['recommended_on']}"]})
+
+
+# -- placements and the talent pool --------------------------------------------------------
+def placement(params: dict) -> dict:
+    """The placement to record, checked: a party post names the organization and the post
+    (the secretary's by default), the others name neither; the place is a village for the
+    two committees, a township for its leadership."""
+    kind, errors = params["kind"], {}
+    values = dict(params)
+    level = regions.level_of(params["place_code"])
+    if kind in PARTY_KINDS:
+        posts = PARTY_KINDS[kind]
+        values["post"] = params["post"] or (posts[0] if len(posts) == 1 else None)
+        if params["organization_id"] is None:
+            errors["organization_id"] = ["a party post names the village party organization"]
+        if values["post"] not in posts:
+            errors["post"] = [f"{kind} takes one of: {', '.join(posts)}"]
+    else:
+        for name in ("organization_id", "post"):
+            if params[name] is not None:
+                errors[name] = [f"only a party post (party_*) names the {name.split('_')[0]}"]
+    if kind == "township_leadership" and level != "township":
+        errors["place_code"] = ["township leadership: the township's code"]
+    if kind in TWO_COMMITTEES and level != "village":
+        errors["place_code"] = ["the two committees: the village's (or community's) code"]
+    if errors:
+        raise ValidationError("the placement is incomplete", errors)
+    values["status"] = "pending" if kind in PARTY_KINDS else "recorded"
+    return values
+
+
+def check_pool_selection(person: dict, already_in: bool) -> None:
+    if not person["college_graduate_official"]:
+        raise ValidationError("the talent pool is for college-graduate village officials",
+                              {"person_id": ["not a college-graduate village official (非大学生村官)"]})
+    if already_in:
+        raise Conflict(f"person {person['id']} is in the talent pool already", {})
+
+
+def pool_townships(townships: dict[str, str | None], members: list[dict],
+                   placements: list[dict]) -> list[dict]:
+    """Per township: pool members from its villages, how many entered the two committees,
+    took a chief post, entered its leadership (the target: at least one)."""
+    rows = {code: {"place_code": code, "place_name": name, "in_pool": 0,
+                   "entered_two_committees": 0, "chief_posts": 0,
+                   "entered_township_leadership": 0} for code, name in townships.items()}
+    members_township = {}
+    for member in members:
+        township = _township_of(member["place_code"])
+        members_township[member["person_id"]] = township
+        if township in rows:
+            rows[township]["in_pool"] += 1
+    counted: set[tuple[int, str]] = set()
+    for placed in placements:
+        if placed["person_id"] not in members_township or placed["status"] == "refused":
+            continue
+        township = (placed["place_code"] if placed["kind"] == "township_leadership"
+                    else _township_of(placed["place_code"]))
+        for measure, applies in (("entered_two_committees", placed["kind"] in TWO_COMMITTEES),
+                                 ("chief_posts", placed["kind"] in CHIEF_POSTS),
+                                 ("entered_township_leadership",
+                                  placed["kind"] == "township_leadership")):
+            key = (placed["person_id"], measure)
+            if applies and township in rows and key not in counted:  # a person counts once
+                counted.add(key)
+                rows[township][measure] += 1
+    for row in rows.values():
+        row["target_met"] = row["entered_township_leadership"] > 0
+    return [rows[code] for code in sorted(rows)]
+
+
+def _township_of(place_code: str) -> str:
+    return place_code[:9] + "000"
+
+
+# -- the roster (后备干部花名册) -----------------------------------------------------------
+ROSTER_COLUMNS = (
+    ("number", "序号"), ("village", "所在村"), ("name", "姓名"), ("sex", "性别"),
+    ("ethnicity", "民族"), ("birth", "出生年月"), ("age", "年龄"), ("native_place", "籍贯"),
+    ("education", "学历"), ("school", "毕业院校及专业"), ("political_status", "政治面貌"),
+    ("work_started", "参加工作时间"), ("current_post", "现任职务"),
+    ("college_graduate_official", "是否大学生村官"), ("recommended_by", "推荐人（单位）"),
+    ("assessment", "考察结果"), ("status", "状态"), ("identity_number", "身份证号码"),
+)
+
+
+def roster_row(number: int, reserve: dict, village_name: str | None, today: dt.date) -> dict:
+    born = reserve["birth_date"]
+    return {
+        "number": str(number), "village": village_name or reserve["place_code"],
+        "name": reserve["name"], "sex": SEXES[reserve["sex"]], "ethnicity": reserve["ethnicity"],
+        "birth": f"{born.year}.{born.month:02d}", "age": str(age(born, today)),
+        "native_place": reserve["native_place"] or "",
+        "education": EDUCATION[reserve["education"]], "school": reserve["school"] or "",
+        "political_status": POLITICAL_STATUS[reserve["political_status"]],
+        "work_started": (f"{reserve['work_started_on'].year}.{reserve['work_started_on'].month:02d}"
+                         if reserve["work_started_on"] else ""),
+        "current_post": reserve["current_post"] or "",
+        "college_graduate_official": "是" if reserve["college_graduate_official"] else "否",
+        "recommended_by": reserve["recommended_by"],
+        "assessment": ASSESSMENT_RESULTS.get(reserve["best_assessment"], ""),
+        "status": RESERVE_STATUSES[reserve["status"]],
+        "identity_number": reserve["identity_number"],
+    }
+
+
+def age(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

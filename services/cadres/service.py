@@ -1,0 +1,435 @@
+"""The cadres service: people with their identity numbers sealed, reserve cadres per
+village, the talent pool of college-graduate village officials and their placements
+(contract: shared/contracts/cadres.py and cadre_duties.py; domain.md §1, §3.6, §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from services.cadres import domain, store
+from services.cadres.duties_service import CadreDuties
+from shared import entrypoints, identity_number, places
+from shared.auth import CallerIdentity
+from shared.contracts import cadres as contract
+from shared.contracts.common import encode_cursor
+from shared.db import Database
+from shared.errors import Conflict, NotFound, ValidationError
+from shared.events import handles
+from shared.monitoring import Monitoring
+from shared.outbox import Event, OutboxRelay
+from shared.personal_data import PersonalData
+from shared.places import PlaceDirectory
+from shared.rules import RuleSet
+
+operation = entrypoints.operations(contract.SERVICE)
+PERSONAL_DATA_ROLE = "cadres.personal_data"
+ID_PURPOSE = b"people.id_number"
+REPORT_LISTED = 500
+SHORTFALL_MEASURES = ("villages", "short", "within", "over", "reserves",
+                      "college_graduate_officials", "missing")
+
+
+class CadresService(PlaceDirectory, CadreDuties):
+    name = contract.SERVICE
+
+    db = Database()
+    caller = CallerIdentity()
+    rules = RuleSet(domain.Rules)
+    relay = OutboxRelay()
+    monitoring = Monitoring()
+    personal_data = PersonalData()
+
+    # -- people --------------------------------------------------------------------------
+    def _place_known(self, call, code: str, field: str = "place_code") -> str:
+        name = places.name(call.tx, code)
+        if name is None:
+            raise ValidationError("unknown place", {field: [
+                f"no place {code} known to cadres (places arrive from organizations)"]})
+        return name
+
+    def _show(self, call, row: dict) -> dict:
+        """The person as this caller may see it: the identity number whole only in the
+        answer to a query, and only for the personal-data role (a command's result is
+        kept for replays, so it is always masked)."""
+        whole = not call.tx.writes and PERSONAL_DATA_ROLE in call.principal.roles
+        shown = {k: v for k, v in row.items() if not k.startswith("id_number")}
+        shown["identity_number"] = (
+            self.personal_data.open(row["id_number_sealed"], purpose=ID_PURPOSE) if whole
+            else row["id_number_masked"])
+        shown["identity_number_whole"] = whole
+        return shown
+
+    def _sealed(self, number: str) -> dict:
+        return {"id_number_sealed": self.personal_data.seal(number, purpose=ID_PURPOSE),
+                "id_number_index": self.personal_data.index(number),
+                "id_number_masked": identity_number.mask(number)}
+
+    def _person(self, call, person_id: int, *, lock: bool = False) -> dict:
+        person = store.person(call.tx, person_id, lock=lock)
+        call.principal.require_place(person["place_code"])
+        return person
+
+    @operation
+    def register_person(self, call, params):
+        call.principal.require_place(params["place_code"])
+        self._place_known(call, params["place_code"])
+        number = params["identity_number"]
+        values = {**params, **self._sealed(number),
+                  "birth_date": params["birth_date"] or identity_number.birth_date(number)}
+        if store.person_id_by_index(call.tx, self.personal_data.indexes(number)) is not None:
+            raise Conflict("a person with this identity number is registered already "
+                           "(该身份证号码已登记)", {"identity_number": "registered"})
+        person_id = store.insert_person(call.tx, values)
+        call.tx.audit("person", person_id, {"registered": _audited(values)})
+        return self._show(call, store.person(call.tx, person_id))
+
+    @operation
+    def update_person(self, call, params):
+        person = self._person(call, params.pop("person_id"), lock=True)
+        changes = {k: v for k, v in params.items() if k != "request_id"}
+        if "place_code" in changes:
+            call.principal.require_place(changes["place_code"])
+            self._place_known(call, changes["place_code"])
+        number = changes.pop("identity_number", None)
+        if number is not None:
+            other = store.person_id_by_index(call.tx, self.personal_data.indexes(number))
+            if other not in (None, person["id"]):
+                raise Conflict("another person has this identity number (该身份证号码已登记)",
+                               {"identity_number": "registered"})
+            changes.update(self._sealed(number))
+        else:
+            number = self.personal_data.open(person["id_number_sealed"], purpose=ID_PURPOSE)
+        if "birth_date" in changes and changes["birth_date"] is None:
+            changes["birth_date"] = identity_number.birth_date(number)
+        _agrees(number, {**person, **changes})
+        if changes:
+            store.update_person(call.tx, person["id"], changes)
+            call.tx.audit("person", person["id"], {"updated": _audited(changes)})
+        return self._show(call, store.person(call.tx, person["id"]))
+
+    @operation
+    def get_person(self, call, params):
+        return self._show(call, self._person(call, params["person_id"]))
+
+    @operation
+    def find_person(self, call, params):
+        person_id = store.person_id_by_index(
+            call.tx, self.personal_data.indexes(params["identity_number"]))
+        person = None if person_id is None else store.person(call.tx, person_id)
+        # Outside the caller's jurisdiction it is not found either: whether a citizen is
+        # registered somewhere is not the caller's to learn.
+        if person is None or not call.principal.covers(person["place_code"]):
+            raise NotFound("no person with this identity number in your jurisdiction", {})
+        return self._show(call, person)
+
+    @operation
+    def list_people(self, call, params):
+        call.principal.require_place(params["place_code"])
+        filters = {k: params[k] for k in ("college_graduate_official", "post_category")}
+        rows, cursor = store.people_page(call.tx, params["place_code"], filters,
+                                         limit=params["limit"], after=params["after"])
+        return {"items": [self._show(call, r) for r in rows],
+                "next_cursor": encode_cursor(cursor) if cursor else None}
+
+    # -- reserve cadres ----------------------------------------------------------------------
+    def _reserve(self, call, reserve_id: int, *, lock: bool = False) -> dict:
+        reserve = store.reserve(call.tx, reserve_id, lock=lock)
+        call.principal.require_place(reserve["place_code"])
+        return reserve
+
+    def _reserve_view(self, call, reserve: dict) -> dict:
+        reserve["best_assessment"] = domain.best_assessment(
+            [a["result"] for a in reserve["assessments"]])
+        return reserve
+
+    def _locked_for_change(self, call, reserve_id: int) -> tuple[dict, dict]:
+        """The village's quota row, then the reserve, both locked (always in this order,
+        so two changes in one village wait instead of deadlocking)."""
+        place_code = self._reserve(call, reserve_id)["place_code"]
+        quota = store.lock_village_quota(call.tx, place_code)
+        return quota, self._reserve(call, reserve_id, lock=True)
+
+    def _recount(self, call, quota: dict) -> None:
+        """After a village's reserves changed: reserve_shortfall_changed if its quota
+        status did."""
+        reserves = store.count_reserves(call.tx, quota["place_code"])
+        status = domain.quota_status(reserves, self.rules)
+        if status != quota["status"]:
+            call.tx.emit(Event("reserve_shortfall_changed", {
+                "place_code": quota["place_code"], "reserves": reserves,
+                "minimum": self.rules.reserve_min, "maximum": self.rules.reserve_max,
+                "quota_status": status, "previous_status": quota["status"]}))
+        store.save_village_quota(call.tx, quota["place_code"], reserves, status)
+
+    @operation
+    def recommend_reserve(self, call, params):
+        self._person(call, params["person_id"])
+        call.principal.require_place(params["place_code"])
+        domain.check_reserve_place(params["place_code"], self.rules)
+        self._place_known(call, params["place_code"])
+        reserve_id = store.insert_reserve(call.tx, params)
+        call.tx.audit("reserve", reserve_id, {"recommended": {
+            k: params[k] for k in ("person_id", "place_code", "recommended_by", "method",
+                                   "recommended_on")}})
+        return self._reserve_view(call, store.reserve(call.tx, reserve_id))
+
+    @operation
+    def assess_reserve(self, call, params):
+        reserve = self._reserve(call, params["reserve_id"], lock=True)
+        domain.check_open(reserve, "assessed")
+        if params["assessed_on"] < reserve["recommended_on"]:
+            raise ValidationError("assessed before recommended", {
+                "assessed_on": [f"before {reserve['recommended_on']}"]})
+        store.insert_assessment(call.tx, reserve["id"], params)
+        call.tx.audit("reserve", reserve["id"], {"assessed": {
+            k: params[k] for k in ("assessed_on", "assessor", "result")}})
+        return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
+
+    @operation
+    def confirm_reserve(self, call, params):
+        quota, reserve = self._locked_for_change(call, params["reserve_id"])
+        domain.check_confirmation(reserve, [a["result"] for a in reserve["assessments"]],
+                                  params["confirmed_on"], self.rules)
+        store.set_reserve_status(call.tx, reserve["id"], "reserve", on=params["confirmed_on"])
+        self._recount(call, quota)
+        call.tx.audit("reserve", reserve["id"], {"confirmed_on": params["confirmed_on"]})
+        return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
+
+    @operation
+    def withdraw_reserve(self, call, params):
+        quota, reserve = self._locked_for_change(call, params["reserve_id"])
+        domain.check_open(reserve, "withdrawn")
+        store.set_reserve_status(call.tx, reserve["id"], "withdrawn", on=params["withdrawn_on"],
+                                 reason=params["reason"])
+        self._recount(call, quota)
+        call.tx.audit("reserve", reserve["id"], {"withdrawn": {
+            "on": params["withdrawn_on"], "reason": params["reason"]}})
+        return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
+
+    @operation
+    def get_reserve(self, call, params):
+        return self._reserve_view(call, self._reserve(call, params["reserve_id"]))
+
+    @operation
+    def village_reserves(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        domain.check_reserve_place(place_code, self.rules)
+        with call.tx.snapshot():
+            rows = [self._reserve_view(call, r) for r in store.village_reserves(call.tx, place_code)]
+            name = places.name(call.tx, place_code)
+        confirmed = sum(1 for r in rows if r["status"] == "reserve")
+        return {"place_code": place_code, "place_name": name, "rules": self.rules.as_report(),
+                "reserves": confirmed,
+                "quota_status": domain.quota_status(confirmed, self.rules),
+                "items": sorted(rows, key=domain.recommendation_order)}
+
+    @operation
+    def reserve_shortfall(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        with call.tx.snapshot():
+            villages = [v for v in store.villages_under(call.tx, place_code)
+                        if domain.keeps_reserves(v["code"], self.rules)]
+            counts = store.reserve_counts(call.tx, place_code)
+            names = places.names(call.tx, [place_code, *places.children(call.tx, place_code)])
+        rows: dict[str, dict] = {}
+        listed = {"short": [], "over": []}
+        for village in villages:
+            reserves, cgo = counts.get(village["code"], (0, 0))
+            status = domain.quota_status(reserves, self.rules)
+            for key in (places.child_code(village["code"], place_code), "total"):
+                row = rows.setdefault(key, dict.fromkeys(SHORTFALL_MEASURES, 0))
+                row["villages"] += 1
+                row[status] += 1
+                row["reserves"] += reserves
+                row["college_graduate_officials"] += cgo
+                row["missing"] += max(0, self.rules.reserve_min - reserves)
+            if status in listed and len(listed[status]) < REPORT_LISTED:
+                listed[status].append({
+                    "place_code": village["code"], "place_name": village["name"],
+                    "reserves": reserves, "college_graduate_officials": cgo,
+                    "quota_status": status})
+        total = rows.pop("total", None) or dict.fromkeys(SHORTFALL_MEASURES, 0)
+        return {"place_code": place_code, "place_name": names.get(place_code),
+                "rules": self.rules.as_report(),
+                "total": {"place_code": place_code, "place_name": names.get(place_code), **total},
+                "by_child_place": [{"place_code": code, "place_name": names.get(code), **row}
+                                   for code, row in sorted(rows.items())],
+                "short_villages": listed["short"], "over_villages": listed["over"]}
+
+    @operation
+    def reserve_roster(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        whole = PERSONAL_DATA_ROLE in call.principal.roles
+        with call.tx.snapshot():
+            rows = [self._reserve_view(call, r)
+                    for r in store.roster(call.tx, place_code, params["status"])]
+            names = places.names(call.tx, [place_code, *{r["place_code"] for r in rows}])
+        rows.sort(key=lambda r: (r["place_code"], domain.recommendation_order(r)))
+        today = dt.date.today()
+        for row in rows:
+            row["identity_number"] = (
+                self.personal_data.open(row["id_number_sealed"], purpose=ID_PURPOSE) if whole
+                else row["id_number_masked"])
+        return {"title": f"{names.get(place_code) or place_code}村级后备干部花名册",
+                "place_code": place_code, "place_name": names.get(place_code),
+                "columns": [{"key": k, "title": t} for k, t in domain.ROSTER_COLUMNS],
+                "rows": [domain.roster_row(n, r, names.get(r["place_code"]), today)
+                         for n, r in enumerate(rows, start=1)]}
+
+    # -- the talent pool and placements ------------------------------------------------------
+    @operation
+    def select_for_pool(self, call, params):
+        person = self._person(call, params["person_id"], lock=True)
+        domain.check_pool_selection(person, already_in=False)
+        member_id = store.insert_pool_member(call.tx, person["id"], params)
+        call.tx.audit("pool_member", member_id, {"selected": {
+            k: params[k] for k in ("person_id", "selected_on", "assessment", "recommended_by")}})
+        return store.pool_member(call.tx, member_id)
+
+    @operation
+    def leave_pool(self, call, params):
+        member = store.pool_member(call.tx, params["member_id"], lock=True)
+        call.principal.require_place(member["place_code"])
+        if member["status"] != "in_pool":
+            raise Conflict(f"member {member['id']} left the pool on {member['left_on']}", {})
+        if params["left_on"] < member["selected_on"]:
+            raise ValidationError("left before selected", {
+                "left_on": [f"before {member['selected_on']}"]})
+        store.leave_pool(call.tx, member["id"], params["left_on"], params["reason"])
+        call.tx.audit("pool_member", member["id"], {"left": {"on": params["left_on"],
+                                                             "reason": params["reason"]}})
+        return store.pool_member(call.tx, member["id"])
+
+    @operation
+    def record_placement(self, call, params):
+        person = self._person(call, params["person_id"])
+        call.principal.require_place(params["place_code"])
+        values = domain.placement(params)
+        self._place_known(call, values["place_code"])
+        if values["organization_id"] is not None:
+            self._check_organization(call, values)
+        # A reserve cadre of that village who enters its two committees has been used.
+        if values["kind"] in contract.TWO_COMMITTEES:
+            quota = None
+            if domain.keeps_reserves(values["place_code"], self.rules):
+                quota = store.lock_village_quota(call.tx, values["place_code"])
+            for used in store.open_reserves_of(call.tx, person["id"], values["place_code"]):
+                store.set_reserve_status(call.tx, used["id"], "appointed", on=values["placed_on"],
+                                         reason=contract.PLACEMENT_KINDS[values["kind"]])
+            if quota is not None:
+                self._recount(call, quota)
+        placement_id = store.insert_placement(call.tx, values)
+        if values["status"] == "pending":
+            call.tx.emit(Event("cadre_placed", {
+                "external_ref": f"cadres:{placement_id}", "placement_id": placement_id,
+                "kind": values["kind"], "organization_id": values["organization_id"],
+                "post": values["post"], "name": person["name"], "sex": person["sex"],
+                "birth_date": person["birth_date"],
+                "college_graduate_official": person["college_graduate_official"],
+                "placed_on": values["placed_on"]}))
+        call.tx.audit("placement", placement_id, {"placed": {
+            k: values[k] for k in ("person_id", "kind", "placed_on", "place_code",
+                                   "organization_id", "post")}})
+        return store.placement(call.tx, placement_id)
+
+    def _check_organization(self, call, values: dict) -> None:
+        org = store.organization(call.tx, values["organization_id"])
+        problem = (
+            "is not known to cadres (organizations arrive from the registry)" if org is None
+            else f"is {org['status']}" if org["status"] != "active"
+            else f"is at {org['place_code']}, not {values['place_code']}"
+            if org["place_code"] != values["place_code"] else None)
+        if problem:
+            raise ValidationError("not the village's party organization", {
+                "organization_id": [f"organization {values['organization_id']} {problem}"]})
+
+    @operation
+    def person_placements(self, call, params):
+        person = self._person(call, params["person_id"])
+        with call.tx.snapshot():
+            return {"person_id": person["id"], "pool": store.person_pool(call.tx, person["id"]),
+                    "placements": store.person_placements(call.tx, person["id"])}
+
+    @operation
+    def pool_report(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        with call.tx.snapshot():
+            townships = store.townships_under(call.tx, place_code)
+            members = store.pool_under(call.tx, place_code)
+            placed = store.placements_of(call.tx, [m["person_id"] for m in members],
+                                         params["since"])
+            name = places.name(call.tx, place_code)
+        items = domain.pool_townships(townships, members, placed)
+        in_pool = len(members)
+        entered = sum(r["entered_two_committees"] for r in items)
+        with_ = sum(1 for r in items if r["target_met"])
+        return {"place_code": place_code, "place_name": name, "since": params["since"],
+                "in_pool": in_pool, "entered_two_committees": entered,
+                "two_committees_rate": (Decimal(entered) / in_pool).quantize(Decimal("0.0001"))
+                if in_pool else None,
+                "chief_posts": sum(r["chief_posts"] for r in items),
+                "townships": len(items), "townships_with": with_,
+                "townships_without": len(items) - with_, "items": items}
+
+    # -- events from the organizations service --------------------------------------------
+    @handles("organizations", "organization_registered")
+    def on_organization_registered(self, tx, event):
+        store.apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organization_updated")
+    def on_organization_updated(self, tx, event):
+        store.apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organization_status_changed")
+    def on_organization_status_changed(self, tx, event):
+        store.apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organizations_snapshot")
+    def on_organizations_snapshot(self, tx, event):
+        for organization in event["data"]["organizations"]:
+            store.apply_organization(tx, organization)
+
+    @handles("organizations", "cadre_placement_applied")
+    def on_cadre_placement_applied(self, tx, event):
+        placement_id = _ours(event["data"]["external_ref"])
+        if placement_id is not None:
+            store.set_placement_outcome(tx, placement_id, "applied",
+                                        f"leader {event['data']['leader_id']}")
+
+    @handles("organizations", "cadre_placement_refused")
+    def on_cadre_placement_refused(self, tx, event):
+        placement_id = _ours(event["data"]["external_ref"])
+        if placement_id is not None:
+            store.set_placement_outcome(tx, placement_id, "refused", event["data"]["message"])
+            tx.audit("placement", placement_id, {"refused": event["data"]["details"]})
+
+
+def _agrees(number: str, person: dict) -> None:
+    """After an update: sex and birth date still those the identity number carries."""
+    errors = {}
+    if person["sex"] != identity_number.sex(number):
+        errors["sex"] = ["does not agree with the identity number (性别与身份证号码不符)"]
+    if person["birth_date"] != identity_number.birth_date(number):
+        errors["birth_date"] = ["does not agree with the identity number (出生日期与身份证号码不符)"]
+    if errors:
+        raise ValidationError("the person would not agree with the identity number", errors)
+
+
+def _audited(values: dict) -> dict:
+    """What the audit trail keeps of a change: the masked identity number only."""
+    return {k: v for k, v in values.items()
+            if k not in ("identity_number", "id_number_sealed", "id_number_index", "request_id")}
+
+
+def _ours(external_ref: str | None) -> int | None:
+    """The placement id in a cadres reference ("cadres:42"), or None."""
+    prefix, _, number = (external_ref or "").partition(":")
+    return int(number) if prefix == "cadres" and number.isdigit() else None
+
+
+SERVICE = CadresService

@@ -1,0 +1,290 @@
+"""SQL of the cadres service: people, reserve cadres, the talent pool and placements
+(psycopg2, parameterized); rules are in domain.py. Training, commitments, reviews and
+problems: duties_store.py."""
+
+from __future__ import annotations
+
+import psycopg2.errors
+import psycopg2.extras
+
+from shared import regions
+from shared.db import Transaction, json_dumps
+from shared.errors import Conflict, NotFound
+
+PERSON_COLUMNS = ("name", "sex", "ethnicity", "birth_date", "native_place", "education",
+                  "school", "political_status", "work_started_on", "current_post",
+                  "current_unit", "post_category", "place_code", "college_graduate_official", "cv",
+                  "id_number_sealed", "id_number_index", "id_number_masked")
+
+
+# -- people ---------------------------------------------------------------------------
+def _row(values: dict) -> dict:
+    """The columns of `values` as psycopg2 parameters (the identity number itself, whole,
+    is not a column: the service seals it before it comes here)."""
+    values = {k: v for k, v in values.items() if k in PERSON_COLUMNS}
+    if "cv" in values:
+        values["cv"] = psycopg2.extras.Json(values["cv"], dumps=json_dumps)
+    for key in ("id_number_sealed", "id_number_index"):
+        if key in values:
+            values[key] = psycopg2.Binary(values[key])
+    return values
+
+
+def insert_person(tx: Transaction, values: dict) -> int:
+    row = _row(values)
+    columns = list(row)
+    try:
+        return tx.scalar(f"INSERT INTO people ({', '.join(columns)}) VALUES"
+                         f" ({', '.join(f'%({c})s' for c in columns)}) RETURNING id", row)
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict("a person with this identity number is registered already "
+                       "(该身份证号码已登记)", {"identity_number": "registered"}) from None
+
+
+def update_person(tx: Transaction, person_id: int, changes: dict) -> None:
+    row = _row(changes)
+    sets = ", ".join(f"{c} = %({c})s" for c in row)
+    try:
+        tx.execute(f"UPDATE people SET {sets}, version = version + 1 WHERE id = %(id)s",
+                   {**row, "id": person_id})
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict("another person has this identity number (该身份证号码已登记)",
+                       {"identity_number": "registered"}) from None
+
+
+def person(tx: Transaction, person_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT p.*, pl.name AS place_name FROM people p"
+                 " LEFT JOIN places pl ON pl.code = p.place_code WHERE p.id = %s"
+                 + (" FOR UPDATE OF p" if lock else ""), (person_id,))
+    if row is None:
+        raise NotFound(f"no person {person_id}", {"person_id": person_id})
+    return row
+
+
+def person_id_by_index(tx: Transaction, indexes: list[bytes]) -> int | None:
+    return tx.scalar("SELECT id FROM people WHERE id_number_index = ANY(%s)",
+                     ([psycopg2.Binary(i) for i in indexes],))
+
+
+def people_page(tx: Transaction, place_code: str, filters: dict, *, limit: int, after=None):
+    lo, hi = regions.subtree_bounds(place_code)
+    params = {"lo": lo, "hi": hi, "limit": limit + 1, **filters}
+    where = ["p.place_code BETWEEN %(lo)s AND %(hi)s"]
+    for name in ("college_graduate_official", "post_category"):
+        if filters.get(name) is not None:
+            where.append(f"p.{name} = %({name})s")
+    if after is not None:
+        where.append("(p.place_code, p.id) > (%(a_place)s, %(a_id)s)")
+        params.update(a_place=after[0], a_id=after[1])
+    rows = tx.all("SELECT p.*, pl.name AS place_name FROM people p"
+                  " LEFT JOIN places pl ON pl.code = p.place_code WHERE " + " AND ".join(where)
+                  + " ORDER BY p.place_code, p.id LIMIT %(limit)s", params)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ([rows[-1]["place_code"], rows[-1]["id"]] if more else None)
+
+
+def all_sealed(tx: Transaction, *, after_id: int, limit: int) -> list[dict]:
+    return tx.all("SELECT id, id_number_sealed FROM people WHERE id > %s ORDER BY id LIMIT %s",
+                  (after_id, limit))
+
+
+# -- reserve cadres ----------------------------------------------------------------------
+_RESERVE = ("SELECT r.*, p.name, p.sex, p.birth_date, p.ethnicity, p.native_place, p.education,"
+            " p.school, p.political_status, p.work_started_on, p.current_post,"
+            " p.college_graduate_official, p.id_number_sealed, p.id_number_masked,"
+            " pl.name AS place_name FROM reserves r JOIN people p ON p.id = r.person_id"
+            " LEFT JOIN places pl ON pl.code = r.place_code")
+
+
+def insert_reserve(tx: Transaction, values: dict) -> int:
+    try:
+        return tx.scalar(
+            "INSERT INTO reserves (person_id, place_code, status, recommended_by, method,"
+            " recommended_on, votes, remarks) VALUES (%(person_id)s, %(place_code)s,"
+            " 'candidate', %(recommended_by)s, %(method)s, %(recommended_on)s, %(votes)s,"
+            " %(remarks)s) RETURNING id", values)
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict(f"person {values['person_id']} is already recommended to "
+                       f"{values['place_code']}", {"person_id": values["person_id"]}) from None
+
+
+def _with_assessments(tx: Transaction, rows: list[dict]) -> list[dict]:
+    ids = [r["id"] for r in rows]
+    found = tx.all("SELECT reserve_id, assessed_on, assessor, result, remarks"
+                   " FROM reserve_assessments WHERE reserve_id = ANY(%s) ORDER BY id", (ids,))
+    by_reserve: dict[int, list] = {}
+    for a in found:
+        by_reserve.setdefault(a.pop("reserve_id"), []).append(a)
+    for row in rows:
+        row["assessments"] = by_reserve.get(row["id"], [])
+    return rows
+
+
+def reserve(tx: Transaction, reserve_id: int, *, lock: bool = False) -> dict:
+    row = tx.one(_RESERVE + " WHERE r.id = %s" + (" FOR UPDATE OF r" if lock else ""),
+                 (reserve_id,))
+    if row is None:
+        raise NotFound(f"no reserve cadre {reserve_id}", {"reserve_id": reserve_id})
+    return _with_assessments(tx, [row])[0]
+
+
+def village_reserves(tx: Transaction, place_code: str) -> list[dict]:
+    return _with_assessments(tx, tx.all(
+        _RESERVE + " WHERE r.place_code = %s AND r.status IN ('candidate', 'reserve')",
+        (place_code,)))
+
+
+def roster(tx: Transaction, place_code: str, status: str) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return _with_assessments(tx, tx.all(
+        _RESERVE + " WHERE r.place_code BETWEEN %s AND %s AND r.status = %s",
+        (lo, hi, status)))
+
+
+def insert_assessment(tx: Transaction, reserve_id: int, values: dict) -> None:
+    tx.execute("INSERT INTO reserve_assessments (reserve_id, assessed_on, assessor, result,"
+               " remarks) VALUES (%s, %s, %s, %s, %s)",
+               (reserve_id, values["assessed_on"], values["assessor"], values["result"],
+                values["remarks"]))
+
+
+def set_reserve_status(tx: Transaction, reserve_id: int, status: str, *, on, reason=None) -> None:
+    column = "confirmed_on" if status == "reserve" else "ended_on"
+    tx.execute(f"UPDATE reserves SET status = %s, {column} = %s, end_reason = coalesce(%s,"
+               " end_reason) WHERE id = %s", (status, on, reason, reserve_id))
+
+
+def open_reserves_of(tx: Transaction, person_id: int, place_code: str) -> list[dict]:
+    return tx.all("SELECT id, status FROM reserves WHERE person_id = %s AND place_code = %s"
+                  " AND status IN ('candidate', 'reserve') FOR UPDATE", (person_id, place_code))
+
+
+def lock_village_quota(tx: Transaction, place_code: str) -> dict:
+    """The village's last quota status, locked: its reserve changes take turns."""
+    tx.execute("INSERT INTO village_quota (place_code, reserves, status) VALUES (%s, 0, 'short')"
+               " ON CONFLICT DO NOTHING", (place_code,))
+    return tx.one("SELECT * FROM village_quota WHERE place_code = %s FOR UPDATE", (place_code,))
+
+
+def count_reserves(tx: Transaction, place_code: str) -> int:
+    return tx.scalar("SELECT count(*) FROM reserves WHERE place_code = %s AND status = 'reserve'",
+                     (place_code,))
+
+
+def save_village_quota(tx: Transaction, place_code: str, reserves: int, status: str) -> None:
+    tx.execute("UPDATE village_quota SET reserves = %s, status = %s WHERE place_code = %s",
+               (reserves, status, place_code))
+
+
+def villages_under(tx: Transaction, place_code: str) -> list[dict]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all("SELECT code, name FROM places WHERE level = 'village'"
+                  " AND code BETWEEN %s AND %s ORDER BY code", (lo, hi))
+
+
+def reserve_counts(tx: Transaction, place_code: str) -> dict[str, tuple[int, int]]:
+    """Per village under the place: confirmed reserve cadres, and college-graduate
+    village officials among them."""
+    lo, hi = regions.subtree_bounds(place_code)
+    rows = tx.all("SELECT r.place_code, count(*) AS reserves,"
+                  " count(*) FILTER (WHERE p.college_graduate_official) AS cgo"
+                  " FROM reserves r JOIN people p ON p.id = r.person_id"
+                  " WHERE r.status = 'reserve' AND r.place_code BETWEEN %s AND %s"
+                  " GROUP BY r.place_code", (lo, hi))
+    return {r["place_code"]: (r["reserves"], r["cgo"]) for r in rows}
+
+
+# -- the talent pool and placements --------------------------------------------------------
+def insert_pool_member(tx: Transaction, person_id: int, values: dict) -> int:
+    try:
+        return tx.scalar(
+            "INSERT INTO pool_members (person_id, status, selected_on, assessment,"
+            " recommended_by, remarks) VALUES (%s, 'in_pool', %s, %s, %s, %s) RETURNING id",
+            (person_id, values["selected_on"], values["assessment"],
+             values["recommended_by"], values["remarks"]))
+    except psycopg2.errors.UniqueViolation:
+        raise Conflict(f"person {person_id} is in the talent pool already", {}) from None
+
+
+_MEMBER = ("SELECT m.*, p.name, p.place_code, pl.name AS place_name FROM pool_members m"
+           " JOIN people p ON p.id = m.person_id LEFT JOIN places pl ON pl.code = p.place_code")
+
+
+def pool_member(tx: Transaction, member_id: int, *, lock: bool = False) -> dict:
+    row = tx.one(_MEMBER + " WHERE m.id = %s" + (" FOR UPDATE OF m" if lock else ""),
+                 (member_id,))
+    if row is None:
+        raise NotFound(f"no talent pool member {member_id}", {"member_id": member_id})
+    return row
+
+
+def leave_pool(tx: Transaction, member_id: int, left_on, reason: str) -> None:
+    tx.execute("UPDATE pool_members SET status = 'left', left_on = %s, leave_reason = %s"
+               " WHERE id = %s", (left_on, reason, member_id))
+
+
+def person_pool(tx: Transaction, person_id: int) -> list[dict]:
+    return tx.all(_MEMBER + " WHERE m.person_id = %s ORDER BY m.id", (person_id,))
+
+
+def pool_under(tx: Transaction, place_code: str) -> list[dict]:
+    """Members in the pool whose person is managed under the place."""
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all("SELECT m.person_id, p.place_code FROM pool_members m"
+                  " JOIN people p ON p.id = m.person_id WHERE m.status = 'in_pool'"
+                  " AND p.place_code BETWEEN %s AND %s", (lo, hi))
+
+
+def insert_placement(tx: Transaction, values: dict) -> int:
+    return tx.scalar(
+        "INSERT INTO placements (person_id, kind, placed_on, place_code, organization_id, post,"
+        " position, status) VALUES (%(person_id)s, %(kind)s, %(placed_on)s, %(place_code)s,"
+        " %(organization_id)s, %(post)s, %(position)s, %(status)s) RETURNING id", values)
+
+
+_PLACEMENT = ("SELECT pm.*, p.name, pl.name AS place_name FROM placements pm"
+              " JOIN people p ON p.id = pm.person_id LEFT JOIN places pl ON pl.code = pm.place_code")
+
+
+def placement(tx: Transaction, placement_id: int, *, lock: bool = False) -> dict | None:
+    return tx.one(_PLACEMENT + " WHERE pm.id = %s" + (" FOR UPDATE OF pm" if lock else ""),
+                  (placement_id,))
+
+
+def person_placements(tx: Transaction, person_id: int) -> list[dict]:
+    return tx.all(_PLACEMENT + " WHERE pm.person_id = %s ORDER BY pm.placed_on, pm.id",
+                  (person_id,))
+
+
+def placements_of(tx: Transaction, person_ids: list[int], since) -> list[dict]:
+    return tx.all("SELECT person_id, kind, place_code, status FROM placements"
+                  " WHERE person_id = ANY(%s) AND (%s::date IS NULL OR placed_on >= %s)",
+                  (person_ids, since, since))
+
+
+def set_placement_outcome(tx: Transaction, placement_id: int, status: str, outcome: str) -> None:
+    tx.execute("UPDATE placements SET status = %s, outcome = %s WHERE id = %s",
+                (status, outcome, placement_id))
+
+
+def townships_under(tx: Transaction, place_code: str) -> dict[str, str]:
+    lo, hi = regions.subtree_bounds(place_code)
+    return {r["code"]: r["name"] for r in tx.all(
+        "SELECT code, name FROM places WHERE level = 'township' AND code BETWEEN %s AND %s",
+        (lo, hi))}
+
+
+# -- the registry's organizations ------------------------------------------------------------
+def apply_organization(tx: Transaction, org: dict) -> None:
+    """Insert or update from the event's snapshot unless what we hold is newer."""
+    tx.execute(
+        "INSERT INTO organizations (id, name, kind, sector, place_code, status, version)"
+        " VALUES (%(id)s, %(name)s, %(kind)s, %(sector)s, %(place_code)s, %(status)s, %(version)s)"
+        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+        " sector = EXCLUDED.sector, place_code = EXCLUDED.place_code, status = EXCLUDED.status,"
+        " version = EXCLUDED.version WHERE organizations.version < EXCLUDED.version", org)
+
+
+def organization(tx: Transaction, organization_id: int) -> dict | None:
+    return tx.one("SELECT * FROM organizations WHERE id = %s", (organization_id,))

@@ -1,0 +1,551 @@
+"""The cadres service with the organizations registry, on the real broker and databases:
+identity numbers sealed and masked, the reserve shortfall report against counts made here,
+placements that fill the registry's vacancies once, and jurisdiction."""
+
+import datetime as dt
+import json
+import logging
+import random
+import uuid
+from collections import Counter
+
+import kombu
+import psycopg2
+import pytest
+
+from shared import identity_number
+from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from tests.support import (
+    ALL_ROLES,
+    SUICHANG,
+    XIHU,
+    eventually,
+    rpc,
+    sample_places,
+    services_running,
+    token,
+)
+
+TODAY = dt.date.today()
+WITHOUT_PERSONAL_DATA = tuple(r for r in ALL_ROLES if r != "cadres.personal_data")
+
+
+@pytest.fixture(scope="module")
+def stack(databases, base_settings, token_secret):
+    with services_running(databases, base_settings, "cad", "organizations", "cadres") as running:
+        with rpc(running.settings, token(token_secret)) as proxy:
+            proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG))
+            eventually(lambda: proxy.cadres.reserve_shortfall(place_code=SUICHANG)["total"]["villages"])
+        yield running
+
+
+@pytest.fixture
+def proxy(stack, token_secret):
+    with rpc(stack.settings, token(token_secret)) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def masked_proxy(stack, token_secret):
+    """A caller with every role but cadres.personal_data."""
+    with rpc(stack.settings, token(token_secret, roles=WITHOUT_PERSONAL_DATA)) as proxy:
+        yield proxy
+
+
+def new_number(rng=random, *, sex="male", born=None, region="331123") -> str:
+    born = born or dt.date(rng.randrange(1975, 2000), rng.randrange(1, 13), rng.randrange(1, 29))
+    sequence = rng.randrange(0, 100) * 10 + rng.choice([1, 3, 5, 7, 9] if sex == "male"
+                                                        else [0, 2, 4, 6, 8])
+    return identity_number.with_check_character(f"{region}{born:%Y%m%d}{sequence:03d}")
+
+
+def person(place, rng=random, **overrides):
+    sex = overrides.pop("sex", rng.choice(["male", "female"]))
+    values = {"name": f"干部{uuid.uuid4().hex[:6]}", "sex": sex, "ethnicity": "汉族",
+              "education": "bachelor", "political_status": "party_member", "place_code": place,
+              "identity_number": new_number(rng, sex=sex), "school": "浙江农林大学 农学",
+              "native_place": "浙江遂昌", "current_post": "村委委员",
+              "post_category": "two_committees_member"}
+    values.update(overrides)
+    return values
+
+
+def rural_townships(proxy, county=SUICHANG) -> dict[str, list[str]]:
+    """Townships with villages (村委会, codes 200–399), and their villages."""
+    found = {}
+    for township in proxy.organizations.list_children(code=county)["items"]:
+        villages = [v["code"] for v in proxy.organizations.list_children(
+            code=township["code"])["items"] if 200 <= int(v["code"][9:]) <= 399]
+        if villages:
+            found[township["code"]] = villages
+    return found
+
+
+def as_reserve(proxy, person_id, village, *, confirm=True, result="competent"):
+    reserve = proxy.cadres.recommend_reserve(person_id=person_id, place_code=village,
+                                             recommended_by="村党组织", method="democratic",
+                                             recommended_on="2026-03-01", votes=40)
+    proxy.cadres.assess_reserve(reserve_id=reserve["id"], assessed_on="2026-03-15",
+                                assessor="镇考察组", result=result)
+    if confirm:
+        return proxy.cadres.confirm_reserve(reserve_id=reserve["id"], confirmed_on="2026-04-01")
+    return reserve
+
+
+def capture(amqp, exchange, routing_key="#"):
+    queue = kombu.Queue(f"cadres-capture-{uuid.uuid4().hex[:6]}", durable=False,
+                        auto_delete=False, exchange=kombu.Exchange(exchange, type="topic",
+                                                                   durable=True),
+                        routing_key=routing_key)
+    with kombu.Connection(amqp) as conn:
+        queue(conn.channel()).declare()
+    return queue
+
+
+def drain(amqp, queue) -> list[dict]:
+    bodies = []
+    with kombu.Connection(amqp) as conn:
+        channel = conn.channel()
+        while (message := channel.basic_get(queue.name, no_ack=True)) is not None:
+            bodies.append(json.loads(message.body))
+        queue(channel).delete()
+    return bodies
+
+
+def table_text(url, table):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM {table} t")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+# -- identity numbers ---------------------------------------------------------------------
+@pytest.mark.parametrize("number, says", [
+    (identity_number.with_check_character("33112319900101123")[:-1] + "0", "校验码"),
+    (identity_number.with_check_character("33112319900230123"), "出生日期"),   # 30 February
+    (identity_number.with_check_character("33112320990101123"), "出生日期"),   # not born yet
+    ("33112319900101123", "18位"),                                              # 17 digits
+    (identity_number.with_check_character("99112319900101123"), "地址码"),     # no province 99
+])
+def test_invalid_identity_numbers_are_refused_per_field_and_write_nothing(stack, proxy, number,
+                                                                           says):
+    before = table_text(stack.urls["cadres"], "people")
+    with pytest.raises(ValidationError) as refused:
+        proxy.cadres.register_person(**person(SUICHANG, identity_number=number))
+    assert says in refused.value.details["identity_number"][0]
+    assert number not in json.dumps(refused.value.details, ensure_ascii=False)
+    assert number not in refused.value.message
+    assert table_text(stack.urls["cadres"], "people") == before
+
+
+def test_an_identity_number_is_whole_only_for_the_personal_data_role(stack, proxy, masked_proxy,
+                                                                     caplog):
+    caplog.set_level(logging.DEBUG)  # every log line of both services and this caller
+    amqp = stack.settings.amqp_uri
+    events = capture(amqp, "cadres.events")
+    village = next(iter(rural_townships(proxy).values()))[0]
+    org = village_branch(stack, proxy, village)
+    number = new_number(sex="female")
+    masked = identity_number.mask(number)
+
+    # Everything a caller without cadres.personal_data does with the person.
+    created = masked_proxy.cadres.register_person(**person(village, identity_number=number,
+                                                          sex="female",
+                                                          college_graduate_official=True))
+    assert created["identity_number"] == masked and created["identity_number_whole"] is False
+    assert created["birth_date"] == identity_number.birth_date(number).isoformat()
+    assert masked_proxy.cadres.get_person(person_id=created["id"])["identity_number"] == masked
+    assert masked_proxy.cadres.find_person(identity_number=number)["id"] == created["id"]
+    listed = {p["id"]: p for p in masked_proxy.cadres.list_people(place_code=village)["items"]}
+    assert listed[created["id"]]["identity_number"] == masked
+    reserve = as_reserve(masked_proxy, created["id"], village)
+    roster = masked_proxy.cadres.reserve_roster(place_code=village)
+    assert [r["identity_number"] for r in roster["rows"]] == [masked]
+    with pytest.raises(Conflict) as twice:
+        masked_proxy.cadres.register_person(**person(village, identity_number=number, sex="female"))
+    assert number not in str(twice.value)
+    with pytest.raises(ValidationError) as disagreeing:  # the number says female
+        masked_proxy.cadres.update_person(person_id=created["id"], sex="male")
+    assert "sex" in disagreeing.value.details
+    masked_proxy.cadres.withdraw_reserve(reserve_id=reserve["id"], withdrawn_on=TODAY.isoformat(),
+                                         reason="外出务工")
+    masked_proxy.cadres.record_placement(person_id=created["id"], kind="party_committee_member",
+                                         post="deputy_secretary", placed_on=TODAY.isoformat(),
+                                         place_code=village, organization_id=org["id"])
+    eventually(lambda: masked_proxy.cadres.person_placements(
+        person_id=created["id"])["placements"][0]["status"] == "applied")
+
+    # ... leaves the whole number in no event, log line, audit row, replay or outbox row.
+    published = json.dumps(drain(amqp, events), ensure_ascii=False)
+    assert created["name"] in published  # the placement's event is about this person
+    assert number not in published
+    assert any("expected" in r.getMessage() for r in caplog.records)  # refusals were logged
+    assert number not in caplog.text
+    assert not any(number in record.getMessage() for record in caplog.records)
+    url = stack.urls["cadres"]
+    for table in ("people", "audit_log", "request_log", "outbox", "reserves", "placements"):
+        assert number not in table_text(url, table), table
+    assert masked in table_text(url, "people")  # the masked form is what is kept in clear
+    for table in ("leaders", "outbox", "inbox", "audit_log"):
+        assert number not in table_text(stack.urls["organizations"], table), table
+
+    # The role shows it whole in answers to queries; a command's answer (kept for
+    # replays) stays masked for everyone.
+    assert proxy.cadres.get_person(person_id=created["id"])["identity_number"] == number
+    listed = {p["id"]: p for p in proxy.cadres.list_people(place_code=village)["items"]}
+    assert listed[created["id"]]["identity_number"] == number
+    assert proxy.cadres.find_person(identity_number=number)["identity_number_whole"] is True
+    assert proxy.cadres.update_person(person_id=created["id"],
+                                      current_post="村党组织副书记")["identity_number"] == masked
+    withdrawn = proxy.cadres.reserve_roster(place_code=village, status="withdrawn")
+    assert [r["identity_number"] for r in withdrawn["rows"]] == [number]
+
+
+# -- reserve cadres -----------------------------------------------------------------------
+def test_the_shortfall_report_matches_counts_made_here(stack, proxy):
+    rng = random.Random(5)
+    townships = rural_townships(proxy)
+    chosen = dict(list(townships.items())[1:4])
+    amqp = stack.settings.amqp_uri
+    events = capture(amqp, "cadres.events", "reserve_shortfall_changed")
+    confirmed, cgo = Counter(), Counter()
+    crossings_expected = {}
+
+    def status(count):
+        return "short" if count < 2 else "over" if count > 3 else "within"
+
+    def changed(village, before):
+        if status(confirmed[village]) != status(before):
+            crossings_expected.setdefault(village, []).append(
+                (status(before), status(confirmed[village])))
+
+    for villages in chosen.values():
+        for village in villages:
+            for _ in range(rng.choice([0, 1, 2, 2, 3, 4, 5])):
+                graduate = rng.random() < 0.3
+                someone = proxy.cadres.register_person(**person(
+                    village, rng, college_graduate_official=graduate))
+                outcome = rng.choice(["confirmed", "confirmed", "confirmed", "candidate",
+                                      "withdrawn"])
+                reserve = as_reserve(proxy, someone["id"], village,
+                                     confirm=outcome != "candidate")
+                if outcome != "candidate":  # confirmed (withdrawn ones leave again below)
+                    confirmed[village] += 1
+                    changed(village, confirmed[village] - 1)
+                if outcome == "withdrawn":
+                    proxy.cadres.withdraw_reserve(reserve_id=reserve["id"],
+                                                  withdrawn_on=TODAY.isoformat(), reason="迁出")
+                    confirmed[village] -= 1
+                    changed(village, confirmed[village] + 1)
+                else:
+                    cgo[village] += outcome == "confirmed" and graduate
+
+    for township, villages in chosen.items():
+        report = proxy.cadres.reserve_shortfall(place_code=township)
+        expected = Counter(status(confirmed[v]) for v in villages)
+        assert report["rules"]["reserve_min"] == 2 and report["rules"]["reserve_max"] == 3
+        total = report["total"]
+        assert (total["villages"], total["short"], total["within"], total["over"]) == \
+            (len(villages), expected["short"], expected["within"], expected["over"])
+        assert total["reserves"] == sum(confirmed[v] for v in villages)
+        assert total["college_graduate_officials"] == sum(cgo[v] for v in villages)
+        assert total["missing"] == sum(max(0, 2 - confirmed[v]) for v in villages)
+        assert {v["place_code"] for v in report["short_villages"]} == \
+            {v for v in villages if confirmed[v] < 2}
+        assert {v["place_code"]: v["reserves"] for v in report["over_villages"]} == \
+            {v: confirmed[v] for v in villages if confirmed[v] > 3}
+    county = proxy.cadres.reserve_shortfall(place_code=SUICHANG)
+    by_township = {row["place_code"]: row for row in county["by_child_place"]}
+    for township, villages in chosen.items():
+        assert by_township[township]["reserves"] == sum(confirmed[v] for v in villages)
+        assert by_township[township]["villages"] == len(villages)
+
+    crossings = [e["data"] for e in drain(amqp, events)]
+    for village in {v for vs in chosen.values() for v in vs}:
+        mine = [(c["previous_status"], c["quota_status"]) for c in crossings
+                if c["place_code"] == village]
+        assert mine == crossings_expected.get(village, []), village
+    assert crossings  # some village did cross
+
+
+def test_recommendation_order_confirmation_and_the_roster(stack, proxy):
+    township, villages = list(rural_townships(proxy).items())[4]
+    village = villages[0]
+    plain = proxy.cadres.register_person(**person(village, name="王一"))
+    graduate = proxy.cadres.register_person(**person(village, name="李二",
+                                                     college_graduate_official=True))
+    weak = proxy.cadres.register_person(**person(village, name="赵三"))
+    first = as_reserve(proxy, plain["id"], village, result="excellent")
+    second = as_reserve(proxy, graduate["id"], village, result="competent")
+    with pytest.raises(Conflict):  # not competent: stays a candidate
+        as_reserve(proxy, weak["id"], village, result="incompetent")
+    with pytest.raises(Conflict):  # recommended to this village already
+        proxy.cadres.recommend_reserve(person_id=plain["id"], place_code=village,
+                                       recommended_by="x", method="self",
+                                       recommended_on="2026-03-01")
+    with pytest.raises(ValidationError):  # a township keeps no reserve cadres
+        proxy.cadres.recommend_reserve(person_id=plain["id"], place_code=township,
+                                       recommended_by="x", method="self",
+                                       recommended_on="2026-03-01")
+    listing = proxy.cadres.village_reserves(place_code=village)
+    assert [r["name"] for r in listing["items"]] == ["李二", "王一", "赵三"]
+    assert (listing["reserves"], listing["quota_status"], listing["quota_status_label"]) == \
+        (2, "within", "达标")
+    assert listing["items"][2]["status_label"] == "推荐人选"
+
+    roster = proxy.cadres.reserve_roster(place_code=township)
+    titles = [c["title"] for c in roster["columns"]]
+    assert titles[:4] == ["序号", "所在村", "姓名", "性别"] and "身份证号码" in titles
+    assert roster["title"].endswith("村级后备干部花名册")
+    mine = [r for r in roster["rows"] if r["village"] == listing["place_name"]]
+    assert [(r["name"], r["college_graduate_official"], r["assessment"]) for r in mine] == \
+        [("李二", "是", "称职"), ("王一", "否", "优秀")]
+    assert all(r["sex"] in ("男", "女") and r["education"] == "大学本科" for r in mine)
+    assert {first["id"], second["id"]} <= {r["id"] for r in listing["items"]}
+
+
+# -- the talent pool and placements --------------------------------------------------------
+def village_branch(stack, proxy, village):
+    """A village party branch with a committee of 3, once cadres has heard of it."""
+    org = proxy.organizations.register_organization(
+        name=f"村党支部{uuid.uuid4().hex[:6]}", kind="631", sector="rural_village",
+        place_code=village, full_members=12, committee_size=3, founded_on="2021-05-01")
+    eventually(lambda: count(stack.urls["cadres"],
+                             "SELECT count(*) FROM organizations WHERE id = %s", (org["id"],)))
+    return org
+
+
+def count(url, sql, params):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def registry_leaders(stack, external_ref):
+    return count(stack.urls["organizations"],
+                 "SELECT count(*) FROM leaders WHERE external_ref = %s", (external_ref,))
+
+
+def handled(stack, event_id):
+    return count(stack.urls["organizations"],
+                 "SELECT count(*) FROM inbox WHERE event_id = %s", (event_id,)) == 1
+
+
+def test_a_placement_fills_the_registry_vacancy_once_even_delivered_twice(stack, proxy):
+    amqp = stack.settings.amqp_uri
+    placed_events = capture(amqp, "cadres.events", "cadre_placed")
+    township, villages = list(rural_townships(proxy).items())[5]
+    village = villages[0]
+    org = village_branch(stack, proxy, village)
+    open_before = proxy.organizations.get_leadership(organization_id=org["id"])["open_vacancies"]
+    graduate = proxy.cadres.register_person(**person(village, name="陈大学",
+                                                     college_graduate_official=True))
+    reserve = as_reserve(proxy, graduate["id"], village)
+    placement = proxy.cadres.record_placement(
+        person_id=graduate["id"], kind="party_committee_member", post="committee_member",
+        placed_on=TODAY.isoformat(), place_code=village, organization_id=org["id"])
+    assert placement["status"] == "pending" and placement["kind_label"] == "进入村党组织班子"
+    applied = eventually(lambda: [p for p in proxy.cadres.person_placements(
+        person_id=graduate["id"])["placements"] if p["status"] == "applied"])
+    assert applied[0]["status_label"] == "已配入班子"
+    leadership = proxy.organizations.get_leadership(organization_id=org["id"])
+    mine = [leader for leader in leadership["leaders"] if leader["name"] == "陈大学"]
+    assert [(m["post"], m["method"]) for m in mine] == [("committee_member",
+                                                          "college_graduate_official")]
+    assert len(leadership["open_vacancies"]) == len(open_before) - 1
+    filled = [v for v in leadership["filled_vacancies"] if v["filled_by_leader_id"] == mine[0]["id"]]
+    assert len(filled) == 1
+    assert proxy.cadres.get_reserve(reserve_id=reserve["id"])["status"] == "appointed"
+    ref = f"cadres:{placement['id']}"
+    assert registry_leaders(stack, ref) == 1
+
+    body = drain(amqp, placed_events)[0]
+    assert "identity_number" not in json.dumps(body)
+    with kombu.Connection(amqp, transport_options={"confirm_publish": True}) as conn:
+        producer = kombu.Producer(conn.channel())
+        for event_id in (body["id"], str(uuid.uuid4())):  # the same delivery, and a new one
+            producer.publish({**body, "id": event_id}, exchange="cadres.events",
+                             routing_key="cadre_placed", serializer="json")
+    eventually(lambda: handled(stack, event_id))
+    assert registry_leaders(stack, ref) == 1
+    again = proxy.organizations.get_leadership(organization_id=org["id"])
+    assert len(again["leaders"]) == len(leadership["leaders"])
+    assert len(again["open_vacancies"]) == len(leadership["open_vacancies"])
+
+    # The registry refuses what its rules forbid, and says so to cadres.
+    for name in ("书记甲", "书记乙"):
+        someone = proxy.cadres.register_person(**person(village, name=name))
+        proxy.cadres.record_placement(person_id=someone["id"], kind="party_secretary",
+                                      placed_on=TODAY.isoformat(), place_code=village,
+                                      organization_id=org["id"])
+    outcome = eventually(lambda: [p for p in proxy.cadres.person_placements(
+        person_id=someone["id"])["placements"] if p["status"] != "pending"])
+    assert outcome[0]["status"] == "refused" and "secretary" in outcome[0]["outcome"]
+    with pytest.raises(ValidationError):  # a party post names its organization
+        proxy.cadres.record_placement(person_id=someone["id"], kind="party_secretary",
+                                      placed_on=TODAY.isoformat(), place_code=village)
+    with pytest.raises(ValidationError):  # and one at that village
+        proxy.cadres.record_placement(person_id=someone["id"], kind="party_secretary",
+                                      placed_on=TODAY.isoformat(), place_code=villages[1],
+                                      organization_id=org["id"])
+
+
+def test_the_talent_pool_and_the_township_target(stack, proxy):
+    townships = list(rural_townships(proxy).items())[6:9]
+    (with_code, with_villages), (without_code, without_villages) = townships[0], townships[1]
+    star = proxy.cadres.register_person(**person(with_villages[0], college_graduate_official=True))
+    other = proxy.cadres.register_person(**person(without_villages[0],
+                                                  college_graduate_official=True))
+    plain = proxy.cadres.register_person(**person(without_villages[0]))
+    with pytest.raises(ValidationError):  # the pool is for college-graduate officials
+        proxy.cadres.select_for_pool(person_id=plain["id"], selected_on="2026-01-10",
+                                     assessment="excellent", recommended_by="镇党委")
+    for someone in (star, other):
+        proxy.cadres.select_for_pool(person_id=someone["id"], selected_on="2026-01-10",
+                                     assessment="excellent", recommended_by="镇党委")
+    with pytest.raises(Conflict):
+        proxy.cadres.select_for_pool(person_id=star["id"], selected_on="2026-01-10",
+                                     assessment="excellent", recommended_by="镇党委")
+    proxy.cadres.record_placement(person_id=star["id"], kind="village_director",
+                                  placed_on="2026-02-01", place_code=with_villages[0])
+    proxy.cadres.record_placement(person_id=star["id"], kind="township_leadership",
+                                  placed_on="2026-03-01", place_code=with_code, position="副镇长")
+    proxy.cadres.record_placement(person_id=other["id"], kind="village_committee_member",
+                                  placed_on="2026-02-01", place_code=without_villages[0])
+    with pytest.raises(ValidationError):  # township leadership names the township
+        proxy.cadres.record_placement(person_id=other["id"], kind="township_leadership",
+                                      placed_on="2026-03-01", place_code=without_villages[0])
+    report = proxy.cadres.pool_report(place_code=SUICHANG)
+    rows = {r["place_code"]: r for r in report["items"]}
+    assert rows[with_code]["target_met"] and rows[with_code]["entered_township_leadership"] == 1
+    assert rows[with_code]["chief_posts"] == 1
+    assert not rows[without_code]["target_met"]
+    assert rows[without_code]["entered_two_committees"] == 1
+    assert report["townships"] == len(proxy.organizations.list_children(code=SUICHANG)["items"])
+    assert report["townships_with"] == sum(1 for r in report["items"] if r["target_met"])
+    assert report["townships_without"] == report["townships"] - report["townships_with"]
+    later = proxy.cadres.pool_report(place_code=SUICHANG, since="2026-02-15")
+    assert {r["place_code"]: r["entered_two_committees"] for r in later["items"]}[without_code] == 0
+
+
+# -- what is asked of cadres in post -------------------------------------------------------
+def test_training_commitments_reviews_and_problems(stack, proxy):
+    township, villages = list(rural_townships(proxy).items())[9]
+    secretaries = [proxy.cadres.register_person(**person(v, post_category="village_party_secretary"))
+                   for v in villages[:3]]
+    rotation = proxy.cadres.create_class(place_code=township, kind="rotational_training",
+                                         title="村党组织书记集中轮训", starts_on="2026-05-10",
+                                         ends_on="2026-05-12", hours="24")
+    proxy.cadres.record_attendance(class_id=rotation["id"], person_id=secretaries[0]["id"],
+                                   attended=True)
+    with pytest.raises(ValidationError):
+        proxy.cadres.record_attendance(class_id=rotation["id"], person_id=secretaries[1]["id"],
+                                       attended=False)
+    held = proxy.cadres.record_attendance(class_id=rotation["id"], person_id=secretaries[1]["id"],
+                                          attended=False, absence_reason="病假")
+    assert (held["enrolled"], held["attended"]) == (2, 1)
+    report = proxy.cadres.training_report(place_code=township, year=2026)
+    assert (report["secretaries"], report["secretaries_trained"]) == (3, 1)
+    assert {s["person_id"] for s in report["untrained"]} == {s["id"] for s in secretaries[1:]}
+
+    pledge = proxy.cadres.record_commitment(person_id=secretaries[0]["id"], kind="resignation",
+                                            signed_on="2026-01-05", content="不能兑现承诺即辞职")
+    kept = proxy.cadres.settle_commitment(commitment_id=pledge["id"], status="fulfilled",
+                                          settled_on="2026-06-30", note="年中检查兑现")
+    assert (kept["status"], kept["status_label"], kept["kind_label"]) == \
+        ("fulfilled", "已兑现", "辞职承诺")
+    with pytest.raises(Conflict):
+        proxy.cadres.settle_commitment(commitment_id=pledge["id"], status="broken",
+                                       settled_on="2026-07-01", note="x")
+    proxy.cadres.record_dual_review(person_id=secretaries[0]["id"], year=2026,
+                                    held_on="2026-01-20", rating="good", approval="0.95")
+    with pytest.raises(Conflict):  # once a year
+        proxy.cadres.record_dual_review(person_id=secretaries[0]["id"], year=2026,
+                                        held_on="2026-01-21", rating="average")
+
+    found = [proxy.cadres.record_problem(person_id=s["id"], kind=kind, found_on="2026-04-01",
+                                         description="走访发现")
+             for s, kind in zip(secretaries, ("not_at_post", "not_acting", "not_acting"),
+                                strict=True)]
+    proxy.cadres.follow_up_problem(problem_id=found[0]["id"], action="reminder_talk",
+                                   taken_on="2026-04-02", note="谈话提醒")
+    closed = proxy.cadres.follow_up_problem(problem_id=found[0]["id"], action="rectified",
+                                            taken_on="2026-04-20", note="已到岗", closes=True)
+    assert closed["status"] == "closed" and len(closed["follow_ups"]) == 2
+    problems = proxy.cadres.problems_report(place_code=township)
+    assert (problems["total"]["open"], problems["total"]["closed"],
+            problems["total"]["not_acting"], problems["total"]["not_at_post"]) == (2, 1, 2, 0)
+    assert {p["id"] for p in problems["open_problems"]} == {found[1]["id"], found[2]["id"]}
+    duties = proxy.cadres.person_duties(person_id=secretaries[0]["id"])
+    assert (len(duties["classes"]), len(duties["commitments"]), len(duties["dual_reviews"]),
+            len(duties["problems"])) == (1, 1, 1, 1)
+
+
+# -- jurisdiction --------------------------------------------------------------------------
+def test_jurisdiction(stack, proxy, token_secret):
+    village = next(iter(rural_townships(proxy).values()))[-1]
+    theirs = proxy.cadres.register_person(**person(village))
+    with rpc(stack.settings, token(token_secret, place=XIHU,
+                                   roles=("cadres.read", "cadres.write",
+                                          "cadres.personal_data"))) as xihu:
+        for call in (lambda: xihu.cadres.get_person(person_id=theirs["id"]),
+                     lambda: xihu.cadres.update_person(person_id=theirs["id"], name="改名"),
+                     lambda: xihu.cadres.register_person(**person(village)),
+                     lambda: xihu.cadres.reserve_shortfall(place_code=SUICHANG),
+                     lambda: xihu.cadres.reserve_roster(place_code=SUICHANG),
+                     lambda: xihu.cadres.recommend_reserve(
+                         person_id=theirs["id"], place_code=village, recommended_by="x",
+                         method="self", recommended_on="2026-03-01"),
+                     lambda: xihu.cadres.pool_report(place_code=SUICHANG)):
+            with pytest.raises(Forbidden):
+                call()
+        with pytest.raises(NotFound):  # not even whether the citizen is registered elsewhere
+            xihu.cadres.find_person(identity_number=proxy.cadres.get_person(
+                person_id=theirs["id"])["identity_number"])
+    with rpc(stack.settings, token(token_secret, roles=("cadres.read",))) as reader:
+        with pytest.raises(Forbidden):
+            reader.cadres.register_person(**person(village))
+    assert proxy.cadres.get_person(person_id=theirs["id"])["name"] == theirs["name"]
+
+
+# -- key rotation --------------------------------------------------------------------------
+def test_rekey_seals_everything_under_the_new_key(databases):
+    from services.cadres.cli import PURPOSE, rekey
+    from shared.migrate import migrate
+    from shared.personal_data import Protector, new_key
+
+    url = databases.create("cad_rekey")
+    migrate("cadres", url)
+    old, new = new_key(), new_key()
+    before = Protector((old,))
+    numbers = [new_number() for _ in range(3)]
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            for number in numbers:
+                cur.execute(
+                    "INSERT INTO people (name, sex, ethnicity, birth_date, education,"
+                    " political_status, post_category, place_code, id_number_sealed,"
+                    " id_number_index, id_number_masked, college_graduate_official) VALUES"
+                    " ('某', 'male', '汉族', '1990-01-01', 'bachelor', 'masses', 'other',"
+                    " '331123102201', %s, %s, %s, false)",
+                    (before.seal(number, purpose=PURPOSE), before.index(number),
+                     identity_number.mask(number)))
+        rotated = Protector((new, old))
+        assert rekey(url, rotated) == 3
+        assert rekey(url, rotated) == 0  # again: nothing left to do
+        after = Protector((new,))  # the old key can go now
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT id_number_sealed, id_number_index FROM people ORDER BY id")
+            rows = cur.fetchall()
+        assert [after.open(sealed, purpose=PURPOSE) for sealed, _ in rows] == numbers
+        assert [bytes(index) for _, index in rows] == [after.index(n) for n in numbers]
+    finally:
+        conn.close()
