@@ -68,8 +68,10 @@ def sex(number: str) -> str:
 
 
 def mask(number: str) -> str:
-    """What a caller without the personal-data role sees: the first 3 and last 4."""
-    return number[:3] + "*" * 11 + number[-4:]
+    """What a caller without the personal-data role sees: the province and the check
+    character. Not the common "first 6, last 4": beside the birth date and the place a
+    record shows anyway, the sequence digits would leave one or two numbers to guess."""
+    return number[:2] + "*" * 15 + number[-1:]
 
 
 def with_check_character(first17: str) -> str:

@@ -34,6 +34,9 @@ class Rules:
     reserve_place_kinds: tuple[str, ...] = ("village",)
     # A candidate becomes a reserve cadre after an assessment at least this good.
     reserve_min_assessment: str = "basically_competent"
+    # The talent pool is of *excellent* college-graduate officials (S§19): assessed at
+    # least this well.
+    pool_min_assessment: str = "competent"
 
     @classmethod
     def from_config(cls, values: dict | None) -> Rules:
@@ -46,14 +49,16 @@ class Rules:
         rules = cls(**values)
         if not 0 <= rules.reserve_min <= rules.reserve_max:
             raise ValueError("cadres rules: need 0 <= reserve_min <= reserve_max")
-        if rules.reserve_min_assessment not in ASSESSMENT_RANK:
-            raise ValueError(f"reserve_min_assessment must be one of {list(ASSESSMENT_RANK)}")
+        for name in ("reserve_min_assessment", "pool_min_assessment"):
+            if getattr(rules, name) not in ASSESSMENT_RANK:
+                raise ValueError(f"{name} must be one of {list(ASSESSMENT_RANK)}")
         return rules
 
     def as_report(self) -> dict:
         values = asdict(self)
         return {"reserve_min": values["reserve_min"], "reserve_max": values["reserve_max"],
-                "reserve_place_kinds": list(values["reserve_place_kinds"])}
+                "reserve_place_kinds": list(values["reserve_place_kinds"]),
+                "reserve_min_assessment": values["reserve_min_assessment"]}
 
 
 # -- reserve cadres ------------------------------------------------------------------------
@@ -95,19 +100,31 @@ def check_open(reserve: dict, action: str) -> None:
                        {"status": reserve["status"]})
 
 
-def check_confirmation(reserve: dict, results: list[str], confirmed_on: dt.date,
+def good_enough(result: str | None, minimum: str) -> bool:
+    return result is not None and ASSESSMENT_RANK[result] <= ASSESSMENT_RANK[minimum]
+
+
+def check_confirmation(reserve: dict, assessments: list[dict], confirmed_on: dt.date,
                        rules: Rules) -> None:
     if reserve["status"] != "candidate":
         raise Conflict(f"reserve {reserve['id']} is {reserve['status']}, not a candidate",
                        {"status": reserve["status"]})
-    best = best_assessment(results)
-    if best is None or ASSESSMENT_RANK[best] > ASSESSMENT_RANK[rules.reserve_min_assessment]:
+    passing = [a for a in assessments if good_enough(a["result"], rules.reserve_min_assessment)]
+    if not passing:
         raise Conflict("a candidate is confirmed after an assessment at least "
                        f"{ASSESSMENT_RESULTS[rules.reserve_min_assessment]} (须经考察合格)",
-                       {"best_assessment": best})
-    if confirmed_on < reserve["recommended_on"]:
-        raise ValidationError("confirmed before recommended",
-                              {"confirmed_on": [f"before {reserve['recommended_on']}"]})
+                       {"best_assessment": best_assessment([a["result"] for a in assessments])})
+    first_passed = min(a["assessed_on"] for a in passing)
+    if confirmed_on < first_passed:
+        raise ValidationError("confirmed before the assessment that allows it",
+                              {"confirmed_on": [f"before {first_passed}"]})
+
+
+def check_withdrawal(reserve: dict, withdrawn_on: dt.date) -> None:
+    check_open(reserve, "withdrawn")
+    since = reserve["confirmed_on"] or reserve["recommended_on"]
+    if withdrawn_on < since:
+        raise ValidationError("withdrawn before it began", {"withdrawn_on": [f"before {since}"]})
 
 
 # -- placements and the talent pool --------------------------------------------------------
@@ -139,30 +156,39 @@ def placement(params: dict) -> dict:
     return values
 
 
-def check_pool_selection(person: dict, already_in: bool) -> None:
+def check_pool_selection(person: dict, assessment: str, rules: Rules) -> None:
+    errors = {}
     if not person["college_graduate_official"]:
-        raise ValidationError("the talent pool is for college-graduate village officials",
-                              {"person_id": ["not a college-graduate village official (非大学生村官)"]})
-    if already_in:
-        raise Conflict(f"person {person['id']} is in the talent pool already", {})
+        errors["person_id"] = ["not a college-graduate village official (非大学生村官)"]
+    if not good_enough(assessment, rules.pool_min_assessment):
+        errors["assessment"] = [f"the pool is of excellent officials: at least "
+                                f"{ASSESSMENT_RESULTS[rules.pool_min_assessment]}"]
+    if errors:
+        raise ValidationError("not for the talent pool of excellent college-graduate "
+                              "village officials", errors)
 
 
-def pool_townships(townships: dict[str, str | None], members: list[dict],
+def pool_townships(townships: dict[str, str | None], memberships: list[dict],
                    placements: list[dict]) -> list[dict]:
-    """Per township: pool members from its villages, how many entered the two committees,
-    took a chief post, entered its leadership (the target: at least one)."""
+    """Per township: pool members from its villages now, and how many of the pool's
+    members entered the two committees, took a chief post, entered its leadership (the
+    target: at least one) while in the pool — someone who left the pool afterwards
+    still counts for what they did as a member."""
     rows = {code: {"place_code": code, "place_name": name, "in_pool": 0,
                    "entered_two_committees": 0, "chief_posts": 0,
                    "entered_township_leadership": 0} for code, name in townships.items()}
-    members_township = {}
-    for member in members:
+    windows: dict[int, list[tuple]] = {}
+    for member in memberships:
+        windows.setdefault(member["person_id"], []).append(
+            (member["selected_on"], member["left_on"]))
         township = _township_of(member["place_code"])
-        members_township[member["person_id"]] = township
-        if township in rows:
+        if member["status"] == "in_pool" and township in rows:
             rows[township]["in_pool"] += 1
     counted: set[tuple[int, str]] = set()
     for placed in placements:
-        if placed["person_id"] not in members_township or placed["status"] == "refused":
+        if placed["status"] == "refused" or not any(
+                start <= placed["placed_on"] and (end is None or placed["placed_on"] <= end)
+                for start, end in windows.get(placed["person_id"], ())):
             continue
         township = (placed["place_code"] if placed["kind"] == "township_leadership"
                     else _township_of(placed["place_code"]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.cadres import duties_store as store
-from shared import entrypoints, places
+from shared import entrypoints, places, regions
 from shared.contracts.cadres import SERVICE
 from shared.errors import Conflict, ValidationError
 
@@ -35,7 +35,11 @@ class CadreDuties:
     @operation
     def record_attendance(self, call, params):
         held = self._class(call, params["class_id"], lock=True)
-        self._person(call, params["person_id"])
+        person = self._person(call, params["person_id"])
+        if not regions.in_subtree(person["place_code"], held["place_code"]):
+            # Its attendance list shows who came to whoever holds the class.
+            raise ValidationError("not a cadre of the class's place", {"person_id": [
+                f"person {person['id']} is managed outside {held['place_code']}"]})
         if not params["attended"] and not params["absence_reason"]:
             raise ValidationError("an absence gives its reason", {
                 "absence_reason": ["required when attended is false (请假或缺席原因)"]})

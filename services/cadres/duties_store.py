@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import psycopg2.errors
 
 from shared import places, regions
@@ -43,17 +45,18 @@ def record_attendance(tx: Transaction, class_id: int, values: dict) -> None:
 
 def training_figures(tx: Transaction, place_code: str, year: int) -> dict:
     lo, hi = regions.subtree_bounds(place_code)
-    params = {"lo": lo, "hi": hi, "year": year}
+    params = {"lo": lo, "hi": hi, "year_start": dt.date(year, 1, 1),
+              "next_year": dt.date(year + 1, 1, 1)}
     classes = tx.one(
         "SELECT count(DISTINCT c.id) AS classes, count(a.person_id) AS enrolled,"
         " count(a.person_id) FILTER (WHERE a.attended) AS attended FROM classes c"
         " LEFT JOIN attendance a ON a.class_id = c.id WHERE c.place_code BETWEEN %(lo)s AND"
-        " %(hi)s AND extract(year FROM c.starts_on) = %(year)s", params)
+        " %(hi)s AND c.starts_on >= %(year_start)s AND c.starts_on < %(next_year)s", params)
     secretaries = tx.all(
         "SELECT p.id AS person_id, p.name, p.place_code, pl.name AS place_name,"
         " EXISTS (SELECT 1 FROM attendance a JOIN classes c ON c.id = a.class_id"
         "   WHERE a.person_id = p.id AND a.attended AND c.kind = 'rotational_training'"
-        "   AND extract(year FROM c.starts_on) = %(year)s) AS trained"
+        "   AND c.starts_on >= %(year_start)s AND c.starts_on < %(next_year)s) AS trained"
         " FROM people p LEFT JOIN places pl ON pl.code = p.place_code"
         " WHERE p.post_category = 'village_party_secretary'"
         " AND p.place_code BETWEEN %(lo)s AND %(hi)s ORDER BY p.place_code, p.id", params)

@@ -23,7 +23,9 @@ from shared.places import PlaceDirectory
 from shared.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
-PERSONAL_DATA_ROLE = "cadres.personal_data"
+PERSONAL_DATA_ROLE = contract.PERSONAL_DATA
+# A village's or community's party organization (the two committees' party side).
+VILLAGE_SECTORS = ("rural_village", "urban_community")
 ID_PURPOSE = b"people.id_number"
 REPORT_LISTED = 500
 SHORTFALL_MEASURES = ("villages", "short", "within", "over", "reserves",
@@ -87,6 +89,7 @@ class CadresService(PlaceDirectory, CadreDuties):
     @operation
     def update_person(self, call, params):
         person = self._person(call, params.pop("person_id"), lock=True)
+        read_version = params.pop("version")
         changes = {k: v for k, v in params.items() if k != "request_id"}
         if "place_code" in changes:
             call.principal.require_place(changes["place_code"])
@@ -104,7 +107,7 @@ class CadresService(PlaceDirectory, CadreDuties):
             changes["birth_date"] = identity_number.birth_date(number)
         _agrees(number, {**person, **changes})
         if changes:
-            store.update_person(call.tx, person["id"], changes)
+            store.update_person(call.tx, person["id"], changes, read_version)
             call.tx.audit("person", person["id"], {"updated": _audited(changes)})
         return self._show(call, store.person(call.tx, person["id"]))
 
@@ -147,20 +150,38 @@ class CadresService(PlaceDirectory, CadreDuties):
         """The village's quota row, then the reserve, both locked (always in this order,
         so two changes in one village wait instead of deadlocking)."""
         place_code = self._reserve(call, reserve_id)["place_code"]
-        quota = store.lock_village_quota(call.tx, place_code)
+        quota = self._lock_quota(call.tx, place_code)
         return quota, self._reserve(call, reserve_id, lock=True)
 
-    def _recount(self, call, quota: dict) -> None:
+    def _lock_quota(self, tx, place_code: str) -> dict:
+        return store.lock_village_quota(tx, place_code, domain.quota_status(0, self.rules))
+
+    def _recount(self, tx, quota: dict) -> None:
         """After a village's reserves changed: reserve_shortfall_changed if its quota
-        status did."""
-        reserves = store.count_reserves(call.tx, quota["place_code"])
+        status did. (After a change of the quota rules, a village's first change reports
+        its status under the new rules against the one stored under the old.)"""
+        reserves = store.count_reserves(tx, quota["place_code"])
         status = domain.quota_status(reserves, self.rules)
         if status != quota["status"]:
-            call.tx.emit(Event("reserve_shortfall_changed", {
+            tx.emit(Event("reserve_shortfall_changed", {
                 "place_code": quota["place_code"], "reserves": reserves,
                 "minimum": self.rules.reserve_min, "maximum": self.rules.reserve_max,
                 "quota_status": status, "previous_status": quota["status"]}))
-        store.save_village_quota(call.tx, quota["place_code"], reserves, status)
+        store.save_village_quota(tx, quota["place_code"], reserves, status)
+
+    def _use_reserves(self, tx, placement: dict) -> None:
+        """A person who enters a village's two committees is a reserve cadre of that
+        village no more: used (已使用)."""
+        if placement["kind"] not in contract.TWO_COMMITTEES:
+            return
+        quota = None
+        if domain.keeps_reserves(placement["place_code"], self.rules):
+            quota = self._lock_quota(tx, placement["place_code"])
+        for used in store.open_reserves_of(tx, placement["person_id"], placement["place_code"]):
+            store.set_reserve_status(tx, used["id"], "appointed", on=placement["placed_on"],
+                                     reason=contract.PLACEMENT_KINDS[placement["kind"]])
+        if quota is not None:
+            self._recount(tx, quota)
 
     @operation
     def recommend_reserve(self, call, params):
@@ -189,20 +210,20 @@ class CadresService(PlaceDirectory, CadreDuties):
     @operation
     def confirm_reserve(self, call, params):
         quota, reserve = self._locked_for_change(call, params["reserve_id"])
-        domain.check_confirmation(reserve, [a["result"] for a in reserve["assessments"]],
-                                  params["confirmed_on"], self.rules)
+        domain.check_confirmation(reserve, reserve["assessments"], params["confirmed_on"],
+                                  self.rules)
         store.set_reserve_status(call.tx, reserve["id"], "reserve", on=params["confirmed_on"])
-        self._recount(call, quota)
+        self._recount(call.tx, quota)
         call.tx.audit("reserve", reserve["id"], {"confirmed_on": params["confirmed_on"]})
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
 
     @operation
     def withdraw_reserve(self, call, params):
         quota, reserve = self._locked_for_change(call, params["reserve_id"])
-        domain.check_open(reserve, "withdrawn")
+        domain.check_withdrawal(reserve, params["withdrawn_on"])
         store.set_reserve_status(call.tx, reserve["id"], "withdrawn", on=params["withdrawn_on"],
                                  reason=params["reason"])
-        self._recount(call, quota)
+        self._recount(call.tx, quota)
         call.tx.audit("reserve", reserve["id"], {"withdrawn": {
             "on": params["withdrawn_on"], "reason": params["reason"]}})
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
@@ -263,14 +284,19 @@ class CadresService(PlaceDirectory, CadreDuties):
     def reserve_roster(self, call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
-        whole = PERSONAL_DATA_ROLE in call.principal.roles
+        after_village, numbered = params["after"] or (None, 0)
         with call.tx.snapshot():
-            rows = [self._reserve_view(call, r)
-                    for r in store.roster(call.tx, place_code, params["status"])]
+            rows, more = store.roster(call.tx, place_code, params["status"],
+                                      limit=params["limit"], after_village=after_village)
             names = places.names(call.tx, [place_code, *{r["place_code"] for r in rows}])
-        rows.sort(key=lambda r: (r["place_code"], domain.recommendation_order(r)))
+        rows = sorted((self._reserve_view(call, r) for r in rows),
+                      key=lambda r: (r["place_code"], domain.recommendation_order(r)))
+        role = PERSONAL_DATA_ROLE in call.principal.roles
         today = dt.date.today()
         for row in rows:
+            # Whole only where the caller could read the person itself: a reserve cadre
+            # of a village here may be managed in a place the caller does not cover.
+            whole = role and call.principal.covers(row["person_place_code"])
             row["identity_number"] = (
                 self.personal_data.open(row["id_number_sealed"], purpose=ID_PURPOSE) if whole
                 else row["id_number_masked"])
@@ -278,13 +304,15 @@ class CadresService(PlaceDirectory, CadreDuties):
                 "place_code": place_code, "place_name": names.get(place_code),
                 "columns": [{"key": k, "title": t} for k, t in domain.ROSTER_COLUMNS],
                 "rows": [domain.roster_row(n, r, names.get(r["place_code"]), today)
-                         for n, r in enumerate(rows, start=1)]}
+                         for n, r in enumerate(rows, start=numbered + 1)],
+                "next_cursor": encode_cursor([rows[-1]["place_code"], numbered + len(rows)])
+                if more else None}
 
     # -- the talent pool and placements ------------------------------------------------------
     @operation
     def select_for_pool(self, call, params):
         person = self._person(call, params["person_id"], lock=True)
-        domain.check_pool_selection(person, already_in=False)
+        domain.check_pool_selection(person, params["assessment"], self.rules)
         member_id = store.insert_pool_member(call.tx, person["id"], params)
         call.tx.audit("pool_member", member_id, {"selected": {
             k: params[k] for k in ("person_id", "selected_on", "assessment", "recommended_by")}})
@@ -312,16 +340,8 @@ class CadresService(PlaceDirectory, CadreDuties):
         self._place_known(call, values["place_code"])
         if values["organization_id"] is not None:
             self._check_organization(call, values)
-        # A reserve cadre of that village who enters its two committees has been used.
-        if values["kind"] in contract.TWO_COMMITTEES:
-            quota = None
-            if domain.keeps_reserves(values["place_code"], self.rules):
-                quota = store.lock_village_quota(call.tx, values["place_code"])
-            for used in store.open_reserves_of(call.tx, person["id"], values["place_code"]):
-                store.set_reserve_status(call.tx, used["id"], "appointed", on=values["placed_on"],
-                                         reason=contract.PLACEMENT_KINDS[values["kind"]])
-            if quota is not None:
-                self._recount(call, quota)
+        if values["status"] == "recorded":  # a party post: once the registry has applied it
+            self._use_reserves(call.tx, values)
         placement_id = store.insert_placement(call.tx, values)
         if values["status"] == "pending":
             call.tx.emit(Event("cadre_placed", {
@@ -342,7 +362,9 @@ class CadresService(PlaceDirectory, CadreDuties):
             "is not known to cadres (organizations arrive from the registry)" if org is None
             else f"is {org['status']}" if org["status"] != "active"
             else f"is at {org['place_code']}, not {values['place_code']}"
-            if org["place_code"] != values["place_code"] else None)
+            if org["place_code"] != values["place_code"]
+            else f"is of the {org['sector']} sector, not a village's or community's"
+            if org["sector"] not in VILLAGE_SECTORS else None)
         if problem:
             raise ValidationError("not the village's party organization", {
                 "organization_id": [f"organization {values['organization_id']} {problem}"]})
@@ -360,12 +382,12 @@ class CadresService(PlaceDirectory, CadreDuties):
         call.principal.require_place(place_code)
         with call.tx.snapshot():
             townships = store.townships_under(call.tx, place_code)
-            members = store.pool_under(call.tx, place_code)
-            placed = store.placements_of(call.tx, [m["person_id"] for m in members],
+            memberships = store.memberships_under(call.tx, place_code)
+            placed = store.placements_of(call.tx, list({m["person_id"] for m in memberships}),
                                          params["since"])
             name = places.name(call.tx, place_code)
-        items = domain.pool_townships(townships, members, placed)
-        in_pool = len(members)
+        items = domain.pool_townships(townships, memberships, placed)
+        in_pool = sum(1 for m in memberships if m["status"] == "in_pool")
         entered = sum(r["entered_two_committees"] for r in items)
         with_ = sum(1 for r in items if r["target_met"])
         return {"place_code": place_code, "place_name": name, "since": params["since"],
@@ -396,10 +418,11 @@ class CadresService(PlaceDirectory, CadreDuties):
 
     @handles("organizations", "cadre_placement_applied")
     def on_cadre_placement_applied(self, tx, event):
-        placement_id = _ours(event["data"]["external_ref"])
-        if placement_id is not None:
-            store.set_placement_outcome(tx, placement_id, "applied",
+        placement = store.placement(tx, _ours(event["data"]["external_ref"]) or 0, lock=True)
+        if placement is not None and placement["status"] == "pending":
+            store.set_placement_outcome(tx, placement["id"], "applied",
                                         f"leader {event['data']['leader_id']}")
+            self._use_reserves(tx, placement)
 
     @handles("organizations", "cadre_placement_refused")
     def on_cadre_placement_refused(self, tx, event):

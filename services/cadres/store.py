@@ -41,15 +41,19 @@ def insert_person(tx: Transaction, values: dict) -> int:
                        "(该身份证号码已登记)", {"identity_number": "registered"}) from None
 
 
-def update_person(tx: Transaction, person_id: int, changes: dict) -> None:
+def update_person(tx: Transaction, person_id: int, changes: dict, read_version: int) -> None:
     row = _row(changes)
-    sets = ", ".join(f"{c} = %({c})s" for c in row)
+    sets = "".join(f"{c} = %({c})s, " for c in row)
     try:
-        tx.execute(f"UPDATE people SET {sets}, version = version + 1 WHERE id = %(id)s",
-                   {**row, "id": person_id})
+        updated = tx.scalar(f"UPDATE people SET {sets}version = version + 1"
+                            " WHERE id = %(id)s AND version = %(read_version)s RETURNING id",
+                            {**row, "id": person_id, "read_version": read_version})
     except psycopg2.errors.UniqueViolation:
         raise Conflict("another person has this identity number (该身份证号码已登记)",
                        {"identity_number": "registered"}) from None
+    if updated is None:
+        raise Conflict(f"person {person_id} was changed by someone else; read it again "
+                       "(数据已被他人修改)", {"person_id": person_id})
 
 
 def person(tx: Transaction, person_id: int, *, lock: bool = False) -> dict:
@@ -93,6 +97,7 @@ def all_sealed(tx: Transaction, *, after_id: int, limit: int) -> list[dict]:
 _RESERVE = ("SELECT r.*, p.name, p.sex, p.birth_date, p.ethnicity, p.native_place, p.education,"
             " p.school, p.political_status, p.work_started_on, p.current_post,"
             " p.college_graduate_official, p.id_number_sealed, p.id_number_masked,"
+            " p.place_code AS person_place_code,"
             " pl.name AS place_name FROM reserves r JOIN people p ON p.id = r.person_id"
             " LEFT JOIN places pl ON pl.code = r.place_code")
 
@@ -135,11 +140,24 @@ def village_reserves(tx: Transaction, place_code: str) -> list[dict]:
         (place_code,)))
 
 
-def roster(tx: Transaction, place_code: str, status: str) -> list[dict]:
+def roster(tx: Transaction, place_code: str, status: str, *, limit: int,
+           after_village: str | None) -> tuple[list[dict], bool]:
+    """A page of the roster: whole villages (never one split over two pages), at least
+    one, as many as fit in `limit` rows; and whether villages remain."""
     lo, hi = regions.subtree_bounds(place_code)
-    return _with_assessments(tx, tx.all(
-        _RESERVE + " WHERE r.place_code BETWEEN %s AND %s AND r.status = %s",
-        (lo, hi, status)))
+    villages = tx.all("SELECT place_code, count(*) AS n FROM reserves WHERE status = %s"
+                      " AND place_code BETWEEN %s AND %s AND place_code > %s"
+                      " GROUP BY place_code ORDER BY place_code",
+                      (status, lo, hi, after_village or ""))
+    taken, rows = [], 0
+    for village in villages:
+        if taken and rows + village["n"] > limit:
+            break
+        taken.append(village["place_code"])
+        rows += village["n"]
+    found = _with_assessments(tx, tx.all(
+        _RESERVE + " WHERE r.place_code = ANY(%s) AND r.status = %s", (taken, status)))
+    return found, len(taken) < len(villages)
 
 
 def insert_assessment(tx: Transaction, reserve_id: int, values: dict) -> None:
@@ -160,10 +178,10 @@ def open_reserves_of(tx: Transaction, person_id: int, place_code: str) -> list[d
                   " AND status IN ('candidate', 'reserve') FOR UPDATE", (person_id, place_code))
 
 
-def lock_village_quota(tx: Transaction, place_code: str) -> dict:
+def lock_village_quota(tx: Transaction, place_code: str, status_at_zero: str) -> dict:
     """The village's last quota status, locked: its reserve changes take turns."""
-    tx.execute("INSERT INTO village_quota (place_code, reserves, status) VALUES (%s, 0, 'short')"
-               " ON CONFLICT DO NOTHING", (place_code,))
+    tx.execute("INSERT INTO village_quota (place_code, reserves, status) VALUES (%s, 0, %s)"
+               " ON CONFLICT DO NOTHING", (place_code, status_at_zero))
     return tx.one("SELECT * FROM village_quota WHERE place_code = %s FOR UPDATE", (place_code,))
 
 
@@ -228,12 +246,12 @@ def person_pool(tx: Transaction, person_id: int) -> list[dict]:
     return tx.all(_MEMBER + " WHERE m.person_id = %s ORDER BY m.id", (person_id,))
 
 
-def pool_under(tx: Transaction, place_code: str) -> list[dict]:
-    """Members in the pool whose person is managed under the place."""
+def memberships_under(tx: Transaction, place_code: str) -> list[dict]:
+    """Every pool membership, past and present, of people managed under the place."""
     lo, hi = regions.subtree_bounds(place_code)
-    return tx.all("SELECT m.person_id, p.place_code FROM pool_members m"
-                  " JOIN people p ON p.id = m.person_id WHERE m.status = 'in_pool'"
-                  " AND p.place_code BETWEEN %s AND %s", (lo, hi))
+    return tx.all("SELECT m.person_id, p.place_code, m.status, m.selected_on, m.left_on"
+                  " FROM pool_members m JOIN people p ON p.id = m.person_id"
+                  " WHERE p.place_code BETWEEN %s AND %s", (lo, hi))
 
 
 def insert_placement(tx: Transaction, values: dict) -> int:
@@ -258,7 +276,7 @@ def person_placements(tx: Transaction, person_id: int) -> list[dict]:
 
 
 def placements_of(tx: Transaction, person_ids: list[int], since) -> list[dict]:
-    return tx.all("SELECT person_id, kind, place_code, status FROM placements"
+    return tx.all("SELECT person_id, kind, place_code, status, placed_on FROM placements"
                   " WHERE person_id = ANY(%s) AND (%s::date IS NULL OR placed_on >= %s)",
                   (person_ids, since, since))
 

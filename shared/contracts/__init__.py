@@ -81,10 +81,26 @@ def rpc_contract(service: str, method: str) -> RpcContract:
 
 
 def load_params(contract: RpcContract, params: dict) -> dict:
+    # PostgreSQL text cannot hold NUL: refuse it here, for every field of every service,
+    # rather than as a driver error after part of the work is done.
+    with_nul = {name: ["must not contain the NUL character (\\x00)"]
+                for name, value in params.items() if _has_nul(value)}
+    if with_nul:
+        raise ValidationError(f"invalid input to {contract.method}", with_nul)
     try:
         return contract.params.load(params)
     except marshmallow.ValidationError as exc:
         raise ValidationError(f"invalid input to {contract.method}", exc.messages) from None
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def dump_event(source: str, event_type: str, data: dict) -> dict:

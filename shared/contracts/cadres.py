@@ -166,6 +166,8 @@ RegisterPerson = type("RegisterPerson", (_AgreesWithIdentityNumber,), {
 UpdatePerson = type("UpdatePerson", (_AgreesWithIdentityNumber,), {
     "__doc__": "Only the fields given change; the identity number too, if it was wrong.",
     "request_id": request_id_field(), "person_id": _id(required=True),
+    "version": fields.Integer(strict=True, required=True, metadata={
+        "description": "the version read; someone else's change since → Conflict"}),
     **_person_fields(registering=False)})
 
 
@@ -205,7 +207,7 @@ class Person(Schema):
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
     identity_number = fields.String(metadata={
-        "description": "masked (first 3 and last 4) unless identity_number_whole"})
+        "description": "masked (province and check character) unless identity_number_whole"})
     identity_number_whole = fields.Boolean()
     college_graduate_official = fields.Boolean()
     cv = fields.List(fields.Dict())
@@ -225,7 +227,8 @@ class RecommendReserve(Schema):
     recommended_by = text(100, required=True, metadata={"description": "推荐人或推荐单位"})
     method = Enum(RECOMMENDATION_METHODS, required=True)
     recommended_on = PastDate(required=True)
-    votes = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+    votes = fields.Integer(load_default=None, allow_none=True,
+                           validate=validate.Range(min=0, max=10_000_000),
                            metadata={"description": "votes received, for a democratic one"})
     remarks = text(500, load_default=None, allow_none=True)
 
@@ -256,11 +259,20 @@ class ReserveRef(Schema):
     reserve_id = _id(required=True)
 
 
+class Assessment(Schema):
+    assessed_on = fields.Date()
+    assessor = fields.String()
+    result = fields.String()
+    result_label = label_of(ASSESSMENT_RESULTS)("result")
+    remarks = fields.String(allow_none=True)
+
+
 class Reserve(Schema):
     id = fields.Integer()
     person_id = fields.Integer()
     name = fields.String()
     sex = fields.String()
+    sex_label = label_of(SEXES)("sex")
     birth_date = fields.Date()
     education = fields.String()
     education_label = label_of(EDUCATION)("education")
@@ -279,7 +291,8 @@ class Reserve(Schema):
     ended_on = fields.Date(allow_none=True)
     end_reason = fields.String(allow_none=True)
     best_assessment = fields.String(allow_none=True)
-    assessments = fields.List(fields.Dict())
+    best_assessment_label = label_of(ASSESSMENT_RESULTS)("best_assessment")
+    assessments = fields.List(fields.Nested(Assessment))
 
 
 class VillageReservesQuery(Schema):
@@ -336,6 +349,7 @@ class ShortfallReport(Schema):
 class RosterQuery(Schema):
     place_code = PlaceCode(required=True)
     status = Enum(RESERVE_STATUSES, load_default="reserve")
+    limit, after = page_fields(default=1000, maximum=5000, shape=(str, int)).values()
 
 
 class Roster(Schema):
@@ -344,6 +358,8 @@ class Roster(Schema):
     place_name = fields.String(allow_none=True)
     columns = fields.List(fields.Dict(), metadata={"description": "key and 中文 title, in order"})
     rows = fields.List(fields.Dict(), metadata={"description": "one per reserve cadre, by key"})
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "more rows: ask again with after=next_cursor (numbering continues)"})
 
 
 # -- the talent pool and placements ----------------------------------------------------
@@ -478,14 +494,18 @@ class CadrePlaced(Schema):
 
 
 READ, WRITE = "cadres.read", "cadres.write"
+PERSONAL_DATA = "cadres.personal_data"
 
 for _method, _params, _result, _role, _mutating, _summary in [
     ("register_person", RegisterPerson, Person, WRITE, True,
      "A cadre or candidate, with the identity number checked (GB 11643) and sealed."),
-    ("update_person", UpdatePerson, Person, WRITE, True, "Correct or bring a person up to date."),
+    ("update_person", UpdatePerson, Person, WRITE, True,
+     "Correct or bring a person up to date; state the version you read (stale → Conflict)."),
     ("get_person", PersonRef, Person, READ, False,
      "A person; the identity number whole only with cadres.personal_data."),
-    ("find_person", FindPerson, Person, READ, False, "The person with this identity number."),
+    ("find_person", FindPerson, Person, PERSONAL_DATA, False,
+     "The person with this identity number (a lookup by the whole number is personal data: "
+     "without the role, it would tell whether a guessed number is registered)."),
     ("list_people", PeopleQuery, PeoplePage, READ, False, "People under a place."),
     ("recommend_reserve", RecommendReserve, Reserve, WRITE, True,
      "Recommend a person as a village's reserve cadre (a candidate)."),

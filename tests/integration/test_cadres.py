@@ -158,7 +158,8 @@ def test_an_identity_number_is_whole_only_for_the_personal_data_role(stack, prox
     assert created["identity_number"] == masked and created["identity_number_whole"] is False
     assert created["birth_date"] == identity_number.birth_date(number).isoformat()
     assert masked_proxy.cadres.get_person(person_id=created["id"])["identity_number"] == masked
-    assert masked_proxy.cadres.find_person(identity_number=number)["id"] == created["id"]
+    with pytest.raises(Forbidden):  # a lookup by the whole number would be an oracle
+        masked_proxy.cadres.find_person(identity_number=number)
     listed = {p["id"]: p for p in masked_proxy.cadres.list_people(place_code=village)["items"]}
     assert listed[created["id"]]["identity_number"] == masked
     reserve = as_reserve(masked_proxy, created["id"], village)
@@ -168,7 +169,7 @@ def test_an_identity_number_is_whole_only_for_the_personal_data_role(stack, prox
         masked_proxy.cadres.register_person(**person(village, identity_number=number, sex="female"))
     assert number not in str(twice.value)
     with pytest.raises(ValidationError) as disagreeing:  # the number says female
-        masked_proxy.cadres.update_person(person_id=created["id"], sex="male")
+        masked_proxy.cadres.update_person(person_id=created["id"], version=1, sex="male")
     assert "sex" in disagreeing.value.details
     masked_proxy.cadres.withdraw_reserve(reserve_id=reserve["id"], withdrawn_on=TODAY.isoformat(),
                                          reason="外出务工")
@@ -198,8 +199,11 @@ def test_an_identity_number_is_whole_only_for_the_personal_data_role(stack, prox
     listed = {p["id"]: p for p in proxy.cadres.list_people(place_code=village)["items"]}
     assert listed[created["id"]]["identity_number"] == number
     assert proxy.cadres.find_person(identity_number=number)["identity_number_whole"] is True
-    assert proxy.cadres.update_person(person_id=created["id"],
-                                      current_post="村党组织副书记")["identity_number"] == masked
+    updated = proxy.cadres.update_person(person_id=created["id"], version=1,
+                                         current_post="村党组织副书记")
+    assert (updated["identity_number"], updated["version"]) == (masked, 2)
+    with pytest.raises(Conflict):  # a stale version
+        proxy.cadres.update_person(person_id=created["id"], version=1, current_post="x")
     withdrawn = proxy.cadres.reserve_roster(place_code=village, status="withdrawn")
     assert [r["identity_number"] for r in withdrawn["rows"]] == [number]
 
@@ -379,15 +383,19 @@ def test_a_placement_fills_the_registry_vacancy_once_even_delivered_twice(stack,
     assert len(again["leaders"]) == len(leadership["leaders"])
     assert len(again["open_vacancies"]) == len(leadership["open_vacancies"])
 
-    # The registry refuses what its rules forbid, and says so to cadres.
+    # The registry refuses what its rules forbid, and says so to cadres; the refused
+    # person stays a reserve cadre of the village.
     for name in ("书记甲", "书记乙"):
         someone = proxy.cadres.register_person(**person(village, name=name))
+        hopeful = as_reserve(proxy, someone["id"], village)
         proxy.cadres.record_placement(person_id=someone["id"], kind="party_secretary",
                                       placed_on=TODAY.isoformat(), place_code=village,
                                       organization_id=org["id"])
     outcome = eventually(lambda: [p for p in proxy.cadres.person_placements(
         person_id=someone["id"])["placements"] if p["status"] != "pending"])
     assert outcome[0]["status"] == "refused" and "secretary" in outcome[0]["outcome"]
+    assert proxy.cadres.get_reserve(reserve_id=hopeful["id"])["status"] == "reserve"
+    assert proxy.cadres.village_reserves(place_code=village)["reserves"] == 1  # 书记乙 only
     with pytest.raises(ValidationError):  # a party post names its organization
         proxy.cadres.record_placement(person_id=someone["id"], kind="party_secretary",
                                       placed_on=TODAY.isoformat(), place_code=village)
@@ -429,10 +437,21 @@ def test_the_talent_pool_and_the_township_target(stack, proxy):
     assert not rows[without_code]["target_met"]
     assert rows[without_code]["entered_two_committees"] == 1
     assert report["townships"] == len(proxy.organizations.list_children(code=SUICHANG)["items"])
-    assert report["townships_with"] == sum(1 for r in report["items"] if r["target_met"])
-    assert report["townships_without"] == report["townships"] - report["townships_with"]
+    # Only this test puts anyone into township leadership: one township meets the target.
+    assert (report["townships_with"], report["townships_without"]) == \
+        (1, report["townships"] - 1)
+    assert (report["in_pool"], report["entered_two_committees"]) == (2, 2)
     later = proxy.cadres.pool_report(place_code=SUICHANG, since="2026-02-15")
     assert {r["place_code"]: r["entered_two_committees"] for r in later["items"]}[without_code] == 0
+    # Leaving the pool later does not undo what was done in it.
+    member = proxy.cadres.person_placements(person_id=star["id"])["pool"][0]
+    proxy.cadres.leave_pool(member_id=member["id"], left_on=TODAY.isoformat(), reason="调任")
+    after = proxy.cadres.pool_report(place_code=SUICHANG)
+    assert {r["place_code"]: r["target_met"] for r in after["items"]}[with_code] is True
+    assert after["in_pool"] == 1
+    with pytest.raises(ValidationError):  # the pool is of excellent officials
+        proxy.cadres.select_for_pool(person_id=star["id"], selected_on="2026-01-10",
+                                     assessment="incompetent", recommended_by="镇党委")
 
 
 # -- what is asked of cadres in post -------------------------------------------------------
@@ -496,7 +515,8 @@ def test_jurisdiction(stack, proxy, token_secret):
                                    roles=("cadres.read", "cadres.write",
                                           "cadres.personal_data"))) as xihu:
         for call in (lambda: xihu.cadres.get_person(person_id=theirs["id"]),
-                     lambda: xihu.cadres.update_person(person_id=theirs["id"], name="改名"),
+                     lambda: xihu.cadres.update_person(person_id=theirs["id"], version=1,
+                                                         name="改名"),
                      lambda: xihu.cadres.register_person(**person(village)),
                      lambda: xihu.cadres.reserve_shortfall(place_code=SUICHANG),
                      lambda: xihu.cadres.reserve_roster(place_code=SUICHANG),
@@ -513,6 +533,74 @@ def test_jurisdiction(stack, proxy, token_secret):
         with pytest.raises(Forbidden):
             reader.cadres.register_person(**person(village))
     assert proxy.cadres.get_person(person_id=theirs["id"])["name"] == theirs["name"]
+
+
+def test_jurisdiction_across_townships_of_one_county(stack, proxy, token_secret):
+    (town_a, villages_a), (town_b, villages_b) = list(rural_townships(proxy).items())[10:12]
+    mover = proxy.cadres.register_person(**person(villages_a[0]))
+    whole = proxy.cadres.get_person(person_id=mover["id"])["identity_number"]
+    roles = ("cadres.read", "cadres.write", "cadres.personal_data")
+    with rpc(stack.settings, token(token_secret, place=town_a, roles=roles)) as a:
+        with pytest.raises(Forbidden):  # A's person, B's village
+            a.cadres.recommend_reserve(person_id=mover["id"], place_code=villages_b[0],
+                                       recommended_by="x", method="self",
+                                       recommended_on="2026-03-01")
+        with pytest.raises(Forbidden):
+            a.cadres.record_placement(person_id=mover["id"], kind="village_director",
+                                      placed_on=TODAY.isoformat(), place_code=villages_b[0])
+        b_class = proxy.cadres.create_class(place_code=town_b, kind="forum", title="座谈会",
+                                            starts_on="2026-06-01", ends_on="2026-06-01",
+                                            hours="3")
+        with pytest.raises(Forbidden):
+            a.cadres.record_attendance(class_id=b_class["id"], person_id=mover["id"],
+                                       attended=True)
+    with pytest.raises(ValidationError):  # the county may, but B's class is for B's cadres
+        proxy.cadres.record_attendance(class_id=b_class["id"], person_id=mover["id"],
+                                       attended=True)
+    # The county recommends A's person to B's village: B sees the cadre in its roster,
+    # but the identity number whole only where it may read the person.
+    as_reserve(proxy, mover["id"], villages_b[0])
+    with rpc(stack.settings, token(token_secret, place=town_b, roles=roles)) as b:
+        with pytest.raises(Forbidden):
+            b.cadres.get_person(person_id=mover["id"])
+        rows = [r for r in b.cadres.reserve_roster(place_code=villages_b[0])["rows"]
+                if r["name"] == mover["name"]]
+        assert [r["identity_number"] for r in rows] == [identity_number.mask(whole)]
+    rows = [r for r in proxy.cadres.reserve_roster(place_code=villages_b[0])["rows"]
+            if r["name"] == mover["name"]]
+    assert [r["identity_number"] for r in rows] == [whole]
+
+
+@pytest.mark.parametrize("field, value", [("votes", 2**31), ("recommended_by", "村\x00党组织"),
+                                          ("remarks", "x" * 501)])
+def test_out_of_range_input_is_a_validation_error_and_writes_nothing(stack, proxy, field, value):
+    village = next(iter(rural_townships(proxy).values()))[0]
+    someone = proxy.cadres.register_person(**person(village))
+    before = table_text(stack.urls["cadres"], "reserves")
+    with pytest.raises(ValidationError) as refused:
+        proxy.cadres.recommend_reserve(**{
+            "person_id": someone["id"], "place_code": village, "recommended_by": "村党组织",
+            "method": "democratic", "recommended_on": "2026-03-01", field: value})
+    assert field in refused.value.details
+    assert table_text(stack.urls["cadres"], "reserves") == before
+
+
+def test_a_roster_pages_by_whole_villages(stack, proxy):
+    township, villages = list(rural_townships(proxy).items())[12]
+    for village in villages[:3]:
+        for _ in range(2):
+            as_reserve(proxy, proxy.cadres.register_person(**person(village))["id"], village)
+    pages, after = [], None
+    while True:
+        page = proxy.cadres.reserve_roster(place_code=township, limit=3, after=after)
+        pages.append(page["rows"])
+        after = page["next_cursor"]
+        if after is None:
+            break
+    assert [len(p) for p in pages] == [2, 2, 2]  # 3 rows do not fit two villages of 2
+    numbers = [r["number"] for p in pages for r in p]
+    assert numbers == [str(n) for n in range(1, 7)]
+    assert len({r["village"] for p in pages for r in p}) == 3
 
 
 # -- key rotation --------------------------------------------------------------------------

@@ -47,8 +47,10 @@ def test_a_number_born_tomorrow_is_impossible():
     assert identity_number.problem(number, today=tomorrow) is None
 
 
-def test_the_mask_keeps_three_and_four():
-    assert identity_number.mask(STANDARD_EXAMPLE) == "110***********002X"
+def test_the_mask_keeps_neither_the_place_nor_the_sequence():
+    # Birth date and place are shown beside it anyway: with the sequence digits too,
+    # one or two numbers would be left to guess.
+    assert identity_number.mask(STANDARD_EXAMPLE) == "11***************X"
 
 
 def test_the_contract_checks_sex_and_birth_date_against_the_number():
@@ -138,17 +140,40 @@ def test_recommendation_order_prefers_confirmed_then_graduates_then_the_best_ass
     assert [r["id"] for r in sorted(rows, key=domain.recommendation_order)] == [2, 4, 1, 3]
 
 
-def test_confirmation_needs_a_good_enough_assessment():
+def assessed(result, on="2026-03-15"):
+    return {"result": result, "assessed_on": dt.date.fromisoformat(on)}
+
+
+def test_confirmation_needs_a_good_enough_assessment_made_before_it():
     candidate = reserve(1, status="candidate")
     on = dt.date(2026, 4, 1)
-    domain.check_confirmation(candidate, ["incompetent", "basically_competent"], on, RULES)
-    for results in ([], ["incompetent"]):
+    domain.check_confirmation(candidate, [assessed("incompetent"),
+                                          assessed("basically_competent")], on, RULES)
+    for assessments in ([], [assessed("incompetent")]):
         with pytest.raises(Conflict):
-            domain.check_confirmation(candidate, results, on, RULES)
+            domain.check_confirmation(candidate, assessments, on, RULES)
     with pytest.raises(Conflict):
-        domain.check_confirmation(reserve(1), ["excellent"], on, RULES)
+        domain.check_confirmation(reserve(1), [assessed("excellent")], on, RULES)
+    with pytest.raises(ValidationError):  # before the assessment that allows it
+        domain.check_confirmation(candidate, [assessed("excellent", "2026-04-02")], on, RULES)
+
+
+def test_a_withdrawal_comes_after_the_start():
+    confirmed = {**reserve(1), "confirmed_on": dt.date(2026, 4, 1)}
+    domain.check_withdrawal(confirmed, dt.date(2026, 4, 1))
     with pytest.raises(ValidationError):
-        domain.check_confirmation(candidate, ["excellent"], dt.date(2026, 2, 1), RULES)
+        domain.check_withdrawal(confirmed, dt.date(2026, 3, 31))
+    with pytest.raises(Conflict):
+        domain.check_withdrawal({**confirmed, "status": "withdrawn"}, dt.date(2026, 5, 1))
+
+
+def test_the_pool_is_for_well_assessed_college_graduate_officials():
+    graduate = {"id": 1, "college_graduate_official": True}
+    domain.check_pool_selection(graduate, "competent", RULES)
+    with pytest.raises(ValidationError) as refused:
+        domain.check_pool_selection({**graduate, "college_graduate_official": False},
+                                    "basically_competent", RULES)
+    assert set(refused.value.details) == {"person_id", "assessment"}
 
 
 # -- placements and the pool -----------------------------------------------------------------
@@ -178,25 +203,31 @@ def test_a_party_placement_names_the_organization_and_a_post_of_its_kind():
                                       place_code="331123102000"))["status"] == "recorded"
 
 
-def test_the_township_target_counts_each_person_once_and_skips_refusals():
+def test_the_township_target_counts_each_member_once_while_in_the_pool():
     townships = {"331123102000": "新路湾镇", "331123103000": "北界镇"}
-    members = [{"person_id": 1, "place_code": "331123102201"},
-               {"person_id": 2, "place_code": "331123103201"}]
-    placed = [
-        {"person_id": 1, "kind": "party_committee_member", "place_code": "331123102201",
-         "status": "applied"},
-        {"person_id": 1, "kind": "party_secretary", "place_code": "331123102201",
-         "status": "applied"},
-        {"person_id": 1, "kind": "township_leadership", "place_code": "331123102000",
-         "status": "recorded"},
-        {"person_id": 2, "kind": "party_secretary", "place_code": "331123103201",
-         "status": "refused"},
-        {"person_id": 3, "kind": "township_leadership", "place_code": "331123103000",
-         "status": "recorded"},  # not in the pool
+    jan, jun = dt.date(2026, 1, 1), dt.date(2026, 6, 1)
+    members = [  # 1 left the pool after entering township leadership; 2 is in it
+        {"person_id": 1, "place_code": "331123102201", "status": "left",
+         "selected_on": jan, "left_on": jun},
+        {"person_id": 2, "place_code": "331123103201", "status": "in_pool",
+         "selected_on": jan, "left_on": None}]
+
+    def placed(person, kind, place, status="applied", on=dt.date(2026, 3, 1)):
+        return {"person_id": person, "kind": kind, "place_code": place, "status": status,
+                "placed_on": on}
+
+    placements = [
+        placed(1, "party_committee_member", "331123102201"),
+        placed(1, "party_secretary", "331123102201"),
+        placed(1, "township_leadership", "331123102000", "recorded"),
+        placed(2, "party_secretary", "331123103201", "refused"),
+        placed(2, "village_director", "331123103201", on=dt.date(2025, 12, 1)),  # before
+        placed(3, "township_leadership", "331123103000", "recorded"),  # never in the pool
     ]
-    rows = {r["place_code"]: r for r in domain.pool_townships(townships, members, placed)}
-    assert (rows["331123102000"]["entered_two_committees"], rows["331123102000"]["chief_posts"],
-            rows["331123102000"]["target_met"]) == (1, 1, True)
+    rows = {r["place_code"]: r for r in domain.pool_townships(townships, members, placements)}
+    assert (rows["331123102000"]["in_pool"], rows["331123102000"]["entered_two_committees"],
+            rows["331123102000"]["chief_posts"], rows["331123102000"]["target_met"]) == \
+        (0, 1, 1, True)
     assert (rows["331123103000"]["in_pool"], rows["331123103000"]["entered_two_committees"],
             rows["331123103000"]["target_met"]) == (1, 0, False)
 
@@ -209,7 +240,25 @@ def test_a_roster_row_is_in_chinese():
         "work_started_on": dt.date(2017, 8, 1), "current_post": None,
         "college_graduate_official": True, "recommended_by": "村党组织",
         "best_assessment": "competent", "status": "reserve",
-        "identity_number": "331***********1234"}, "梅坞村", dt.date(2026, 7, 8))
+        "identity_number": "33***************4"}, "梅坞村", dt.date(2026, 7, 8))
     assert [row[key] for key, _ in domain.ROSTER_COLUMNS] == [
         "3", "梅坞村", "李二", "女", "畲族", "1995.07", "30", "浙江遂昌", "大学本科", "",
-        "中共党员", "2017.08", "", "是", "村党组织", "称职", "后备干部", "331***********1234"]
+        "中共党员", "2017.08", "", "是", "村党组织", "称职", "后备干部", "33***************4"]
+
+
+def test_logging_never_lets_nameko_rpc_write_replies():
+    """nameko's proxy logs each reply whole at DEBUG: personal data, in a service that
+    calls another."""
+    import logging
+
+    from shared import logs
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, logging.getLogger("nameko.rpc").level
+    try:
+        logs.configure("cadres", logging.DEBUG)
+        assert not logging.getLogger("nameko.rpc").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("nameko.containers").isEnabledFor(logging.DEBUG)
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        logging.getLogger("nameko.rpc").setLevel(saved[2])

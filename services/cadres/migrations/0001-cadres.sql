@@ -97,6 +97,7 @@ CREATE TABLE pool_members (
     leave_reason text
 );
 CREATE UNIQUE INDEX pool_members_in ON pool_members (person_id) WHERE status = 'in_pool';
+CREATE INDEX pool_members_person ON pool_members (person_id, id);
 
 CREATE TABLE placements (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
