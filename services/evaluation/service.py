@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from services.evaluation import domain, store
+from services.evaluation.campaign_service import ServiceSurveyEntrypoints
 from shared import entrypoints, places, regions
 from shared.auth import CallerIdentity
 from shared.contracts import evaluation as contract
@@ -27,7 +28,7 @@ from shared.rules import RuleSet
 operation = entrypoints.operations(contract.SERVICE)
 
 
-class EvaluationService(PlaceDirectory):
+class EvaluationService(PlaceDirectory, ServiceSurveyEntrypoints):
     name = contract.SERVICE
 
     db = Database()

@@ -45,6 +45,9 @@ class Rules:
     # S§32: every township has at least one organizer (组织员).
     organizers_per_township: int = 1
     organizer_township_kinds: tuple[str, ...] = ("sub_district", "town", "township")
+    # S§46: every branch builds at least one practical organizational system (组织制度).
+    systems_per_branch: int = 1
+    system_branch_kinds: tuple[str, ...] = ("631", "632")
 
     @classmethod
     def from_config(cls, values: dict | None) -> Rules:
@@ -52,7 +55,7 @@ class Rules:
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown organizations rules: {', '.join(sorted(unknown))}")
-        for name in ("joint_branch_units", "organizer_township_kinds"):
+        for name in ("joint_branch_units", "organizer_township_kinds", "system_branch_kinds"):
             if name in values:
                 values[name] = tuple(values[name])
         if "committee_size" in values:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.organizations import domain, store
+from services.organizations import domain, excellence_store, store
+from services.organizations.excellence_service import ExcellenceEntrypoints
 from services.organizations.rectification_service import RectificationEntrypoints
 from shared import entrypoints, regions
 from shared.auth import CallerIdentity
@@ -31,7 +32,7 @@ def _cursor(key):
     return encode_cursor(key) if key is not None else None
 
 
-class OrganizationsService(RectificationEntrypoints):
+class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     name = contract.SERVICE
 
     db = Database()
@@ -89,6 +90,11 @@ class OrganizationsService(RectificationEntrypoints):
         for start in range(0, len(orgs), SNAPSHOT_BATCH):
             call.tx.emit(Event("organizations_snapshot", {
                 "organizations": [org.snapshot() for org in orgs[start:start + SNAPSHOT_BATCH]]}))
+            events += 1
+        # The service-oriented creations too: evaluation surveys them (its handler
+        # ignores a creation it holds already).
+        for creation in excellence_store.creations_in(call.tx, place_code):
+            call.tx.emit(Event("service_creation_entered", creation))
             events += 1
         call.tx.audit("place", place_code, {"snapshot_published": {
             "places": len(places), "organizations": len(orgs)}})

@@ -19,8 +19,8 @@ from shared.errors import ValidationError
 
 # Contract modules (import order = document order). A service's contract may span
 # several modules (organizations: the registry, and rectification).
-CONTRACT_MODULES = ("organizations", "rectification", "evaluation", "npe", "cadres",
-                    "cadre_duties", "resources")
+CONTRACT_MODULES = ("organizations", "rectification", "excellence", "evaluation",
+                    "service_surveys", "npe", "cadres", "cadre_duties", "resources")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ publish_snapshot, on a vhost of its own (no earlier events reach it)."""
 
 import secrets
 
+import psycopg2
 import pytest
 
 from services.evaluation.service import EvaluationService
@@ -35,6 +36,9 @@ def test_a_late_service_catches_up_from_a_snapshot(databases, base_settings, tok
             made = [proxy.organizations.register_organization(
                 name=f"党支部{i}", kind="631", sector="rural_village", place_code=village,
                 full_members=5, founded_on="2024-01-01")["id"] for i in range(3)]
+            proxy.organizations.enter_service_creation(
+                organization_id=made[0], year=2026, focus="general", entered_on="2026-01-05",
+                measures="亮身份")
     with Running(settings, OrganizationsService, EvaluationService):
         with rpc(settings, admin) as proxy:
             report = proxy.evaluation.township_reports(place_code=SUICHANG, period="2026-11")
@@ -50,5 +54,19 @@ def test_a_late_service_catches_up_from_a_snapshot(databases, base_settings, tok
             graded = proxy.evaluation.set_grade(round_id=round_["id"], organization_id=made[0],
                                                 grade="good", reason="补录")
             assert graded["grade"] == "good"
+            # and the service-oriented creation made before it came: in its survey
+            eventually(lambda: _creations(urls["evaluation"]) == 1)
+            campaign = proxy.evaluation.open_service_survey(place_code=SUICHANG, year=2026)
+            assert campaign["total"]["organizations"] == 1
             again = proxy.organizations.publish_snapshot(place_code=SUICHANG)  # harmless twice
             assert again["organizations"] == 3
+
+
+def _creations(url) -> int:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM service_creations")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()

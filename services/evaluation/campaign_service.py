@@ -1,0 +1,97 @@
+"""The satisfaction survey of service-oriented party organizations (contract:
+shared/contracts/service_surveys.py), mixed into EvaluationService.
+
+Which organizations are in a year's creation is the organizations service's to say
+(service_creation_entered); a campaign opens a survey for each under its place, ballots
+are recorded on each survey as for any other, and closing the campaign closes them all
+under the same satisfaction rule as the rectification surveys."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from services.evaluation import campaign_store as campaigns
+from services.evaluation import domain
+from shared import entrypoints, places
+from shared.contracts.excellence import SERVICE_FOCUS
+from shared.contracts.service_surveys import SERVICE
+from shared.errors import Conflict
+from shared.events import handles
+
+operation = entrypoints.operations(SERVICE)
+MEASURES = ("organizations", "closed", "valid_ballots", "satisfied", "passed", "failed")
+
+
+class ServiceSurveyEntrypoints:
+    """Methods of EvaluationService (which provides rules)."""
+
+    def _campaign(self, call, campaign_id: int, *, lock: bool = False) -> dict:
+        campaign = campaigns.campaign(call.tx, campaign_id, lock=lock)
+        call.principal.require_place(campaign["place_code"])
+        return campaign
+
+    @operation
+    def open_service_survey(self, call, params):
+        place_code, year = params["place_code"], params["year"]
+        call.principal.require_place(place_code)
+        name = places.name(call.tx, place_code)
+        if name is None:
+            raise Conflict(f"no place {place_code} known to evaluation yet", {})
+        taken = campaigns.overlapping(call.tx, place_code, year)
+        if taken is not None:
+            raise Conflict(f"the {year} survey of {taken['place_code']} (campaign {taken['id']}) "
+                           "covers these organizations already (已开展本年度测评)",
+                           {"campaign_id": taken["id"]})
+        title = params["title"] or f"{name}{year}年服务型基层党组织建设满意度测评"
+        campaign_id = campaigns.insert_campaign(call.tx, place_code, year, title)
+        opened = campaigns.open_surveys(call.tx, campaign_id, place_code, year,
+                                        f"{year}年服务型党组织满意度测评")
+        call.tx.audit("survey_campaign", campaign_id, {"opened": {
+            "place_code": place_code, "year": year, "surveys": opened}})
+        return self._campaign_report(call, campaigns.campaign(call.tx, campaign_id))
+
+    @operation
+    def close_service_survey(self, call, params):
+        campaign = self._campaign(call, params["campaign_id"], lock=True)
+        if campaign["status"] != "open":
+            raise Conflict(f"campaign {campaign['id']} was closed on {campaign['closed_on']}", {})
+        results = {survey_id: domain.satisfaction(counts, self.rules)
+                   for survey_id, counts in campaigns.open_counts(call.tx, campaign["id"]).items()
+                   if sum(counts.values())}
+        campaigns.close_surveys(call.tx, results)
+        campaigns.close_campaign(call.tx, campaign["id"])
+        call.tx.audit("survey_campaign", campaign["id"], {"closed": {"surveys": len(results)}})
+        return self._campaign_report(call, campaigns.campaign(call.tx, campaign["id"]))
+
+    @operation
+    def service_survey_report(self, call, params):
+        with call.tx.snapshot():
+            return self._campaign_report(call, self._campaign(call, params["campaign_id"]))
+
+    def _campaign_report(self, call, campaign: dict) -> dict:
+        counted = campaigns.figures(call.tx, campaign)
+        rows = counted["by_child"]
+        names = places.names(call.tx, [campaign["place_code"], *(r["place_code"] for r in rows)])
+        total = {"place_code": campaign["place_code"],
+                 "place_name": names.get(campaign["place_code"]),
+                 **{m: sum(r[m] for r in rows) for m in MEASURES}}
+        for row in rows:
+            row["place_name"] = names.get(row["place_code"])
+        focus = {r["focus"]: r for r in counted["by_focus"]}
+        return {**campaign, "place_name": names.get(campaign["place_code"]),
+                "rules": {"satisfied_answers": list(self.rules.satisfied_answers),
+                          "threshold": self.rules.survey_threshold},
+                "total": _rated(total), "by_child_place": [_rated(r) for r in rows],
+                "by_focus": [_rated(focus.get(f) or {"focus": f, **dict.fromkeys(MEASURES, 0)})
+                             for f in SERVICE_FOCUS]}
+
+    @handles("organizations", "service_creation_entered")
+    def on_service_creation_entered(self, tx, event):
+        campaigns.apply_creation(tx, event["data"])
+
+
+def _rated(row: dict) -> dict:
+    row["rate"] = (Decimal(row["satisfied"]) / row["valid_ballots"]).quantize(Decimal("0.0001"),
+                                                                      ROUND_HALF_UP) \
+        if row["valid_ballots"] else None
+    return row

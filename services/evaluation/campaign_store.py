@@ -1,0 +1,108 @@
+"""SQL of the service-oriented satisfaction survey campaigns (rules: domain.py)."""
+
+from __future__ import annotations
+
+from psycopg2.extras import Json
+
+from shared import places, regions
+from shared.contracts.evaluation import ANSWERS
+from shared.db import Transaction, json_dumps
+from shared.errors import NotFound
+
+KIND = "service_oriented"
+
+
+def apply_creation(tx: Transaction, data: dict) -> None:
+    tx.execute("INSERT INTO service_creations (creation_id, organization_id, year, focus)"
+               " VALUES (%(creation_id)s, %(organization_id)s, %(year)s, %(focus)s)"
+               " ON CONFLICT (creation_id) DO NOTHING", data)
+
+
+def overlapping(tx: Transaction, place_code: str, year: int) -> dict | None:
+    """A campaign of the year whose place contains this one or lies in it."""
+    lo, hi = regions.subtree_bounds(place_code)
+    for row in tx.all("SELECT id, place_code FROM survey_campaigns WHERE kind = %s"
+                      " AND year = %s", (KIND, year)):
+        if regions.in_subtree(place_code, row["place_code"]) or lo <= row["place_code"] <= hi:
+            return row
+    return None
+
+
+def insert_campaign(tx: Transaction, place_code: str, year: int, title: str) -> int:
+    return tx.scalar("INSERT INTO survey_campaigns (kind, place_code, year, title)"
+                     " VALUES (%s, %s, %s, %s) RETURNING id", (KIND, place_code, year, title))
+
+
+def open_surveys(tx: Transaction, campaign_id: int, place_code: str, year: int,
+                 title: str) -> int:
+    """A survey for every active organization under the place in the year's creation."""
+    lo, hi = regions.subtree_bounds(place_code)
+    tx.execute(
+        "INSERT INTO surveys (kind, organization_id, title, campaign_id)"
+        " SELECT %s, o.id, o.name || %s, %s FROM service_creations c"
+        " JOIN organizations o ON o.id = c.organization_id WHERE c.year = %s"
+        " AND o.status = 'active' AND o.place_code BETWEEN %s AND %s",
+        (KIND, title, campaign_id, year, lo, hi))
+    return tx.cursor.rowcount
+
+
+def campaign(tx: Transaction, campaign_id: int, *, lock: bool = False) -> dict:
+    row = tx.one("SELECT * FROM survey_campaigns WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                 (campaign_id,))
+    if row is None:
+        raise NotFound(f"no survey campaign {campaign_id}", {"campaign_id": campaign_id})
+    return row
+
+
+def open_counts(tx: Transaction, campaign_id: int) -> dict[int, dict[str, int]]:
+    """The ballots of each open survey of the campaign that has any."""
+    counts: dict[int, dict[str, int]] = {}
+    for row in tx.all("SELECT s.id, c.answer, c.ballots FROM surveys s"
+                      " JOIN survey_counts c ON c.survey_id = s.id"
+                      " WHERE s.campaign_id = %s AND s.status = 'open'", (campaign_id,)):
+        counts.setdefault(row["id"], dict.fromkeys(ANSWERS, 0))[row["answer"]] = row["ballots"]
+    return counts
+
+
+def close_surveys(tx: Transaction, results: dict[int, object]) -> None:
+    """Close the surveys with their results, in one statement."""
+    if not results:
+        return
+    rows = [(survey_id, r.valid_ballots, r.satisfied, r.rate, r.passed,
+             Json(r.rule, dumps=json_dumps)) for survey_id, r in results.items()]
+    tx.execute(tx.render_rows("UPDATE surveys s SET status = 'closed', closed_on = current_date,"
+                              " valid_ballots = v.valid, satisfied = v.satisfied, rate = v.rate,"
+                              " passed = v.passed, rule = v.rule FROM (VALUES",
+                              "(%s::bigint, %s::int, %s::int, %s::numeric, %s::boolean,"
+                              " %s::jsonb)", rows)
+               + b") AS v (id, valid, satisfied, rate, passed, rule) WHERE s.id = v.id")
+
+
+def close_campaign(tx: Transaction, campaign_id: int) -> None:
+    tx.execute("UPDATE survey_campaigns SET status = 'closed', closed_on = current_date"
+               " WHERE id = %s", (campaign_id,))
+
+
+_FIGURES = (" count(*) AS organizations, count(*) FILTER (WHERE s.status = 'closed') AS closed,"
+            " coalesce(sum(s.valid_ballots) FILTER (WHERE s.status = 'closed'), 0)::int"
+            " AS valid_ballots,"
+            " coalesce(sum(s.satisfied) FILTER (WHERE s.status = 'closed'), 0)::int AS satisfied,"
+            " count(*) FILTER (WHERE s.passed) AS passed,"
+            " count(*) FILTER (WHERE s.passed = false) AS failed")
+
+
+def figures(tx: Transaction, campaign: dict) -> dict[str, list[dict]]:
+    """The campaign's surveys counted per child place of its place, and per focus."""
+    child, params = places.child_of("o.place_code", campaign["place_code"])
+    params["campaign_id"] = campaign["id"]
+    joined = (" FROM surveys s JOIN organizations o ON o.id = s.organization_id"
+              " WHERE s.campaign_id = %(campaign_id)s")
+    return {
+        "by_child": tx.all(f"SELECT {child} AS place_code," + _FIGURES + joined
+                           + " GROUP BY 1 ORDER BY 1", params),
+        "by_focus": tx.all(
+            "SELECT c.focus," + _FIGURES + joined.replace(
+                " WHERE", " JOIN service_creations c ON c.organization_id = s.organization_id"
+                " AND c.year = %(year)s WHERE") + " GROUP BY 1 ORDER BY 1",
+            {**params, "year": campaign["year"]}),
+    }

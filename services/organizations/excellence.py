@@ -1,0 +1,78 @@
+"""Creating excellence and publicity (docs/domain.md §3.4, §8). Pure: no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from shared.contracts.excellence import CAMPAIGN_KINDS
+from shared.errors import Conflict, ValidationError
+
+
+def rate(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP) if whole else None
+
+
+def not_before(day: dt.date, earliest: dt.date, field: str, what: str) -> None:
+    if day < earliest:
+        raise ValidationError(f"before {what}", {field: [f"before {what} ({earliest})"]})
+
+
+def check_display(deed: dict, displayed_on: dt.date) -> None:
+    if deed["status"] != "submitted":
+        raise Conflict(f"deed {deed['id']} was displayed already ({deed['status']})", {})
+    not_before(displayed_on, deed["happened_on"], "displayed_on", "it happened")
+
+
+def check_rating(deed: dict, rated_on: dt.date) -> None:
+    """Rated once, after it was shown (展示考评: displayed, then evaluated)."""
+    if deed["status"] != "displayed":
+        raise Conflict(f"deed {deed['id']} is {deed['status']}: only a displayed deed is "
+                       "rated, once (先展示后考评)", {"status": deed["status"]})
+    not_before(rated_on, deed["displayed_on"], "rated_on", "it was displayed")
+
+
+def check_creation_year(year: int, entered_on: dt.date) -> None:
+    if entered_on.year > year:
+        raise ValidationError("entered after its year", {"entered_on": [f"after {year}"]})
+
+
+def publicity_rows(counts: dict[str, list[dict]]) -> dict[str, dict]:
+    """Rows per child place from the three tallies (cards, campaigns by kind, awareness),
+    with the rates; places with none of them do not appear."""
+    rows: dict[str, dict] = {}
+
+    def row(code: str) -> dict:
+        return rows.setdefault(code, {"place_code": code, "cards": 0, "campaigns": 0,
+                                      "campaigns_by_kind": {}, "surveyed": 0, "aware": 0,
+                                      "participating": 0})
+
+    for tally in counts["cards"]:
+        row(tally["place_code"])["cards"] += tally["cards"]
+    for tally in counts["campaigns"]:
+        r = row(tally["place_code"])
+        r["campaigns"] += tally["campaigns"]
+        label = CAMPAIGN_KINDS[tally["kind"]]
+        r["campaigns_by_kind"][label] = r["campaigns_by_kind"].get(label, 0) + tally["campaigns"]
+    for tally in counts["awareness"]:
+        r = row(tally["place_code"])
+        for name in ("surveyed", "aware", "participating"):
+            r[name] += tally[name]
+    return rows
+
+
+def total_of(rows: list[dict], place_code: str) -> dict:
+    total = {"place_code": place_code, "cards": 0, "campaigns": 0, "campaigns_by_kind": {},
+             "surveyed": 0, "aware": 0, "participating": 0}
+    for r in rows:
+        for name in ("cards", "campaigns", "surveyed", "aware", "participating"):
+            total[name] += r[name]
+        for label, n in r["campaigns_by_kind"].items():
+            total["campaigns_by_kind"][label] = total["campaigns_by_kind"].get(label, 0) + n
+    return with_rates(total)
+
+
+def with_rates(row: dict) -> dict:
+    row["awareness_rate"] = rate(row["aware"], row["surveyed"])
+    row["participation_rate"] = rate(row["participating"], row["surveyed"])
+    return row

@@ -1,0 +1,226 @@
+"""Creating excellence and publicity entrypoints of the organizations service (contract:
+shared/contracts/excellence.py), mixed into OrganizationsService: one-sentence
+commitments, shining words and deeds, organizational systems, service-oriented creation
+(announced to evaluation, which surveys satisfaction with it), publicity."""
+
+from __future__ import annotations
+
+from services.organizations import excellence, store
+from services.organizations import excellence_store as records
+from shared import entrypoints
+from shared.contracts.excellence import SERVICE
+from shared.errors import Conflict, ValidationError
+from shared.outbox import Event
+
+operation = entrypoints.operations(SERVICE)
+
+
+class ExcellenceEntrypoints:
+    """Methods of OrganizationsService (which provides _organization_in_reach,
+    _place_must_exist and rules)."""
+
+    def _active_in_reach(self, call, organization_id: int):
+        org = self._organization_in_reach(call, organization_id)
+        if org.status != "active":
+            raise ValidationError("not an active organization", {"organization_id": [
+                f"organization {org.id} is {org.status}"]})
+        return org
+
+    def _place_in_reach(self, call, place_code: str) -> dict:
+        call.principal.require_place(place_code)
+        return self._place_must_exist(call, place_code)
+
+    def _by_child(self, call, place_code: str, rows: list[dict]) -> tuple[dict, list[dict]]:
+        names = store.place_names(call.tx, [place_code, *(r["place_code"] for r in rows)])
+        for row in rows:
+            row["place_name"] = names.get(row["place_code"])
+        return {"place_code": place_code, "place_name": names.get(place_code)}, rows
+
+    # -- one-sentence commitments --------------------------------------------------------
+    @operation
+    def make_commitment(self, call, params):
+        org = self._active_in_reach(call, params["organization_id"])
+        commitment_id = records.insert_commitment(call.tx, params)
+        call.tx.audit("organization", org.id, {"commitment": {
+            k: params[k] for k in ("committer", "member_name", "sentence", "year")}})
+        return records.commitment(call.tx, commitment_id)
+
+    @operation
+    def check_commitment(self, call, params):
+        commitment = records.commitment(call.tx, params["commitment_id"], lock=True)
+        call.principal.require_place(commitment["place_code"])
+        excellence.not_before(params["checked_on"], commitment["made_on"], "checked_on",
+                              "it was made")
+        records.check_commitment(call.tx, commitment["id"], params)
+        call.tx.audit("commitment", commitment["id"], {"checked": {
+            k: params[k] for k in ("checked_on", "result", "note")}})
+        return records.commitment(call.tx, commitment["id"])
+
+    @operation
+    def commitments_of(self, call, params):
+        org = self._organization_in_reach(call, params["organization_id"])
+        return {"items": records.commitments_of(call.tx, org.id, params["year"])}
+
+    @operation
+    def commitment_report(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        with call.tx.snapshot():
+            rows = records.commitment_counts(call.tx, place_code, params["year"])
+            total, rows = self._by_child(call, place_code, rows)
+        for name in ("organizations", "committed", "member_commitments", "checked",
+                     "fulfilled"):
+            total[name] = sum(r[name] for r in rows)
+        for row in [*rows, total]:
+            row["commitment_rate"] = excellence.rate(row["committed"], row["organizations"])
+        return {"place_code": place_code, "year": params["year"], "total": total,
+                "by_child_place": rows}
+
+    # -- shining words and deeds -----------------------------------------------------------
+    def _deed(self, call, deed_id: int, *, lock: bool = False) -> dict:
+        deed = records.deed(call.tx, deed_id, lock=lock)
+        call.principal.require_place(deed["place_code"])
+        return deed
+
+    @operation
+    def submit_deed(self, call, params):
+        org = self._active_in_reach(call, params["organization_id"])
+        deed_id = records.insert_deed(call.tx, params)
+        call.tx.audit("organization", org.id, {"deed": {
+            k: params[k] for k in ("member_name", "title", "happened_on")}})
+        return records.deed(call.tx, deed_id)
+
+    @operation
+    def display_deed(self, call, params):
+        deed = self._deed(call, params["deed_id"], lock=True)
+        excellence.check_display(deed, params["displayed_on"])
+        records.display_deed(call.tx, deed["id"], params)
+        call.tx.audit("deed", deed["id"], {"displayed": {"on": params["displayed_on"],
+                                                         "where": params["where"]}})
+        return records.deed(call.tx, deed["id"])
+
+    @operation
+    def rate_deed(self, call, params):
+        deed = self._deed(call, params["deed_id"], lock=True)
+        excellence.check_rating(deed, params["rated_on"])
+        records.rate_deed(call.tx, deed["id"], params)
+        call.tx.audit("deed", deed["id"], {"rated": {
+            k: params[k] for k in ("rating", "rated_on", "rated_by")}})
+        return records.deed(call.tx, deed["id"])
+
+    @operation
+    def deeds(self, call, params):
+        call.principal.require_place(params["place_code"])
+        with call.tx.snapshot():
+            items, by_rating = records.deeds(call.tx, params["place_code"], params["year"],
+                                             params["status"], params["limit"])
+        return {"items": items, "by_rating": by_rating}
+
+    # -- organizational systems --------------------------------------------------------------
+    @operation
+    def record_system(self, call, params):
+        org = self._active_in_reach(call, params["organization_id"])
+        excellence.not_before(params["established_on"], org.founded_on, "established_on",
+                              "the organization was founded")
+        system_id = records.insert_system(call.tx, params)
+        call.tx.audit("organization", org.id, {"system": {
+            k: params[k] for k in ("name", "category", "established_on")}})
+        return records.systems_of(call.tx, org.id, system_id)[0]
+
+    @operation
+    def systems_of(self, call, params):
+        org = self._organization_in_reach(call, params["organization_id"])
+        return {"organization_id": org.id, "items": records.systems_of(call.tx, org.id)}
+
+    @operation
+    def systems_report(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        kinds, minimum = list(self.rules.system_branch_kinds), self.rules.systems_per_branch
+        with call.tx.snapshot():
+            rows, without = records.systems_counts(call.tx, place_code, kinds, minimum)
+            total, rows = self._by_child(call, place_code, rows)
+        for name in ("branches", "with_systems", "without", "systems"):
+            total[name] = sum(r[name] for r in rows)
+        return {"place_code": place_code,
+                "rules": self.rules.as_report("systems_per_branch", "system_branch_kinds"),
+                "total": total, "by_child_place": rows, "without": without}
+
+    # -- service-oriented creation -----------------------------------------------------------
+    @operation
+    def enter_service_creation(self, call, params):
+        org = self._active_in_reach(call, params["organization_id"])
+        excellence.check_creation_year(params["year"], params["entered_on"])
+        creation_id = records.insert_creation(call.tx, params)
+        call.tx.audit("organization", org.id, {"service_creation": {
+            k: params[k] for k in ("year", "focus", "entered_on")}})
+        call.tx.emit(Event("service_creation_entered", {
+            "creation_id": creation_id, "organization_id": org.id, "year": params["year"],
+            "focus": params["focus"]}))
+        return records.creation(call.tx, creation_id)
+
+    @operation
+    def recognize_service_organization(self, call, params):
+        creation = records.creation(call.tx, params["creation_id"], lock=True)
+        call.principal.require_superior(creation["place_code"])  # named by the superior
+        if creation["status"] == "recognized":
+            raise Conflict(f"recognized already on {creation['recognized_on']}", {})
+        excellence.not_before(params["recognized_on"], creation["entered_on"], "recognized_on",
+                              "it entered the creation")
+        records.recognize(call.tx, creation["id"], params["recognized_on"])
+        call.tx.audit("service_creation", creation["id"], {
+            "recognized_on": params["recognized_on"]})
+        return records.creation(call.tx, creation["id"])
+
+    @operation
+    def service_creation_report(self, call, params):
+        call.principal.require_place(params["place_code"])
+        rows = records.creation_counts(call.tx, params["place_code"], params["year"])
+        total = {name: sum(r[name] for r in rows) for name in (
+            "organizations", "entered", "recognized", "window_units", "service_industries")}
+        return {"place_code": params["place_code"], "year": params["year"], "total": total,
+                "by_sector": rows}
+
+    # -- publicity ------------------------------------------------------------------------------
+    def _publicity(self, call, what: str, record_id: int, place: dict, details: dict) -> dict:
+        call.tx.audit("place", place["code"], {what: details})
+        return {"id": record_id, "place_code": place["code"], "place_name": place["name"],
+                "what": what, "details": details}
+
+    @operation
+    def issue_publicity_cards(self, call, params):
+        place = self._place_in_reach(call, params["place_code"])
+        record_id = records.insert_cards(call.tx, params)
+        return self._publicity(call, "cards", record_id, place, {
+            k: params[k] for k in ("year", "cards", "issued_on")})
+
+    @operation
+    def hold_publicity_campaign(self, call, params):
+        place = self._place_in_reach(call, params["place_code"])
+        record_id = records.insert_campaign(call.tx, params)
+        return self._publicity(call, "campaign", record_id, place, {
+            k: params[k] for k in ("kind", "title", "held_on", "participants")})
+
+    @operation
+    def record_awareness_survey(self, call, params):
+        place = self._place_in_reach(call, params["place_code"])
+        if params["surveyed_on"].year != params["year"]:
+            raise ValidationError("surveyed in another year", {
+                "surveyed_on": [f"not in {params['year']}"]})
+        record_id = records.insert_awareness(call.tx, params)
+        return self._publicity(call, "awareness", record_id, place, {
+            k: params[k] for k in ("year", "surveyed_on", "surveyed", "aware", "participating")})
+
+    @operation
+    def publicity_report(self, call, params):
+        place_code = params["place_code"]
+        call.principal.require_place(place_code)
+        with call.tx.snapshot():
+            counts = records.publicity_counts(call.tx, place_code, params["year"])
+            rows = sorted(excellence.publicity_rows(counts).values(),
+                          key=lambda r: r["place_code"])
+            head, rows = self._by_child(call, place_code, rows)
+        total = excellence.total_of(rows, place_code)
+        return {"place_code": place_code, "year": params["year"],
+                "total": {**total, **head},
+                "by_child_place": [excellence.with_rates(r) for r in rows]}

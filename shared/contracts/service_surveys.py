@@ -1,0 +1,84 @@
+"""Contract of the province's satisfaction survey of service-oriented party organizations
+in the evaluation service (docs/domain.md §8, S§47): one campaign per place and year over
+every organization that entered that year's service-oriented creation, with the same
+ballots and the same satisfaction rule as the rectification surveys (§3.7)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.contracts import rpc_method
+from shared.contracts.common import PlaceCode, label_of, request_id_field, text
+from shared.contracts.evaluation import SURVEY_STATUSES
+from shared.contracts.excellence import SERVICE_FOCUS
+
+SERVICE = "evaluation"
+
+
+def _id(**kw):
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+
+
+class OpenServiceSurvey(Schema):
+    request_id = request_id_field()
+    place_code = PlaceCode(required=True, metadata={"description": "the province, usually"})
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
+    title = text(200, load_default=None, allow_none=True)
+
+
+class CampaignRef(Schema):
+    campaign_id = _id(required=True)
+
+
+class CloseServiceSurvey(CampaignRef):
+    request_id = request_id_field()
+
+
+class SurveyRow(Schema):
+    place_code = fields.String(metadata={"description": "a child place, or a focus"})
+    place_name = fields.String(allow_none=True)
+    organizations = fields.Integer(metadata={"description": "surveys opened"})
+    closed = fields.Integer(metadata={"description": "surveys closed with valid ballots"})
+    valid_ballots = fields.Integer()
+    satisfied = fields.Integer()
+    rate = fields.Decimal(places=4, as_string=True, allow_none=True, metadata={
+        "description": "satisfied / valid ballots, over the closed surveys"})
+    passed = fields.Integer(metadata={"description": "closed surveys at or above the threshold"})
+    failed = fields.Integer()
+
+
+class FocusRow(SurveyRow):
+    focus = fields.String()
+    focus_label = label_of(SERVICE_FOCUS)("focus")
+
+
+class ServiceSurveyCampaign(Schema):
+    id = fields.Integer()
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    year = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    status_label = label_of(SURVEY_STATUSES)("status")
+    opened_on = fields.Date()
+    closed_on = fields.Date(allow_none=True)
+    rules = fields.Dict(metadata={"description": "satisfied answers and threshold"})
+    total = fields.Nested(SurveyRow)
+    by_child_place = fields.List(fields.Nested(SurveyRow))
+    by_focus = fields.List(fields.Nested(FocusRow(exclude=("place_code", "place_name"))),
+                           metadata={"description": "window units and service industries "
+                                                    "singled out"})
+
+
+for _method, _params, _result, _role, _mutating, _summary in [
+    ("open_service_survey", OpenServiceSurvey, ServiceSurveyCampaign, "evaluation.write", True,
+     "Open the year's satisfaction survey of service-oriented organizations under a place: "
+     "a survey for each organization in that year's creation (record ballots on each with "
+     "record_ballot or record_counts)."),
+    ("close_service_survey", CloseServiceSurvey, ServiceSurveyCampaign, "evaluation.write",
+     True, "Close every survey of the campaign that has ballots; the report by place."),
+    ("service_survey_report", CampaignRef, ServiceSurveyCampaign, "evaluation.read", False,
+     "The campaign's satisfaction by place and by focus, in Chinese."),
+]:
+    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
+               mutating=_mutating, summary=_summary)

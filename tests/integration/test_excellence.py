@@ -1,0 +1,313 @@
+"""Creating excellence and publicity (organizations) and the satisfaction survey of
+service-oriented organizations (evaluation), on the real broker and databases: reports
+over a generated county checked against numbers computed here, jurisdiction, bad input."""
+
+import datetime as dt
+import random
+import uuid
+from collections import Counter, defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+import psycopg2
+import pytest
+
+from shared.errors import Conflict, Forbidden, ValidationError
+from tests.support import SUICHANG, XIHU, eventually, rpc, sample_places, services_running, token
+
+TODAY = dt.date.today()
+YEAR = TODAY.year
+LIANDU = "331102000000"  # 莲都区: the generated county of the report tests
+
+
+@pytest.fixture(scope="module")
+def stack(databases, base_settings, token_secret):
+    with services_running(databases, base_settings, "exc", "organizations",
+                          "evaluation") as running:
+        with rpc(running.settings, token(token_secret)) as proxy:
+            proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG, LIANDU))
+            eventually(lambda: count(running.urls["evaluation"], "SELECT count(*) FROM places"
+                                     " WHERE code = %s", (LIANDU,)))
+        yield running
+
+
+@pytest.fixture
+def proxy(stack, token_secret):
+    with rpc(stack.settings, token(token_secret)) as proxy:
+        yield proxy
+
+
+def count(url, sql, params=()):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def county_tree(proxy, county):
+    return {t["code"]: [v["code"] for v in proxy.organizations.list_children(
+        code=t["code"])["items"]] for t in proxy.organizations.list_children(code=county)["items"]}
+
+
+def register(proxy, place, kind="631", sector="rural_village", **overrides):
+    values = {"name": f"党组织{uuid.uuid4().hex[:6]}", "kind": kind, "sector": sector,
+              "place_code": place, "full_members": 5, "founded_on": "2020-05-01"}
+    if kind == "632":
+        values.update(units=["甲公司", "乙公司"], sector="non_public_enterprise")
+    if kind == "611":
+        values.update(full_members=60, committee_size=5)
+    values.update(overrides)
+    return proxy.organizations.register_organization(**values)
+
+
+def rate(part, whole):
+    return str((Decimal(part) / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP)) \
+        if whole else None
+
+
+def test_branches_without_a_system_match_counts_made_here(stack, proxy):
+    rng = random.Random(11)
+    tree = county_tree(proxy, LIANDU)
+    branches: dict[str, list] = defaultdict(list)  # township → (org id, systems)
+    dissolved = None
+    for township, villages in list(tree.items())[:8]:  # (the sample has no villages here)
+        for place in [township, *villages[:4]]:
+            for _ in range(rng.randrange(1, 9)):
+                kind = rng.choice(["631", "631", "631", "632", "611"])
+                org = register(proxy, place, kind)
+                systems = rng.choice([0, 0, 1, 1, 2, 3])
+                for n in range(systems):
+                    proxy.organizations.record_system(
+                        organization_id=org["id"], name=f"制度{n}", category="study",
+                        established_on="2023-01-01")
+                if kind != "611":
+                    branches[township].append((org["id"], systems))
+                if dissolved is None and kind == "631" and systems:
+                    proxy.organizations.dissolve_organization(
+                        organization_id=org["id"], version=org["version"],
+                        effective_on=TODAY.isoformat(), reason="撤并")
+                    dissolved = org["id"]
+                    branches[township].pop()
+    report = proxy.organizations.systems_report(place_code=LIANDU)
+    assert report["rules"] == {"systems_per_branch": 1, "system_branch_kinds": ["631", "632"]}
+    rows = {r["place_code"]: r for r in report["by_child_place"]}
+    for township, found in branches.items():
+        row = rows[township]
+        assert (row["branches"], row["with_systems"], row["without"], row["systems"]) == (
+            len(found), sum(1 for _, n in found if n), sum(1 for _, n in found if not n),
+            sum(n for _, n in found)), township
+    everything = [b for found in branches.values() for b in found]
+    assert len(everything) > 20
+    assert (report["total"]["branches"], report["total"]["without"]) == \
+        (len(everything), sum(1 for _, n in everything if not n))
+    assert {w["organization_id"] for w in report["without"]} == \
+        {org_id for org_id, n in everything if not n}
+    assert dissolved not in {w["organization_id"] for w in report["without"]}
+    with pytest.raises(Conflict):  # a name once per organization
+        proxy.organizations.record_system(organization_id=everything[0][0], name="制度0",
+                                          category="study", established_on="2023-01-01")
+    with pytest.raises(ValidationError):  # before the organization was founded
+        proxy.organizations.record_system(organization_id=everything[0][0], name="新制度",
+                                          category="other", established_on="2019-01-01")
+
+
+def test_awareness_and_participation_rates_match_counts_made_here(stack, proxy):
+    rng = random.Random(23)
+    tree = county_tree(proxy, LIANDU)
+    expected: dict[str, Counter] = defaultdict(Counter)
+    for township, villages in list(tree.items())[8:15]:
+        for place in [township, *villages[:3]]:
+            if rng.random() < 0.5:
+                cards = rng.randrange(1, 500)
+                proxy.organizations.issue_publicity_cards(place_code=place, year=YEAR,
+                                                          cards=cards, issued_on=TODAY.isoformat())
+                expected[township]["cards"] += cards
+            for _ in range(rng.randrange(0, 5)):
+                kind = rng.choice(["broadcast", "notice_board", "slogan", "quiz"])
+                proxy.organizations.hold_publicity_campaign(
+                    place_code=place, kind=kind, title="基层组织建设年宣传",
+                    held_on=TODAY.isoformat(), participants=rng.randrange(10, 200))
+                expected[township][kind] += 1
+            for _ in range(rng.randrange(0, 4)):
+                surveyed = rng.randrange(20, 200)
+                aware, part = rng.randrange(0, surveyed + 1), rng.randrange(0, surveyed + 1)
+                proxy.organizations.record_awareness_survey(
+                    place_code=place, year=YEAR, surveyed_on=TODAY.isoformat(),
+                    surveyed=surveyed, aware=aware, participating=part)
+                expected[township].update(surveyed=surveyed, aware=aware, participating=part)
+    report = proxy.organizations.publicity_report(place_code=LIANDU, year=YEAR)
+    rows = {r["place_code"]: r for r in report["by_child_place"]}
+    labels = {"broadcast": "广播", "notice_board": "宣传栏", "slogan": "标语", "quiz": "知识问答"}
+    for township, want in expected.items():
+        row = rows[township]
+        assert (row["cards"], row["surveyed"], row["aware"], row["participating"]) == \
+            (want["cards"], want["surveyed"], want["aware"], want["participating"])
+        assert row["awareness_rate"] == rate(want["aware"], want["surveyed"])
+        assert row["participation_rate"] == rate(want["participating"], want["surveyed"])
+        assert row["campaigns_by_kind"] == {labels[k]: want[k] for k in labels if want[k]}
+    total = sum(expected.values(), Counter())
+    assert total["surveyed"] and len(expected) >= 5
+    assert report["total"]["awareness_rate"] == rate(total["aware"], total["surveyed"])
+    assert report["total"]["campaigns"] == sum(total[k] for k in labels)
+
+    before = count(stack.urls["organizations"], "SELECT count(*) FROM awareness_surveys")
+    for bad in ({"aware": 30}, {"surveyed": 0}, {"participating": -1}, {"year": YEAR - 1}):
+        with pytest.raises(ValidationError):
+            proxy.organizations.record_awareness_survey(**{
+                "place_code": LIANDU, "year": YEAR, "surveyed_on": TODAY.isoformat(),
+                "surveyed": 20, "aware": 10, "participating": 5, **bad})
+    with pytest.raises(ValidationError):  # no such place
+        proxy.organizations.issue_publicity_cards(place_code="331102999999", year=YEAR,
+                                                  cards=5, issued_on=TODAY.isoformat())
+    assert count(stack.urls["organizations"], "SELECT count(*) FROM awareness_surveys") == before
+
+
+def test_commitments_and_shining_deeds(stack, proxy):
+    township = list(county_tree(proxy, SUICHANG))[3]
+    orgs = [register(proxy, township) for _ in range(3)]
+    for org in orgs[:2]:
+        proxy.organizations.make_commitment(organization_id=org["id"], committer="organization",
+                                            sentence="办好十件民生实事", year=YEAR,
+                                            made_on=TODAY.isoformat())
+    member = proxy.organizations.make_commitment(
+        organization_id=orgs[0]["id"], committer="member", member_name="张党员",
+        sentence="每月走访十户群众", year=YEAR, made_on=TODAY.isoformat())
+    with pytest.raises(Conflict):  # once a year
+        proxy.organizations.make_commitment(organization_id=orgs[0]["id"],
+                                            committer="organization", sentence="又一句",
+                                            year=YEAR, made_on=TODAY.isoformat())
+    with pytest.raises(ValidationError):  # a member's commitment names the member
+        proxy.organizations.make_commitment(organization_id=orgs[2]["id"], committer="member",
+                                            sentence="x", year=YEAR, made_on=TODAY.isoformat())
+    checked = proxy.organizations.check_commitment(commitment_id=member["id"],
+                                                   checked_on=TODAY.isoformat(),
+                                                   result="fulfilled", note="已走访")
+    assert (checked["result"], checked["result_label"]) == ("fulfilled", "已兑现")
+    report = proxy.organizations.commitment_report(place_code=township, year=YEAR)
+    total = report["total"]
+    assert (total["organizations"], total["committed"], total["member_commitments"],
+            total["checked"], total["fulfilled"], total["commitment_rate"]) == \
+        (3, 2, 1, 1, 1, rate(2, 3))
+
+    deed = proxy.organizations.submit_deed(organization_id=orgs[1]["id"], member_name="李党员",
+                                           title="抗洪抢险", story="连续三昼夜守护堤坝",
+                                           happened_on=TODAY.isoformat())
+    with pytest.raises(Conflict):  # displayed before it is rated
+        proxy.organizations.rate_deed(deed_id=deed["id"], rated_on=TODAY.isoformat(),
+                                      rating="excellent", rated_by="镇党委")
+    proxy.organizations.display_deed(deed_id=deed["id"], displayed_on=TODAY.isoformat(),
+                                     where="村务公开栏")
+    rated = proxy.organizations.rate_deed(deed_id=deed["id"], rated_on=TODAY.isoformat(),
+                                          rating="excellent", rated_by="镇党委")
+    assert (rated["status_label"], rated["rating_label"]) == ("已考评", "优秀")
+    with pytest.raises(Conflict):  # once
+        proxy.organizations.rate_deed(deed_id=deed["id"], rated_on=TODAY.isoformat(),
+                                      rating="fair", rated_by="镇党委")
+    listed = proxy.organizations.deeds(place_code=township, year=YEAR)
+    assert [d["id"] for d in listed["items"]] == [deed["id"]]
+    assert listed["by_rating"] == {"excellent": 1}
+
+
+def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, token_secret):
+    rng = random.Random(3)
+    tree = county_tree(proxy, SUICHANG)
+    townships = list(tree)[5:8]
+    entered, sectors = [], Counter()
+    for township in townships:
+        for sector, focus in (("government_agency", "window_unit"),
+                              ("public_institution", "service_industry"),
+                              ("rural_village", "general"), ("urban_community", None)):
+            org = register(proxy, township, sector=sector)
+            sectors[sector] += 1
+            if focus:
+                created = proxy.organizations.enter_service_creation(
+                    organization_id=org["id"], year=YEAR, focus=focus,
+                    entered_on=TODAY.isoformat(), measures="亮身份、践承诺、优服务")
+                entered.append((org, township, focus, created))
+    with pytest.raises(Conflict):  # once a year
+        proxy.organizations.enter_service_creation(
+            organization_id=entered[0][0]["id"], year=YEAR, focus="general",
+            entered_on=TODAY.isoformat(), measures="x")
+    with rpc(stack.settings, token(token_secret, place=townships[0])) as own_township:
+        with pytest.raises(Forbidden):  # named by a superior, not by itself
+            own_township.organizations.recognize_service_organization(
+                creation_id=entered[0][3]["id"], recognized_on=TODAY.isoformat())
+    proxy.organizations.recognize_service_organization(creation_id=entered[0][3]["id"],
+                                                       recognized_on=TODAY.isoformat())
+    creation = proxy.organizations.service_creation_report(place_code=townships[0], year=YEAR)
+    by_sector = {r["sector"]: r for r in creation["by_sector"]}
+    assert (by_sector["government_agency"]["window_units"],
+            by_sector["government_agency"]["recognized"],
+            by_sector["urban_community"]["entered"]) == (1, 1, 0)
+    assert creation["total"]["entered"] == 3
+
+    eventually(lambda: count(stack.urls["evaluation"], "SELECT count(*) FROM service_creations")
+               >= len(entered))
+    campaign = proxy.evaluation.open_service_survey(place_code=SUICHANG, year=YEAR)
+    assert campaign["total"]["organizations"] == len(entered)
+    assert campaign["title"].endswith("服务型基层党组织建设满意度测评")
+    with pytest.raises(Conflict):  # a township of the county: surveyed already this year
+        proxy.evaluation.open_service_survey(place_code=townships[0], year=YEAR)
+
+    answers = ["satisfied", "fairly_satisfied", "basically_satisfied", "dissatisfied"]
+    tally = defaultdict(Counter)
+    for org, township, focus, _ in entered[:-1]:  # the last one gets no ballots
+        survey = next(s for s in proxy.evaluation.surveys_of(organization_id=org["id"])["items"]
+                      if s["kind"] == "service_oriented")
+        counts = {a: rng.randrange(0, 30) for a in answers}
+        counts["satisfied"] += 1
+        proxy.evaluation.record_counts(survey_id=survey["id"], counts=counts)
+        valid, satisfied = sum(counts.values()), sum(counts[a] for a in answers[:3])
+        for key in (township, focus, "total"):
+            tally[key].update(valid=valid, satisfied=satisfied, closed=1,
+                              passed=int(satisfied >= Decimal("0.80") * valid),
+                              failed=int(satisfied < Decimal("0.80") * valid))
+    closed = proxy.evaluation.close_service_survey(campaign_id=campaign["id"])
+    assert closed["status_label"] == "已结束"
+    total = closed["total"]
+    assert (total["organizations"], total["closed"], total["valid_ballots"], total["satisfied"],
+            total["passed"], total["failed"]) == (
+        len(entered), tally["total"]["closed"], tally["total"]["valid"],
+        tally["total"]["satisfied"], tally["total"]["passed"], tally["total"]["failed"])
+    assert total["rate"] == rate(tally["total"]["satisfied"], tally["total"]["valid"])
+    rows = {r["place_code"]: r for r in closed["by_child_place"]}
+    for township in townships:
+        assert rows[township]["valid_ballots"] == tally[township]["valid"]
+        assert rows[township]["rate"] == rate(tally[township]["satisfied"],
+                                              tally[township]["valid"])
+    focus_rows = {r["focus"]: r for r in closed["by_focus"]}
+    assert focus_rows["window_unit"]["focus_label"] == "窗口单位"
+    assert focus_rows["window_unit"]["satisfied"] == tally["window_unit"]["satisfied"]
+    with pytest.raises(Conflict):
+        proxy.evaluation.close_service_survey(campaign_id=campaign["id"])
+    assert proxy.evaluation.service_survey_report(campaign_id=campaign["id"])["total"] == total
+
+
+def test_jurisdiction(stack, proxy, token_secret):
+    township = list(county_tree(proxy, SUICHANG))[9]
+    org = register(proxy, township)
+    with rpc(stack.settings, token(token_secret, place=XIHU)) as xihu:
+        for call in (
+                lambda: xihu.organizations.make_commitment(
+                    organization_id=org["id"], committer="organization", sentence="x",
+                    year=YEAR, made_on=TODAY.isoformat()),
+                lambda: xihu.organizations.record_system(
+                    organization_id=org["id"], name="x", category="other",
+                    established_on=TODAY.isoformat()),
+                lambda: xihu.organizations.submit_deed(
+                    organization_id=org["id"], member_name="x", title="x", story="x",
+                    happened_on=TODAY.isoformat()),
+                lambda: xihu.organizations.enter_service_creation(
+                    organization_id=org["id"], year=YEAR, focus="general",
+                    entered_on=TODAY.isoformat(), measures="x"),
+                lambda: xihu.organizations.systems_report(place_code=SUICHANG),
+                lambda: xihu.organizations.publicity_report(place_code=SUICHANG, year=YEAR),
+                lambda: xihu.organizations.issue_publicity_cards(
+                    place_code=township, year=YEAR, cards=1, issued_on=TODAY.isoformat()),
+                lambda: xihu.organizations.commitment_report(place_code=SUICHANG, year=YEAR),
+                lambda: xihu.evaluation.open_service_survey(place_code=SUICHANG, year=YEAR + 1)):
+            with pytest.raises(Forbidden):
+                call()
+    assert proxy.organizations.systems_of(organization_id=org["id"])["items"] == []
