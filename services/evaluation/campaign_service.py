@@ -15,10 +15,11 @@ from services.evaluation import domain
 from shared import entrypoints, places
 from shared.contracts.excellence import SERVICE_FOCUS
 from shared.contracts.service_surveys import SERVICE
-from shared.errors import Conflict
+from shared.errors import Conflict, ValidationError
 from shared.events import handles
 
 operation = entrypoints.operations(SERVICE)
+SURVEY_TITLE = "年度服务型党组织满意度测评"
 MEASURES = ("organizations", "closed", "valid_ballots", "satisfied", "passed", "failed")
 
 
@@ -36,7 +37,9 @@ class ServiceSurveyEntrypoints:
         call.principal.require_place(place_code)
         name = places.name(call.tx, place_code)
         if name is None:
-            raise Conflict(f"no place {place_code} known to evaluation yet", {})
+            raise ValidationError(f"no place {place_code} known to evaluation yet",
+                                  {"place_code": ["unknown place (未知的行政区划)"]})
+        campaigns.lock_year(call.tx, year)  # two opens of one year take turns
         taken = campaigns.overlapping(call.tx, place_code, year)
         if taken is not None:
             raise Conflict(f"the {year} survey of {taken['place_code']} (campaign {taken['id']}) "
@@ -44,8 +47,7 @@ class ServiceSurveyEntrypoints:
                            {"campaign_id": taken["id"]})
         title = params["title"] or f"{name}{year}年服务型基层党组织建设满意度测评"
         campaign_id = campaigns.insert_campaign(call.tx, place_code, year, title)
-        opened = campaigns.open_surveys(call.tx, campaign_id, place_code, year,
-                                        f"{year}年服务型党组织满意度测评")
+        opened = campaigns.open_surveys(call.tx, campaign_id, place_code, year, SURVEY_TITLE)
         call.tx.audit("survey_campaign", campaign_id, {"opened": {
             "place_code": place_code, "year": year, "surveys": opened}})
         return self._campaign_report(call, campaigns.campaign(call.tx, campaign_id))
@@ -55,12 +57,20 @@ class ServiceSurveyEntrypoints:
         campaign = self._campaign(call, params["campaign_id"], lock=True)
         if campaign["status"] != "open":
             raise Conflict(f"campaign {campaign['id']} was closed on {campaign['closed_on']}", {})
-        results = {survey_id: domain.satisfaction(counts, self.rules)
-                   for survey_id, counts in campaigns.open_counts(call.tx, campaign["id"]).items()
-                   if sum(counts.values())}
+        # Every open survey of the campaign closes now, those without ballots too (closed
+        # with 0 valid ballots, neither passed nor failed): nothing can be added to a
+        # closed campaign's figures afterwards. The surveys are locked first, so a ballot
+        # being recorded either lands before the counts are read or is refused after.
+        # One audit row for the campaign and no per-survey survey_closed events: nothing
+        # reacts to a service-oriented survey (organizations only follows its cases').
+        counts = campaigns.open_counts(call.tx, campaign["id"])
+        results = {survey_id: domain.satisfaction(ballots, self.rules)
+                   for survey_id, ballots in counts.items() if sum(ballots.values())}
         campaigns.close_surveys(call.tx, results)
+        without_ballots = campaigns.close_unballoted(call.tx, campaign["id"])
         campaigns.close_campaign(call.tx, campaign["id"])
-        call.tx.audit("survey_campaign", campaign["id"], {"closed": {"surveys": len(results)}})
+        call.tx.audit("survey_campaign", campaign["id"], {"closed": {
+            "surveys": len(results), "without_ballots": without_ballots}})
         return self._campaign_report(call, campaigns.campaign(call.tx, campaign["id"]))
 
     @operation
@@ -88,6 +98,8 @@ class ServiceSurveyEntrypoints:
     @handles("organizations", "service_creation_entered")
     def on_service_creation_entered(self, tx, event):
         campaigns.apply_creation(tx, event["data"])
+        # Entered after its year's campaign opened (or its event was late): surveyed too.
+        campaigns.join_open_campaigns(tx, event["data"], SURVEY_TITLE)
 
 
 def _rated(row: dict) -> dict:

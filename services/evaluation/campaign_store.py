@@ -18,6 +18,29 @@ def apply_creation(tx: Transaction, data: dict) -> None:
                " ON CONFLICT (creation_id) DO NOTHING", data)
 
 
+def lock_year(tx: Transaction, year: int) -> None:
+    """Opens of the same year take turns (until commit), so each sees the campaign the
+    one before it committed: the overlap check below is then safe."""
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+               (f"survey_campaign:{KIND}:{year}",))
+
+
+def join_open_campaigns(tx: Transaction, creation: dict, title: str) -> None:
+    """A survey for the organization in every open campaign of the creation's year whose
+    place covers it (none when it already has one there)."""
+    org = tx.one("SELECT id, name, place_code FROM organizations WHERE id = %s"
+                 " AND status = 'active'", (creation["organization_id"],))
+    if org is None:
+        return
+    for row in tx.all("SELECT id, place_code, year FROM survey_campaigns WHERE kind = %s"
+                      " AND year = %s AND status = 'open'", (KIND, creation["year"])):
+        if regions.in_subtree(org["place_code"], row["place_code"]):
+            tx.execute("INSERT INTO surveys (kind, organization_id, title, campaign_id)"
+                       " VALUES (%s, %s, %s, %s) ON CONFLICT (campaign_id, organization_id)"
+                       " WHERE campaign_id IS NOT NULL DO NOTHING",
+                       (KIND, org["id"], f"{org['name']}{row['year']}{title}", row["id"]))
+
+
 def overlapping(tx: Transaction, place_code: str, year: int) -> dict | None:
     """A campaign of the year whose place contains this one or lies in it."""
     lo, hi = regions.subtree_bounds(place_code)
@@ -39,10 +62,10 @@ def open_surveys(tx: Transaction, campaign_id: int, place_code: str, year: int,
     lo, hi = regions.subtree_bounds(place_code)
     tx.execute(
         "INSERT INTO surveys (kind, organization_id, title, campaign_id)"
-        " SELECT %s, o.id, o.name || %s, %s FROM service_creations c"
+        " SELECT %s, o.id, o.name || %s || %s, %s FROM service_creations c"
         " JOIN organizations o ON o.id = c.organization_id WHERE c.year = %s"
         " AND o.status = 'active' AND o.place_code BETWEEN %s AND %s",
-        (KIND, title, campaign_id, year, lo, hi))
+        (KIND, str(year), title, campaign_id, year, lo, hi))
     return tx.cursor.rowcount
 
 
@@ -55,13 +78,25 @@ def campaign(tx: Transaction, campaign_id: int, *, lock: bool = False) -> dict:
 
 
 def open_counts(tx: Transaction, campaign_id: int) -> dict[int, dict[str, int]]:
-    """The ballots of each open survey of the campaign that has any."""
+    """The ballots of each open survey of the campaign, its surveys locked first (a
+    ballot recorded meanwhile waits, then finds its survey closed)."""
+    tx.execute("SELECT id FROM surveys WHERE campaign_id = %s AND status = 'open'"
+               " ORDER BY id FOR UPDATE", (campaign_id,))
     counts: dict[int, dict[str, int]] = {}
     for row in tx.all("SELECT s.id, c.answer, c.ballots FROM surveys s"
                       " JOIN survey_counts c ON c.survey_id = s.id"
                       " WHERE s.campaign_id = %s AND s.status = 'open'", (campaign_id,)):
         counts.setdefault(row["id"], dict.fromkeys(ANSWERS, 0))[row["answer"]] = row["ballots"]
     return counts
+
+
+def close_unballoted(tx: Transaction, campaign_id: int) -> int:
+    """Close the campaign's surveys still open (those without a ballot): 0 valid ballots,
+    no rate, neither passed nor failed."""
+    tx.execute("UPDATE surveys SET status = 'closed', closed_on = current_date,"
+               " valid_ballots = 0, satisfied = 0 WHERE campaign_id = %s AND status = 'open'",
+               (campaign_id,))
+    return tx.cursor.rowcount
 
 
 def close_surveys(tx: Transaction, results: dict[int, object]) -> None:
@@ -75,7 +110,8 @@ def close_surveys(tx: Transaction, results: dict[int, object]) -> None:
                               " passed = v.passed, rule = v.rule FROM (VALUES",
                               "(%s::bigint, %s::int, %s::int, %s::numeric, %s::boolean,"
                               " %s::jsonb)", rows)
-               + b") AS v (id, valid, satisfied, rate, passed, rule) WHERE s.id = v.id")
+               + b") AS v (id, valid, satisfied, rate, passed, rule) WHERE s.id = v.id"
+                 b" AND s.status = 'open'")
 
 
 def close_campaign(tx: Transaction, campaign_id: int) -> None:

@@ -76,16 +76,19 @@ def commitment_counts(tx: Transaction, place_code: str, year: int) -> list[dict]
     params.update(_bounds(place_code), year=year)
     return tx.all(
         f"""
-        WITH latest AS (
-            SELECT DISTINCT ON (commitment_id) commitment_id, result FROM commitment_checks
-            ORDER BY commitment_id, checked_on DESC, id DESC
-        ), made AS (
+        WITH made AS (
+            -- only the subtree's commitments, each with its latest check (by index)
             SELECT x.organization_id,
                    bool_or(x.committer = 'organization') AS committed,
                    count(*) FILTER (WHERE x.committer = 'member') AS member_commitments,
-                   count(l.commitment_id) AS checked,
+                   count(l.result) AS checked,
                    count(*) FILTER (WHERE l.result = 'fulfilled') AS fulfilled
-            FROM commitments x LEFT JOIN latest l ON l.commitment_id = x.id
+            FROM commitments x
+            JOIN organizations xo ON xo.id = x.organization_id
+                 AND xo.place_code BETWEEN %(lo)s AND %(hi)s
+            LEFT JOIN LATERAL (
+                SELECT c.result FROM commitment_checks c WHERE c.commitment_id = x.id
+                ORDER BY c.checked_on DESC, c.id DESC LIMIT 1) l ON true
             WHERE x.year = %(year)s GROUP BY x.organization_id
         )
         SELECT {child} AS place_code, count(*) AS organizations,

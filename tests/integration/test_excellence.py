@@ -25,6 +25,12 @@ def stack(databases, base_settings, token_secret):
                           "evaluation") as running:
         with rpc(running.settings, token(token_secret)) as proxy:
             proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG, LIANDU))
+            # The sample has LIANDU's townships only: generate villages under each, so the
+            # reports roll figures up from villages to their townships.
+            townships = proxy.organizations.list_children(code=LIANDU)["items"]
+            proxy.organizations.import_places(places=[
+                {"code": t["code"][:9] + f"{200 + n:03d}", "name": f"{t['name']}第{n}村"}
+                for t in townships for n in range(1, 5)])
             eventually(lambda: count(running.urls["evaluation"], "SELECT count(*) FROM places"
                                      " WHERE code = %s", (LIANDU,)))
         yield running
@@ -72,8 +78,9 @@ def test_branches_without_a_system_match_counts_made_here(stack, proxy):
     tree = county_tree(proxy, LIANDU)
     branches: dict[str, list] = defaultdict(list)  # township → (org id, systems)
     dissolved = None
-    for township, villages in list(tree.items())[:8]:  # (the sample has no villages here)
-        for place in [township, *villages[:4]]:
+    for township, villages in list(tree.items())[:8]:
+        assert len(villages) == 4
+        for place in [township, *villages[:2]]:
             for _ in range(rng.randrange(1, 9)):
                 kind = rng.choice(["631", "631", "631", "632", "611"])
                 org = register(proxy, place, kind)
@@ -265,11 +272,11 @@ def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, tok
                               passed=int(satisfied >= Decimal("0.80") * valid),
                               failed=int(satisfied < Decimal("0.80") * valid))
     closed = proxy.evaluation.close_service_survey(campaign_id=campaign["id"])
-    assert closed["status_label"] == "已结束"
+    assert closed["status_label"] == "已结束"  # every survey closed, the unballoted one too
     total = closed["total"]
     assert (total["organizations"], total["closed"], total["valid_ballots"], total["satisfied"],
             total["passed"], total["failed"]) == (
-        len(entered), tally["total"]["closed"], tally["total"]["valid"],
+        len(entered), len(entered), tally["total"]["valid"],
         tally["total"]["satisfied"], tally["total"]["passed"], tally["total"]["failed"])
     assert total["rate"] == rate(tally["total"]["satisfied"], tally["total"]["valid"])
     rows = {r["place_code"]: r for r in closed["by_child_place"]}
@@ -282,7 +289,56 @@ def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, tok
     assert focus_rows["window_unit"]["satisfied"] == tally["window_unit"]["satisfied"]
     with pytest.raises(Conflict):
         proxy.evaluation.close_service_survey(campaign_id=campaign["id"])
+    # The survey without ballots closed with the campaign: nothing changes its figures now.
+    unballoted = next(s for s in proxy.evaluation.surveys_of(
+        organization_id=entered[-1][0]["id"])["items"] if s["kind"] == "service_oriented")
+    assert (unballoted["status"], unballoted["valid_ballots"], unballoted["passed"]) == (
+        "closed", 0, None)
+    with pytest.raises(Conflict):
+        proxy.evaluation.record_counts(survey_id=unballoted["id"], counts={"satisfied": 9})
+    with pytest.raises(Conflict):
+        proxy.evaluation.close_survey(survey_id=unballoted["id"])
     assert proxy.evaluation.service_survey_report(campaign_id=campaign["id"])["total"] == total
+    with pytest.raises(ValidationError) as unknown:
+        proxy.evaluation.open_service_survey(place_code="331199999000", year=YEAR)
+    assert "place_code" in unknown.value.details
+
+
+def test_concurrent_campaign_opens_and_late_creations(stack, proxy, token_secret):
+    """A county and one of its townships opened at the same moment: one campaign only.
+    A creation entered after the campaign opened is surveyed in it too."""
+    import eventlet
+
+    year = YEAR - 1
+    tree = county_tree(proxy, SUICHANG)
+    township = list(tree)[10]
+    first = register(proxy, township, sector="government_agency")
+    proxy.organizations.enter_service_creation(organization_id=first["id"], year=year,
+                                               focus="window_unit", entered_on=f"{year}-06-01",
+                                               measures="x")
+    eventually(lambda: count(stack.urls["evaluation"], "SELECT count(*) FROM service_creations"
+                             " WHERE organization_id = %s", (first["id"],)))
+
+    def open_at(place):
+        with rpc(stack.settings, token(token_secret)) as own:
+            try:
+                return own.evaluation.open_service_survey(place_code=place, year=year)
+            except Conflict as refused:
+                return refused
+
+    outcomes = [eventlet.spawn(open_at, place) for place in (SUICHANG, township) * 3]
+    results = [o.wait() for o in outcomes]
+    opened = [r for r in results if isinstance(r, dict)]
+    assert len(opened) == 1 and all(isinstance(r, Conflict) for r in results if r not in opened)
+    assert count(stack.urls["evaluation"], "SELECT count(*) FROM surveys WHERE organization_id"
+                 " = %s AND campaign_id IS NOT NULL", (first["id"],)) == 1
+
+    late = register(proxy, township, sector="public_institution")
+    proxy.organizations.enter_service_creation(organization_id=late["id"], year=year,
+                                               focus="service_industry",
+                                               entered_on=f"{year}-06-01", measures="x")
+    eventually(lambda: proxy.evaluation.service_survey_report(
+        campaign_id=opened[0]["id"])["total"]["organizations"] == 2)
 
 
 def test_jurisdiction(stack, proxy, token_secret):
