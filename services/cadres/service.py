@@ -9,13 +9,14 @@ from decimal import Decimal
 
 from services.cadres import domain, store
 from services.cadres.duties_service import CadreDuties
-from shared import entrypoints, identity_number, places
+from shared import contracts, entrypoints, identity_number, places
 from shared.auth import CallerIdentity
 from shared.contracts import cadres as contract
 from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.events import handles
+from shared.imports import Importer, ImportJobs, without
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.personal_data import PersonalData
@@ -41,6 +42,7 @@ class CadresService(PlaceDirectory, CadreDuties):
     relay = OutboxRelay()
     monitoring = Monitoring()
     personal_data = PersonalData()
+    imports = ImportJobs()
 
     # -- people --------------------------------------------------------------------------
     def _place_known(self, call, code: str, field: str = "place_code") -> str:
@@ -74,6 +76,10 @@ class CadresService(PlaceDirectory, CadreDuties):
 
     @operation
     def register_person(self, call, params):
+        return self._show(call, store.person(call.tx, self._register_person(call, params)))
+
+    def _register_person(self, call, params) -> int:
+        """register_person's whole path (an import runs it for each new person): the id."""
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         number = params["identity_number"]
@@ -84,7 +90,7 @@ class CadresService(PlaceDirectory, CadreDuties):
                            "(该身份证号码已登记)", {"identity_number": "registered"})
         person_id = store.insert_person(call.tx, values)
         call.tx.audit("person", person_id, {"registered": _audited(values)})
-        return self._show(call, store.person(call.tx, person_id))
+        return person_id
 
     @operation
     def update_person(self, call, params):
@@ -185,6 +191,10 @@ class CadresService(PlaceDirectory, CadreDuties):
 
     @operation
     def recommend_reserve(self, call, params):
+        return self._reserve_view(call, store.reserve(call.tx, self._recommend_reserve(call, params)))
+
+    def _recommend_reserve(self, call, params) -> int:
+        """recommend_reserve's whole path (an import runs it for each row): the id."""
         self._person(call, params["person_id"])
         call.principal.require_place(params["place_code"])
         domain.check_reserve_place(params["place_code"], self.rules)
@@ -193,7 +203,29 @@ class CadresService(PlaceDirectory, CadreDuties):
         call.tx.audit("reserve", reserve_id, {"recommended": {
             k: params[k] for k in ("person_id", "place_code", "recommended_by", "method",
                                    "recommended_on")}})
-        return self._reserve_view(call, store.reserve(call.tx, reserve_id))
+        return reserve_id
+
+    # -- bulk import (shared/imports.py) -------------------------------------------------
+    @operation
+    def start_import(self, call, params):
+        return self.imports.start(call, params, IMPORTERS)
+
+    @operation
+    def get_import(self, call, params):
+        return self.imports.get(call, params["job_id"])
+
+    def _import_reserve_cadre(self, call, row: dict) -> None:
+        """A reserve cadre row: the person (one already registered in the caller's
+        jurisdiction is reused; anywhere else register_person refuses the number), then
+        the recommendation to the person's place."""
+        person = row["person"]
+        person_id = store.person_id_by_index(
+            call.tx, self.personal_data.indexes(person["identity_number"]))
+        if person_id is None or not call.principal.covers(
+                store.person(call.tx, person_id)["place_code"]):
+            person_id = self._register_person(call, person)
+        self._recommend_reserve(call, {**row["reserve"], "person_id": person_id,
+                                       "place_code": person["place_code"]})
 
     @operation
     def assess_reserve(self, call, params):
@@ -454,5 +486,33 @@ def _ours(external_ref: str | None) -> int | None:
     prefix, _, number = (external_ref or "").partition(":")
     return int(number) if prefix == "cadres" and number.isdigit() else None
 
+
+# What start_import takes, by kind. A reserve cadre row is register_person's params with
+# recommend_reserve's beside them; each part loads through its own operation's schema.
+_PERSON = without(contracts.rpc_contract(contract.SERVICE, "register_person"), "request_id")
+_RESERVE = without(contracts.rpc_contract(contract.SERVICE, "recommend_reserve"),
+                   "request_id", "person_id", "place_code")
+
+
+def _load_reserve_cadre(values: dict) -> dict:
+    reserve = {k: v for k, v in values.items() if k in _RESERVE.params.fields}
+    person = {k: v for k, v in values.items() if k not in reserve}  # and any unknown ones
+    parts, errors = {}, {}
+    for part, contract_of, given in (("person", _PERSON, person), ("reserve", _RESERVE, reserve)):
+        try:
+            parts[part] = contracts.load_params(contract_of, given)
+        except ValidationError as exc:  # both parts' messages at once
+            errors.update(exc.details)
+    if errors:
+        raise ValidationError("invalid input to a reserve cadre row", errors)
+    return parts
+
+
+IMPORTERS = {
+    "reserve_cadres": Importer(
+        load=_load_reserve_cadre, apply=CadresService._import_reserve_cadre,
+        fields=frozenset(_PERSON.params.fields) | frozenset(_RESERVE.params.fields),
+        key=lambda row: row["person"]["identity_number"], key_field="identity_number"),
+}
 
 SERVICE = CadresService

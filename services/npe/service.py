@@ -17,6 +17,7 @@ from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import ValidationError
 from shared.events import handles
+from shared.imports import Importer, ImportJobs
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.places import PlaceDirectory
@@ -38,6 +39,7 @@ class NpeService(PlaceDirectory):
     rules = RuleSet(domain.Rules)
     relay = OutboxRelay()
     monitoring = Monitoring()
+    imports = ImportJobs()
 
     # -- enterprises -------------------------------------------------------------------
     def _view(self, enterprise: dict) -> dict:
@@ -55,12 +57,25 @@ class NpeService(PlaceDirectory):
 
     @operation
     def register_enterprise(self, call, params):
+        self._register_enterprise(call, params)
+        return self._view(store.get_enterprise(call.tx, params["credit_code"]))
+
+    def _register_enterprise(self, call, params) -> None:
+        """register_enterprise's whole path; an import runs it for each row."""
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         store.insert_enterprise(call.tx, params)
         call.tx.audit("enterprise", params["credit_code"], {"registered": {
             k: params[k] for k in ("name", "place_code", "full_members", "operating_status")}})
-        return self._view(store.get_enterprise(call.tx, params["credit_code"]))
+
+    # -- bulk import (shared/imports.py) -------------------------------------------------
+    @operation
+    def start_import(self, call, params):
+        return self.imports.start(call, params, IMPORTERS)
+
+    @operation
+    def get_import(self, call, params):
+        return self.imports.get(call, params["job_id"])
 
     @operation
     def import_enterprises(self, call, params):
@@ -445,5 +460,14 @@ def _ours(external_ref: str | None) -> int | None:
     prefix, _, number = (external_ref or "").partition(":")
     return int(number) if prefix == "npe" and number.isdigit() else None
 
+
+# What start_import takes, by kind: rows of register_enterprise's params. (The database
+# refuses a credit code twice too; the file's own check names the earlier row.)
+IMPORTERS = {
+    "enterprises": Importer.single(contract.SERVICE, "register_enterprise",
+                                   NpeService._register_enterprise,
+                                   key=lambda enterprise: enterprise["credit_code"],
+                                   key_field="credit_code"),
+}
 
 SERVICE = NpeService

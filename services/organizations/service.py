@@ -20,6 +20,7 @@ from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.events import handles, ignore
+from shared.imports import Importer, ImportJobs
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.rules import RuleSet
@@ -40,6 +41,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     rules = RuleSet(domain.Rules)
     relay = OutboxRelay()
     monitoring = Monitoring()
+    imports = ImportJobs()
 
     # -- places -------------------------------------------------------------------
     @operation
@@ -149,8 +151,12 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     @operation
     def register_organization(self, call, params):
+        return self._dump(self._register_organization(call, params))
+
+    def _register_organization(self, call, params) -> domain.Organization:
+        """register_organization's whole path; an import runs it for each row."""
         call.principal.require_place(params["place_code"])
-        return self._dump(self._register(call.tx, params))
+        return self._register(call.tx, params)
 
     def _register(self, tx, values: dict) -> domain.Organization:
         org = domain.register(values, self.rules)
@@ -455,6 +461,15 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
                 "rules": self.rules.as_report("organizers_per_township", "organizer_township_kinds"),
                 "townships": len(townships), "short": len(short), "items": short}
 
+    # -- bulk import (shared/imports.py) -------------------------------------------------
+    @operation
+    def start_import(self, call, params):
+        return self.imports.start(call, params, IMPORTERS)
+
+    @operation
+    def get_import(self, call, params):
+        return self.imports.get(call, params["job_id"])
+
     # -- audit trail ---------------------------------------------------------------------
     @operation
     def audit_trail(self, call, params):
@@ -494,5 +509,13 @@ def _team_problems(row: dict) -> list[str]:
     in_post += ["committee_member"] * (row["committee"] - row["secretaries"])
     return domain.team_problems(row["committee_size"], in_post, row["open_vacancies"])
 
+
+# What start_import takes, by kind: rows of register_organization's params. The
+# database would let one file register an organization twice, so the file may not.
+IMPORTERS = {
+    "organizations": Importer.single(
+        contract.SERVICE, "register_organization", OrganizationsService._register_organization,
+        key=lambda org: (org["place_code"], org["name"].strip()), key_field="name"),
+}
 
 SERVICE = OrganizationsService

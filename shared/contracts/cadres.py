@@ -12,7 +12,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared import identity_number
-from shared.contracts import event, rpc_method
+from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
     Enum,
     PastDate,
@@ -539,3 +539,11 @@ event(SERVICE, "reserve_shortfall_changed", data=ReserveShortfallChanged,
       summary="A village's reserve cadres crossed its quota (short, within, over).")
 event(SERVICE, "cadre_placed", data=CadrePlaced,
       summary="A person took a post of a village party organization: the registry fills it.")
+
+# Bulk import (start_import/get_import): rows of register_person's params and
+# recommend_reserve's (the reserve's place is the person's); the rows hold identity numbers.
+IMPORT_KINDS = {"reserve_cadres": "后备干部"}
+imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE, personal=True, values=(
+    "A row's values: register_person's params and recommend_reserve's recommended_by, "
+    "method, recommended_on, votes, remarks (the reserve's place is the person's; a person "
+    "registered already in the caller's jurisdiction is reused)."))

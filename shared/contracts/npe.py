@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared import credit_code
-from shared.contracts import event, rpc_method
+from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
     Enum,
     PastDate,
@@ -606,3 +606,8 @@ for _method, _params, _result, _role, _mutating, _summary in [
 
 event(SERVICE, "enterprise_org_established", data=EnterpriseOrgEstablished,
       summary="A party organization was set up for enterprises: the registry registers it once.")
+
+# Bulk import (start_import/get_import): rows of register_enterprise's params.
+IMPORT_KINDS = {"enterprises": "非公企业"}
+imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE,
+                 values="A row's values: register_enterprise's params.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared import regions
-from shared.contracts import event, rpc_method
+from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
     Enum,
     PastDate,
@@ -584,3 +584,8 @@ event(SERVICE, "organization_updated", data=OrganizationUpdated,
       summary="An organization's details changed (members, committee, term, place, ...).")
 event(SERVICE, "organization_status_changed", data=OrganizationStatusChanged,
       summary="An organization was merged or dissolved.")
+
+# Bulk import (start_import/get_import): rows of register_organization's params.
+IMPORT_KINDS = {"organizations": "党组织"}
+imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE,
+                 values="A row's values: register_organization's params.")
