@@ -94,11 +94,14 @@ dead-letters: $(STAMP) ## list dead-lettered events; REPLAY="<service> --all" or
 	@if [ -n "$(REPLAY)" ]; then $(PY) -m shared.dead_letters replay $(REPLAY); \
 	else $(PY) -m shared.dead_letters list; fi
 
-contract: $(STAMP) ## regenerate docs/contract.md from shared/contracts
+contract: $(STAMP) ## regenerate docs/contract.md and docs/asyncapi.json from shared/contracts
 	@$(PY) -m shared.contract_doc
+	@$(PY) -m shared.asyncapi
 
 bench: $(STAMP) ## benchmarks that print figures (see bench/RESULTS.md); needs RabbitMQ and PostgreSQL
 	@$(INFRA) up --no-databases
 	@$(PY) -W ignore bench/rpc_bench.py $(BENCH_ARGS)
 	@$(PY) -W ignore bench/events_bench.py
 	@$(PY) -W ignore bench/coverage_bench.py
+	@$(PY) -W ignore bench/import_bench.py
+	@$(PY) -W ignore bench/gateway_bench.py

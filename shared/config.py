@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Services built so far, in start order. A service joins this list when it lands.
 SERVICES: tuple[str, ...] = ("organizations", "evaluation", "npe", "cadres", "resources")
+# What `make run` starts: the services, then the HTTP gateway in front of them.
+PROCESSES: tuple[str, ...] = (*SERVICES, "gateway")
 
 # Health and metrics port of each service (its HTTP side port, not the worker pool).
 DEFAULT_HTTP_PORTS = {

@@ -41,8 +41,8 @@ def _schema_name(schema: Schema) -> str:
 def _describe(field) -> str:
     parts = []
     meta = field.metadata or {}
-    if meta.get("enum"):
-        parts.append(", ".join(f"`{code}` {label}" for code, label in meta["enum"].items()))
+    if meta.get("x-labels"):
+        parts.append(", ".join(f"`{code}` {label}" for code, label in meta["x-labels"].items()))
     else:
         for rule in field.validators:
             if isinstance(rule, validate.OneOf):

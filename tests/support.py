@@ -138,3 +138,89 @@ def free_ports(count: int) -> list[int]:
             if port not in (5672, 5432) and not port_answers(neighbour):
                 ports.append(port)
     return ports
+
+
+class Gateway:
+    """The HTTP gateway under a real gunicorn (a child process), on a free port."""
+
+    def __init__(self, settings: config.Settings, var_dir, *, rpc_timeout: float = 3,
+                 workers: int = 2, threads: int = 4):
+        import os
+        import sys
+
+        self.port = free_ports(1)[0]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("JINWEI_")}
+        self.env.update(AMQP_URI=settings.amqp_uri, GATEWAY_HTTP_PORT=str(self.port),
+                        JINWEI_VAR_DIR=str(var_dir), JINWEI_RPC_TIMEOUT=str(rpc_timeout),
+                        JINWEI_GATEWAY_WORKERS=str(workers),
+                        JINWEI_GATEWAY_THREADS=str(threads), PYTHONUNBUFFERED="1")
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.argv = [sys.executable, "-m", "services.gateway"]
+        self.log = open(f"{var_dir}/gateway.log", "ab")  # noqa: SIM115 - closed in stop
+        self.process = None
+
+    def __enter__(self):
+        import subprocess
+
+        self.process = subprocess.Popen(self.argv, env=self.env, cwd=str(config.REPO_ROOT),
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            eventually(lambda: self.process.poll() is not None or self._live(), timeout=30,
+                       interval=0.2)
+        except AssertionError:
+            self.stop()
+            raise
+        if self.process.poll() is not None:
+            self.log.flush()
+            raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n"
+                               + open(self.log.name, errors="replace").read()[-3000:])
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _live(self) -> bool:
+        try:
+            return self.get("/health/live", timeout=2)[0] == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=40)
+            except Exception:  # noqa: BLE001 - bounded: kill what did not stop
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+    def request(self, method: str, path: str, *, token: str | None = None, body=None,
+                data: bytes | None = None, headers: dict | None = None, timeout: float = 30):
+        """(status, headers, parsed JSON body or raw bytes)."""
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            data = json.dumps(body).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.headers, _body(response)
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, _body(error)
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+
+def _body(response):
+    raw = response.read()
+    kind = response.headers.get("Content-Type", "")
+    return json.loads(raw) if "json" in kind and raw else raw

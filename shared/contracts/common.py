@@ -29,7 +29,8 @@ class Enum(fields.String):
     def __init__(self, labels: dict[str, str], **kwargs):
         self.labels = labels
         kwargs.setdefault("metadata", {})
-        kwargs["metadata"].setdefault("enum", dict(labels))
+        kwargs["metadata"].setdefault("x-labels", dict(labels))  # OpenAPI: enum codes
+        # come from OneOf; x-labels gives their Chinese labels
         super().__init__(validate=validate.OneOf(list(labels)), **kwargs)
 
 

@@ -311,7 +311,9 @@ def cmd_info(args) -> int:
     for service in config.SERVICES:
         lines.append(f"    {service:<12} {mask_url(settings.database_url(service))}")
     lines.append("  Services     (supervisord; one process per service)")
-    for service in config.SERVICES:
+    gateway = f"http://{settings.http_host}:{settings.http_ports['gateway']}"
+    lines.append(f"    {'gateway':<12} {gateway}/docs   (REST API; {gateway}/openapi.json)")
+    for service in config.PROCESSES:
         lines.append(f"    {service:<12} health {supervise.health_url(settings, service)}")
         lines.append(f"    {'':<12} live   {supervise.health_url(settings, service, 'live')}")
         lines.append(f"    {'':<12} metrics {supervise.metrics_url(settings, service)}")
@@ -351,7 +353,7 @@ def cmd_status(args) -> int:
 def cmd_logs(args) -> int:
     settings = config.load()
     p = supervise.paths(settings)
-    services = args.services or list(config.SERVICES)
+    services = args.services or list(config.PROCESSES)
     files = [str(p.service_log(s)) for s in services]
     if not any(Path(f).exists() for f in files):
         raise InfraError(f"no service logs in {p.log_dir} yet (make run)")

@@ -164,9 +164,11 @@ def render_config(
         "",
     ]
     for service in services:
+        # The gateway execs gunicorn (python -m services.gateway); a service runs nameko.
+        module = "services.gateway" if service == "gateway" else f"shared.runner {service}"
         lines += [
             f"[program:{service}]",
-            f"command = {_quote(python)} -m shared.runner {service}",
+            f"command = {_quote(python)} -m {module}",
             f"directory = {_quote(str(config.REPO_ROOT))}",
             "autostart = true",
             "autorestart = true",
@@ -246,7 +248,7 @@ def start(
     timeout: float = 30,
 ) -> None:
     """Write the configuration and start supervisord, or apply a changed one to it."""
-    services = list(config.SERVICES if services is None else services)
+    services = list(config.PROCESSES if services is None else services)
     p = paths(settings)
     for directory in (p.dir, p.log_dir):
         directory.mkdir(parents=True, exist_ok=True)
@@ -333,7 +335,7 @@ def wait_ready(
     Fails early, with the end of its log, when a service keeps dying (a crash at
     start-up is not going to heal by waiting).
     """
-    services = list(config.SERVICES if services is None else services)
+    services = list(config.PROCESSES if services is None else services)
     p = paths(settings)
     pending = set(services)
     pids: dict[str, set[int]] = {s: set() for s in services}

@@ -76,7 +76,7 @@ def make(target: str, env: dict, log: Path, timeout: float) -> tuple[int, str]:
 def newcomer(tmp_path):
     if not (REPO / "services" / "organizations" / "service.py").exists():
         pytest.skip("services/organizations/service.py does not exist yet: nothing to run")
-    services = list(config.SERVICES)
+    services = list(config.PROCESSES)  # the gateway on a free port too
     amqp_port, pg_port, *http_ports = free_ports(2 + len(services))
     var_dir = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not CONFIG_VARS.match(k)}

@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 
 from services.organizations.service import OrganizationsService
-from shared import contract_doc, contracts
+from shared import config, contract_doc, contracts
 from shared.db import ConnectionPool, StaleConnection, retry_once
 from shared.entrypoints import Rpc
 from shared.errors import ValidationError
@@ -158,7 +158,7 @@ def test_health_is_not_ready_while_migrations_are_pending(databases, base_settin
         assert running.health("organizations")[0] == 200
 
 
-@pytest.mark.parametrize("service", ["organizations", "evaluation", "npe", "resources"])
+@pytest.mark.parametrize("service", config.SERVICES)
 def test_every_rpc_method_has_a_contract_and_every_event_a_schema(service):
     from nameko.rpc import Rpc as NamekoRpc
 

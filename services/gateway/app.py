@@ -1,0 +1,223 @@
+"""The HTTP gateway: a WSGI application (werkzeug) that calls the services over RPC.
+
+    GET  /v1/{service}/{method}?...      a query (docs/contract.md), parameters in the query
+    POST /v1/{service}/{method}          a command, parameters as a JSON object
+    POST /v1/imports/{kind}[?dry_run=true]   an .xlsx upload → 202 and an import job
+    GET  /v1/imports/{kind}/{job_id}     the job: status, processed/total, errors by row
+    GET  /v1/imports/{kind}/template     a blank spreadsheet with the headings
+    GET  /v1/exports/{report}?...        a report as .xlsx (Chinese headings)
+    GET  /v1/notices/{case_id}           a public notice (公示) as a printable page
+    GET  /openapi.json, /docs            the API, generated from shared/contracts
+    GET  /health/live, /health/ready, /metrics
+
+Served by gunicorn's gthread workers (gunicorn_conf.py); each thread keeps one RPC
+proxy (rpc.py). The caller's bearer token travels in the RPC context, so jurisdiction
+and roles are the services' own checks, exactly as over RPC.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from urllib.parse import urlencode
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from services.gateway import docs_page, health, metrics, openapi
+from services.gateway import spreadsheet_routes as sheets
+from services.gateway.http import (
+    bearer_token,
+    if_match_version,
+    json_response,
+    problem,
+    problem_of,
+    query_params,
+)
+from shared import config, contracts
+from shared.errors import JinweiError, ValidationError
+from shared.rpc_client import RpcClient
+
+log = logging.getLogger("jinwei.gateway")
+
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+URLS = Map([
+    Rule("/health/live", endpoint="live"),
+    Rule("/health/ready", endpoint="ready"),
+    Rule("/metrics", endpoint="metrics"),
+    Rule("/openapi.json", endpoint="openapi"),
+    Rule("/docs", endpoint="docs"),
+    Rule("/", endpoint="docs"),
+    *sheets.RULES,
+    Rule("/v1/<service>/<method>", endpoint="operation", methods=["GET", "POST"]),
+], strict_slashes=False)
+
+
+class Gateway:
+    def __init__(self, settings: config.Settings, *, rpc: RpcClient | None = None):
+        contracts.load_all()
+        self.settings = settings
+        self.rpc = rpc or RpcClient(settings.nameko_config(), settings.rpc_timeout)
+        self.readiness = health.BrokerCheck(settings.amqp_uri)
+        self.document = openapi.build(extra_paths=sheets.openapi_paths())
+        self.document_bytes = json.dumps(self.document, ensure_ascii=False).encode()
+        self.docs_bytes = docs_page.render(self.document).encode()
+
+    # -- WSGI ---------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        request.max_content_length = sheets.MAX_UPLOAD_BYTES
+        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        started = time.perf_counter()
+        label, outcome = "unrouted", "success"
+        try:
+            adapter = URLS.bind_to_environ(environ)
+            endpoint, args = adapter.match()
+            label = _label(endpoint, args)
+            response = getattr(self, f"on_{endpoint}")(request, request_id, **args)
+        except JinweiError as error:
+            outcome = error.code
+            response = problem_of(error, request.path, request_id)
+        except MethodNotAllowed as error:
+            outcome = "method_not_allowed"
+            response = problem(405, outcome, f"{request.method} is not allowed here",
+                               request.path, request_id=request_id,
+                               headers={"Allow": ", ".join(error.valid_methods or ())})
+        except NotFound:
+            outcome = "not_found"
+            response = problem(404, outcome, f"no resource at {request.path}", request.path,
+                               request_id=request_id)
+        except HTTPException as error:
+            outcome = "http_error"
+            response = problem(error.code or 400, "http_error", error.description or "",
+                               request.path, request_id=request_id)
+        except Exception:  # noqa: BLE001 - never a stack trace to the caller
+            log.exception("unexpected error on %s %s (request %s)", request.method,
+                          request.path, request_id)
+            outcome = "error"
+            response = problem(500, "internal_error", "the gateway failed; the request id "
+                               "finds it in the log", request.path, request_id=request_id)
+        if response.status_code >= 400 and outcome == "success":
+            outcome = f"http_{response.status_code}"
+        response.headers["X-Request-Id"] = request_id
+        metrics.observe(label, outcome, time.perf_counter() - started)
+        return response(environ, start_response)
+
+    # -- the operations -------------------------------------------------------------------
+    def on_operation(self, request: Request, request_id: str, service: str, method: str):
+        try:
+            contract = contracts.RPC[(service, method)]
+        except KeyError:
+            raise NotFound() from None
+        wanted = "POST" if contract.mutating else "GET"
+        if request.method != wanted:
+            raise MethodNotAllowed(valid_methods=[wanted])
+        if contract.mutating:
+            params = self._body(request)
+            self._headers_into(request, contract, params)
+        else:
+            params = query_params(contract.params, request.args)
+        contracts.load_params(contract, params)  # 400 here, without a round trip
+        result = self.call(request, request_id, service, method, params)
+        headers = {}
+        if isinstance(result, dict):
+            if result.get("version") is not None:
+                headers["ETag"] = f'"{result["version"]}"'
+            if result.get("next_cursor") and not contract.mutating:
+                query = [(k, v) for k, v in request.args.items(multi=True) if k != "after"]
+                query.append(("after", result["next_cursor"]))
+                headers["Link"] = f'<{request.path}?{urlencode(query)}>; rel="next"'
+        return json_response(result, headers=headers)
+
+    def call(self, request: Request, request_id: str, service: str, method: str,
+             params: dict):
+        return self.rpc.call(service, method, params,
+                             token=bearer_token(request.headers.get("Authorization")),
+                             call_id=f"gateway.{request_id}")
+
+    def _body(self, request: Request) -> dict:
+        if request.content_length and request.content_length > MAX_JSON_BYTES:
+            raise ValidationError("the request body is too large",
+                                  {"body": [f"at most {MAX_JSON_BYTES} bytes"]})
+        raw = request.get_data(cache=False)
+        if not raw.strip():
+            return {}
+        if request.mimetype not in ("application/json", ""):
+            raise ValidationError("the body must be JSON (Content-Type: application/json)",
+                                  {"body": [f"not JSON: {request.mimetype}"]})
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError("the body is not valid JSON", {"body": [str(exc)]}) from None
+        if not isinstance(body, dict):
+            raise ValidationError("the body must be a JSON object",
+                                  {"body": ["expected an object of parameters"]})
+        return body
+
+    @staticmethod
+    def _headers_into(request: Request, contract, params: dict) -> None:
+        fields_ = contract.params.fields
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and "request_id" in fields_:
+            if params.get("request_id") not in (None, key):
+                raise ValidationError("Idempotency-Key and request_id differ",
+                                      {"request_id": ["differs from the Idempotency-Key header"]})
+            params["request_id"] = key
+        version = if_match_version(request.headers.get("If-Match"))
+        if version is not None and "version" in fields_:
+            if params.get("version") not in (None, version):
+                raise ValidationError("If-Match and version differ",
+                                      {"version": ["differs from the If-Match header"]})
+            params["version"] = version
+
+    # -- spreadsheets -------------------------------------------------------------------
+    def on_import_start(self, request, request_id, kind):
+        return sheets.start_import(self, request, request_id, kind)
+
+    def on_import_job(self, request, request_id, kind, job_id):
+        return sheets.import_job(self, request, request_id, kind, job_id)
+
+    def on_import_template(self, request, request_id, kind):
+        return sheets.template(kind)
+
+    def on_export(self, request, request_id, report):
+        return sheets.export(self, request, request_id, report)
+
+    def on_notice(self, request, request_id, case_id):
+        return sheets.notice(self, request, request_id, case_id)
+
+    # -- the documents and health ---------------------------------------------------------
+    def on_openapi(self, request, request_id):
+        return Response(self.document_bytes, content_type="application/json; charset=utf-8")
+
+    def on_docs(self, request, request_id):
+        return Response(self.docs_bytes, content_type="text/html; charset=utf-8")
+
+    def on_live(self, request, request_id):
+        return json_response({"status": "live"})
+
+    def on_ready(self, request, request_id):
+        ok, checks = self.readiness.check()
+        return json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+
+    def on_metrics(self, request, request_id):
+        body, content_type = metrics.render()
+        return Response(body, content_type=content_type)
+
+
+def _label(endpoint: str, args: dict) -> str:
+    if endpoint == "operation":
+        known = (args["service"], args["method"]) in contracts.RPC
+        return f"{args['service']}.{args['method']}" if known else "unknown_operation"
+    return endpoint
+
+
+def create_app(settings: config.Settings | None = None) -> Gateway:
+    from shared import logs
+
+    logs.configure("gateway")
+    return Gateway(settings or config.load())

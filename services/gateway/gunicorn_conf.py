@@ -1,0 +1,54 @@
+"""gunicorn's configuration for the gateway. (gunicorn reads every public module-level
+name as a setting: everything else here starts with an underscore.)
+
+The configuration (`python -m services.gateway` execs gunicorn
+with it). gthread workers: gunicorn 26+ has no eventlet worker, and each thread keeps its
+own RPC proxy (services/gateway/rpc.py).
+
+Sizing: JINWEI_GATEWAY_WORKERS processes × JINWEI_GATEWAY_THREADS threads is how many
+requests are in flight at once; each thread holds one reply queue on the broker.
+"""
+
+import os as _os
+import shutil as _shutil
+import warnings as _warnings
+from pathlib import Path as _Path
+
+_warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")
+
+from shared import config as _config  # noqa: E402 - a bare `config` would be read as a setting
+
+_settings = _config.load()
+_metrics_dir = _Path(_os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", str(_Path(_settings.var_dir).absolute() / "gateway-metrics")))
+
+bind = f"{_settings.http_host}:{_settings.http_ports['gateway']}"
+worker_class = "gthread"
+workers = int(_os.environ.get("JINWEI_GATEWAY_WORKERS", 2))
+threads = int(_os.environ.get("JINWEI_GATEWAY_THREADS", 8))
+# A worker that stops answering its arbiter for this long is restarted. Requests are
+# bounded well below it: every RPC has JINWEI_RPC_TIMEOUT.
+timeout = int(_settings.rpc_timeout * 3 + 30)
+graceful_timeout = int(_os.environ.get("JINWEI_GATEWAY_GRACEFUL_TIMEOUT", 30))
+keepalive = 5
+# No limit on the request line: long filter lists are legitimate, and gunicorn's own 414
+# is an HTML page outside the API's error format. The ingress in front bounds sizes.
+limit_request_line = 0
+max_requests = 0
+accesslog = _os.environ.get("JINWEI_GATEWAY_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = _os.environ.get("JINWEI_GATEWAY_LOG_LEVEL", "info")
+proc_name = "jinwei-gateway"
+wsgi_app = "services.gateway.app:create_app()"
+
+
+def on_starting(server):
+    # Files of an earlier run would add its counts to this one's.
+    _shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,39 @@
+"""The gateway's readiness: it can reach the broker. Not whether every service answers:
+a gateway taken out of its load balancer because one service is down would also stop
+serving the others (each failing call answers 503 on its own)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import kombu
+
+from shared.db import close_quietly, first_line
+
+
+class BrokerCheck:
+    TIMEOUT_S = 2
+    CACHE_S = 1.0  # probes from several sources do not each open a connection
+
+    def __init__(self, amqp_uri: str):
+        self.amqp_uri = amqp_uri
+        self._lock = threading.Lock()
+        self._last: tuple[float, bool, dict] | None = None
+
+    def check(self) -> tuple[bool, dict]:
+        with self._lock:
+            now = time.monotonic()
+            if self._last and now - self._last[0] < self.CACHE_S:
+                return self._last[1], self._last[2]
+            connection = kombu.Connection(self.amqp_uri, connect_timeout=self.TIMEOUT_S)
+            try:
+                connection.ensure_connection(max_retries=1, timeout=self.TIMEOUT_S)
+                checks = {"broker": "ok"}
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                checks = {"broker": f"error: {first_line(exc)}"}
+            finally:
+                close_quietly(connection)
+            ok = checks["broker"] == "ok"
+            self._last = (now, ok, checks)
+            return ok, checks

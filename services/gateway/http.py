@@ -1,0 +1,113 @@
+"""HTTP details of the gateway that are not routing: problem responses, query strings
+turned into typed parameters, headers turned into contract fields."""
+
+from __future__ import annotations
+
+import json
+
+from marshmallow import fields
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from shared.errors import JinweiError, ValidationError
+
+PROBLEM = "application/problem+json"
+TITLES = {
+    400: "Bad input (输入有误)",
+    401: "Not authenticated (未认证)",
+    403: "Forbidden (无权操作)",
+    404: "Not found (不存在)",
+    405: "Method not allowed",
+    409: "Conflict (状态冲突)",
+    413: "Too large",
+    415: "Unsupported media type",
+    500: "Internal error",
+    503: "Service unavailable (服务暂不可用)",
+}
+
+
+def json_response(body, status: int = 200, headers=None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                    headers=headers, content_type="application/json; charset=utf-8")
+
+
+def problem(status: int, code: str, detail: str, instance: str, *, details=None,
+            request_id: str | None = None, headers=None) -> Response:
+    body = {"type": f"/problems/{code}", "title": TITLES.get(status, "Error"),
+            "status": status, "detail": detail, "code": code, "instance": instance}
+    if details:
+        body["details"] = details
+        if code == ValidationError.code:
+            body["errors"] = details
+    if request_id:
+        body["request_id"] = request_id
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                    headers=headers, content_type=f"{PROBLEM}; charset=utf-8")
+
+
+def problem_of(error: JinweiError, instance: str, request_id: str | None) -> Response:
+    return problem(error.http_status, error.code, error.message, instance,
+                   details=error.details, request_id=request_id)
+
+
+def query_params(schema, args: MultiDict) -> dict:
+    """A query string as the contract's parameters: integers as integers, lists from
+    repeated keys, objects from JSON. A value that does not convert is passed on as
+    given, so the schema reports it with the field's own message."""
+    params: dict = {}
+    repeated: dict[str, list[str]] = {}
+    for name in args:
+        values = args.getlist(name)
+        field = schema.fields.get(name)
+        if isinstance(field, fields.List):
+            params[name] = [_scalar(field.inner, v) for v in _split(values)]
+        elif len(values) > 1:
+            repeated[name] = ["given more than once"]
+        else:
+            params[name] = _scalar(field, values[0]) if field is not None else values[0]
+    if repeated:
+        raise ValidationError("invalid query parameters", repeated)
+    return params
+
+
+def _split(values: list[str]) -> list[str]:
+    # ?kind=631&kind=632 and ?kind=631,632 both mean two values.
+    return [part for value in values for part in value.split(",") if part != ""]
+
+
+def _scalar(field, value: str):
+    if isinstance(field, fields.Integer):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if isinstance(field, fields.Nested | fields.Dict):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def if_match_version(header: str | None):
+    """`If-Match: "3"` (or W/"3", or 3) → 3; anything else is a 400."""
+    if header is None:
+        return None
+    text = header.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    try:
+        return int(text)
+    except ValueError:
+        raise ValidationError("If-Match must carry a version (an ETag such as \"3\")",
+                              {"If-Match": ["not a version"]}) from None

@@ -1,0 +1,165 @@
+"""The gateway's OpenAPI 3 document, generated from the marshmallow contracts (apispec).
+
+Every public RPC method is one operation: a query is `GET /v1/{service}/{method}` with
+its parameters in the query string, a command is `POST /v1/{service}/{method}` with a
+JSON body. The request id and the version may also travel as the `Idempotency-Key` and
+`If-Match` headers. Errors are application/problem+json (RFC 9457).
+
+Result fields that are not `required` in the contract may be null (a rate with nothing
+surveyed, a date not reached yet): the document says so rather than promise more than
+the schemas enforce when they dump.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from shared import contracts
+from shared.auth import ROLES
+from shared.contract_schemas import new_spec
+from shared.errors import EXPECTED
+
+SERVICE_TITLES = {
+    "organizations": "党组织与整改 organizations",
+    "evaluation": "考评与晋位升级 evaluation",
+    "npe": "非公企业党建 npe",
+    "cadres": "干部人才 cadres",
+    "resources": "经费与场所 resources",
+}
+PROBLEM = "application/problem+json"
+ERROR_STATUSES = sorted({cls.http_status for cls in EXPECTED})
+
+
+class Problem(Schema):
+    """An error (RFC 9457 problem details), in English with the Chinese where the
+    service gave it."""
+
+    type = fields.String(required=True, metadata={"example": "/problems/validation_error"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "stable English error code"})
+    instance = fields.String(required=True, metadata={"description": "the request path"})
+    details = fields.Dict(metadata={"description": "what the service said about it; for "
+                                                   "validation_error, messages per field"})
+    errors = fields.Dict(metadata={"description": "validation_error: messages per field"})
+    request_id = fields.String(metadata={"description": "X-Request-Id of the request"})
+
+
+def operation_path(service: str, method: str) -> str:
+    return f"/v1/{service}/{method}"
+
+
+def build(version: str = "1.0.0", *, extra_paths=()) -> dict:
+    contracts.load_all()
+    spec, _ = new_spec(
+        "晋位 Jinwei API", version,
+        info={"description": (
+            "The REST face of the Jinwei services: the same operations, rules, errors and "
+            "jurisdiction as their RPC interface (docs/contract.md). Authenticate with "
+            "`Authorization: Bearer <token>` (`jinwei token issue`). Lists are keyset pages: "
+            "pass `next_cursor` back as `after`, or follow the `Link: rel=\"next\"` header."),
+        })
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                               "bearerFormat": "JWT"})
+    spec.components.schema("Problem", schema=Problem)
+    for service in contracts.services():
+        spec.tag({"name": service, "description": SERVICE_TITLES.get(service, service)})
+    for (service, method), contract in contracts.RPC.items():
+        spec.path(path=operation_path(service, method),
+                  operations={("post" if contract.mutating else "get"): _operation(contract)})
+    for path, operations in extra_paths:
+        spec.path(path=path, operations=operations)
+    document = spec.to_dict()
+    _results_may_be_null(document)
+    return document
+
+
+def _operation(contract: contracts.RpcContract) -> dict:
+    params_fields = contract.params.fields
+    operation = {
+        "operationId": f"{contract.service}.{contract.method}",
+        "tags": [contract.service],
+        "summary": contract.summary.split("\n")[0][:120],
+        "description": f"{contract.summary}\n\nRole: `{contract.role}` "
+                       f"({ROLES.get(contract.role, contract.role)}).",
+        "security": [{"bearer": []}],
+        "responses": {
+            "200": {"description": "OK",
+                    "content": {"application/json": {"schema": contract.result}}},
+            **{str(status): {"$ref": f"#/components/responses/{status}"}
+               for status in ERROR_STATUSES},
+        },
+    }
+    if contract.mutating:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": contract.params}}}
+        headers = []
+        if "request_id" in params_fields:
+            headers.append({"in": "header", "name": "Idempotency-Key", "required": False,
+                            "schema": {"type": "string", "minLength": 8, "maxLength": 100},
+                            "description": "the request_id, as a header: a repeat returns "
+                                           "the first result"})
+        if "version" in params_fields:
+            headers.append({"in": "header", "name": "If-Match", "required": False,
+                            "schema": {"type": "string"},
+                            "description": "the version read (its ETag), as a header"})
+        if headers:
+            operation["parameters"] = headers
+    else:
+        operation["parameters"] = [{"in": "query", "schema": contract.params}]
+        if "next_cursor" in contract.result.fields:
+            operation["responses"]["200"]["headers"] = {"Link": {
+                "description": "rel=\"next\": the next page", "schema": {"type": "string"}}}
+    if "version" in contract.result.fields:
+        operation["responses"]["200"].setdefault("headers", {})["ETag"] = {
+            "description": "the version, for If-Match", "schema": {"type": "string"}}
+    return operation
+
+
+def _results_may_be_null(document: dict) -> None:
+    components = document["components"]
+    components["responses"] = {
+        str(status): {"description": _STATUS_TEXT[status],
+                      "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for status in ERROR_STATUSES}
+    schemas = components.get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(schema: dict) -> None:
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen and name != "Problem":
+                seen.add(name)
+                target = schemas[name]
+                required = set(target.get("required", ()))
+                for prop_name, prop in target.get("properties", {}).items():
+                    if prop_name not in required and "$ref" not in prop:
+                        prop["nullable"] = True
+                    visit(prop)
+            return
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                visit(schema[key])
+        for key in ("allOf", "anyOf", "oneOf"):
+            for part in schema.get(key, ()):
+                visit(part)
+        for prop in schema.get("properties", {}).values():
+            visit(prop)
+
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            ok = operation.get("responses", {}).get("200", {})
+            for media in ok.get("content", {}).values():
+                visit(media.get("schema", {}))
+    document.setdefault("x-generated-from", "shared/contracts")
+
+
+_STATUS_TEXT = {400: "Bad input: messages per field", 401: "No token, or a bad one",
+                403: "Outside the caller's jurisdiction, or without the role",
+                404: "No such thing", 409: "Changed meanwhile (stale version), or not allowed now",
+                503: "A service did not answer in time; safe to retry with the same "
+                     "Idempotency-Key"}

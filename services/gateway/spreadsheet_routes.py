@@ -1,0 +1,152 @@
+"""Spreadsheets over HTTP: imports as jobs, exports as .xlsx, public notices as pages.
+
+The workbook is read here (shared.spreadsheets: the Chinese headings staff use) and its
+rows go to the owning service's `start_import`, which checks every row by the same
+rules as the single call and applies all of them or none, in the background; the
+caller polls the job. Exports call the report's own RPC and write what it returned.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from services.gateway.http import json_response, query_params
+from shared import contracts, spreadsheets
+from shared.errors import NotFound, ValidationError
+from shared.rpc_client import all_pages
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+RULES = [
+    Rule("/v1/imports/<kind>", endpoint="import_start", methods=["POST"]),
+    Rule("/v1/imports/<kind>/template", endpoint="import_template", methods=["GET"]),
+    Rule("/v1/imports/<kind>/<job_id>", endpoint="import_job", methods=["GET"]),
+    Rule("/v1/exports/<report>", endpoint="export", methods=["GET"]),
+    Rule("/v1/notices/<int:case_id>", endpoint="notice", methods=["GET"]),
+]
+
+
+def _import_kind(kind: str) -> str:
+    try:
+        return spreadsheets.IMPORTS[kind][0]
+    except KeyError:
+        raise NotFound(f"no import of {kind}", {"kind": kind,
+                                                "kinds": sorted(spreadsheets.IMPORTS)}) from None
+
+
+def _workbook_bytes(request) -> bytes:
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationError("no file in the form", {"file": ["attach the .xlsx as file"]})
+        return upload.read()
+    return request.get_data(cache=False)
+
+
+def start_import(gateway, request, request_id: str, kind: str) -> Response:
+    service = _import_kind(kind)
+    dry_run = request.args.get("dry_run", "false").lower() in ("1", "true", "yes")
+    rows = spreadsheets.parse(kind, _workbook_bytes(request))
+    params = {"kind": kind, "rows": rows, "dry_run": dry_run}
+    if request.headers.get("Idempotency-Key"):
+        params["request_id"] = request.headers["Idempotency-Key"]
+    job = gateway.call(request, request_id, service, "start_import", params)
+    location = f"/v1/imports/{kind}/{job['id']}"
+    return json_response(job, status=202, headers={"Location": location})
+
+
+def import_job(gateway, request, request_id: str, kind: str, job_id: str) -> Response:
+    service = _import_kind(kind)
+    return json_response(gateway.call(request, request_id, service, "get_import",
+                                      {"job_id": job_id}))
+
+
+def template(kind: str) -> Response:
+    _import_kind(kind)
+    return _xlsx(spreadsheets.template(kind), f"{spreadsheets.IMPORTS[kind][1]}（模板）")
+
+
+def export(gateway, request, request_id: str, report: str) -> Response:
+    try:
+        service, method, title = spreadsheets.EXPORTS[report]
+    except KeyError:
+        raise NotFound(f"no export {report}", {"report": report,
+                                                "reports": sorted(spreadsheets.EXPORTS)}) from None
+    contract = contracts.RPC[(service, method)]
+    params = query_params(contract.params, request.args)
+    contracts.load_params(contract, params)
+    result = all_pages(lambda page: gateway.call(request, request_id, service, method, page),
+                       params)
+    return _xlsx(spreadsheets.export(report, result), title)
+
+
+def notice(gateway, request, request_id: str, case_id: int) -> Response:
+    result = gateway.call(request, request_id, "organizations", "notice", {"case_id": case_id})
+    return Response(result["html"], content_type="text/html; charset=utf-8")
+
+
+def _xlsx(data: bytes, title: str) -> Response:
+    filename = quote(f"{title}.xlsx")
+    return Response(data, content_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{filename}"})
+
+
+def openapi_paths() -> list[tuple[str, dict]]:
+    """The spreadsheet routes, for /openapi.json."""
+    problem = {str(s): {"$ref": f"#/components/responses/{s}"} for s in (400, 401, 403, 404, 503)}
+    security = [{"bearer": []}]
+    kinds = sorted(spreadsheets.IMPORTS)
+    reports = sorted(spreadsheets.EXPORTS)
+    job = {"description": "the import job", "content": {"application/json": {"schema": {
+        "type": "object", "additionalProperties": True}}}}
+    return [
+        ("/v1/imports/{kind}", {"post": {
+            "operationId": "imports.start", "tags": ["spreadsheets"], "security": security,
+            "summary": "Import a spreadsheet (.xlsx): every row checked, all applied or none",
+            "parameters": [
+                {"in": "path", "name": "kind", "required": True,
+                 "schema": {"type": "string", "enum": kinds}},
+                {"in": "query", "name": "dry_run", "schema": {"type": "boolean"},
+                 "description": "check every row and apply nothing"},
+                {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "description": "the .xlsx file's bytes as the "
+                            "body (any content type), or multipart/form-data with it as `file`",
+                            "content": {"application/octet-stream": {"schema": {
+                                "type": "string", "format": "binary"}}}},
+            "responses": {"202": job, **problem}}}),
+        ("/v1/imports/{kind}/{job_id}", {"get": {
+            "operationId": "imports.job", "tags": ["spreadsheets"], "security": security,
+            "summary": "An import job: status, processed of total, errors by row",
+            "parameters": [
+                {"in": "path", "name": "kind", "required": True,
+                 "schema": {"type": "string", "enum": kinds}},
+                {"in": "path", "name": "job_id", "required": True,
+                 "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {"200": job, **problem}}}),
+        ("/v1/imports/{kind}/template", {"get": {
+            "operationId": "imports.template", "tags": ["spreadsheets"],
+            "summary": "A blank workbook with the headings and a sheet explaining them",
+            "parameters": [{"in": "path", "name": "kind", "required": True,
+                            "schema": {"type": "string", "enum": kinds}}],
+            "responses": {"200": {"description": "the workbook", "content": {XLSX: {
+                "schema": {"type": "string", "format": "binary"}}}}, "404": problem["404"]}}}),
+        ("/v1/exports/{report}", {"get": {
+            "operationId": "exports.report", "tags": ["spreadsheets"], "security": security,
+            "summary": "A report as a workbook with Chinese headings; the query takes the "
+                       "report method's own parameters",
+            "parameters": [{"in": "path", "name": "report", "required": True,
+                            "schema": {"type": "string", "enum": reports}}],
+            "responses": {"200": {"description": "the workbook", "content": {XLSX: {
+                "schema": {"type": "string", "format": "binary"}}}}, **problem}}}),
+        ("/v1/notices/{case_id}", {"get": {
+            "operationId": "notices.page", "tags": ["spreadsheets"], "security": security,
+            "summary": "A rectification case's public notice (公示), as a printable page",
+            "parameters": [{"in": "path", "name": "case_id", "required": True,
+                            "schema": {"type": "integer", "minimum": 1}}],
+            "responses": {"200": {"description": "the page", "content": {"text/html": {
+                "schema": {"type": "string"}}}}, **problem}}}),
+    ]

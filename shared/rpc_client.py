@@ -1,0 +1,148 @@
+"""An RPC client for processes that are not nameko services (the gateway, the CLI):
+one long-lived nameko proxy per thread, with a timeout.
+
+Why not a ClusterRpcProxy per request: each leaves a reply queue behind for minutes
+after it closes, and opening one costs several broker round trips. Why per thread:
+nameko's standalone proxy is not thread-safe, and gunicorn's gthread workers serve
+requests from a pool of threads. So each thread keeps its own reply listener (one
+reply queue) for its whole life and swaps the caller's token into the context of each
+call.
+
+Two things nameko's standalone proxy leaves to us:
+- a request that times out stays in the service's queue; were the service down, it
+  would run the request whenever it came back, long after the caller was told 503.
+  Requests are published with an AMQP expiration equal to the timeout, so RabbitMQ
+  drops them unread instead;
+- a reply that arrives after its call timed out is kept forever in the listener's
+  reply dict; here it is acknowledged and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from nameko.containers import WorkerContext
+from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.rpc import MethodProxy
+from nameko.standalone.rpc import (
+    PollingQueueConsumer,
+    SingleThreadedReplyListener,
+    StandaloneProxyBase,
+)
+
+from shared.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class _Consumer(PollingQueueConsumer):
+    def on_message(self, body, message):
+        correlation_id = message.properties.get("correlation_id")
+        if correlation_id not in self.provider._reply_events:
+            message.ack()  # the reply to a call that already timed out
+            return
+        super().on_message(body, message)
+
+
+class _ReplyListener(SingleThreadedReplyListener):
+    def __init__(self, timeout=None):
+        super().__init__(timeout=timeout)
+        self.queue_consumer = _Consumer(timeout=timeout)
+
+
+class _ThreadClient:
+    """One thread's reply queue and context; `call` is the only entry."""
+
+    def __init__(self, nameko_config: dict, timeout: float):
+        self.timeout = timeout
+        base = StandaloneProxyBase(nameko_config, context_data={}, timeout=timeout,
+                                   reply_listener_cls=_ReplyListener)
+        self.worker_ctx: WorkerContext = base._worker_ctx
+        self.reply_listener = base._reply_listener
+        self.reply_listener.setup()
+
+    def call(self, service: str, method: str, params: dict, context: dict):
+        self.worker_ctx.data = dict(context)
+        proxy = MethodProxy(self.worker_ctx, service, method, self.reply_listener,
+                            expiration=self.timeout)
+        return proxy(**params)
+
+    def close(self) -> None:
+        try:
+            self.reply_listener.stop()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            log.debug("closing the reply listener failed", exc_info=True)
+
+
+class RpcClient:
+    """Calls `service.method(**params)` as the caller whose token is given.
+
+    A service that does not answer within the timeout, is unknown to the broker, or a
+    broker that cannot be reached: ServiceUnavailable (the gateway's 503). The typed
+    errors of the service (shared.errors) come back as themselves."""
+
+    def __init__(self, nameko_config: dict, timeout: float):
+        self.nameko_config = nameko_config
+        self.timeout = timeout
+        self._local = threading.local()
+        self._clients: list[_ThreadClient] = []
+        self._lock = threading.Lock()
+
+    def _client(self) -> _ThreadClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = _ThreadClient(self.nameko_config, self.timeout)
+            self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def _forget(self) -> None:
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            self._local.client = None
+            with self._lock:
+                if client in self._clients:
+                    self._clients.remove(client)
+            client.close()
+
+    def call(self, service: str, method: str, params: dict, *, token: str | None = None,
+             call_id: str | None = None):
+        context = {"auth_token": token} if token else {}
+        if call_id:
+            context["call_id_stack"] = [call_id]
+        try:
+            return self._client().call(service, method, params, context)
+        except RpcTimeout:
+            raise ServiceUnavailable(
+                f"{service} did not answer within {self.timeout:g} s",
+                {"service": service, "timeout_seconds": self.timeout}) from None
+        except UnknownService:
+            raise ServiceUnavailable(f"{service} is not running",
+                                     {"service": service}) from None
+        except (OSError, ConnectionError) as exc:
+            self._forget()  # a fresh connection next time
+            raise ServiceUnavailable(f"the message broker did not answer: {exc}",
+                                     {"service": service}) from None
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+
+
+def all_pages(fetch, params: dict, *, max_pages: int = 400) -> dict:
+    """A paged result whole: `fetch(params)` again with `after=next_cursor` until the last
+    page (or `max_pages`), the list part of each page appended (its `items`, or a roster's
+    `rows`)."""
+    result = fetch(params)
+    pages = 1
+    while isinstance(result, dict) and result.get("next_cursor") and pages < max_pages:
+        following = fetch({**params, "after": result["next_cursor"]})
+        for key in ("items", "rows"):
+            if key in following:
+                following = {**following, key: [*result[key], *following[key]]}
+        result, pages = following, pages + 1
+    return result
