@@ -40,7 +40,7 @@ def test_every_response_matches_the_document(gateway, token_secret, tmp_path):
         "--report", "junit", "--report-junit-path", str(report), "--no-color",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, cwd=tmp_path)  # its .schemathesis/ too
     output = tmp_path / "schemathesis.txt"
     output.write_text(result.stdout + result.stderr)
     tail = result.stdout[-6000:]
