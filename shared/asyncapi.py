@@ -36,7 +36,10 @@ def build() -> dict:
         warnings.simplefilter("ignore")  # "name modified": one schema used with modifiers
         ref = plugin.converter.resolve_nested_schema
         channels, operations, messages = {}, {}, {}
+        public = set(contracts.services())  # not what a test registers for itself
         for (service, method), contract in contracts.RPC.items():
+            if service not in public:
+                continue
             name = f"{service}.{method}"
             messages[f"{name}.request"] = {
                 "name": f"{name}.request", "title": f"{name} request",
@@ -70,6 +73,8 @@ def build() -> dict:
                           "address": {"location": "$message.header#/reply_to"},
                           "messages": [{"$ref": f"#/channels/{name}.reply/messages/reply"}]}}
         for (source, event_type), event in contracts.EVENTS.items():
+            if source not in public:
+                continue
             name = f"{source}.{event_type}"
             messages[name] = {
                 "name": name, "title": event_type, "summary": event.summary.splitlines()[0],
