@@ -4,7 +4,8 @@
 Processes as in production: the organizations service (`python -m shared.runner`), the
 bare echo service, and the gateway (`python -m services.gateway`: gunicorn, gthread).
 One client process drives N concurrent callers (threads): HTTP callers each keep one
-keep-alive connection; echo callers each keep one long-lived RPC proxy. Paths take
+keep-alive connection; echo callers each keep one long-lived nameko ClusterRpcProxy,
+as a bare nameko client would. Paths take
 turns round after round. The bench gets its own vhost and database, removed after.
 
 Prints a table and writes bench/out/gateway.json.
@@ -23,6 +24,8 @@ import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import auth, config, contracts, spreadsheets
 from shared.infra import provision
@@ -138,10 +141,10 @@ def main(argv=None):
         path = f"/v1/organizations/get_organization?organization_id={seed['id']}"
         headers = {"Authorization": f"Bearer {token}"}
 
-        def echo_call():
-            client = RpcClient(nameko_config, 30)
-            return lambda: client.call("echo", "echo", {"value": {"organization_id": 1}},
-                                       token=token)
+        def echo_call():  # bare nameko: its own standalone proxy, one per thread
+            proxy = ClusterRpcProxy(nameko_config, context_data={"auth_token": token},
+                                    timeout=30).start()
+            return lambda: proxy.echo.echo(value={"organization_id": 1})
 
         def gateway_call():
             conn = http.client.HTTPConnection("127.0.0.1", gateway_port, timeout=30)
@@ -168,7 +171,7 @@ def main(argv=None):
                                 "p50_ms": 1000 * statistics.median(latencies),
                                 "p99_ms": 1000 * percentile(latencies, 0.99)})
         contracts.load_all()
-        if ("organizations", "start_import") in contracts.RPC:
+        if args.rows and ("organizations", "start_import") in contracts.RPC:
             imported = bench_import(gateway_port, token, setup, args.rows)
     finally:
         for process in processes:

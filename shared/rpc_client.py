@@ -15,6 +15,12 @@ Two things nameko's standalone proxy leaves to us:
   drops them unread instead;
 - a reply that arrives after its call timed out is kept forever in the listener's
   reply dict; here it is acknowledged and dropped.
+
+Publisher confirms (`confirms`): nameko waits for the broker's confirm of every request,
+which is how it tells a service nobody serves (UnknownService) at once. That wait is a
+broker round trip per call, ~a quarter of the gateway's time per request (py-spy, see
+bench/RESULTS.md). The gateway turns it off: a request to a service that is not there
+then ends in the timeout's 503 instead of an immediate one, and the timeout bounds it.
 """
 
 from __future__ import annotations
@@ -54,8 +60,9 @@ class _ReplyListener(SingleThreadedReplyListener):
 class _ThreadClient:
     """One thread's reply queue and context; `call` is the only entry."""
 
-    def __init__(self, nameko_config: dict, timeout: float):
+    def __init__(self, nameko_config: dict, timeout: float, confirms: bool):
         self.timeout = timeout
+        self.confirms = confirms
         base = StandaloneProxyBase(nameko_config, context_data={}, timeout=timeout,
                                    reply_listener_cls=_ReplyListener)
         self.worker_ctx: WorkerContext = base._worker_ctx
@@ -65,7 +72,7 @@ class _ThreadClient:
     def call(self, service: str, method: str, params: dict, context: dict):
         self.worker_ctx.data = dict(context)
         proxy = MethodProxy(self.worker_ctx, service, method, self.reply_listener,
-                            expiration=self.timeout)
+                            expiration=self.timeout, use_confirms=self.confirms)
         return proxy(**params)
 
     def close(self) -> None:
@@ -82,9 +89,10 @@ class RpcClient:
     broker that cannot be reached: ServiceUnavailable (the gateway's 503). The typed
     errors of the service (shared.errors) come back as themselves."""
 
-    def __init__(self, nameko_config: dict, timeout: float):
+    def __init__(self, nameko_config: dict, timeout: float, *, confirms: bool = True):
         self.nameko_config = nameko_config
         self.timeout = timeout
+        self.confirms = confirms
         self._local = threading.local()
         self._clients: list[_ThreadClient] = []
         self._lock = threading.Lock()
@@ -92,7 +100,7 @@ class RpcClient:
     def _client(self) -> _ThreadClient:
         client = getattr(self._local, "client", None)
         if client is None:
-            client = _ThreadClient(self.nameko_config, self.timeout)
+            client = _ThreadClient(self.nameko_config, self.timeout, self.confirms)
             self._local.client = client
             with self._lock:
                 self._clients.append(client)

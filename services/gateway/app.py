@@ -61,7 +61,8 @@ class Gateway:
     def __init__(self, settings: config.Settings, *, rpc: RpcClient | None = None):
         contracts.load_all()
         self.settings = settings
-        self.rpc = rpc or RpcClient(settings.nameko_config(), settings.rpc_timeout)
+        self.rpc = rpc or RpcClient(settings.nameko_config(), settings.rpc_timeout,
+                                    confirms=False)  # shared/rpc_client.py says why
         self.readiness = health.BrokerCheck(settings.amqp_uri)
         self.document = openapi.build(extra_paths=sheets.openapi_paths())
         self.document_bytes = json.dumps(self.document, ensure_ascii=False).encode()
