@@ -6,6 +6,7 @@ replicas (compose --scale, KEDA, the HPA)."""
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import eventlet
@@ -34,10 +35,15 @@ def test_two_replicas_share_the_queue_and_both_work(databases, base_settings, to
     try:
         for replica in replicas:
             replica.start()
-        with kombu.Connection(base_settings.amqp_uri) as conn:
-            _, _, consumers = conn.default_channel.queue_declare("rpc-organizations",
-                                                                 passive=True)
-        assert consumers == 2, "both replicas consume the one queue"
+        def consumers() -> int:
+            with kombu.Connection(base_settings.amqp_uri) as conn:
+                return conn.default_channel.queue_declare("rpc-organizations", passive=True)[2]
+
+        # both replicas, and nobody else (an earlier test's service may still be leaving)
+        deadline = time.monotonic() + 15
+        while consumers() != 2:
+            assert time.monotonic() < deadline, f"{consumers()} consumers, not 2"
+            time.sleep(0.2)
 
         callers = token(token_secret)
         with rpc(base_settings, callers) as proxy:
@@ -74,8 +80,9 @@ def test_two_replicas_share_the_queue_and_both_work(databases, base_settings, to
 
     print(f"\ntwo replicas (pids {pids[0]}, {pids[1]}): {served[0]:.0f} and {served[1]:.0f} of "
           f"{CALLS} calls; exits after SIGTERM {exits[0]:.2f} s, {exits[1]:.2f} s")
-    assert all(count > 0 for count in served), "both replicas did work"
-    assert sum(served) == CALLS == len(answered) == len(set(answered))
+    logs = "\n".join(r.log_tail(1500) for r in replicas)
+    assert all(count > 0 for count in served), f"both replicas did work\n{logs}"
+    assert sum(served) == CALLS == len(answered) == len(set(answered)), (served, logs)
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM organizations")
         assert cur.fetchone()[0] == CALLS
