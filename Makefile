@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test clean lint bench token roles places snapshot dead-letters contract
+.PHONY: help venv run stop status logs infra migrate test clean lint bench token roles places snapshot dead-letters contract ops-tools ops-generate
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -71,7 +71,7 @@ clean: ## make stop, then delete the private instances' data, the logs and super
 	@if $(HAVE_TOOLS); then $(INFRA) clean; else $(NO_TOOLS); fi
 
 lint: $(STAMP) ## ruff
-	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/ruff check shared services tests bench deploy/generate.py deploy/docker
 
 # ---- operator verbs ---------------------------------------------------------------------
 
@@ -93,6 +93,12 @@ roles: $(STAMP) ## list the roles a token can carry
 dead-letters: $(STAMP) ## list dead-lettered events; REPLAY="<service> --all" or REPLAY="<service> <event id>..." replays
 	@if [ -n "$(REPLAY)" ]; then $(PY) -m shared.dead_letters replay $(REPLAY); \
 	else $(PY) -m shared.dead_letters list; fi
+
+ops-tools: ## docker-compose, prometheus/promtool (apt) and kubernetes-validate, for tests/ops
+	@bash deploy/install-ops-tools.sh
+
+ops-generate: $(STAMP) ## regenerate k8s/base and the Grafana dashboards (deploy/generate.py)
+	@$(PY) deploy/generate.py
 
 contract: $(STAMP) ## regenerate docs/contract.md and docs/asyncapi.json from shared/contracts
 	@$(PY) -m shared.contract_doc
