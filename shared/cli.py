@@ -27,7 +27,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import amqp.exceptions
 import click
+import kombu.exceptions
+from marshmallow import fields
+from nameko.exceptions import RemoteError
 
 from shared import auth, config, contracts, dead_letters, regions, spreadsheets
 from shared.errors import JinweiError, ServiceUnavailable
@@ -72,26 +76,35 @@ def _fail(error: JinweiError) -> None:
     sys.exit(EXIT_UNAVAILABLE if isinstance(error, ServiceUnavailable) else EXIT_USAGE)
 
 
+# Fields whose values are text even when they look like numbers: place codes, identity
+# numbers, dates, money ("200.50" stays exact), uuids.
+_TEXT_FIELDS = (fields.String, fields.Date, fields.DateTime, fields.UUID, fields.Decimal)
+
+
+def _value(field, text: str):
+    if field is None or isinstance(field, _TEXT_FIELDS):
+        return text
+    try:
+        return json.loads(text)  # numbers, true/false, objects
+    except ValueError:
+        return text
+
+
 def _params(pairs: tuple[str, ...], contract) -> dict:
-    """k=v pairs as the method's parameters: JSON values where they parse (numbers,
-    lists, objects), text otherwise; list fields from repeated keys."""
+    """name=value pairs as the method's parameters, typed by its schema; a list field
+    takes repeated names, any other name given twice is a usage error."""
     params: dict = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
+        name, sep, text = pair.partition("=")
         if not sep:
             raise click.UsageError(f"expected name=value, got {pair!r}")
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = value
         field = contract.params.fields.get(name)
-        if field is not None and field.__class__.__name__ in ("String", "PlaceCode", "Enum",
-                                                              "Date", "Cursor", "CreditCode"):
-            parsed = value  # a place code or a date is text even when it looks like a number
-        if field is not None and field.__class__.__name__ == "List" and not isinstance(parsed, list):
-            params.setdefault(name, []).append(parsed)
+        if isinstance(field, fields.List):
+            params.setdefault(name, []).append(_value(field.inner, text))
+        elif name in params:
+            raise click.UsageError(f"{name} given twice")
         else:
-            params[name] = parsed
+            params[name] = _value(field, text)
     return params
 
 
@@ -102,7 +115,21 @@ def _contract(service: str, method: str):
         raise click.UsageError(f"{exc}; `jinwei methods {service}` lists them") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Jinwei(click.Group):
+    """Errors no verb handles become a message and an exit code, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError) as exc:
+            click.echo(f"error: the message broker did not answer: {exc}", err=True)
+            ctx.exit(EXIT_UNAVAILABLE)
+        except RemoteError as exc:
+            click.echo(f"error: the service failed: {exc.exc_type}: {exc.value}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Jinwei, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--token", envvar="JINWEI_TOKEN", help="bearer token (or JINWEI_TOKEN)")
 @click.option("--as-operator", metavar="PLACE",
               help="sign a 15-minute token with every role for PLACE from the local secret")
@@ -161,8 +188,8 @@ def health(obj: Context):
             with urllib.request.urlopen(url, timeout=5) as response:
                 status, body = response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
-            status, body = error.code, json.loads(error.read() or b"{}")
-        except (urllib.error.URLError, OSError) as exc:
+            status, body = error.code, _json_or_text(error.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             status, body = None, {"error": str(getattr(exc, "reason", exc))}
         ok = status == 200
         failing += not ok
@@ -170,6 +197,13 @@ def health(obj: Context):
         click.echo(f"{process:<14} {'ready' if ok else 'NOT READY':<10} "
                    f"{json.dumps(detail, ensure_ascii=False)}")
     sys.exit(EXIT_PROBLEMS if failing else 0)
+
+
+def _json_or_text(raw: bytes) -> dict:
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError:
+        return {"body": raw[:200].decode(errors="replace")}
 
 
 @main.command()
@@ -220,6 +254,7 @@ def import_(obj: Context, kind, file: Path, dry_run, request_id):
         if request_id:
             params["request_id"] = request_id
         job = obj.call(service, "start_import", **params)
+        click.echo(f"job {job['id']}", err=True)  # to look it up again should this stop
         with click.progressbar(length=job["total"], label="checking" if dry_run else "importing",
                                file=sys.stderr) as bar:
             done = 0
@@ -263,7 +298,10 @@ def export(obj: Context, report, file: Path, params):
     if report not in spreadsheets.EXPORTS:
         raise click.UsageError(f"no report {report}; reports: {', '.join(spreadsheets.EXPORTS)}")
     service, method, title = spreadsheets.EXPORTS[report]
-    values = _params(params, _contract(service, method))
+    contract = _contract(service, method)
+    values = _params(params, contract)
+    if contracts.largest_page(contract):
+        values.setdefault("limit", contracts.largest_page(contract))  # fewer pages
     try:
         result = all_pages(lambda page: obj.call(service, method, **page), values)
     except JinweiError as error:

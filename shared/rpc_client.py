@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+import amqp.exceptions
+import kombu.exceptions
 from nameko.containers import WorkerContext
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import MethodProxy
@@ -37,9 +40,22 @@ from nameko.standalone.rpc import (
     StandaloneProxyBase,
 )
 
-from shared.errors import ServiceUnavailable
+from shared.errors import ServiceUnavailable, ValidationError
 
 log = logging.getLogger(__name__)
+
+
+# What the broker side can raise besides a typed error: the thread's client is dropped
+# (a fresh connection next time) and the caller gets ServiceUnavailable.
+BROKER_ERRORS = (OSError, ConnectionError, kombu.exceptions.KombuError,
+                 amqp.exceptions.AMQPError)
+# nameko always asks for mandatory delivery, and warns at every publish without confirms
+# that it cannot see a returned message: known and intended here (the timeout covers it).
+warnings.filterwarnings("ignore", message="Mandatory delivery was requested",
+                        category=UserWarning)
+# Publishing is retried at most once, at once: a publish must not outlast the timeout.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                 "interval_max": 0.2}
 
 
 class _Consumer(PollingQueueConsumer):
@@ -49,6 +65,30 @@ class _Consumer(PollingQueueConsumer):
             message.ack()  # the reply to a call that already timed out
             return
         super().on_message(body, message)
+
+    def get_message(self, correlation_id):
+        """nameko's, with the timeout a deadline (its own restarts whenever another
+        reply arrives), and no reconnect of its own: on a timeout or a broker error the
+        caller drops this client (nameko's reconnect leaves the old channel open, one
+        per timeout, until the connection runs out of channels)."""
+        deadline = time.monotonic() + self.timeout if self.timeout else None
+        try:
+            while correlation_id not in self.replies:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError()
+                self.consumer.connection.drain_events(timeout=remaining)
+        except TimeoutError:
+            event = self.provider._reply_events.pop(correlation_id)
+            event.send_exception(RpcTimeout(self.timeout))
+            return
+        except BaseException as exc:
+            event = self.provider._reply_events.pop(correlation_id, None)
+            if event is not None:
+                event.send_exception(exc)
+            return
+        body, message = self.replies.pop(correlation_id)
+        self.provider.handle_message(body, message)
 
 
 class _ReplyListener(SingleThreadedReplyListener):
@@ -65,14 +105,18 @@ class _ThreadClient:
         self.confirms = confirms
         base = StandaloneProxyBase(nameko_config, context_data={}, timeout=timeout,
                                    reply_listener_cls=_ReplyListener)
-        self.worker_ctx: WorkerContext = base._worker_ctx
+        self.container = base._worker_ctx.container
         self.reply_listener = base._reply_listener
         self.reply_listener.setup()
 
     def call(self, service: str, method: str, params: dict, context: dict):
-        self.worker_ctx.data = dict(context)
-        proxy = MethodProxy(self.worker_ctx, service, method, self.reply_listener,
-                            expiration=self.timeout, use_confirms=self.confirms)
+        # A context per call: nameko fixes the call id stack when the context is made,
+        # so a shared one would give every request of this thread the same call id.
+        worker_ctx = WorkerContext(self.container, service=None,
+                                   entrypoint=StandaloneProxyBase.Dummy, data=dict(context))
+        proxy = MethodProxy(worker_ctx, service, method, self.reply_listener,
+                            expiration=self.timeout, use_confirms=self.confirms,
+                            retry_policy=PUBLISH_RETRY)
         return proxy(**params)
 
     def close(self) -> None:
@@ -123,13 +167,14 @@ class RpcClient:
         try:
             return self._client().call(service, method, params, context)
         except RpcTimeout:
+            self._forget()  # its consumer is in an unknown state: a fresh one next time
             raise ServiceUnavailable(
                 f"{service} did not answer within {self.timeout:g} s",
                 {"service": service, "timeout_seconds": self.timeout}) from None
         except UnknownService:
             raise ServiceUnavailable(f"{service} is not running",
                                      {"service": service}) from None
-        except (OSError, ConnectionError) as exc:
+        except BROKER_ERRORS as exc:
             self._forget()  # a fresh connection next time
             raise ServiceUnavailable(f"the message broker did not answer: {exc}",
                                      {"service": service}) from None
@@ -143,11 +188,14 @@ class RpcClient:
 
 def all_pages(fetch, params: dict, *, max_pages: int = 400) -> dict:
     """A paged result whole: `fetch(params)` again with `after=next_cursor` until the last
-    page (or `max_pages`), the list part of each page appended (its `items`, or a roster's
-    `rows`)."""
+    page, the list part of each page appended (its `items`, or a roster's `rows`). More
+    than `max_pages` pages is a ValidationError rather than a silently cut result."""
     result = fetch(params)
     pages = 1
-    while isinstance(result, dict) and result.get("next_cursor") and pages < max_pages:
+    while isinstance(result, dict) and result.get("next_cursor"):
+        if pages >= max_pages:
+            raise ValidationError(f"more than {max_pages} pages: narrow the place or filters",
+                                  {"place_code": ["too many rows for one export"]})
         following = fetch({**params, "after": result["next_cursor"]})
         for key in ("items", "rows"):
             if key in following:

@@ -114,10 +114,14 @@ class Gateway:
             contract = contracts.RPC[(service, method)]
         except KeyError:
             raise NotFound() from None
-        wanted = "POST" if contract.mutating else "GET"
+        wanted = operation_verb(contract)
         if request.method != wanted:
             raise MethodNotAllowed(valid_methods=[wanted])
-        if contract.mutating:
+        if wanted == "POST":
+            if contract.personal and request.args:
+                # Personal data never rides in a URL: URLs end up in access logs.
+                raise ValidationError("parameters go in the JSON body here, not the query",
+                                      {name: ["in the body only"] for name in request.args})
             params = self._body(request)
             self._headers_into(request, contract, params)
         else:
@@ -152,8 +156,9 @@ class Gateway:
                                   {"body": [f"not JSON: {request.mimetype}"]})
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError("the body is not valid JSON", {"body": [str(exc)]}) from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ValidationError("the body is not valid JSON",
+                                  {"body": [str(exc)[:200] or "nested too deeply"]}) from None
         if not isinstance(body, dict):
             raise ValidationError("the body must be a JSON object",
                                   {"body": ["expected an object of parameters"]})
@@ -168,8 +173,11 @@ class Gateway:
                 raise ValidationError("Idempotency-Key and request_id differ",
                                       {"request_id": ["differs from the Idempotency-Key header"]})
             params["request_id"] = key
+        if "If-Match" in request.headers and "version" not in fields_:
+            raise ValidationError(f"{contract.method} is not a conditional update",
+                                  {"If-Match": ["this operation takes no version"]})
         version = if_match_version(request.headers.get("If-Match"))
-        if version is not None and "version" in fields_:
+        if version is not None:
             if params.get("version") not in (None, version):
                 raise ValidationError("If-Match and version differ",
                                       {"version": ["differs from the If-Match header"]})
@@ -208,6 +216,12 @@ class Gateway:
     def on_metrics(self, request, request_id):
         body, content_type = metrics.render()
         return Response(body, content_type=content_type)
+
+
+def operation_verb(contract: contracts.RpcContract) -> str:
+    """POST for commands, and for queries that take personal data (kept out of URLs);
+    GET for the other queries."""
+    return "POST" if contract.mutating or contract.personal else "GET"
 
 
 def _label(endpoint: str, args: dict) -> str:

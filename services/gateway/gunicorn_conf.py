@@ -36,6 +36,8 @@ keepalive = 5
 limit_request_line = 0
 max_requests = 0
 accesslog = _os.environ.get("JINWEI_GATEWAY_ACCESS_LOG") or None
+# The path without its query string (%(U)s, not %(r)s): no parameter value reaches a log.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%({x-request-id}o)s"'
 errorlog = "-"
 loglevel = _os.environ.get("JINWEI_GATEWAY_LOG_LEVEL", "info")
 proc_name = "jinwei-gateway"

@@ -4,6 +4,7 @@ turned into typed parameters, headers turned into contract fields."""
 from __future__ import annotations
 
 import json
+import re
 
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
@@ -50,17 +51,20 @@ def problem_of(error: JinweiError, instance: str, request_id: str | None) -> Res
                    details=error.details, request_id=request_id)
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def query_params(schema, args: MultiDict) -> dict:
     """A query string as the contract's parameters: integers as integers, lists from
-    repeated keys, objects from JSON. A value that does not convert is passed on as
-    given, so the schema reports it with the field's own message."""
+    repeated keys. A value that does not convert is passed on as given, so the schema
+    reports it with the field's own message."""
     params: dict = {}
     repeated: dict[str, list[str]] = {}
     for name in args:
         values = args.getlist(name)
         field = schema.fields.get(name)
         if isinstance(field, fields.List):
-            params[name] = [_scalar(field.inner, v) for v in _split(values)]
+            params[name] = [_scalar(field.inner, v) for v in values]
         elif len(values) > 1:
             repeated[name] = ["given more than once"]
         else:
@@ -70,23 +74,22 @@ def query_params(schema, args: MultiDict) -> dict:
     return params
 
 
-def _split(values: list[str]) -> list[str]:
-    # ?kind=631&kind=632 and ?kind=631,632 both mean two values.
-    return [part for value in values for part in value.split(",") if part != ""]
-
-
 def _scalar(field, value: str):
-    if isinstance(field, fields.Integer):
-        try:
-            return int(value)
-        except ValueError:
-            return value
-    if isinstance(field, fields.Nested | fields.Dict):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
+    # Only plain ASCII digits: int() would also take "1_000", " 7 " and other scripts'.
+    if isinstance(field, fields.Integer) and _INTEGER.fullmatch(value):
+        return int(value)
     return value
+
+
+def boolean_arg(args: MultiDict, name: str) -> bool:
+    """?name=true|false (1/0, yes/no); absent is false; anything else is a 400 rather
+    than a guess (a typo in dry_run must not mean "apply")."""
+    value = args.get(name, "false").strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ValidationError(f"{name} must be true or false", {name: ["not true or false"]})
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -66,8 +66,8 @@ def build(version: str = "1.0.0", *, extra_paths=()) -> dict:
     for service in contracts.services():
         spec.tag({"name": service, "description": SERVICE_TITLES.get(service, service)})
     for (service, method), contract in contracts.RPC.items():
-        spec.path(path=operation_path(service, method),
-                  operations={("post" if contract.mutating else "get"): _operation(contract)})
+        verb = "post" if contract.mutating or contract.personal else "get"
+        spec.path(path=operation_path(service, method), operations={verb: _operation(contract)})
     for path, operations in extra_paths:
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
@@ -91,7 +91,7 @@ def _operation(contract: contracts.RpcContract) -> dict:
                for status in ERROR_STATUSES},
         },
     }
-    if contract.mutating:
+    if contract.mutating or contract.personal:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": contract.params}}}
         headers = []
@@ -100,7 +100,7 @@ def _operation(contract: contracts.RpcContract) -> dict:
                             "schema": {"type": "string", "minLength": 8, "maxLength": 100},
                             "description": "the request_id, as a header: a repeat returns "
                                            "the first result"})
-        if "version" in params_fields:
+        if "version" in params_fields:  # (elsewhere If-Match is refused: not conditional)
             headers.append({"in": "header", "name": "If-Match", "required": False,
                             "schema": {"type": "string"},
                             "description": "the version read (its ETag), as a header"})
@@ -108,9 +108,9 @@ def _operation(contract: contracts.RpcContract) -> dict:
             operation["parameters"] = headers
     else:
         operation["parameters"] = [{"in": "query", "schema": contract.params}]
-        if "next_cursor" in contract.result.fields:
-            operation["responses"]["200"]["headers"] = {"Link": {
-                "description": "rel=\"next\": the next page", "schema": {"type": "string"}}}
+    if not contract.mutating and "next_cursor" in contract.result.fields:
+        operation["responses"]["200"]["headers"] = {"Link": {
+            "description": "rel=\"next\": the next page", "schema": {"type": "string"}}}
     if "version" in contract.result.fields:
         operation["responses"]["200"].setdefault("headers", {})["ETag"] = {
             "description": "the version, for If-Match", "schema": {"type": "string"}}

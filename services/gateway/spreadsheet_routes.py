@@ -13,9 +13,9 @@ from urllib.parse import quote
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from services.gateway.http import json_response, query_params
+from services.gateway.http import bearer_token, boolean_arg, json_response, query_params
 from shared import contracts, spreadsheets
-from shared.errors import NotFound, ValidationError
+from shared.errors import NotFound, Unauthenticated, ValidationError
 from shared.rpc_client import all_pages
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,11 +49,15 @@ def _workbook_bytes(request) -> bytes:
 
 def start_import(gateway, request, request_id: str, kind: str) -> Response:
     service = _import_kind(kind)
-    dry_run = request.args.get("dry_run", "false").lower() in ("1", "true", "yes")
+    if bearer_token(request.headers.get("Authorization")) is None:
+        # Not even reading a file of up to 64 MB for an anonymous caller.
+        raise Unauthenticated("no bearer token", {})
+    dry_run = boolean_arg(request.args, "dry_run")
     rows = spreadsheets.parse(kind, _workbook_bytes(request))
     params = {"kind": kind, "rows": rows, "dry_run": dry_run}
     if request.headers.get("Idempotency-Key"):
         params["request_id"] = request.headers["Idempotency-Key"]
+    contracts.load_params(contracts.RPC[(service, "start_import")], params)  # e.g. too many rows
     job = gateway.call(request, request_id, service, "start_import", params)
     location = f"/v1/imports/{kind}/{job['id']}"
     return json_response(job, status=202, headers={"Location": location})
@@ -78,6 +82,8 @@ def export(gateway, request, request_id: str, report: str) -> Response:
                                                 "reports": sorted(spreadsheets.EXPORTS)}) from None
     contract = contracts.RPC[(service, method)]
     params = query_params(contract.params, request.args)
+    if contracts.largest_page(contract):
+        params.setdefault("limit", contracts.largest_page(contract))  # fewer pages
     contracts.load_params(contract, params)
     result = all_pages(lambda page: gateway.call(request, request_id, service, method, page),
                        params)

@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass
 
 import marshmallow
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from shared.errors import ValidationError
 
@@ -78,6 +78,15 @@ def rpc_contract(service: str, method: str) -> RpcContract:
         return RPC[(service, method)]
     except KeyError:
         raise LookupError(f"no contract for the RPC method {service}.{method}") from None
+
+
+def largest_page(contract: RpcContract) -> int | None:
+    """The largest `limit` a paged method takes (None: it is not paged)."""
+    field = contract.params.fields.get("limit")
+    if field is None:
+        return None
+    return max((rule.max for rule in field.validators
+                if isinstance(rule, validate.Range) and rule.max is not None), default=None)
 
 
 def load_params(contract: RpcContract, params: dict) -> dict:

@@ -262,3 +262,32 @@ def test_a_10000_row_spreadsheet_import_over_http(gw, province, stack):
     assert gw.request("POST", "/v1/imports/organizations", token=province,
                       data=b"not a workbook")[2]["code"] == "validation_error"
     assert gw.get("/v1/notices/999999", token=province)[0] == 404
+
+
+def test_headers_query_strings_and_personal_data(gw, province, stack):
+    place = township(gw, province, 4)
+    created = gw.post("/v1/organizations/register_organization", organization(place=place),
+                      token=province)[2]
+    # If-Match where the operation takes no version: refused, not silently ignored.
+    status, _, problem = gw.post("/v1/organizations/record_system", {
+        "organization_id": created["id"], "name": "三会一课", "category": "study",
+        "established_on": "2023-01-01"}, token=province, headers={"If-Match": '"1"'})
+    assert (status, problem["errors"]) == (400, {"If-Match": ["this operation takes no version"]})
+    # Only plain digits are integers; a key given twice is refused.
+    for query in ("organization_id=1_000", "organization_id=%207%20",
+                  "organization_id=1&organization_id=2"):
+        assert gw.get(f"/v1/organizations/get_organization?{query}", token=province)[0] == 400
+    # Deep nesting is bad input, not a crash.
+    assert gw.post("/v1/organizations/register_organization", token=province,
+                   data=b"[" * 50_000, headers={"Content-Type": "application/json"})[0] == 400
+    # A query with personal data is a POST with a body; in a URL it is refused.
+    spec = gw.get("/openapi.json")[2]
+    assert set(spec["paths"]["/v1/cadres/find_person"]) == {"post"}
+    status, _, problem = gw.post("/v1/cadres/find_person?identity_number=11010519491231002X",
+                                 {}, token=province)
+    assert (status, set(problem["errors"])) == (400, {"identity_number"})
+    # dry_run is true or false, never a guess.
+    status, _, problem = gw.request("POST", "/v1/imports/organizations?dry_run=on",
+                                    token=province, data=b"x")
+    assert (status, problem["errors"]) == (400, {"dry_run": ["not true or false"]})
+    assert gw.request("POST", "/v1/imports/organizations", data=b"x")[0] == 401
