@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 
 import amqp.exceptions
 import kombu.exceptions
