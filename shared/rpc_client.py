@@ -28,10 +28,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import warnings
 
 import amqp.exceptions
 import kombu.exceptions
+from nameko.amqp.publish import Publisher
 from nameko.containers import WorkerContext
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import MethodProxy
@@ -50,10 +50,22 @@ log = logging.getLogger(__name__)
 # (a fresh connection next time) and the caller gets ServiceUnavailable.
 BROKER_ERRORS = (OSError, ConnectionError, kombu.exceptions.KombuError,
                  amqp.exceptions.AMQPError)
-# nameko always asks for mandatory delivery, and warns at every publish without confirms
-# that it cannot see a returned message: known and intended here (the timeout covers it).
-warnings.filterwarnings("ignore", message="Mandatory delivery was requested",
-                        category=UserWarning)
+
+
+class _UnconfirmedPublisher(Publisher):
+    """Without confirms, not mandatory either: the broker's return of an unroutable
+    request would arrive later on the pooled channel and fail whichever publish came
+    next (UnknownService for a service that is running). Unroutable requests are
+    dropped instead, and their caller gets the timeout's 503."""
+
+    def publish(self, payload, **kwargs):
+        kwargs["mandatory"] = False
+        return super().publish(payload, **kwargs)
+
+
+class _UnconfirmedMethodProxy(MethodProxy):
+    publisher_cls = _UnconfirmedPublisher
+
 # Publishing is retried at most once, at once: a publish must not outlast the timeout.
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                  "interval_max": 0.2}
@@ -115,9 +127,10 @@ class _ThreadClient:
         # so a shared one would give every request of this thread the same call id.
         worker_ctx = WorkerContext(self.container, service=None,
                                    entrypoint=StandaloneProxyBase.Dummy, data=dict(context))
-        proxy = MethodProxy(worker_ctx, service, method, self.reply_listener,
-                            expiration=self.timeout, use_confirms=self.confirms,
-                            retry_policy=PUBLISH_RETRY)
+        proxy_cls = MethodProxy if self.confirms else _UnconfirmedMethodProxy
+        proxy = proxy_cls(worker_ctx, service, method, self.reply_listener,
+                          expiration=self.timeout, use_confirms=self.confirms,
+                          retry_policy=PUBLISH_RETRY)
         return proxy(**params)
 
     def close(self) -> None:
