@@ -156,6 +156,8 @@ def test_make_run_starts_everything_and_make_stop_takes_it_down(newcomer):
     supervisord = int((var_dir / "supervisor" / "supervisord.pid").read_text().split()[0])
     assert pid_alive(supervisord)
 
+    scraped_by_prometheus(newcomer["http_ports"], newcomer["logs"])
+
     # Running it again changes nothing and is quick.
     rc, output = make("run", env, newcomer["logs"] / "make-run-2.log", 120)
     assert rc == 0, f"second make run failed:\n{output}"
@@ -179,3 +181,42 @@ def test_make_run_starts_everything_and_make_stop_takes_it_down(newcomer):
     # Stopping twice is fine.
     rc, output = make("stop", env, newcomer["logs"] / "make-stop-2.log", STOP_TIMEOUT)
     assert rc == 0, output
+
+
+def scraped_by_prometheus(http_ports: dict, directory) -> None:
+    """A real Prometheus (Debian's package) against what `make run` started: every target
+    up, the series the alert rules read present, every rule of deploy/prometheus
+    evaluated without error. (tests/ops/test_prometheus_live.py makes an alert fire.)"""
+    import shutil
+
+    binary = shutil.which("prometheus")
+    if binary is None:
+        print("prometheus is not installed (make ops-tools): not scraping the system")
+        return
+    from tests.ops.test_prometheus_live import Prometheus
+
+    prometheus = Prometheus(binary, directory, http_ports)
+    try:
+        def every_target_up():
+            targets = prometheus.api("targets")["activeTargets"]
+            return len(targets) == len(http_ports) and all(t["health"] == "up" for t in targets)
+
+        prometheus.wait(every_target_up, "scraping every process up")
+        for metric in ("jinwei_outbox_pending_events", "jinwei_dead_letters",
+                       "jinwei_db_pool_size"):
+            assert prometheus.wait(lambda m=metric: prometheus.services_with(m),
+                                   f"seeing {metric}"), metric
+
+        def rules_evaluated():
+            rules = [r for g in prometheus.api("rules")["groups"] for r in g["rules"]]
+            return rules if rules and all(
+                r["health"] == "ok" and not r["lastEvaluation"].startswith("0001")
+                for r in rules) else None
+
+        rules = prometheus.wait(rules_evaluated, "evaluating every rule")
+        assert not [a for a in prometheus.api("alerts")["alerts"]
+                    if a["labels"]["alertname"] == "JinweiServiceDown"], "every process is up"
+        print(f"Prometheus: {len(http_ports)} targets up, {len(rules)} rules evaluated")
+    finally:
+        prometheus.stop()
+
