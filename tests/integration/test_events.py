@@ -22,6 +22,7 @@ from shared.outbox import Event, OutboxRelay
 from tests.support import XIHU, Running, eventually, rpc, sample_places, token
 
 TOWNSHIP = "330106002000"
+POISON = "毒"  # an organization whose name starts so: its event always fails the probe
 
 
 class ProbeHappened(Schema):
@@ -49,6 +50,8 @@ class ProbeService:
     def on_registered(self, tx, event):
         if tx.scalar("SELECT failing FROM probe_behaviour"):
             raise RuntimeError("the probe handler is told to fail")
+        if event["data"]["organization"]["name"].startswith(POISON):
+            raise RuntimeError("this one event always fails (a poison message)")
         tx.execute("INSERT INTO probe_effects (event_id, organization_id, envelope)"
                    " VALUES (%s, %s, %s)",
                    (event["id"], event["data"]["organization"]["id"], json.dumps(event, default=str)))
@@ -204,6 +207,26 @@ def test_a_failing_handler_ends_in_the_dead_letter_queue_and_replay_applies_it(s
     eventually(lambda: scalar(stack.probe_url, "SELECT count(*) FROM probe_effects"
                                                " WHERE organization_id = %s", (org["id"],)) == 1)
     assert dead_letters.list_dead_letters(stack.settings.amqp_uri, "probe") == []
+
+
+def test_a_poison_message_is_dead_lettered_and_the_messages_behind_it_are_processed(
+        stack, organizations):
+    amqp_uri = stack.settings.amqp_uri
+    assert dead_letters.list_dead_letters(amqp_uri, "probe") == []
+    poison = organizations.register_organization(
+        name=f"{POISON}党支部", kind="631", sector="urban_community", place_code=TOWNSHIP,
+        full_members=5, founded_on="2024-01-01")
+    behind = [register(organizations)["id"] for _ in range(8)]
+    eventually(lambda: scalar(stack.probe_url, "SELECT count(*) FROM probe_effects"
+                                               " WHERE organization_id = ANY(%s)", (behind,))
+               == len(behind), timeout=15)
+    (letter,) = eventually(lambda: dead_letters.list_dead_letters(amqp_uri, "probe"),
+                           timeout=15)
+    assert letter.attempts == stack.settings.event_max_attempts and "poison" in letter.error
+    assert scalar(stack.probe_url, "SELECT count(*) FROM probe_effects WHERE organization_id"
+                                   " = %s", (poison["id"],)) == 0
+    with kombu.Connection(amqp_uri) as conn:  # it would only fail again
+        conn.channel().queue_purge("probe.dead-letters")
 
 
 def test_a_malformed_event_goes_to_the_dead_letter_queue_at_once(stack):
