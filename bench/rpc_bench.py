@@ -119,12 +119,38 @@ def wait_ready(port, timeout=60):
     raise SystemExit(f"organizations did not become ready on port {port}")
 
 
+def measure_scaling(args, env, log, port, processes, nameko_config, token, paths):
+    """The same load on 1, then 2, … organizations processes: replicas are competing
+    consumers of one queue. Extra replicas get the health ports after the first's."""
+    replicas_running, rows = [processes[0]], []
+    for replicas in [int(r) for r in args.replicas.split(",") if r]:
+        while len(replicas_running) < replicas:
+            extra = port + len(replicas_running)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "shared.runner", "organizations"], cwd=ROOT,
+                env={**env, "ORGANIZATIONS_HTTP_PORT": str(extra)}, stdout=log, stderr=log)
+            processes.append(process)
+            replicas_running.append(process)
+            wait_ready(extra)
+        for name, call in paths:
+            latencies = drive(nameko_config, token, call, args.scaling_callers,
+                              args.seconds / args.rounds, args.warmup)
+            rows.append({"path": name, "replicas": replicas,
+                         "calls_per_s": len(latencies) / (args.seconds / args.rounds),
+                         "p50_ms": 1000 * statistics.median(latencies),
+                         "p99_ms": 1000 * percentile(latencies, 0.99)})
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=12, help="measured seconds per row")
     parser.add_argument("--rounds", type=int, default=3, help="turns the paths take")
     parser.add_argument("--warmup", type=float, default=1, help="unmeasured seconds per turn")
-    parser.add_argument("--callers", default="1,10")
+    parser.add_argument("--callers", default="1,10,50")
+    parser.add_argument("--replicas", default="1,2",
+                        help="scaling: organizations processes sharing its queue, in turn")
+    parser.add_argument("--scaling-callers", type=int, default=10)
     parser.add_argument("--only", default=None, help="run only the paths containing this text")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the organizations process during each measured row")
@@ -218,6 +244,8 @@ def main(argv=None):
                     "cpu_cores": {g: c / row["wall"] for g, c in row["cpu"].items()},
                 })
         memory = {"organizations": rss_mb(processes[0].pid), "echo": rss_mb(processes[1].pid)}
+        scaling = measure_scaling(args, env, log, port, processes, nameko_config, token,
+                                  [(n, c) for n, c in paths if not n.startswith("echo")])
     finally:
         for process in processes:
             process.terminate()
@@ -242,8 +270,15 @@ def main(argv=None):
               f"{cpu['client']:>7.2f}{cpu['rabbitmq']:>9.2f}{cpu['postgres']:>9.2f}")
     print(f"\nresident memory after the run: organizations {memory['organizations']:.0f} MB,"
           f" echo {memory['echo']:.0f} MB")
+    print(f"\nScaling: {args.scaling_callers} callers, organizations replicas sharing its queue"
+          f" ({args.seconds / args.rounds:.0f} s each)\n")
+    print(f"{'path':<24}{'replicas':>9}{'calls/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for r in scaling:
+        print(f"{r['path']:<24}{r['replicas']:>9}{r['calls_per_s']:>10.0f}{r['p50_ms']:>9.2f}"
+              f"{r['p99_ms']:>9.2f}")
     (OUT / "rpc.json").write_text(json.dumps({"results": results, "rss_mb": memory,
-                                              "seconds": args.seconds}, indent=2))
+                                              "scaling": scaling, "seconds": args.seconds},
+                                             indent=2))
 
 
 if __name__ == "__main__":
