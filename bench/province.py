@@ -213,7 +213,7 @@ def generate(province: str = "33", seed: int = 2012, scale: float = 1.0,
     # Reserve cadres: villages (村) only; a few villages get none, most 1–6.
     rural = [v for v in villages if v.kind == "village"]
     numbers: set[str] = set()
-    for index in range(round(FULL["reserve_cadres"] * scale)):
+    for _ in range(round(FULL["reserve_cadres"] * scale)):
         village = rng.choice(rural)
         sex = rng.choice(["male", "male", "female"])
         while True:
@@ -499,7 +499,7 @@ def main(argv=None):
     result = {"province": args.province, "seed": args.seed, "scale": args.scale,
               "counts": p.counts(), "load": figures}
     (OUT / "province-load.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    print(f"\n| kind | rows | seconds | rows/s |\n|---|---:|---:|---:|")
+    print("\n| kind | rows | seconds | rows/s |\n|---|---:|---:|---:|")
     for kind, f in figures.items():
         if isinstance(f, dict):
             print(f"| {kind} | {f['rows']} | {f['seconds']:.1f} | {f['per_second']:.0f} |")
