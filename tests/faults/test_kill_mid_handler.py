@@ -9,6 +9,7 @@ takes on its database, then the process is killed with SIGKILL."""
 import psycopg2
 import pytest
 
+from shared.infra import provision
 from shared.migrate import migrate
 from tests.ops.support import ServiceProcess
 from tests.support import XIHU, eventually, free_ports, rpc, sample_places, services_running, token
@@ -28,8 +29,19 @@ def query(url: str, statement: str, params=()):
         conn.close()
 
 
+@pytest.fixture
+def own_vhost(base_settings):
+    """A vhost of this test's own: a killed consumer's messages must not reach the other
+    tests' evaluation services, which share queue names on the run's vhost."""
+    uri = f"{base_settings.amqp_uri}_kill"  # the run's vhost name + _kill
+    provision.ensure_vhost(uri)
+    yield base_settings.with_overrides(amqp_uri=uri)
+    provision.delete_vhost(uri)
+
+
 def test_a_handler_killed_mid_transaction_is_redelivered_and_applied_once(
-        databases, base_settings, token_secret, tmp_path):
+        databases, own_vhost, token_secret, tmp_path):
+    base_settings = own_vhost
     evaluation_url = databases.create("kill_evaluation")
     migrate("evaluation", evaluation_url)
 

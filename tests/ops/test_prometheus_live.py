@@ -142,7 +142,7 @@ def test_real_prometheus_scrapes_every_process_and_evaluates_the_alerts(
                 active = prometheus.api("targets")["activeTargets"]
                 return len(active) == len(targets) and all(t["health"] == "up" for t in active)
 
-            prometheus.wait(all_up, "scraping every target")
+            prometheus.wait(all_up, "scraping every target", 60)  # slow on a busy machine
             prometheus.wait(lambda: prometheus.services_with(PER_SERVICE[-1]) >=
                             set(config.SERVICES), "holding the series")
             for metric in PER_PROCESS:
