@@ -9,10 +9,9 @@ Method. The organizations, evaluation, npe and cadres services run as their own
 processes (`python -m shared.runner <service>`) on a vhost and databases of this run.
 A province from bench/province.py (Zhejiang, seed 2012; `--scale` shrinks it) is loaded
 through the services' own bulk paths — or, with --reuse, one kept by an earlier run is
-served again. Grades: the evaluation service has no bulk grading path, so a round for
-the province is opened and `evaluation.set_grade` is called per organization by
-`--callers` concurrent callers (a share of the organizations: `--grade-share`), then a
-second round regrades half of them (some move up); grade_assigned opens the
+served again. Grades: a round for the province is opened and its grades imported as
+gradings jobs (`evaluation.start_import`, set_grade's path per row; a share of the
+organizations: `--grade-share`), then a second round regrades half of them (some move up); grade_assigned opens the
 rectification cases the ledger lists. Then `VACUUM ANALYZE` in every database (what
 autovacuum does within a minute of such a load), and each report is called
 `--repeat` times after two warm-ups, as a caller sees it (RPC, token, query, result
@@ -61,34 +60,25 @@ def organization_ids(proxy, root: str) -> list[int]:
 
 
 def grade(stack, root: str, ids: list[int], callers: int, seed: int) -> dict:
-    """A baseline round over `ids`, a second round over half of them; set_grade per
-    organization from `callers` green threads. {round: {grades, seconds, per_second}}."""
+    """A baseline round over `ids`, a second round over half of them, each imported as
+    gradings jobs (evaluation.start_import: set_grade's path per row, ≤ 20 000 rows a job).
+    {round: {grades, seconds, per_second}}. (`callers` is kept for the command line.)"""
     rng = random.Random(f"grades:{seed}")
     baseline = {i: rng.choices(*BASELINE_GRADES)[0] for i in ids}
     later = {i: (BETTER[g] if rng.random() < 0.5 else g)
              for i, g in baseline.items() if rng.random() < 0.5}
     figures = {}
-    with stack.proxy() as proxy:
+    with stack.proxy(timeout=120) as proxy:
         rounds = [(proxy.evaluation.open_round(place_code=root, year=year, name=name)["id"], plan)
                   for year, name, plan in ((2025, "2025年度基层党组织定级", baseline),
                                            (2026, "2026年度基层党组织定级", later))]
-    for round_id, plan in rounds:
-        work = list(plan.items())
-        started = time.monotonic()
-
-        def caller(share, round_id=round_id):
-            with stack.proxy(timeout=120) as proxy:
-                for organization_id, value in share:
-                    proxy.evaluation.set_grade(round_id=round_id, organization_id=organization_id,
-                                               grade=value, reason="年度定级（基准测试）")
-
-        pool = eventlet.GreenPool(callers)
-        list(pool.imap(caller, [work[k::callers] for k in range(callers)]))
-        seconds = time.monotonic() - started
-        figures[f"round {round_id}"] = {"grades": len(work), "seconds": round(seconds, 1),
-                                        "per_second": round(len(work) / seconds, 1)}
-        print(f"graded {len(work)} in round {round_id}: {seconds:.1f} s "
-              f"({len(work) / seconds:.0f}/s)", flush=True)
+        for round_id, plan in rounds:
+            values = [{"round_id": round_id, "organization_id": organization_id, "grade": value,
+                       "reason": "年度定级（基准测试）"} for organization_id, value in plan.items()]
+            seconds = prov.run_import(proxy, "evaluation", "gradings", values,
+                                      f"grades of round {round_id}")
+            figures[f"round {round_id}"] = {"grades": len(values), "seconds": round(seconds, 1),
+                                            "per_second": round(len(values) / seconds, 1)}
     return figures
 
 

@@ -20,6 +20,7 @@ from shared.contracts.evaluation import SURVEY_KINDS
 from shared.db import Database
 from shared.errors import Conflict, ValidationError
 from shared.events import handles
+from shared.imports import Importer, ImportJobs
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.places import PlaceDirectory
@@ -36,6 +37,7 @@ class EvaluationService(PlaceDirectory, ServiceSurveyEntrypoints):
     rules = RuleSet(domain.Rules)
     relay = OutboxRelay()
     monitoring = Monitoring()
+    imports = ImportJobs()
 
     def _organization(self, call, organization_id: int, *, lock: bool = False) -> dict:
         org = store.organization(call.tx, organization_id, lock=lock)
@@ -102,6 +104,10 @@ class EvaluationService(PlaceDirectory, ServiceSurveyEntrypoints):
 
     @operation
     def set_grade(self, call, params):
+        return self._set_grade(call, params)
+
+    def _set_grade(self, call, params):
+        """set_grade, and one row of a gradings import."""
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
         call.principal.require_superior(org["place_code"])  # the superior sets a grade
@@ -127,6 +133,15 @@ class EvaluationService(PlaceDirectory, ServiceSurveyEntrypoints):
             "baseline_grade": grades["baseline_grade"], "current_grade": grades["current_grade"],
             "is_baseline": is_baseline, "is_current": grades["current_round_id"] == round_["id"],
             "method": method, "score": score, "reason": reason, "sequence": sequence}))
+
+    # -- bulk import (shared/imports.py) -------------------------------------------------
+    @operation
+    def start_import(self, call, params):
+        return self.imports.start(call, params, IMPORTERS)
+
+    @operation
+    def get_import(self, call, params):
+        return self.imports.get(call, params["job_id"])
 
     @operation
     def get_grading(self, call, params):
@@ -373,5 +388,13 @@ class EvaluationService(PlaceDirectory, ServiceSurveyEntrypoints):
                                                               "grade": grade}})
 
 
+
+# What start_import takes, by kind: rows of set_grade's params, an organization once per
+# round in a file.
+IMPORTERS = {
+    "gradings": Importer.single(contract.SERVICE, "set_grade", EvaluationService._set_grade,
+                                key=lambda row: (row["round_id"], row["organization_id"]),
+                                key_field="organization_id"),
+}
 
 SERVICE = EvaluationService

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts import event, rpc_method
+from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
     Enum,
     PastDate,
@@ -451,3 +451,10 @@ event(SERVICE, "grade_assigned", data=GradeAssigned,
 event(SERVICE, "survey_closed", data=SurveyClosed,
       summary="A satisfaction survey closed, passed or failed against the threshold.")
 event(SERVICE, "star_rated", data=StarRated, summary="An acceptance was given its stars.")
+
+# Bulk import (start_import/get_import): a round's grades set at scale, each row as
+# set_grade would set it (the province-scale load; bench/province.py).
+IMPORT_KINDS = {"gradings": "分类定级结果"}
+imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE,
+                 values="A row's values: set_grade's params (round_id, organization_id, "
+                        "grade, reason).")
