@@ -224,3 +224,17 @@ def _body(response):
     raw = response.read()
     kind = response.headers.get("Content-Type", "")
     return json.loads(raw) if "json" in kind and raw else raw
+
+
+def sql_value(url: str, statement: str, params=()):
+    """The first column of the first row of a query on the database at `url` (a count,
+    mostly): what tests read back to check what a service wrote."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()

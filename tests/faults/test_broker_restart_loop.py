@@ -13,14 +13,13 @@ import threading
 import time
 
 import eventlet
-import psycopg2
 import pytest
 
 from shared.errors import ServiceUnavailable
 from shared.migrate import migrate
 from shared.rpc_client import RpcClient
 from tests.ops.support import ServiceProcess
-from tests.support import SUICHANG, eventually, free_ports, sample_places, token
+from tests.support import SUICHANG, eventually, free_ports, sample_places, sql_value, token
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(300)]
 
@@ -28,14 +27,6 @@ ORGANIZATIONS = 40
 CALLERS = 4
 
 
-def count(url: str, statement: str, params=()):
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 class Supervised:
@@ -102,7 +93,7 @@ def test_a_broker_restart_under_load_loses_no_event_and_applies_none_twice(
             "place_code": townships[n % len(townships)], "full_members": 5,
             "founded_on": "2020-05-01"}, token=token(token_secret))["id"]
             for n in range(ORGANIZATIONS)]
-        eventually(lambda: count(urls["evaluation"], "SELECT count(*) FROM organizations")
+        eventually(lambda: sql_value(urls["evaluation"], "SELECT count(*) FROM organizations")
                    == ORGANIZATIONS, timeout=30)
         round_id = client.call("evaluation", "open_round", {
             "place_code": SUICHANG, "year": 2026, "name": "重启测试"},
@@ -126,7 +117,7 @@ def test_a_broker_restart_under_load_loses_no_event_and_applies_none_twice(
                 own.close()
 
         workers = [eventlet.spawn(caller, orgs[i::CALLERS]) for i in range(CALLERS)]
-        eventually(lambda: count(urls["evaluation"], "SELECT count(*) FROM gradings")
+        eventually(lambda: sql_value(urls["evaluation"], "SELECT count(*) FROM gradings")
                    >= ORGANIZATIONS // 4, timeout=30)  # the loop is running
         private_rabbit.stop_app()
         eventlet.sleep(3)
@@ -135,18 +126,18 @@ def test_a_broker_restart_under_load_loses_no_event_and_applies_none_twice(
             worker.wait()
 
         def settled():
-            return (count(urls["evaluation"], "SELECT count(*) FROM outbox") == 0
-                    and count(urls["organizations"], "SELECT count(*) FROM outbox") == 0
-                    and count(urls["organizations"], "SELECT count(*) FROM"
+            return (sql_value(urls["evaluation"], "SELECT count(*) FROM outbox") == 0
+                    and sql_value(urls["organizations"], "SELECT count(*) FROM outbox") == 0
+                    and sql_value(urls["organizations"], "SELECT count(*) FROM"
                               " rectification_cases") == sum(
                         g in ("average", "poor") for g in grades.values()))
 
         eventually(settled, timeout=90, interval=0.5)
         assert retries, "the outage hit no call: it did not happen under load"
         # Once each: one case per organization, at most; one grade per organization.
-        assert count(urls["organizations"], "SELECT count(*) FROM (SELECT organization_id"
+        assert sql_value(urls["organizations"], "SELECT count(*) FROM (SELECT organization_id"
                      " FROM rectification_cases GROUP BY 1 HAVING count(*) > 1) d") == 0
-        assert count(urls["evaluation"], "SELECT count(DISTINCT organization_id) FROM gradings"
+        assert sql_value(urls["evaluation"], "SELECT count(DISTINCT organization_id) FROM gradings"
                      " WHERE round_id = %s", (round_id,)) == ORGANIZATIONS
         print(f"\nbroker restarted mid-loop: {len(retries)} calls retried, services "
               f"restarted {services.restarts} times; {ORGANIZATIONS} grades, every case once")

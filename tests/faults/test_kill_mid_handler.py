@@ -12,21 +12,22 @@ import pytest
 from shared.infra import provision
 from shared.migrate import migrate
 from tests.ops.support import ServiceProcess
-from tests.support import XIHU, eventually, free_ports, rpc, sample_places, services_running, token
+from tests.support import (
+    XIHU,
+    eventually,
+    free_ports,
+    rpc,
+    sample_places,
+    services_running,
+    sql_value,
+    token,
+)
 
 pytestmark = pytest.mark.timeout(150)
 
 TOWNSHIP = "330106002000"
 
 
-def query(url: str, statement: str, params=()):
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_a_handler_killed_mid_transaction_is_redelivered_and_applied_once(
         with services_running(databases, base_settings, "kill", "organizations") as running, \
                 rpc(running.settings, token(token_secret)) as proxy:
             proxy.organizations.import_places(places=sample_places(XIHU))
-            eventually(lambda: query(evaluation_url, "SELECT count(*) FROM places"), timeout=20)
+            eventually(lambda: sql_value(evaluation_url, "SELECT count(*) FROM places"), timeout=20)
 
             lock = psycopg2.connect(evaluation_url)
             with lock.cursor() as cur:  # the handler's insert waits on this
@@ -63,21 +64,21 @@ def test_a_handler_killed_mid_transaction_is_redelivered_and_applied_once(
             org = proxy.organizations.register_organization(
                 name="遭遇中断的党支部", kind="631", sector="urban_community",
                 place_code=TOWNSHIP, full_members=5, founded_on="2024-01-01")
-            eventually(lambda: query(evaluation_url, "SELECT count(*) FROM pg_stat_activity"
+            eventually(lambda: sql_value(evaluation_url, "SELECT count(*) FROM pg_stat_activity"
                                      " WHERE datname = current_database()"
                                      " AND wait_event_type = 'Lock'"), timeout=20)
             first.kill()  # SIGKILL, in the middle of the handler's transaction
             lock.rollback()
             lock.close()
-            assert query(evaluation_url, "SELECT count(*) FROM organizations") == 0
+            assert sql_value(evaluation_url, "SELECT count(*) FROM organizations") == 0
 
             second = evaluation().start()
             try:
-                eventually(lambda: query(evaluation_url, "SELECT count(*) FROM organizations"
+                eventually(lambda: sql_value(evaluation_url, "SELECT count(*) FROM organizations"
                                          " WHERE id = %s", (org["id"],)), timeout=30)
                 # Once: one row, and the inbox holds the event once for this handler.
-                assert query(evaluation_url, "SELECT count(*) FROM organizations") == 1
-                assert query(evaluation_url, "SELECT count(*) FROM inbox WHERE handler ="
+                assert sql_value(evaluation_url, "SELECT count(*) FROM organizations") == 1
+                assert sql_value(evaluation_url, "SELECT count(*) FROM inbox WHERE handler ="
                              " 'on_organization_registered'") == 1
             finally:
                 second.terminate()

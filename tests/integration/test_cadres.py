@@ -23,6 +23,7 @@ from tests.support import (
     rpc,
     sample_places,
     services_running,
+    sql_value,
     token,
 )
 
@@ -317,28 +318,20 @@ def village_branch(stack, proxy, village):
     org = proxy.organizations.register_organization(
         name=f"村党支部{uuid.uuid4().hex[:6]}", kind="631", sector="rural_village",
         place_code=village, full_members=12, committee_size=3, founded_on="2021-05-01")
-    eventually(lambda: count(stack.urls["cadres"],
+    eventually(lambda: sql_value(stack.urls["cadres"],
                              "SELECT count(*) FROM organizations WHERE id = %s", (org["id"],)))
     return org
 
 
-def count(url, sql, params):
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def registry_leaders(stack, external_ref):
-    return count(stack.urls["organizations"],
+    return sql_value(stack.urls["organizations"],
                  "SELECT count(*) FROM leaders WHERE external_ref = %s", (external_ref,))
 
 
 def handled(stack, event_id):
-    return count(stack.urls["organizations"],
+    return sql_value(stack.urls["organizations"],
                  "SELECT count(*) FROM inbox WHERE event_id = %s", (event_id,)) == 1
 
 

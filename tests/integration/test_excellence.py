@@ -8,11 +8,19 @@ import uuid
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-import psycopg2
 import pytest
 
 from shared.errors import Conflict, Forbidden, ValidationError
-from tests.support import SUICHANG, XIHU, eventually, rpc, sample_places, services_running, token
+from tests.support import (
+    SUICHANG,
+    XIHU,
+    eventually,
+    rpc,
+    sample_places,
+    services_running,
+    sql_value,
+    token,
+)
 
 TODAY = dt.date.today()
 YEAR = TODAY.year
@@ -31,7 +39,7 @@ def stack(databases, base_settings, token_secret):
             proxy.organizations.import_places(places=[
                 {"code": t["code"][:9] + f"{200 + n:03d}", "name": f"{t['name']}第{n}村"}
                 for t in townships for n in range(1, 5)])
-            eventually(lambda: count(running.urls["evaluation"], "SELECT count(*) FROM places"
+            eventually(lambda: sql_value(running.urls["evaluation"], "SELECT count(*) FROM places"
                                      " WHERE code = %s", (LIANDU,)))
         yield running
 
@@ -42,14 +50,6 @@ def proxy(stack, token_secret):
         yield proxy
 
 
-def count(url, sql, params=()):
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def county_tree(proxy, county):
@@ -159,7 +159,7 @@ def test_awareness_and_participation_rates_match_counts_made_here(stack, proxy):
     assert report["total"]["awareness_rate"] == rate(total["aware"], total["surveyed"])
     assert report["total"]["campaigns"] == sum(total[k] for k in labels)
 
-    before = count(stack.urls["organizations"], "SELECT count(*) FROM awareness_surveys")
+    before = sql_value(stack.urls["organizations"], "SELECT count(*) FROM awareness_surveys")
     for bad in ({"aware": 30}, {"surveyed": 0}, {"participating": -1}, {"year": YEAR - 1}):
         with pytest.raises(ValidationError):
             proxy.organizations.record_awareness_survey(**{
@@ -168,7 +168,7 @@ def test_awareness_and_participation_rates_match_counts_made_here(stack, proxy):
     with pytest.raises(ValidationError):  # no such place
         proxy.organizations.issue_publicity_cards(place_code="331102999999", year=YEAR,
                                                   cards=5, issued_on=TODAY.isoformat())
-    assert count(stack.urls["organizations"], "SELECT count(*) FROM awareness_surveys") == before
+    assert sql_value(stack.urls["organizations"], "SELECT count(*) FROM awareness_surveys") == before
 
 
 def test_commitments_and_shining_deeds(stack, proxy):
@@ -250,7 +250,7 @@ def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, tok
             by_sector["urban_community"]["entered"]) == (1, 1, 0)
     assert creation["total"]["entered"] == 3
 
-    eventually(lambda: count(stack.urls["evaluation"], "SELECT count(*) FROM service_creations")
+    eventually(lambda: sql_value(stack.urls["evaluation"], "SELECT count(*) FROM service_creations")
                >= len(entered))
     campaign = proxy.evaluation.open_service_survey(place_code=SUICHANG, year=YEAR)
     assert campaign["total"]["organizations"] == len(entered)
@@ -316,7 +316,7 @@ def test_concurrent_campaign_opens_and_late_creations(stack, proxy, token_secret
     proxy.organizations.enter_service_creation(organization_id=first["id"], year=year,
                                                focus="window_unit", entered_on=f"{year}-06-01",
                                                measures="x")
-    eventually(lambda: count(stack.urls["evaluation"], "SELECT count(*) FROM service_creations"
+    eventually(lambda: sql_value(stack.urls["evaluation"], "SELECT count(*) FROM service_creations"
                              " WHERE organization_id = %s", (first["id"],)))
 
     def open_at(place):
@@ -330,7 +330,7 @@ def test_concurrent_campaign_opens_and_late_creations(stack, proxy, token_secret
     results = [o.wait() for o in outcomes]
     opened = [r for r in results if isinstance(r, dict)]
     assert len(opened) == 1 and all(isinstance(r, Conflict) for r in results if r not in opened)
-    assert count(stack.urls["evaluation"], "SELECT count(*) FROM surveys WHERE organization_id"
+    assert sql_value(stack.urls["evaluation"], "SELECT count(*) FROM surveys WHERE organization_id"
                  " = %s AND campaign_id IS NOT NULL", (first["id"],)) == 1
 
     late = register(proxy, township, sector="public_institution")

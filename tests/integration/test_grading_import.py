@@ -5,20 +5,17 @@ single grades (organizations opens the cases)."""
 
 import time
 
-import psycopg2
 import pytest
 
-from tests.support import SUICHANG, eventually, rpc, sample_places, services_running, token
-
-
-def count(url, sql, params=()):
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
+from tests.support import (
+    SUICHANG,
+    eventually,
+    rpc,
+    sample_places,
+    services_running,
+    sql_value,
+    token,
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +43,7 @@ def test_a_rounds_grades_imported_all_or_nothing(stack, token_secret):
             name=f"党支部{n}", kind="631", sector="rural_village",
             place_code=townships[n % len(townships)], full_members=5,
             founded_on="2020-05-01")["id"] for n in range(30)]
-        eventually(lambda: count(stack.urls["evaluation"], "SELECT count(*) FROM organizations")
+        eventually(lambda: sql_value(stack.urls["evaluation"], "SELECT count(*) FROM organizations")
                    == len(orgs), timeout=20)
         round_id = proxy.evaluation.open_round(place_code=SUICHANG, year=2026,
                                                name="批量定级")["id"]
@@ -66,17 +63,17 @@ def test_a_rounds_grades_imported_all_or_nothing(stack, token_secret):
             7: {"organization_id"}, 12: {"grade"}, 20: {"organization_id"}}
         refused = finished(proxy, proxy.evaluation.start_import(kind="gradings", rows=bad))
         assert (refused["status"], refused["applied"]) == ("invalid", 0)
-        assert count(stack.urls["evaluation"], "SELECT count(*) FROM gradings") == 0
+        assert sql_value(stack.urls["evaluation"], "SELECT count(*) FROM gradings") == 0
 
         done = finished(proxy, proxy.evaluation.start_import(kind="gradings", rows=rows))
         assert (done["status"], done["applied"]) == ("applied", len(orgs))
-        assert count(stack.urls["evaluation"], "SELECT count(*) FROM gradings"
+        assert sql_value(stack.urls["evaluation"], "SELECT count(*) FROM gradings"
                      " WHERE round_id = %s", (round_id,)) == len(orgs)
         report = proxy.evaluation.moving_up_report(place_code=SUICHANG)
         assert sum(r["organizations"] for r in report["total"]["rows"]) == len(orgs)
         # The events went out as for single grades: a case per average or poor grade.
         to_rectify = sum(r["values"]["grade"] in ("average", "poor") for r in rows)
-        eventually(lambda: count(stack.urls["organizations"], "SELECT count(*) FROM"
+        eventually(lambda: sql_value(stack.urls["organizations"], "SELECT count(*) FROM"
                                  " rectification_cases") == to_rectify, timeout=20)
 
     with rpc(stack.settings, token(token_secret, place=townships[0])) as township:
