@@ -22,10 +22,10 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
+from common import wait_ready  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared import auth, config, credit_code, regions  # noqa: E402
@@ -49,17 +49,6 @@ def province_places(seed):
     return sorted(rows, key=lambda r: r.code)
 
 
-def wait_ready(port, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"a service on port {port} did not become ready")
 
 
 def vacuum_analyze(url, table):

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import kombu  # noqa: E402
 import psycopg2  # noqa: E402
+from common import percentile  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared import config  # noqa: E402
@@ -49,9 +50,6 @@ QUEUES = ["evt-bench_producer-bench_happened--bench_consumer.on_happened",
           "evt-bare_producer-bench_happened--bare_consumer.on_happened"]
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def wait_for_queues(amqp_uri, timeout=60):

@@ -21,10 +21,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common import percentile, wait_ready
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import auth, config, contracts, spreadsheets
@@ -37,9 +37,6 @@ OUT = ROOT / "bench" / "out"
 COUNTY = "331123000000"  # 遂昌县: the sample has its townships and villages
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def drive(make_call, callers, seconds, warmup):
@@ -68,17 +65,6 @@ def drive(make_call, callers, seconds, warmup):
     return latencies
 
 
-def wait_ok(url, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} did not answer 200 within {timeout}s")
 
 
 def http_json(port, method, path, token, body=None, headers=None):
@@ -126,8 +112,8 @@ def main(argv=None):
                       [sys.executable, str(ROOT / "bench" / "echo_service.py"), amqp_uri],
                       [sys.executable, "-m", "services.gateway"]):
             processes.append(subprocess.Popen(argv_, env=env, cwd=ROOT, stdout=log, stderr=log))
-        wait_ok(f"http://127.0.0.1:{service_port}/health/ready")
-        wait_ok(f"http://127.0.0.1:{gateway_port}/health/ready")
+        wait_ready(service_port)
+        wait_ready(gateway_port)
         token = auth.issue_token(secret, subject="bench", department="bench",
                                  place_code="330000000000", roles=list(auth.ROLES),
                                  system="bench", ttl_seconds=3600)

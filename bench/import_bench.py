@@ -24,7 +24,6 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
@@ -32,6 +31,8 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this tree's code, whatever the venv's editable install points at
+
+from common import wait_ready  # noqa: E402
 
 from shared import auth, config, regions  # noqa: E402
 from shared.infra import provision  # noqa: E402
@@ -63,17 +64,6 @@ def organization_rows(places, n, tag):
     return rows
 
 
-def wait_ready(port, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"the service on port {port} did not become ready")
 
 
 def cpu_seconds(pid):

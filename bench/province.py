@@ -50,7 +50,6 @@ import secrets  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
@@ -58,6 +57,7 @@ from urllib.parse import urlsplit  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this tree's code, whatever the venv's editable install points at
 
+from common import wait_ready  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared import auth, config, credit_code, identity_number, personal_data, regions  # noqa: E402
@@ -347,17 +347,6 @@ class Stack:
         ENV_FILE.unlink(missing_ok=True)
 
 
-def wait_ready(port: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"a service on port {port} did not become ready (see bench/out/*.log)")
 
 
 def wait_for(what: str, check, timeout: float = 1800, every: float = 1.0) -> float:

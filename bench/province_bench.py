@@ -23,6 +23,7 @@ Writes bench/out/province.json.
 """
 
 import eventlet
+from common import percentile  # noqa: E402
 
 eventlet.monkey_patch()
 
@@ -106,9 +107,6 @@ def rss(pid: int) -> dict:
     return values
 
 
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def time_calls(call, repeat):

@@ -22,11 +22,11 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
+from common import percentile, wait_ready  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared import auth, config  # noqa: E402
@@ -40,9 +40,6 @@ PLACES = [("330000000000", "浙江省"), ("330100000000", "杭州市"), ("330106
           (TOWNSHIP, "北山街道")]
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def drive(nameko_config, token, call, callers, seconds, warmup):
@@ -106,17 +103,6 @@ def rss_mb(pid):
     return None
 
 
-def wait_ready(port, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"organizations did not become ready on port {port}")
 
 
 def measure_scaling(args, env, log, port, processes, nameko_config, token, paths):
