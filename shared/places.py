@@ -68,3 +68,36 @@ class PlaceDirectory:
 # The table each service using PlaceDirectory creates in its first migration:
 #   CREATE TABLE places (code text COLLATE "C" PRIMARY KEY, name text NOT NULL,
 #                        level text NOT NULL, parent_code text COLLATE "C");
+
+
+class OrganizationDirectory:
+    """Mixed into a service class: keeps its `organizations` table (id, name, kind,
+    sector, place_code, status, version) from the organizations service's events. A
+    snapshot older than what is held is ignored: events can arrive out of order across
+    relay replicas."""
+
+    @handles("organizations", "organization_registered")
+    def on_organization_registered(self, tx, event):
+        apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organization_updated")
+    def on_organization_updated(self, tx, event):
+        apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organization_status_changed")
+    def on_organization_status_changed(self, tx, event):
+        apply_organization(tx, event["data"]["organization"])
+
+    @handles("organizations", "organizations_snapshot")
+    def on_organizations_snapshot(self, tx, event):
+        for organization in event["data"]["organizations"]:
+            apply_organization(tx, organization)
+
+
+def apply_organization(tx: Transaction, org: dict) -> None:
+    tx.execute(
+        "INSERT INTO organizations (id, name, kind, sector, place_code, status, version)"
+        " VALUES (%(id)s, %(name)s, %(kind)s, %(sector)s, %(place_code)s, %(status)s, %(version)s)"
+        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+        " sector = EXCLUDED.sector, place_code = EXCLUDED.place_code, status = EXCLUDED.status,"
+        " version = EXCLUDED.version WHERE organizations.version < EXCLUDED.version", org)

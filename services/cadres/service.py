@@ -20,7 +20,7 @@ from shared.imports import Importer, ImportJobs, without
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.personal_data import PersonalData
-from shared.places import PlaceDirectory
+from shared.places import OrganizationDirectory, PlaceDirectory
 from shared.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
@@ -33,7 +33,7 @@ SHORTFALL_MEASURES = ("villages", "short", "within", "over", "reserves",
                       "college_graduate_officials", "missing")
 
 
-class CadresService(PlaceDirectory, CadreDuties):
+class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     name = contract.SERVICE
 
     db = Database()
@@ -431,23 +431,6 @@ class CadresService(PlaceDirectory, CadreDuties):
                 "townships_without": len(items) - with_, "items": items}
 
     # -- events from the organizations service --------------------------------------------
-    @handles("organizations", "organization_registered")
-    def on_organization_registered(self, tx, event):
-        store.apply_organization(tx, event["data"]["organization"])
-
-    @handles("organizations", "organization_updated")
-    def on_organization_updated(self, tx, event):
-        store.apply_organization(tx, event["data"]["organization"])
-
-    @handles("organizations", "organization_status_changed")
-    def on_organization_status_changed(self, tx, event):
-        store.apply_organization(tx, event["data"]["organization"])
-
-    @handles("organizations", "organizations_snapshot")
-    def on_organizations_snapshot(self, tx, event):
-        for organization in event["data"]["organizations"]:
-            store.apply_organization(tx, organization)
-
     @handles("organizations", "cadre_placement_applied")
     def on_cadre_placement_applied(self, tx, event):
         placement = store.placement(tx, _ours(event["data"]["external_ref"]) or 0, lock=True)

@@ -294,15 +294,6 @@ def townships_under(tx: Transaction, place_code: str) -> dict[str, str]:
 
 
 # -- the registry's organizations ------------------------------------------------------------
-def apply_organization(tx: Transaction, org: dict) -> None:
-    """Insert or update from the event's snapshot unless what we hold is newer."""
-    tx.execute(
-        "INSERT INTO organizations (id, name, kind, sector, place_code, status, version)"
-        " VALUES (%(id)s, %(name)s, %(kind)s, %(sector)s, %(place_code)s, %(status)s, %(version)s)"
-        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
-        " sector = EXCLUDED.sector, place_code = EXCLUDED.place_code, status = EXCLUDED.status,"
-        " version = EXCLUDED.version WHERE organizations.version < EXCLUDED.version", org)
-
 
 def organization(tx: Transaction, organization_id: int) -> dict | None:
     return tx.one("SELECT * FROM organizations WHERE id = %s", (organization_id,))

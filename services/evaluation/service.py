@@ -23,13 +23,13 @@ from shared.events import handles
 from shared.imports import Importer, ImportJobs
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
-from shared.places import PlaceDirectory
+from shared.places import OrganizationDirectory, PlaceDirectory
 from shared.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 
 
-class EvaluationService(PlaceDirectory, ServiceSurveyEntrypoints):
+class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntrypoints):
     name = contract.SERVICE
 
     db = Database()
@@ -345,23 +345,6 @@ class EvaluationService(PlaceDirectory, ServiceSurveyEntrypoints):
                 "items": items}
 
     # -- events from the organizations service -------------------------------------------
-
-    @handles("organizations", "organization_registered")
-    def on_organization_registered(self, tx, event):
-        store.apply_organization(tx, event["data"]["organization"])
-
-    @handles("organizations", "organization_updated")
-    def on_organization_updated(self, tx, event):
-        store.apply_organization(tx, event["data"]["organization"])
-
-    @handles("organizations", "organization_status_changed")
-    def on_organization_status_changed(self, tx, event):
-        store.apply_organization(tx, event["data"]["organization"])
-
-    @handles("organizations", "organizations_snapshot")
-    def on_organizations_snapshot(self, tx, event):
-        for organization in event["data"]["organizations"]:
-            store.apply_organization(tx, organization)
 
     @handles("organizations", "rectification_submitted")
     def on_rectification_submitted(self, tx, event):

@@ -20,18 +20,6 @@ def _json(value) -> Json:
 
 
 
-def apply_organization(tx: Transaction, org: dict) -> bool:
-    """Insert or update an organization from its event snapshot, unless what we hold is
-    newer (events can arrive out of order across relay replicas)."""
-    row = tx.one(
-        "INSERT INTO organizations (id, name, kind, sector, place_code, status, version)"
-        " VALUES (%(id)s, %(name)s, %(kind)s, %(sector)s, %(place_code)s, %(status)s, %(version)s)"
-        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
-        " sector = EXCLUDED.sector, place_code = EXCLUDED.place_code, status = EXCLUDED.status,"
-        " version = EXCLUDED.version WHERE organizations.version < EXCLUDED.version"
-        " RETURNING id", org)
-    return row is not None
-
 
 def organization(tx: Transaction, organization_id: int, *, lock: bool = False) -> dict:
     row = tx.one("SELECT * FROM organizations WHERE id = %s" + (" FOR UPDATE" if lock else ""),
