@@ -306,6 +306,19 @@ class Transaction:
             self.statements += 1
             self.cursor.execute(b";\n".join([*statements, b"COMMIT"]))
 
+    def flush(self) -> None:
+        """Send now, inside the transaction, what waits for the commit (events for the
+        outbox, deferred writes): a long transaction, a bulk import, need not hold
+        all of it in memory until then."""
+        from shared import outbox  # the outbox writes through a Transaction
+
+        if self.events:
+            events, self.events = self.events, []
+            outbox.write(self, events)
+        statements, self._deferred = self._deferred, []
+        if statements:
+            self.execute(b";\n".join(statements))
+
     def emit(self, event) -> None:
         """Record a domain event; it reaches the outbox at commit."""
         self._writing()

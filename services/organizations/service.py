@@ -154,20 +154,27 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         return self._dump(self._register_organization(call, params))
 
     def _register_organization(self, call, params) -> domain.Organization:
-        """register_organization's whole path; an import runs it for each row."""
-        call.principal.require_place(params["place_code"])
-        return self._register(call.tx, params)
+        """register_organization's whole path; an import runs it for a row it replays."""
+        return self._register_organizations(call, [params])[0]
 
-    def _register(self, tx, values: dict) -> domain.Organization:
-        org = domain.register(values, self.rules)
-        if org.parent_id is not None:
-            self._check_parent_in(tx, org)
-        store.insert_organization(tx, org)  # refuses an unknown place
-        seats = domain.vacancy_posts_to_open(org, [], [])
-        store.defer_vacancies(tx, org.id, seats, "unfilled", dt.date.today())
-        tx.audit("organization", org.id, {"registered": org.snapshot(),
-                                          "vacancies_opened": len(seats)})
-        return org
+    def _register_organizations(self, call, rows: list[dict]) -> list[domain.Organization]:
+        """register_organization's path for many (an import's chunk): all or an error."""
+        for values in rows:
+            call.principal.require_place(values["place_code"])
+        return self._register(call.tx, rows)
+
+    def _register(self, tx, rows: list[dict]) -> list[domain.Organization]:
+        orgs = [domain.register(values, self.rules) for values in rows]
+        for org in orgs:
+            if org.parent_id is not None:
+                self._check_parent_in(tx, org)
+        store.insert_organizations(tx, orgs)  # refuses an unknown place
+        seats = {org.id: domain.vacancy_posts_to_open(org, [], []) for org in orgs}
+        store.defer_vacancies(tx, seats, "unfilled", dt.date.today())
+        tx.audit_many("organization", [
+            (org.id, {"registered": org.snapshot(), "vacancies_opened": len(seats[org.id])})
+            for org in orgs])
+        return orgs
 
     @handles("npe", "enterprise_org_established")
     def on_enterprise_org_established(self, tx, event):
@@ -191,7 +198,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
                 "details": refusal.details}))
             ignore(self.name, "on_enterprise_org_established", "refused", event)
             return
-        self._register(tx, values)
+        self._register(tx, [values])
 
     @operation
     def update_organization(self, call, params):
@@ -515,6 +522,7 @@ def _team_problems(row: dict) -> list[str]:
 IMPORTERS = {
     "organizations": Importer.single(
         contract.SERVICE, "register_organization", OrganizationsService._register_organization,
+        apply_many=OrganizationsService._register_organizations,
         key=lambda org: (org["place_code"], org["name"].strip()), key_field="name"),
 }
 

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import fields
 
 import psycopg2.errors
+import psycopg2.extensions
 
 from services.organizations.domain import Organization
 from shared import places, regions
@@ -102,25 +103,38 @@ def organization_id_by_ref(tx: Transaction, external_ref: str) -> int | None:
     return tx.scalar("SELECT id FROM organizations WHERE external_ref = %s", (external_ref,))
 
 
-def insert_organization(tx: Transaction, org: Organization) -> Organization:
-    """Insert, and learn the place's name in the same round trip: the foreign key is
-    what checks that the place exists."""
-    org.version = 1
-    columns = [name for name in _WRITABLE]
+def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Organization]:
+    """Insert, in one statement, and learn each place's name with it: the foreign key is
+    what checks that the place exists. For several, their ids are drawn first, so that
+    each row's id is known without relying on the order of RETURNING (which PostgreSQL
+    does not promise); one alone costs no second round trip."""
+    if len(orgs) == 1:
+        ids = [psycopg2.extensions.AsIs("DEFAULT")]
+    else:
+        ids = [row["id"] for row in tx.all(
+            "SELECT nextval(pg_get_serial_sequence('organizations', 'id')) AS id"
+            " FROM generate_series(1, %s)", (len(orgs),))]
+    columns = ["id", *_WRITABLE]
+    for org, org_id in zip(orgs, ids, strict=True):
+        org.id, org.version = org_id, 1
     try:
-        row = tx.one(
-            f"INSERT INTO organizations ({', '.join(columns)}) VALUES "
-            f"({', '.join(['%s'] * len(columns))}) RETURNING id, updated_at,"
-            " (SELECT p.name FROM places p WHERE p.code = organizations.place_code) AS place_name",
-            [getattr(org, name) for name in columns],
-        )
+        rows = tx.all(tx.render_rows(
+            f"INSERT INTO organizations ({', '.join(columns)}) OVERRIDING SYSTEM VALUE VALUES",
+            f"({', '.join(['%s'] * len(columns))})",
+            ([getattr(org, name) for name in columns] for org in orgs))
+            + b" RETURNING id, updated_at, (SELECT p.name FROM places p"
+              b" WHERE p.code = organizations.place_code) AS place_name")
     except psycopg2.errors.ForeignKeyViolation as exc:
-        if exc.diag.constraint_name != "organizations_place_code_fkey":
-            raise
-        raise ValidationError("unknown place", {"place_code": [f"no place {org.place_code}"]}) from None
-    org.id, org.updated_at, org.place_name = row["id"], row["updated_at"], row["place_name"]
-    _write_events(tx, org)
-    return org
+        if exc.diag.constraint_name != "organizations_place_code_fkey" or len(orgs) > 1:
+            raise  # several: the import replays them one by one, each told apart
+        raise ValidationError("unknown place", {"place_code": [f"no place {orgs[0].place_code}"]}) from None
+    if len(orgs) == 1:
+        orgs[0].id = rows[0]["id"]
+    inserted = {row["id"]: row for row in rows}
+    for org in orgs:
+        org.updated_at, org.place_name = inserted[org.id]["updated_at"], inserted[org.id]["place_name"]
+        _write_events(tx, org)
+    return orgs
 
 
 def save_organization(tx: Transaction, org: Organization, read_version: int) -> Organization:
@@ -294,11 +308,13 @@ def open_vacancies(tx: Transaction, organization_id: int, posts: list[str], reas
     )
 
 
-def defer_vacancies(tx: Transaction, organization_id: int, posts: list[str], reason: str,
+def defer_vacancies(tx: Transaction, posts_by_organization: dict[int, list[str]], reason: str,
                     opened_on: dt.date) -> None:
     """open_vacancies when nothing in the transaction needs them back (sent at commit)."""
     tx.defer_rows("INSERT INTO vacancies (organization_id, post, reason, opened_on) VALUES",
-                  "(%s, %s, %s, %s)", ((organization_id, post, reason, opened_on) for post in posts))
+                  "(%s, %s, %s, %s)", ((organization_id, post, reason, opened_on)
+                                       for organization_id, posts in posts_by_organization.items()
+                                       for post in posts))
 
 
 def fill_vacancy(tx: Transaction, vacancy_id: int, leader: dict) -> dict:
