@@ -150,6 +150,11 @@ def parse(code: str) -> PlaceCode:
     return PlaceCode(code=code, level=level, kind=kind, prefix=prefix, parent=parent)
 
 
+def village_blocks(kinds) -> list[tuple[int, int]]:
+    """The ranges of a village code's last block (digits 10–12) that are of `kinds`."""
+    return [(low, high) for low, high, kind in _VILLAGE_KINDS if kind in kinds]
+
+
 def pad(code: str) -> str:
     """A 2/4/6/9-digit national code (`33`, `330102001`) as a valid 12-digit place code.
 

@@ -73,6 +73,11 @@ def keeps_reserves(place_code: str, rules: Rules) -> bool:
             and regions.kind_of(place_code) in rules.reserve_place_kinds)
 
 
+def reserve_village_blocks(rules: Rules) -> list[tuple[int, int]]:
+    """keeps_reserves for SQL: the last-block ranges of the codes of such villages."""
+    return regions.village_blocks(rules.reserve_place_kinds)
+
+
 def check_reserve_place(place_code: str, rules: Rules) -> None:
     if not keeps_reserves(place_code, rules):
         kinds = "、".join(regions.KINDS.get(k, k) for k in rules.reserve_place_kinds)

@@ -283,27 +283,24 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
-            villages = [v for v in store.villages_under(call.tx, place_code)
-                        if domain.keeps_reserves(v["code"], self.rules)]
-            counts = store.reserve_counts(call.tx, place_code)
+            found = store.reserve_shortfall(
+                call.tx, place_code, village_blocks=domain.reserve_village_blocks(self.rules),
+                below=self.rules.reserve_min, above=self.rules.reserve_max, listed=REPORT_LISTED)
             names = places.names(call.tx, [place_code, *places.children(call.tx, place_code)])
         rows: dict[str, dict] = {}
-        listed = {"short": [], "over": []}
-        for village in villages:
-            reserves, cgo = counts.get(village["code"], (0, 0))
+        for group in found["groups"]:  # villages of one child place with as many reserves
+            villages, reserves = group["villages"], group["reserves"]
             status = domain.quota_status(reserves, self.rules)
-            for key in (places.child_code(village["code"], place_code), "total"):
+            for key in (group["child"], "total"):
                 row = rows.setdefault(key, dict.fromkeys(SHORTFALL_MEASURES, 0))
-                row["villages"] += 1
-                row[status] += 1
-                row["reserves"] += reserves
-                row["college_graduate_officials"] += cgo
-                row["missing"] += max(0, self.rules.reserve_min - reserves)
-            if status in listed and len(listed[status]) < REPORT_LISTED:
-                listed[status].append({
-                    "place_code": village["code"], "place_name": village["name"],
-                    "reserves": reserves, "college_graduate_officials": cgo,
-                    "quota_status": status})
+                row["villages"] += villages
+                row[status] += villages
+                row["reserves"] += reserves * villages
+                row["college_graduate_officials"] += group["cgo"]
+                row["missing"] += max(0, self.rules.reserve_min - reserves) * villages
+        listed = {side: [{**village, "quota_status": domain.quota_status(village["reserves"],
+                                                                         self.rules)}
+                         for village in found[side]] for side in ("short", "over")}
         total = rows.pop("total", None) or dict.fromkeys(SHORTFALL_MEASURES, 0)
         return {"place_code": place_code, "place_name": names.get(place_code),
                 "rules": self.rules.as_report(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg2.errors
 import psycopg2.extras
 
-from shared import regions
+from shared import places, regions
 from shared.db import Transaction, json_dumps
 from shared.errors import Conflict, NotFound
 
@@ -195,22 +195,46 @@ def save_village_quota(tx: Transaction, place_code: str, reserves: int, status: 
                (reserves, status, place_code))
 
 
-def villages_under(tx: Transaction, place_code: str) -> list[dict]:
+def reserve_shortfall(tx: Transaction, place_code: str, *, village_blocks: list[tuple[int, int]],
+                      below: int, above: int, listed: int) -> dict:
+    """The villages under the place whose last code block is in `village_blocks` (those
+    that keep reserve cadres), in one round trip:
+    - groups: [{child, reserves, villages, cgo}]: how many villages of each child place
+      have so many confirmed reserve cadres, and the college-graduate village officials
+      among them — a few hundred rows at most for a province, whose rules the service
+      applies per group rather than per village;
+    - short / over: the first `listed` villages by code with fewer than `below`, more
+      than `above` ({place_code, place_name, reserves, college_graduate_officials})."""
     lo, hi = regions.subtree_bounds(place_code)
-    return tx.all("SELECT code, name FROM places WHERE level = 'village'"
-                  " AND code BETWEEN %s AND %s ORDER BY code", (lo, hi))
-
-
-def reserve_counts(tx: Transaction, place_code: str) -> dict[str, tuple[int, int]]:
-    """Per village under the place: confirmed reserve cadres, and college-graduate
-    village officials among them."""
-    lo, hi = regions.subtree_bounds(place_code)
-    rows = tx.all("SELECT r.place_code, count(*) AS reserves,"
-                  " count(*) FILTER (WHERE p.college_graduate_official) AS cgo"
-                  " FROM reserves r JOIN people p ON p.id = r.person_id"
-                  " WHERE r.status = 'reserve' AND r.place_code BETWEEN %s AND %s"
-                  " GROUP BY r.place_code", (lo, hi))
-    return {r["place_code"]: (r["reserves"], r["cgo"]) for r in rows}
+    child, params = places.child_of("code", place_code)
+    return tx.one(f"""
+        WITH counts AS (
+            SELECT r.place_code, count(*) AS reserves,
+                   count(*) FILTER (WHERE p.college_graduate_official) AS cgo
+            FROM reserves r JOIN people p ON p.id = r.person_id
+            WHERE r.status = 'reserve' AND r.place_code BETWEEN %(lo)s AND %(hi)s
+            GROUP BY r.place_code
+        ), villages AS MATERIALIZED (
+            SELECT v.code, v.name, coalesce(c.reserves, 0) AS reserves,
+                   coalesce(c.cgo, 0) AS cgo
+            FROM places v LEFT JOIN counts c ON c.place_code = v.code
+            WHERE v.level = 'village' AND v.code BETWEEN %(lo)s AND %(hi)s
+              AND substr(v.code, 10, 3)::int <@ ANY(%(blocks)s::int4range[])
+        )
+        SELECT
+            (SELECT coalesce(json_agg(g), '[]') FROM (
+                SELECT {child} AS child, reserves, count(*) AS villages, sum(cgo) AS cgo
+                FROM villages GROUP BY 1, 2) g) AS groups,
+            (SELECT coalesce(json_agg(s ORDER BY s.place_code), '[]') FROM (
+                SELECT code AS place_code, name AS place_name, reserves,
+                       cgo AS college_graduate_officials
+                FROM villages WHERE reserves < %(below)s ORDER BY code LIMIT %(listed)s) s) AS short,
+            (SELECT coalesce(json_agg(s ORDER BY s.place_code), '[]') FROM (
+                SELECT code AS place_code, name AS place_name, reserves,
+                       cgo AS college_graduate_officials
+                FROM villages WHERE reserves > %(above)s ORDER BY code LIMIT %(listed)s) s) AS over
+        """, {**params, "lo": lo, "hi": hi, "below": below, "above": above, "listed": listed,
+              "blocks": [f"[{low},{high}]" for low, high in village_blocks]})
 
 
 # -- the talent pool and placements --------------------------------------------------------

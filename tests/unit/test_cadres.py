@@ -128,6 +128,17 @@ def test_only_villages_keep_reserves_by_default():
     assert domain.keeps_reserves("331123001001", with_communities)
 
 
+@pytest.mark.parametrize("kinds", [["village"], ["village", "community"], ["village_like"]])
+def test_the_reports_village_blocks_are_the_villages_that_keep_reserves(kinds):
+    """reserve_shortfall filters villages in SQL by these blocks; keeps_reserves decides."""
+    rules = domain.Rules.from_config({"reserve_place_kinds": kinds})
+    blocks = domain.reserve_village_blocks(rules)
+    for block in range(1, 600):
+        village = f"331123102{block:03d}"
+        assert domain.keeps_reserves(village, rules) == \
+            any(low <= block <= high for low, high in blocks), village
+
+
 def reserve(id_, status="reserve", graduate=False, best=None, recommended="2026-03-01"):
     return {"id": id_, "status": status, "college_graduate_official": graduate,
             "best_assessment": best, "recommended_on": dt.date.fromisoformat(recommended)}
