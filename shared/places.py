@@ -78,7 +78,14 @@ class OrganizationDirectory:
 
     @handles("organizations", "organization_registered")
     def on_organization_registered(self, tx, event):
-        apply_organization(tx, event["data"]["organization"])
+        organization = event["data"]["organization"]
+        apply_organization(tx, organization)
+        self.organization_registered(tx, organization)
+
+    def organization_registered(self, tx, organization: dict) -> None:
+        """What the service does once it knows a new organization, in the same
+        transaction: what arrived for it before it was known (events of different
+        types travel on different queues) may now be applied. Nothing, here."""
 
     @handles("organizations", "organization_updated")
     def on_organization_updated(self, tx, event):

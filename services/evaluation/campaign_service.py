@@ -97,9 +97,18 @@ class ServiceSurveyEntrypoints:
 
     @handles("organizations", "service_creation_entered")
     def on_service_creation_entered(self, tx, event):
+        campaigns.lock_organization(tx, event["data"]["organization_id"])
         campaigns.apply_creation(tx, event["data"])
         # Entered after its year's campaign opened (or its event was late): surveyed too.
         campaigns.join_open_campaigns(tx, event["data"], SURVEY_TITLE)
+
+    def survey_creations_that_came_first(self, tx, organization: dict) -> None:
+        """A creation whose event arrived before its organization was known here joined
+        no campaign then; it does now. Both handlers take the organization's lock, so
+        whichever commits second sees the other's row (neither can miss both)."""
+        campaigns.lock_organization(tx, organization["id"])
+        for creation in campaigns.creations_of(tx, organization["id"]):
+            campaigns.join_open_campaigns(tx, creation, SURVEY_TITLE)
 
 
 def _rated(row: dict) -> dict:

@@ -18,6 +18,17 @@ def apply_creation(tx: Transaction, data: dict) -> None:
                " ON CONFLICT (creation_id) DO NOTHING", data)
 
 
+def lock_organization(tx: Transaction, organization_id: int) -> None:
+    """Until commit: a creation's event and its organization's arrival take turns."""
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+               (f"service_creation:{organization_id}",))
+
+
+def creations_of(tx: Transaction, organization_id: int) -> list[dict]:
+    return tx.all("SELECT organization_id, year FROM service_creations"
+                  " WHERE organization_id = %s", (organization_id,))
+
+
 def lock_year(tx: Transaction, year: int) -> None:
     """Opens of the same year take turns (until commit), so each sees the campaign the
     one before it committed: the overlap check below is then safe."""

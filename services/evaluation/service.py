@@ -44,6 +44,9 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         call.principal.require_place(org["place_code"])
         return org
 
+    def organization_registered(self, tx, organization: dict) -> None:
+        self.survey_creations_that_came_first(tx, organization)
+
     def _require_superior_of(self, call, organization_id: int) -> None:
         call.principal.require_superior(store.organization(call.tx, organization_id)["place_code"])
 

@@ -341,6 +341,44 @@ def test_concurrent_campaign_opens_and_late_creations(stack, proxy, token_secret
         campaign_id=opened[0]["id"])["total"]["organizations"] == 2)
 
 
+def organizations_event(stack, event_type, data):
+    """An event as the organizations service's relay would publish it."""
+    import kombu
+
+    body = {"id": str(uuid.uuid4()), "type": event_type, "source": "organizations",
+            "occurred_at": dt.datetime.now(dt.UTC).isoformat(), "schema_version": 1,
+            "actor": {"subject": "test", "department": "test", "system": "test"}, "data": data}
+    with kombu.Connection(stack.settings.amqp_uri,
+                          transport_options={"confirm_publish": True}) as conn:
+        kombu.Producer(conn.channel()).publish(body, exchange="organizations.events",
+                                               routing_key=event_type, serializer="json",
+                                               message_id=body["id"])
+
+
+def test_a_creation_that_arrives_before_its_organization_is_surveyed_when_it_arrives(stack, proxy):
+    """Events of different types travel on different queues: evaluation may learn of a
+    service creation before it knows the organization. Found by a load run, where the
+    creation's survey was silently never made."""
+    year, township = YEAR - 3, list(county_tree(proxy, XIHU))[0]
+    campaign = proxy.evaluation.open_service_survey(place_code=XIHU, year=year)
+    organization_id = 2_000_000_000 + random.randrange(1_000_000)  # unknown to evaluation
+    organizations_event(stack, "service_creation_entered", {
+        "creation_id": organization_id, "organization_id": organization_id, "year": year,
+        "focus": "window_unit"})
+    eventually(lambda: sql_value(stack.urls["evaluation"], "SELECT count(*) FROM service_creations"
+                                 " WHERE organization_id = %s", (organization_id,)))
+    surveys = ("SELECT count(*) FROM surveys WHERE organization_id = %s AND campaign_id = %s",
+               (organization_id, campaign["id"]))
+    assert sql_value(stack.urls["evaluation"], *surveys) == 0  # not known: none yet
+
+    organizations_event(stack, "organization_registered", {"organization": {
+        "id": organization_id, "name": "迟到的党支部", "kind": "631",
+        "sector": "government_agency", "place_code": township, "parent_id": None,
+        "full_members": 5, "committee_size": 0, "status": "active",
+        "term_ends_on": f"{YEAR + 2}-01-01", "version": 1}})
+    eventually(lambda: sql_value(stack.urls["evaluation"], *surveys) == 1)
+
+
 def test_jurisdiction(stack, proxy, token_secret):
     township = list(county_tree(proxy, SUICHANG))[9]
     org = register(proxy, township)
