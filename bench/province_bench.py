@@ -60,10 +60,10 @@ def organization_ids(proxy, root: str) -> list[int]:
             return ids
 
 
-def grade(stack, root: str, ids: list[int], callers: int, seed: int) -> dict:
+def grade(stack, root: str, ids: list[int], seed: int) -> dict:
     """A baseline round over `ids`, a second round over half of them, each imported as
     gradings jobs (evaluation.start_import: set_grade's path per row, ≤ 20 000 rows a job).
-    {round: {grades, seconds, per_second}}. (`callers` is kept for the command line.)"""
+    {round: {grades, seconds, per_second}}."""
     rng = random.Random(f"grades:{seed}")
     baseline = {i: rng.choices(*BASELINE_GRADES)[0] for i in ids}
     later = {i: (BETTER[g] if rng.random() < 0.5 else g)
@@ -127,8 +127,7 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the province for --reuse")
     parser.add_argument("--enterprise-path", choices=("jobs", "batch"), default="jobs")
     parser.add_argument("--grade-share", type=float, default=1.0,
-                        help="share of the organizations graded (no bulk grading path)")
-    parser.add_argument("--callers", type=int, default=10, help="concurrent set_grade callers")
+                        help="share of the organizations graded")
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="py-spy each report's service")
     args = parser.parse_args(argv)
@@ -149,7 +148,7 @@ def main(argv=None):
             with stack.proxy() as proxy:
                 ids = organization_ids(proxy, root)
             ids = sorted(random.Random(args.seed).sample(ids, round(len(ids) * args.grade_share)))
-            result["grading"] = grade(stack, root, ids, args.callers, args.seed)
+            result["grading"] = grade(stack, root, ids, args.seed)
             result["grading"]["settled_seconds"] = round(settle(stack), 1)
         started = time.monotonic()
         for service in stack.urls:

@@ -107,10 +107,11 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     @operation
     def set_grade(self, call, params):
-        return self._set_grade(call, params)
+        round_ = self._set_grade(call, params)
+        return self._grading(call, round_, params["organization_id"])
 
-    def _set_grade(self, call, params):
-        """set_grade, and one row of a gradings import."""
+    def _set_grade(self, call, params) -> dict:
+        """set_grade but its answer (an import's row needs none); the round."""
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
         call.principal.require_superior(org["place_code"])  # the superior sets a grade
@@ -119,7 +120,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                  if len(recorded) == len(contract.ASSESSORS) else None)
         self._assign(call, round_, org, grade=params["grade"], score=score, method="set",
                      reason=params["reason"])
-        return self._grading(call, round_, org["id"])
+        return round_
 
     def _assign(self, call, round_, org, *, grade, score, method, reason) -> None:
         sequence = store.save_grading(call.tx, {
