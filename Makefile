@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test clean lint bench token roles places snapshot dead-letters contract ops-tools ops-generate
+.PHONY: help venv run stop status logs infra migrate test clean lint bench bench-province token roles places snapshot dead-letters contract ops-tools ops-generate
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -111,3 +111,9 @@ bench: $(STAMP) ## benchmarks that print figures (see bench/RESULTS.md); needs R
 	@$(PY) -W ignore bench/coverage_bench.py
 	@$(PY) -W ignore bench/import_bench.py
 	@$(PY) -W ignore bench/gateway_bench.py
+	@echo "make bench: done; the reports at province scale are make bench-province (~40 min)"
+
+PROVINCE_ARGS ?= --scale 1.0
+bench-province: $(STAMP) ## Zhejiang generated at full scale, loaded by the bulk paths; the reports timed (~40 min)
+	@$(INFRA) up --no-databases
+	@$(PY) -W ignore bench/province_bench.py --enterprise-path batch $(PROVINCE_ARGS)

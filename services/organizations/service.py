@@ -144,6 +144,21 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         above = store.ancestor_ids(tx, parent.id) if org.id is not None else []
         domain.check_parent(org, parent, above)
 
+    def _check_new_parents(self, tx, orgs: list[domain.Organization]) -> None:
+        """_check_parent_in for organizations being registered, their parents read (and
+        share-locked) in one statement: an import's chunk names the same few committees
+        again and again."""
+        wanted = {org.parent_id for org in orgs if org.parent_id is not None}
+        if not wanted:
+            return
+        parents = store.organizations_by_id(tx, wanted, lock="share")
+        for org in orgs:
+            if org.parent_id is None:
+                continue
+            if org.parent_id not in parents:
+                raise ValidationError("unknown parent", {"parent_id": [f"no organization {org.parent_id}"]})
+            domain.check_parent(org, parents[org.parent_id], [])  # a new one is under nothing
+
     def _organization_in_reach(self, call, organization_id: int, *, lock: str | None = None):
         org = store.get_organization(call.tx, organization_id, lock=lock)
         call.principal.require_place(org.place_code)
@@ -165,9 +180,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     def _register(self, tx, rows: list[dict]) -> list[domain.Organization]:
         orgs = [domain.register(values, self.rules) for values in rows]
-        for org in orgs:
-            if org.parent_id is not None:
-                self._check_parent_in(tx, org)
+        self._check_new_parents(tx, orgs)
         store.insert_organizations(tx, orgs)  # refuses an unknown place
         seats = {org.id: domain.vacancy_posts_to_open(org, [], []) for org in orgs}
         store.defer_vacancies(tx, seats, "unfilled", dt.date.today())

@@ -95,6 +95,13 @@ def get_organization(tx: Transaction, organization_id: int, *, lock: str | None 
     return _organization(row)
 
 
+def organizations_by_id(tx: Transaction, ids, *, lock: str | None = None) -> dict[int, Organization]:
+    """Those of `ids` that exist; locked in id order, as any other caller locks them."""
+    rows = tx.all(_ORG_SELECT + " WHERE o.id = ANY(%s) ORDER BY o.id"
+                  + (f" FOR {lock.upper()} OF o" if lock else ""), (sorted(ids),))
+    return {row["id"]: _organization(row) for row in rows}
+
+
 def lock_reference(tx: Transaction, external_ref: str) -> None:
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (external_ref,))
 
