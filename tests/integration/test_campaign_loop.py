@@ -544,11 +544,14 @@ def test_the_ledger_puts_overdue_cases_first(stack, proxy):
         made.append(proxy.organizations.set_plan(
             case_id=case["id"], main_problems="问题", measures=["措施"],
             tasks=[{"content": "任务", "responsible": "书记", "deadline": SOON}]))
-    # Time passes for the last case: its task's deadline is now behind it.
+    # Time passes for the last case: its task's deadline is now behind it (and so is the
+    # case's earliest open deadline, which the ledger sorts by).
     conn = psycopg2.connect(stack.urls["organizations"])
     with conn, conn.cursor() as cur:
         cur.execute("UPDATE rectification_tasks SET deadline = current_date - 3 WHERE id = %s",
                     (made[-1]["tasks"][0]["id"],))
+        cur.execute("UPDATE rectification_cases SET open_deadline = current_date - 3"
+                    " WHERE id = %s", (made[-1]["id"],))
     conn.close()
     ledger = proxy.organizations.ledger(place_code=township, limit=2)
     assert ledger["items"][0]["case_id"] == made[-1]["id"] and ledger["items"][0]["overdue"] == 1
@@ -556,7 +559,29 @@ def test_the_ledger_puts_overdue_cases_first(stack, proxy):
     assert [r["case_id"] for r in ledger["items"] + rest["items"]] == \
         [made[-1]["id"], made[0]["id"], made[1]["id"]]
     assert ledger["summary"]["overdue"] == 1 and ledger["summary"]["in_progress"] == 3
+    assert [r["next_deadline"] for r in ledger["items"][1:] + rest["items"]] == [SOON, SOON]
     assert proxy.organizations.get_case(case_id=made[-1]["id"])["tasks"][0]["overdue"] is True
+
+    # Its task done, the case is overdue no more and takes its place by place again.
+    proxy.organizations.complete_task(task_id=made[-1]["tasks"][0]["id"],
+                                      done_on=TODAY.isoformat())
+    ledger = proxy.organizations.ledger(place_code=township)
+    assert ledger["summary"]["overdue"] == 0
+    assert {r["case_id"] for r in ledger["items"]} == {m["id"] for m in made}
+    assert ledger["items"] == sorted(ledger["items"], key=lambda r: (r["place_code"], r["case_id"]))
+    done = next(r for r in ledger["items"] if r["case_id"] == made[-1]["id"])
+    assert (done["overdue"], done["done"], done["next_deadline"]) == (0, 1, None)
+
+    # An organization moved to another township takes its case to that one's ledger.
+    moved = proxy.organizations.get_organization(organization_id=made[0]["organization_id"])
+    elsewhere = townships(proxy)[7]
+    proxy.organizations.update_organization(organization_id=moved["id"], version=moved["version"],
+                                            place_code=villages(proxy, elsewhere)[0])
+    assert made[0]["id"] not in [r["case_id"] for r in
+                                 proxy.organizations.ledger(place_code=township)["items"]]
+    there = proxy.organizations.ledger(place_code=elsewhere)
+    assert made[0]["id"] in [r["case_id"] for r in there["items"]]
+    assert there["summary"]["cases"] >= 1
 
 
 def test_a_case_follows_later_grades_and_corrections(stack, proxy):
