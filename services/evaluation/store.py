@@ -217,10 +217,6 @@ def moving_up_counts(tx: Transaction, place_code: str) -> list[dict]:
     )
 
 
-
-
-
-
 def moving_up_page(tx: Transaction, place_code: str, baseline_grade: str, moved_up: bool | None,
                    *, limit: int, after) -> tuple[list[dict], list | None]:
     lo, hi = regions.subtree_bounds(place_code)
