@@ -68,9 +68,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     def _round_and_organization(self, call, round_id: int, organization_id: int):
         round_ = store.get_round(call.tx, round_id)
         org = self._organization(call, organization_id, lock=call.tx.writes)
-        if not regions.in_subtree(org["place_code"], round_["place_code"]):
-            raise ValidationError("the organization is not in the round's place", {
-                "organization_id": [f"{org['place_code']} is outside {round_['place_code']}"]})
+        _require_in_round(org, round_)
         return round_, org
 
     def _grading(self, call, round_: dict, organization_id: int) -> dict:
@@ -112,31 +110,64 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     def _set_grade(self, call, params) -> dict:
         """set_grade but its answer (an import's row needs none); the round."""
-        round_, org = self._round_and_organization(call, params["round_id"],
-                                                   params["organization_id"])
-        call.principal.require_superior(org["place_code"])  # the superior sets a grade
-        recorded = store.scores(call.tx, round_["id"], org["id"])
-        score = (domain.weighted_score(recorded, round_["rules"])
-                 if len(recorded) == len(contract.ASSESSORS) else None)
-        self._assign(call, round_, org, grade=params["grade"], score=score, method="set",
-                     reason=params["reason"])
-        return round_
+        return self._set_grades(call, [params])[0]
+
+    def _set_grades(self, call, rows: list[dict]) -> list[dict]:
+        """set_grade's path for many (a gradings import's chunk), all or an error; their
+        rounds. Rounds, organizations (locked, in id order) and scores are read once
+        for all, the grades written in one statement."""
+        if len({r["organization_id"] for r in rows}) < len(rows):
+            # One organization in two rounds: graded one after the other, as by single
+            # calls, so that each grade_assigned tells what that grade made of it.
+            return [self._set_grades(call, [params])[0] for params in rows]
+        rounds = {round_id: store.get_round(call.tx, round_id)
+                  for round_id in sorted({r["round_id"] for r in rows})}
+        orgs = store.organizations_by_id(call.tx, [r["organization_id"] for r in rows], lock=True)
+        chosen = []
+        for params in rows:
+            round_ = rounds[params["round_id"]]
+            org = orgs.get(params["organization_id"]) or store.unknown(params["organization_id"])
+            call.principal.require_place(org["place_code"])
+            _require_in_round(org, round_)
+            call.principal.require_superior(org["place_code"])  # the superior sets a grade
+            chosen.append((round_, org, params))
+        recorded = store.scores_of(call.tx, [(round_["id"], org["id"]) for round_, org, _ in chosen])
+        grades = []
+        for round_, org, params in chosen:
+            scores = recorded.get((round_["id"], org["id"]), {})
+            score = (domain.weighted_score(scores, round_["rules"])
+                     if len(scores) == len(contract.ASSESSORS) else None)
+            grades.append((round_, org, params["grade"], score, "set", params["reason"]))
+        self._assign_many(call, grades)
+        return [round_ for round_, _, _ in chosen]
 
     def _assign(self, call, round_, org, *, grade, score, method, reason) -> None:
-        sequence = store.save_grading(call.tx, {
-            "round_id": round_["id"], "organization_id": org["id"], "score": score,
-            "grade": grade, "method": method, "reason": reason, "rules": round_["rules"]})
-        grades = store.refresh_grades(call.tx, org["id"])
-        is_baseline = grades["baseline_round_id"] == round_["id"]
-        call.tx.audit("organization", org["id"], {"graded": {
-            "round_id": round_["id"], "grade": grade, "score": score, "method": method,
-            "reason": reason, "is_baseline": is_baseline}})
-        call.tx.emit(Event("grade_assigned", {
-            "organization_id": org["id"], "place_code": org["place_code"],
-            "round_id": round_["id"], "year": round_["year"], "grade": grade,
-            "baseline_grade": grades["baseline_grade"], "current_grade": grades["current_grade"],
-            "is_baseline": is_baseline, "is_current": grades["current_round_id"] == round_["id"],
-            "method": method, "score": score, "reason": reason, "sequence": sequence}))
+        self._assign_many(call, [(round_, org, grade, score, method, reason)])
+
+    def _assign_many(self, call, grades: list[tuple]) -> None:
+        """(round, organization, grade, score, method, reason) for organizations that are
+        all different: the gradings, the organizations' baseline and current grades,
+        the audit rows and one grade_assigned each."""
+        sequences = store.save_gradings(call.tx, [
+            {"round_id": round_["id"], "organization_id": org["id"], "score": score,
+             "grade": grade, "method": method, "reason": reason, "rules": round_["rules"]}
+            for round_, org, grade, score, method, reason in grades])
+        refreshed = store.refresh_grades(call.tx, [org["id"] for _, org, *_ in grades])
+        entries = []
+        for round_, org, grade, score, method, reason in grades:
+            now = refreshed[org["id"]]
+            is_baseline = now["baseline_round_id"] == round_["id"]
+            entries.append((org["id"], {"graded": {
+                "round_id": round_["id"], "grade": grade, "score": score, "method": method,
+                "reason": reason, "is_baseline": is_baseline}}))
+            call.tx.emit(Event("grade_assigned", {
+                "organization_id": org["id"], "place_code": org["place_code"],
+                "round_id": round_["id"], "year": round_["year"], "grade": grade,
+                "baseline_grade": now["baseline_grade"], "current_grade": now["current_grade"],
+                "is_baseline": is_baseline, "is_current": now["current_round_id"] == round_["id"],
+                "method": method, "score": score, "reason": reason,
+                "sequence": sequences[(round_["id"], org["id"])]}))
+        call.tx.audit_many("organization", entries)
 
     # -- bulk import (shared/imports.py) -------------------------------------------------
     @operation
@@ -376,10 +407,17 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
 
 
+def _require_in_round(org: dict, round_: dict) -> None:
+    if not regions.in_subtree(org["place_code"], round_["place_code"]):
+        raise ValidationError("the organization is not in the round's place", {
+            "organization_id": [f"{org['place_code']} is outside {round_['place_code']}"]})
+
+
 # What start_import takes, by kind: rows of set_grade's params, an organization once per
 # round in a file.
 IMPORTERS = {
     "gradings": Importer.single(contract.SERVICE, "set_grade", EvaluationService._set_grade,
+                                apply_many=EvaluationService._set_grades,
                                 key=lambda row: (row["round_id"], row["organization_id"]),
                                 key_field="organization_id"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import psycopg2.errors
 from psycopg2.extras import Json
 
@@ -17,39 +19,51 @@ def _json(value) -> Json:
 
 # -- what this service knows of places and organizations (from events) -----------------
 
-
-
-
-
 def organization(tx: Transaction, organization_id: int, *, lock: bool = False) -> dict:
     row = tx.one("SELECT * FROM organizations WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (organization_id,))
-    if row is None:
-        raise NotFound(f"organization {organization_id} is not known to evaluation (yet): "
-                       "it arrives by the organizations service's events",
-                       {"organization_id": organization_id})
-    return row
+    return row if row is not None else unknown(organization_id)
 
 
-def refresh_grades(tx: Transaction, organization_id: int) -> dict:
-    """Derive the organization's baseline grade (its earliest graded round, by year) and
-    current grade (its latest) from its gradings, whatever order they were entered in;
-    mark which grading is the baseline."""
-    row = tx.one(
+def organizations_by_id(tx: Transaction, ids, *, lock: bool = False) -> dict[int, dict]:
+    """Those of `ids` known here; locked in id order, as any other caller locks them."""
+    rows = tx.all("SELECT * FROM organizations WHERE id = ANY(%s) ORDER BY id"
+                  + (" FOR UPDATE" if lock else ""), (sorted(set(ids)),))
+    return {row["id"]: row for row in rows}
+
+
+def unknown(organization_id: int) -> NoReturn:
+    raise NotFound(f"organization {organization_id} is not known to evaluation (yet): "
+                   "it arrives by the organizations service's events",
+                   {"organization_id": organization_id})
+
+
+def refresh_grades(tx: Transaction, organization_ids: list[int]) -> dict[int, dict]:
+    """Derive each organization's baseline grade (its earliest graded round, by year)
+    and current grade (its latest) from its gradings, whatever order they were entered
+    in, and mark which grading is the baseline; one statement for all.
+    {id: {baseline_grade, baseline_round_id, current_grade, current_round_id}}."""
+    rows = tx.all(
         """
-        UPDATE organizations o
-        SET baseline_grade = b.grade, baseline_round_id = b.round_id,
-            current_grade = c.grade, current_round_id = c.round_id
-        FROM (SELECT g.grade, g.round_id FROM gradings g JOIN rounds r ON r.id = g.round_id
-              WHERE g.organization_id = %(id)s ORDER BY r.year, r.id LIMIT 1) b,
-             (SELECT g.grade, g.round_id FROM gradings g JOIN rounds r ON r.id = g.round_id
-              WHERE g.organization_id = %(id)s ORDER BY r.year DESC, r.id DESC LIMIT 1) c
-        WHERE o.id = %(id)s
-        RETURNING o.baseline_grade, o.baseline_round_id, o.current_grade, o.current_round_id
-        """, {"id": organization_id})
-    tx.execute("UPDATE gradings SET is_baseline = (round_id = %s) WHERE organization_id = %s",
-               (row["baseline_round_id"], organization_id))
-    return row
+        WITH refreshed AS (
+            UPDATE organizations o
+            SET baseline_grade = b.grade, baseline_round_id = b.round_id,
+                current_grade = c.grade, current_round_id = c.round_id
+            FROM unnest(%(ids)s::bigint[]) AS x(id),
+                 LATERAL (SELECT g.grade, g.round_id FROM gradings g JOIN rounds r ON r.id = g.round_id
+                          WHERE g.organization_id = x.id ORDER BY r.year, r.id LIMIT 1) b,
+                 LATERAL (SELECT g.grade, g.round_id FROM gradings g JOIN rounds r ON r.id = g.round_id
+                          WHERE g.organization_id = x.id ORDER BY r.year DESC, r.id DESC LIMIT 1) c
+            WHERE o.id = x.id
+            RETURNING o.id, o.baseline_grade, o.baseline_round_id, o.current_grade,
+                      o.current_round_id
+        ), marked AS (
+            UPDATE gradings g SET is_baseline = (g.round_id = refreshed.baseline_round_id)
+            FROM refreshed WHERE g.organization_id = refreshed.id
+        )
+        SELECT * FROM refreshed
+        """, {"ids": list(organization_ids)})
+    return {row["id"]: row for row in rows}
 
 
 def record_stars(tx: Transaction, organization_id: int, stars: int, grade: str) -> None:
@@ -88,6 +102,18 @@ def save_scores(tx: Transaction, round_id: int, organization_id: int, assessor: 
         (round_id, organization_id, assessor, _json({k: str(v) for k, v in scores.items()})))
 
 
+def scores_of(tx: Transaction, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], dict]:
+    """scores() of many (round_id, organization_id) pairs at once."""
+    rows = tx.all("SELECT s.round_id, s.organization_id, s.assessor, s.scores FROM scores s"
+                  " JOIN unnest(%s::bigint[], %s::bigint[]) AS p(round_id, organization_id)"
+                  " USING (round_id, organization_id)",
+                  ([r for r, _ in pairs], [o for _, o in pairs]))
+    found: dict[tuple[int, int], dict] = {}
+    for row in rows:
+        found.setdefault((row["round_id"], row["organization_id"]), {})[row["assessor"]] = row["scores"]
+    return found
+
+
 def scores(tx: Transaction, round_id: int, organization_id: int) -> dict[str, dict]:
     rows = tx.all("SELECT assessor, scores FROM scores WHERE round_id = %s AND organization_id = %s",
                   (round_id, organization_id))
@@ -99,17 +125,20 @@ def grading(tx: Transaction, round_id: int, organization_id: int) -> dict | None
                   (round_id, organization_id))
 
 
-def save_grading(tx: Transaction, values: dict) -> int:
-    """Insert or correct a round's grading; returns the number of its grade event."""
-    return tx.scalar(
+def save_gradings(tx: Transaction, gradings: list[dict]) -> dict[tuple[int, int], int]:
+    """Insert or correct rounds' gradings (one per organization and round); the number
+    of each one's grade event, by (round_id, organization_id)."""
+    rows = tx.all(tx.render_rows(
         "INSERT INTO gradings (round_id, organization_id, score, grade, method, reason,"
-        " is_baseline, sequence, rules) VALUES (%(round_id)s, %(organization_id)s, %(score)s,"
-        " %(grade)s, %(method)s, %(reason)s, false, nextval('grade_events'), %(rules)s)"
-        " ON CONFLICT (round_id, organization_id) DO UPDATE SET score = EXCLUDED.score,"
-        " grade = EXCLUDED.grade, method = EXCLUDED.method, reason = EXCLUDED.reason,"
-        " sequence = EXCLUDED.sequence, rules = EXCLUDED.rules, graded_at = now()"
-        " RETURNING sequence",
-        {**values, "rules": _json(values["rules"])})
+        " is_baseline, sequence, rules) VALUES",
+        "(%(round_id)s, %(organization_id)s, %(score)s, %(grade)s, %(method)s, %(reason)s,"
+        " false, nextval('grade_events'), %(rules)s)",
+        ({**values, "rules": _json(values["rules"])} for values in gradings))
+        + b" ON CONFLICT (round_id, organization_id) DO UPDATE SET score = EXCLUDED.score,"
+          b" grade = EXCLUDED.grade, method = EXCLUDED.method, reason = EXCLUDED.reason,"
+          b" sequence = EXCLUDED.sequence, rules = EXCLUDED.rules, graded_at = now()"
+          b" RETURNING round_id, organization_id, sequence")
+    return {(row["round_id"], row["organization_id"]): row["sequence"] for row in rows}
 
 
 # -- surveys ---------------------------------------------------------------------------

@@ -76,6 +76,31 @@ def test_a_rounds_grades_imported_all_or_nothing(stack, token_secret):
         eventually(lambda: sql_value(stack.urls["organizations"], "SELECT count(*) FROM"
                                  " rectification_cases") == to_rectify, timeout=20)
 
+        # Later and earlier rounds in one file, the same organizations in both (graded one
+        # after the other), and a later round alone (graded a chunk at once): baseline is
+        # the earliest round by year, current the latest, whatever the order of entry.
+        earlier = proxy.evaluation.open_round(place_code=SUICHANG, year=2025, name="补录")["id"]
+        later = proxy.evaluation.open_round(place_code=SUICHANG, year=2027, name="次年")["id"]
+        both = [{"row": 2 + 2 * n + k, "values": {"round_id": r, "organization_id": org,
+                                                  "grade": g, "reason": "补录"}}
+                for n, org in enumerate(orgs[:10])
+                for k, (r, g) in enumerate(((later, "good"), (earlier, "poor")))]
+        alone = [{"row": n + 2, "values": {"round_id": later, "organization_id": org,
+                                           "grade": "good", "reason": "次年"}}
+                 for n, org in enumerate(orgs[10:20])]
+        for file in (both, alone):
+            job = finished(proxy, proxy.evaluation.start_import(kind="gradings", rows=file))
+            assert (job["status"], job["applied"]) == ("applied", len(file))
+        url = stack.urls["evaluation"]
+        for group, baseline in ((orgs[:10], earlier), (orgs[10:20], round_id)):
+            assert sql_value(url, "SELECT count(*) FROM organizations WHERE id = ANY(%s)"
+                             " AND baseline_round_id = %s AND current_round_id = %s"
+                             " AND current_grade = 'good'", (group, baseline, later)) == 10
+            assert sql_value(url, "SELECT count(*) FROM gradings WHERE organization_id = ANY(%s)"
+                             " AND is_baseline AND round_id = %s", (group, baseline)) == 10
+            assert sql_value(url, "SELECT count(*) FROM gradings WHERE organization_id = ANY(%s)"
+                             " AND is_baseline", (group,)) == 10
+
     with rpc(stack.settings, token(token_secret, place=townships[0])) as township:
         own = finished(township, township.evaluation.start_import(
             kind="gradings", rows=rows[:1], dry_run=True))
