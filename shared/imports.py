@@ -36,9 +36,9 @@ How a job runs, and why:
   visibility checks of recent rows look into pg_subtrans while the import runs. A
   20 000-row file of valid rows now takes 40, and with `apply_many` a chunk costs three
   round trips, not 500.
-- Each chunk's deferred writes and events (audit rows, outbox rows, vacancies) are sent
-  when it ends (`tx.flush()`), inside the transaction: a big file's are not all held
-  in memory until the COMMIT.
+- Each part's deferred writes and events (audit rows, outbox rows, vacancies) are sent
+  before it ends (`tx.flush()`), inside the transaction and its savepoint: a big file's
+  are not all held in memory until the COMMIT, and one that fails is its part's error.
 - Progress (processed, heartbeat_at) is written after a chunk, at most once a second,
   on a separate pooled connection in autocommit: the job's own transaction is invisible
   to pollers until it ends, and it never touches the job row while it runs (a progress update would wait
@@ -286,26 +286,21 @@ class _Savepoints:
         # else nothing it did reached the server: the last savepoint stays as it is
 
 
-class _Part:
-    """One chunk or row in `tx` after a savepoint: what it did is undone, on the server
-    and in the transaction's lists, when it raises a row's error."""
-
-    def __init__(self, tx, savepoints: _Savepoints):
-        self.tx = tx
-        self.savepoints = savepoints
-
-    def __enter__(self):
-        tx = self.tx
-        self.marks = (len(tx.events), len(tx._deferred), len(tx._after_commit))
-        self.savepoints.before_part()
-        return self
-
-    def __exit__(self, kind, exc, traceback):
-        if kind is not None and issubclass(kind, ROW_ERRORS):
-            self.savepoints.undo_part()
-            tx, (events, deferred, after_commit) = self.tx, self.marks
-            del tx.events[events:], tx._deferred[deferred:], tx._after_commit[after_commit:]
-        return False
+def _in_part(tx, savepoints: _Savepoints, work: Callable[[], Any]) -> None:
+    """`work()` — a chunk, or a row — after a savepoint, and the writes it queued (events,
+    deferred rows) sent before the part ends, so that a failing one fails its own part
+    and nothing queued outlives it. When it raises a row's error it is undone, on the
+    server and in the transaction's lists, and the error goes on."""
+    marks = (len(tx.events), len(tx._deferred), len(tx._after_commit))
+    savepoints.before_part()
+    try:
+        work()
+        tx.flush()
+    except ROW_ERRORS:
+        savepoints.undo_part()
+        events, deferred, after_commit = marks
+        del tx.events[events:], tx._deferred[deferred:], tx._after_commit[after_commit:]
+        raise
 
 
 def _apply_rows(tx, call: Call, service, importer: Importer, rows: list[dict],
@@ -313,22 +308,24 @@ def _apply_rows(tx, call: Call, service, importer: Importer, rows: list[dict],
     """Every row through `importer` in `tx`; the errors, [{row, fields, message}]."""
     savepoints = _Savepoints(tx)
     errors, seen = [], {}
+
+    def apply_chunk(chunk):
+        if importer.apply_many is not None:
+            importer.apply_many(service, call, [values for _, values in chunk])
+        else:
+            for _, values in chunk:
+                importer.apply(service, call, values)
+
     try:
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = _load_chunk(importer, rows[start:start + CHUNK_ROWS], seen, errors)
-            if not chunk:  # not one of its rows read
-                continue
-            try:
-                with _Part(tx, savepoints):
-                    if importer.apply_many is not None:
-                        importer.apply_many(service, call, [values for _, values in chunk])
-                    else:
-                        for _, values in chunk:
-                            importer.apply(service, call, values)
-                    tx.flush()
-            except ROW_ERRORS:
-                errors.extend(_apply_one_by_one(tx, call, service, importer, chunk, savepoints))
-                tx.flush()
+            if chunk:  # else not one of its rows read
+                try:
+                    _in_part(tx, savepoints, lambda c=chunk: apply_chunk(c))
+                except ROW_ERRORS:
+                    alive = functools.partial(progress.beat, start, now=False)
+                    errors.extend(_apply_one_by_one(tx, call, service, importer, chunk,
+                                                    savepoints, alive))
             progress.beat(min(start + CHUNK_ROWS, len(rows)), now=False)
     finally:
         savepoints.close()
@@ -353,14 +350,16 @@ def _load_chunk(importer: Importer, rows: list[dict], seen: dict, errors: list) 
     return loaded
 
 
-def _apply_one_by_one(tx, call, service, importer, chunk, savepoints) -> list[dict]:
+def _apply_one_by_one(tx, call, service, importer, chunk, savepoints, alive) -> list[dict]:
+    """A failed chunk again, each row after its own savepoint; `alive()` after each row
+    keeps the job's heartbeat going through a slow replay."""
     errors = []
     for number, values in chunk:
         try:
-            with _Part(tx, savepoints):
-                importer.apply(service, call, values)
+            _in_part(tx, savepoints, lambda v=values: importer.apply(service, call, v))
         except ROW_ERRORS as exc:
             errors.append(row_error(number, exc, importer.fields))
+        alive()
     return errors
 
 

@@ -118,8 +118,10 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         for all, the grades written in one statement."""
         if len({r["organization_id"] for r in rows}) < len(rows):
             # One organization in two rounds: graded one after the other, as by single
-            # calls, so that each grade_assigned tells what that grade made of it.
-            return [self._set_grades(call, [params])[0] for params in rows]
+            # calls, so that each grade_assigned tells what that grade made of it; in
+            # id order (each one's rows in file order), as every other path locks them.
+            ordered = sorted(rows, key=lambda r: r["organization_id"])
+            return [self._set_grades(call, [params])[0] for params in ordered]
         rounds = {round_id: store.get_round(call.tx, round_id)
                   for round_id in sorted({r["round_id"] for r in rows})}
         orgs = store.organizations_by_id(call.tx, [r["organization_id"] for r in rows], lock=True)

@@ -145,17 +145,13 @@ def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Orga
 
 
 def save_organization(tx: Transaction, org: Organization, read_version: int) -> Organization:
-    """Write a changed organization if nobody changed it since `read_version`. Its cases
-    follow it to a new place in the same statement: the ledger finds a case by the
-    place it carries (a refused write rolls the transaction back, the cases with it)."""
+    """Write a changed organization if nobody changed it since `read_version` (its cases
+    follow it to a new place by a trigger: migration 0006)."""
     columns = [name for name in _WRITABLE]
     row = tx.one(
-        "WITH moved_cases AS (UPDATE rectification_cases SET place_code = %s"
-        " WHERE organization_id = %s AND place_code <> %s)"
-        f" UPDATE organizations SET {', '.join(f'{c} = %s' for c in columns)}, updated_at = now()"
+        f"UPDATE organizations SET {', '.join(f'{c} = %s' for c in columns)}, updated_at = now()"
         " WHERE id = %s AND version = %s RETURNING updated_at",
-        [org.place_code, org.id, org.place_code]
-        + [getattr(org, c) for c in columns] + [org.id, read_version],
+        [getattr(org, c) for c in columns] + [org.id, read_version],
     )
     if row is None:
         current = tx.scalar("SELECT version FROM organizations WHERE id = %s", (org.id,))
