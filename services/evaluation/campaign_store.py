@@ -38,7 +38,10 @@ def lock_year(tx: Transaction, year: int) -> None:
 
 def join_open_campaigns(tx: Transaction, creation: dict, title: str) -> None:
     """A survey for the organization in every open campaign of the creation's year whose
-    place covers it (none when it already has one there)."""
+    place covers it (none when it already has one there). After the year's lock, which
+    opening a campaign holds too: whichever of the two commits second sees the other's
+    rows, so a creation is surveyed by one or the other, never missed."""
+    lock_year(tx, creation["year"])
     org = tx.one("SELECT id, name, place_code FROM organizations WHERE id = %s"
                  " AND status = 'active'", (creation["organization_id"],))
     if org is None:
