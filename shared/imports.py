@@ -3,14 +3,7 @@ background, all or nothing (contract: shared/contracts/imports.py).
 
     class OrganizationsService:
         imports = ImportJobs()
-
-        @operation
-        def start_import(self, call, params):
-            return self.imports.start(call, params, IMPORTERS)
-
-        @operation
-        def get_import(self, call, params):
-            return self.imports.get(call, params["job_id"])
+        start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     IMPORTERS = {"organizations": Importer.single(
         "organizations", "register_organization", OrganizationsService._register_organization)}
@@ -125,6 +118,22 @@ def _view(row: dict) -> dict:
     job["id"] = str(job["id"])
     job["status"] = effective_status(row["status"], row["heartbeat_at"], row["now"])
     return job
+
+
+def import_operations(operation, importers: Callable[[], dict[str, Importer]]):
+    """A service's start_import and get_import RPC methods, decorated with its own
+    `operation` (its contract); `importers()` gives its IMPORTERS, which are defined
+    after the class since they name its methods."""
+
+    @operation
+    def start_import(self, call, params):
+        return self.imports.start(call, params, importers())
+
+    @operation
+    def get_import(self, call, params):
+        return self.imports.get(call, params["job_id"])
+
+    return start_import, get_import
 
 
 class ImportJobs(DependencyProvider):

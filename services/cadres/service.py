@@ -16,7 +16,7 @@ from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.events import handles
-from shared.imports import Importer, ImportJobs, without
+from shared.imports import Importer, ImportJobs, import_operations, without
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.personal_data import PersonalData
@@ -206,13 +206,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return reserve_id
 
     # -- bulk import (shared/imports.py) -------------------------------------------------
-    @operation
-    def start_import(self, call, params):
-        return self.imports.start(call, params, IMPORTERS)
-
-    @operation
-    def get_import(self, call, params):
-        return self.imports.get(call, params["job_id"])
+    start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     def _import_reserve_cadre(self, call, row: dict) -> None:
         """A reserve cadre row: the person (one already registered in the caller's

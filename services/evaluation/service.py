@@ -20,7 +20,7 @@ from shared.contracts.evaluation import SURVEY_KINDS
 from shared.db import Database
 from shared.errors import Conflict, ValidationError
 from shared.events import handles
-from shared.imports import Importer, ImportJobs
+from shared.imports import Importer, ImportJobs, import_operations
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.places import OrganizationDirectory, PlaceDirectory
@@ -172,13 +172,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         call.tx.audit_many("organization", entries)
 
     # -- bulk import (shared/imports.py) -------------------------------------------------
-    @operation
-    def start_import(self, call, params):
-        return self.imports.start(call, params, IMPORTERS)
-
-    @operation
-    def get_import(self, call, params):
-        return self.imports.get(call, params["job_id"])
+    start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation
     def get_grading(self, call, params):

@@ -17,7 +17,7 @@ from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import ValidationError
 from shared.events import handles
-from shared.imports import Importer, ImportJobs
+from shared.imports import Importer, ImportJobs, import_operations
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.places import PlaceDirectory
@@ -69,13 +69,7 @@ class NpeService(PlaceDirectory):
             k: params[k] for k in ("name", "place_code", "full_members", "operating_status")}})
 
     # -- bulk import (shared/imports.py) -------------------------------------------------
-    @operation
-    def start_import(self, call, params):
-        return self.imports.start(call, params, IMPORTERS)
-
-    @operation
-    def get_import(self, call, params):
-        return self.imports.get(call, params["job_id"])
+    start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation
     def import_enterprises(self, call, params):

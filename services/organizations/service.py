@@ -20,7 +20,7 @@ from shared.contracts.common import encode_cursor
 from shared.db import Database
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.events import handles, ignore
-from shared.imports import Importer, ImportJobs
+from shared.imports import Importer, ImportJobs, import_operations
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
 from shared.rules import RuleSet
@@ -482,13 +482,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
                 "townships": len(townships), "short": len(short), "items": short}
 
     # -- bulk import (shared/imports.py) -------------------------------------------------
-    @operation
-    def start_import(self, call, params):
-        return self.imports.start(call, params, IMPORTERS)
-
-    @operation
-    def get_import(self, call, params):
-        return self.imports.get(call, params["job_id"])
+    start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     # -- audit trail ---------------------------------------------------------------------
     @operation
