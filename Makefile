@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test clean lint bench bench-services bench-province token roles places snapshot dead-letters contract ops-tools ops-generate
+.PHONY: help venv run stop status logs infra migrate test clean lint bench bench-services bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -93,6 +93,15 @@ roles: $(STAMP) ## list the roles a token can carry
 dead-letters: $(STAMP) ## list dead-lettered events; REPLAY="<service> --all" or REPLAY="<service> <event id>..." replays
 	@if [ -n "$(REPLAY)" ]; then $(PY) -m shared.dead_letters replay $(REPLAY); \
 	else $(PY) -m shared.dead_letters list; fi
+
+integrator: $(STAMP) ## an outside system's broker account: NAME= SERVICES=a,b [METHODS=s.m,…]; prints its AMQP URI last
+	@$(INFRA) integrator add "$(NAME)" $(if $(SERVICES),--services "$(SERVICES)") $(if $(METHODS),--methods "$(METHODS)")
+
+integrator-revoke: $(STAMP) ## delete an outside system's broker account: NAME=
+	@$(INFRA) integrator revoke "$(NAME)"
+
+integrators: $(STAMP) ## the outside systems' broker accounts and what each may call
+	@$(INFRA) integrator list
 
 ops-tools: ## docker-compose, prometheus/promtool (apt) and kubernetes-validate, for tests/ops
 	@bash deploy/install-ops-tools.sh

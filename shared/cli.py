@@ -7,7 +7,8 @@
     jinwei import KIND FILE.xlsx      check (--dry-run) or import a spreadsheet, with progress
     jinwei template KIND FILE.xlsx    a blank workbook with the headings
     jinwei export REPORT FILE.xlsx k=v…   a report as a workbook
-    jinwei dead-letters list|replay   failed events
+    jinwei dead-letters list|replay   failed events and refused messages
+    jinwei integrator add|revoke|list outside systems' broker accounts (rabbitmqctl)
 
 It talks RPC to the broker the configuration names (AMQP_URI). The caller is the token in
 --token or JINWEI_TOKEN; on the operator's own machine `--as-operator PLACE` signs a
@@ -65,7 +66,7 @@ class Context:
 
     def call(self, service: str, method: str, **params):
         if not hasattr(self, "_rpc"):
-            self._rpc = RpcClient(self.settings.nameko_config(), self.timeout)
+            self._rpc = RpcClient(self.settings, self.timeout)
         return self._rpc.call(service, method, params, token=self.token())
 
 
@@ -323,7 +324,7 @@ def dead_letters_list(obj: Context, services):
     """List the dead letters of SERVICES (default: all)."""
     total = 0
     for service in services or config.SERVICES:
-        for letter in dead_letters.list_dead_letters(obj.settings.amqp_uri, service):
+        for letter in dead_letters.list_dead_letters(obj.settings, service):
             total += 1
             click.echo(f"{service}\t{letter.event_id}\t{letter.event_type}\t{letter.handler}\t"
                        f"attempts={letter.attempts}\t{letter.failed_at}\t{letter.error}")
@@ -340,9 +341,59 @@ def dead_letters_replay(obj: Context, service, event_ids, everything):
     if not everything and not event_ids:
         raise click.UsageError("name the event ids, or pass --all")
     skipped: list = []
-    count = dead_letters.replay(obj.settings.amqp_uri, service,
+    count = dead_letters.replay(obj.settings, service,
                                 None if everything else set(event_ids), skipped)
     click.echo(f"replayed {count}; left {len(skipped)} whose queue is gone")
+
+
+# -- outside systems ---------------------------------------------------------------------
+@main.group("integrator")
+def integrator_():
+    """Outside systems' broker accounts, each limited to the methods it may call."""
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@integrator_.command("add")
+@click.argument("name")
+@click.option("--services", help="comma-separated: every method of these services")
+@click.option("--methods", help="comma-separated service.method")
+@click.pass_obj
+def integrator_add(obj: Context, name, services, methods):
+    """Create or renew NAME's account; its AMQP URI is the last line (shown once)."""
+    from shared.infra import integrators
+    from shared.infra.system import InfraError
+
+    try:
+        uri = integrators.add(obj.settings, name, _split(services), _split(methods))
+    except InfraError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"{integrators.account_of(obj.settings, name)} may call "
+               + ", ".join([f"{s}.*" for s in _split(services)] + _split(methods)), err=True)
+    click.echo(uri)
+
+
+@integrator_.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def integrator_revoke(obj: Context, name):
+    """Delete NAME's account (its connections are closed at once)."""
+    from shared.infra import integrators
+
+    integrators.revoke(obj.settings, name)
+    click.echo(f"revoked {integrators.account_of(obj.settings, name)}", err=True)
+
+
+@integrator_.command("list")
+@click.pass_obj
+def integrator_list(obj: Context):
+    """The accounts and the routing keys each may publish."""
+    from shared.infra import integrators
+
+    for found in integrators.listed(obj.settings):
+        click.echo(f"{found.name}\t{found.account}\t{found.request_keys}")
 
 
 if __name__ == "__main__":

@@ -27,27 +27,15 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-import nameko.rpc
 import psycopg2.extras
 
 from shared import contracts
 from shared.auth import Principal
+from shared.broker.rpc_server import CORRELATION_KEY, Rpc
 from shared.db import Transaction, json_dumps, retry_once
-from shared.errors import EXPECTED, Conflict
+from shared.errors import Conflict
 
-CORRELATION_KEY = "amqp_correlation_id"
-
-
-class Rpc(nameko.rpc.Rpc):
-    """nameko's rpc entrypoint that also keeps the message's correlation id."""
-
-    def __init__(self, expected_exceptions=EXPECTED, **kwargs):
-        super().__init__(expected_exceptions=expected_exceptions, **kwargs)
-
-    def unpack_message_headers(self, message):
-        data = super().unpack_message_headers(message)
-        data[CORRELATION_KEY] = message.properties.get("correlation_id")
-        return data
+__all__ = ["Call", "Rpc", "operations"]
 
 
 @dataclass(frozen=True)

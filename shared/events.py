@@ -1,12 +1,23 @@
-"""Idempotent event handlers with bounded retries and a dead-letter queue.
+"""Idempotent event handlers with bounded retries and a dead-letter queue, that trust
+an event only when RabbitMQ vouches for its publisher.
+
+An event's publisher is its AMQP `user_id`, which RabbitMQ checks against the account
+of the connection that published it (a mismatch is refused by the broker). A handler
+of `organizations` events accepts one only when user_id is organizations' account
+(`Settings.broker_account`), or its own account with the header
+`x-jinwei-verified-publisher` naming organizations' account: the service republished
+it (a retry, or a dead letter an operator replayed) after checking it, and only this
+service can publish as itself. Anything else — a hand-published `grade_assigned`,
+say — is dead-lettered unread, with the reason, and counted
+(jinwei_messages_refused_total{reason="unverified_publisher"}).
 
 nameko's event_handler acks a message whose handler raised, and the event is gone.
 Here a failed message is republished (with publisher confirms, before the original is
 acked) to a delay queue whose TTL dead-letters it back onto the handler's queue:
 attempt n waits base × 2^(n-1). After the last attempt it goes to the service's
-dead-letter queue `<service>.dead-letters`, which `make dead-letters` lists and
-replays (shared.dead_letters). A malformed event (ValidationError) cannot get better
-by waiting and goes there at once.
+dead-letter queue (shared.broker.guard.DeadLetters), which `make dead-letters` lists
+and replays (shared.dead_letters). A malformed event (ValidationError) cannot get
+better by waiting and goes there at once.
 
 Delivery is at least once, so `handles` records the event id in the service's inbox
 table in the same transaction as the handler's effects: a repeat is skipped.
@@ -17,42 +28,33 @@ table in the same transaction as the handler's effects: a repeat is skipped.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import traceback
 
 import eventlet
 from kombu import Queue
-from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 
 from shared import config, contracts, metrics
+from shared.broker import guard
+from shared.broker.guard import DeadLetters, Refusal
 from shared.db import retry_once
 from shared.errors import EXPECTED, ValidationError
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-jinwei-attempts"
-QUEUE_HEADER = "x-jinwei-queue"
-ERROR_HEADER = "x-jinwei-error"
-HANDLER_HEADER = "x-jinwei-handler"
-FAILED_AT_HEADER = "x-jinwei-failed-at"
+# How many attempts a letter had when it was dead-lettered (a replay starts at 0).
+DEAD_LETTERED_ATTEMPTS_HEADER = "x-jinwei-dead-lettered-attempts"
+VERIFIED_HEADER = "x-jinwei-verified-publisher"
+QUEUE_HEADER = guard.QUEUE_HEADER
+ERROR_HEADER = guard.ERROR_HEADER
+HANDLER_HEADER = guard.HANDLER_HEADER
+FAILED_AT_HEADER = guard.FAILED_AT_HEADER
 
 # Who acts when an event arrives that carries no actor (e.g. replayed by an operator).
 SYSTEM_ACTOR = {"subject": "system", "department": "system", "system": "event"}
-
-
-def dead_letter_queue(service: str) -> Queue:
-    return Queue(f"{service}.dead-letters", durable=True, auto_delete=False)
-
-
-def dead_letter_count(channel, service: str) -> int:
-    """Messages waiting in the service's dead-letter queue (declaring it if need be)."""
-    queue = dead_letter_queue(service)
-    # Every argument as kombu declares it: a different one is refused by the broker.
-    _, count, _ = channel.queue_declare(queue.name, durable=True, auto_delete=False)
-    return count
 
 
 def retry_queue(queue_name: str, delay_ms: int) -> Queue:
@@ -71,6 +73,10 @@ def retry_queue(queue_name: str, delay_ms: int) -> Queue:
 
 
 class ReliableEventHandler(EventHandler):
+    queue_consumer = guard.GuardedQueueConsumer()
+    dead_letters = DeadLetters()
+    answers = False  # nobody waits for an event's answer
+
     def __init__(self, source_service, event_type, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
         super().__init__(source_service, event_type, **kwargs)
@@ -80,14 +86,46 @@ class ReliableEventHandler(EventHandler):
         settings: config.Settings = self.container.config["JINWEI"]
         self.max_attempts = settings.event_max_attempts
         self.base_delay_ms = settings.event_retry_base_ms
-        self.publisher = Publisher(settings.amqp_uri, use_confirms=True)
+        self.publisher_account = settings.broker_account(self.source_service)
+        self.own_account = config.amqp_user(settings.amqp_uri)
+
+    # -- before the handler ---------------------------------------------------------
+    def check_message(self, body, message) -> Refusal | None:
+        user_id = message.properties.get("user_id")
+        verified = (user_id == self.publisher_account
+                    or (user_id == self.own_account
+                        and (message.headers or {}).get(VERIFIED_HEADER) == self.publisher_account))
+        if not verified:
+            return Refusal("unverified_publisher",
+                           f"published by {user_id or 'an account that did not say'}: only "
+                           f"{self.publisher_account} publishes {self.source_service} events")
+        if not isinstance(body, dict):
+            return Refusal("not_an_object", "an event body must be a JSON object")
+        try:
+            guard.context_from_headers(message.headers)
+        except ValueError as exc:
+            return Refusal("bad_context", str(exc))
+        return None
+
+    def refuse(self, message, refusal: Refusal) -> None:
+        try:
+            self.dead_letters.put(message, routing_key=self.queue.name,
+                                  headers=self._letter_headers(refusal.message, refusal.reason))
+        except Exception:  # noqa: BLE001 - the broker is struggling: try again later
+            log.exception("could not dead-letter a refused %s event; requeued", self.event_type)
+            eventlet.sleep(1)
+            self.queue_consumer.requeue_message(message)
+            return
+        guard.count_refusal(self.container.service_name, "event", refusal, "dead_lettered")
+        self.queue_consumer.ack_message(message)
 
     def unpack_message_headers(self, message):
-        # Our bookkeeping headers (and the broker's x-death) stay off the worker's
-        # context, which nameko forwards on every call the handler makes.
-        data = super().unpack_message_headers(message)
-        return {k: v for k, v in data.items() if not k.startswith("x-")}
+        # Only the context keys a caller may set, checked in check_message; our
+        # bookkeeping headers (and the broker's x-death) stay off the worker's context,
+        # which nameko forwards on every call the handler makes.
+        return guard.context_from_headers(message.headers)
 
+    # -- after the handler ----------------------------------------------------------
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is not None:
             try:
@@ -101,39 +139,40 @@ class ReliableEventHandler(EventHandler):
         return result, exc_info
 
     def _reroute(self, message, exc_info):
-        attempts = int(message.headers.get(ATTEMPTS_HEADER, 0)) + 1
-        headers = {k: v for k, v in message.headers.items() if k != "x-death"}
-        headers[ATTEMPTS_HEADER] = attempts
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
         exc = exc_info[1]
-        service = self.container.service_name
         if attempts < self.max_attempts and not isinstance(exc, ValidationError):
             delay_ms = self.base_delay_ms * 2 ** (attempts - 1)
             queue = retry_queue(self.queue.name, delay_ms)
             log.warning("event %s failed (attempt %d of %d): %s; retrying in %d ms",
                         message.properties.get("message_id"), attempts, self.max_attempts,
                         exc, delay_ms)
-            self._publish(message, headers, queue)
+            headers = {k: v for k, v in (message.headers or {}).items()
+                       if not str(k).startswith("x-")}
+            headers.update({ATTEMPTS_HEADER: attempts, VERIFIED_HEADER: self.publisher_account})
+            self.dead_letters.publish(message.body, message, exchange="",
+                                      routing_key=queue.name, headers=headers, declare=[queue])
             return
-        headers.update({
-            QUEUE_HEADER: self.queue.name,
-            HANDLER_HEADER: f"{service}.{self.method_name}",
-            ERROR_HEADER: "".join(traceback.format_exception_only(exc_info[0], exc)).strip()[:2000],
-            FAILED_AT_HEADER: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        })
+        error = "".join(traceback.format_exception_only(exc_info[0], exc)).strip()
+        headers = self._letter_headers(error, "handler_failed")
+        headers.update({VERIFIED_HEADER: self.publisher_account,
+                        DEAD_LETTERED_ATTEMPTS_HEADER: attempts})
         log.error("event %s dead-lettered after %d attempt(s): %s",
                   message.properties.get("message_id"), attempts, exc)
-        self._publish(message, headers, dead_letter_queue(service))
-        metrics.DEAD_LETTERED.labels(service, self.method_name).inc()
+        self.dead_letters.put(message, routing_key=self.queue.name, headers=headers)
+        metrics.DEAD_LETTERED.labels(self.container.service_name, self.method_name).inc()
 
-    def _publish(self, message, headers, queue: Queue):
-        self.publisher.publish(
-            message.payload,
-            exchange="",  # the default exchange routes by queue name
-            routing_key=queue.name,
-            declare=[queue],
-            headers=headers,
-            message_id=message.properties.get("message_id"),
-        )
+    def _letter_headers(self, error: str, reason: str) -> dict:
+        """A dead letter's bookkeeping. No verified-publisher header unless the caller
+        adds it: a replayed letter is checked again (a forged one is refused again)."""
+        return {
+            guard.KIND_HEADER: "event",
+            QUEUE_HEADER: self.queue.name,
+            HANDLER_HEADER: f"{self.container.service_name}.{self.method_name}",
+            guard.REASON_HEADER: reason,
+            ERROR_HEADER: error[:2000],
+            ATTEMPTS_HEADER: 0,
+        }
 
 
 def ignore(service: str, handler: str, reason: str, event: dict) -> None:

@@ -19,7 +19,6 @@ import time
 
 import eventlet
 import eventlet.wsgi
-import kombu
 import psycopg2
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -28,9 +27,9 @@ from nameko.timer import Timer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared import config, logs, metrics
+from shared.broker.connections import broker_connection, close_broker, dead_letter_count
 from shared.db import close_quietly, first_line
 from shared.errors import outcome_of
-from shared.events import dead_letter_count
 from shared.migrate import applied_migration_ids, expected_migration_ids
 
 log = logging.getLogger(__name__)
@@ -139,8 +138,13 @@ class Readiness:
     def refresh_dead_letters(self) -> None:
         with self._lock:
             try:
-                channel = self._broker_connection().default_channel
-                metrics.DEAD_LETTERS.labels(self.service).set(dead_letter_count(channel, self.service))
+                # A channel of its own: a missing queue closes the channel it is asked on.
+                channel = self._broker_connection().channel()
+                try:
+                    metrics.DEAD_LETTERS.labels(self.service).set(
+                        dead_letter_count(channel, self.service))
+                finally:
+                    close_quietly(channel)
             except Exception as exc:
                 self._close_broker()
                 log.warning("could not read the dead-letter queue depth: %s", exc)
@@ -169,8 +173,7 @@ class Readiness:
 
     def _broker_connection(self):
         if self._broker is None:
-            self._broker = kombu.Connection(self.settings.amqp_uri,
-                                            connect_timeout=self.TIMEOUT_S)
+            self._broker = broker_connection(self.settings, connect_timeout=self.TIMEOUT_S)
             self._broker.ensure_connection(max_retries=1, timeout=self.TIMEOUT_S)
         return self._broker
 
@@ -186,7 +189,7 @@ class Readiness:
 
     def _close_broker(self):
         if self._broker is not None:
-            close_quietly(self._broker)
+            close_broker(self._broker)
             self._broker = None
 
     def _close_database(self):

@@ -29,6 +29,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
 from shared import config, contracts, metrics
+from shared.broker.connections import broker_connection, close_broker
 from shared.db import close_quietly, json_dumps, make_psycopg_green
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class OutboxRelay(DependencyProvider):
         settings: config.Settings = self.container.config["JINWEI"]
         self.source = self.container.service_name
         self.dsn = settings.database_url(self.source)
-        self.amqp_uri = settings.amqp_uri
+        self.settings = settings
         self.exchange = get_event_exchange(self.source, self.container.config)
         self._conn = None
         self._broker = None
@@ -221,9 +222,12 @@ class OutboxRelay(DependencyProvider):
     def _confirms(self) -> ConfirmingPublisher:
         """A confirm channel of our own, kept across batches."""
         if self._publisher is None:
-            self._broker = kombu.Connection(self.amqp_uri, connect_timeout=5)
+            self._broker = broker_connection(self.settings)
             self._broker.ensure_connection(max_retries=1)
-            self._publisher = ConfirmingPublisher(self._broker.channel(), self.exchange)
+            # RabbitMQ checks user_id against this connection's account, and consumers
+            # trust an event only when it names the source's account (shared.events).
+            self._publisher = ConfirmingPublisher(self._broker.channel(), self.exchange,
+                                                  user_id=config.amqp_user(self.settings.amqp_uri))
         return self._publisher
 
     def _connection(self):
@@ -246,7 +250,7 @@ class OutboxRelay(DependencyProvider):
             close_quietly(self._conn)
             self._conn = None
         if self._broker is not None:
-            close_quietly(self._broker)
+            close_broker(self._broker)  # bounded: a silent broker must not hold a shutdown
             self._broker = self._publisher = None
 
 
@@ -255,8 +259,9 @@ class ConfirmingPublisher:
     once for the whole batch (kombu's confirm_publish waits after every message: one
     round trip each, which in a busy process costs a trip round the hub each)."""
 
-    def __init__(self, channel, exchange):
+    def __init__(self, channel, exchange, user_id: str):
         self.channel = channel
+        self.user_id = user_id
         exchange(channel).declare()
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
@@ -286,7 +291,7 @@ class ConfirmingPublisher:
             self.producer.publish(
                 payload.encode(), routing_key=event_type, message_id=event_id,
                 content_type="application/json", content_encoding="utf-8",
-                delivery_mode=2, retry=False,
+                delivery_mode=2, retry=False, user_id=self.user_id,
                 headers={"nameko.call_id_stack": [call_id]} if call_id else {})
             self.waiting[self.next_tag] = event_id
             self.next_tag += 1

@@ -1,203 +1,300 @@
-"""An RPC client for processes that are not nameko services (the gateway, the CLI):
-one long-lived nameko proxy per thread, with a timeout.
+"""Calling the services over the broker: what the gateway, the CLI, the tests and other
+departments' systems use. Plain AMQP 0-9-1 (py-amqp), any account with the right to
+publish the request's routing key (shared.broker.accounts).
 
-Why not a ClusterRpcProxy per request: each leaves a reply queue behind for minutes
-after it closes, and opening one costs several broker round trips. Why per thread:
-nameko's standalone proxy is not thread-safe, and gunicorn's gthread workers serve
-requests from a pool of threads. So each thread keeps its own reply listener (one
-reply queue) for its whole life and swaps the caller's token into the context of each
-call.
+The wire, as nameko's RPC entrypoint reads it (docs/contract.md has it for clients
+in other languages):
 
-Two things nameko's standalone proxy leaves to us:
-- a request that times out stays in the service's queue; were the service down, it
-  would run the request whenever it came back, long after the caller was told 503.
-  Requests are published with an AMQP expiration equal to the timeout, so RabbitMQ
-  drops them unread instead;
-- a reply that arrives after its call timed out is kept forever in the listener's
-  reply dict; here it is acknowledged and dropped.
+- publish on the topic exchange `nameko-rpc` with routing key `<service>.<method>`,
+  content type `application/json`, body `{"args": [], "kwargs": {…}}`, a fresh
+  `correlation_id`, `reply_to` = `amq.rabbitmq.reply-to`, and the caller's token in
+  the header `nameko.auth_token` (its call id in `nameko.call_id_stack`);
+- the answer arrives on the same channel, which consumes `amq.rabbitmq.reply-to`
+  (RabbitMQ's direct reply-to) without acknowledgements: `{"result": …, "error":
+  null}` or `{"result": null, "error": {"exc_type", "exc_path", "exc_args", …}}`.
 
-Publisher confirms (`confirms`): nameko waits for the broker's confirm of every request,
-which is how it tells a service nobody serves (UnknownService) at once. That wait is a
-broker round trip per call, ~a quarter of the gateway's time per request (py-spy, see
-bench/RESULTS.md). The gateway turns it off: a request to a service that is not there
-then ends in the timeout's 503 instead of an immediate one, and the timeout bounds it.
+No reply queue is declared (nameko's ClusterRpcProxy declares one, leaves it behind
+for minutes, and needs a permission that would let a caller read anyone's replies).
+Requests are published `mandatory` and with an AMQP expiration equal to the timeout:
+a request to a service nobody serves comes back at once (basic.return), and one that
+waits in the queue of a service that is down is dropped by RabbitMQ instead of run long
+after its caller was told 503.
+
+One connection and channel per thread (py-amqp channels are not thread-safe), kept for
+the thread's life: `RpcClient` holds them. A timeout or a broker error drops the
+thread's connection (its state is unknown) and the next call opens another.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
+import uuid
+from urllib.parse import unquote, urlsplit
 
+import amqp
 import amqp.exceptions
 import kombu.exceptions
-from nameko.amqp.publish import Publisher
-from nameko.containers import WorkerContext
-from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.rpc import MethodProxy
-from nameko.standalone.rpc import (
-    PollingQueueConsumer,
-    SingleThreadedReplyListener,
-    StandaloneProxyBase,
-)
+from kombu.utils import json
+from nameko.exceptions import deserialize
 
-from shared.errors import ServiceUnavailable, ValidationError
+from shared import config
+from shared.broker.accounts import DIRECT_REPLY_TO, RPC_EXCHANGE
+from shared.errors import Forbidden, ServiceUnavailable, ValidationError
 
 log = logging.getLogger(__name__)
 
-
-# What the broker side can raise besides a typed error: the thread's client is dropped
-# (a fresh connection next time) and the caller gets ServiceUnavailable.
-BROKER_ERRORS = (OSError, ConnectionError, kombu.exceptions.KombuError,
-                 amqp.exceptions.AMQPError)
+BROKER_ERRORS = (OSError, ConnectionError, amqp.exceptions.AMQPError,
+                 kombu.exceptions.KombuError)
+CONNECT_TIMEOUT_S = 5
 
 
-class _UnconfirmedPublisher(Publisher):
-    """Without confirms, not mandatory either: the broker's return of an unroutable
-    request would arrive later on the pooled channel and fail whichever publish came
-    next (UnknownService for a service that is running). Unroutable requests are
-    dropped instead, and their caller gets the timeout's 503."""
-
-    def publish(self, payload, **kwargs):
-        kwargs["mandatory"] = False
-        return super().publish(payload, **kwargs)
+class _Refused(Exception):
+    """The broker closed the channel over a request (a permission it refuses)."""
 
 
-class _UnconfirmedMethodProxy(MethodProxy):
-    publisher_cls = _UnconfirmedPublisher
+class BrokerChannel:
+    """One thread's connection: publishes requests, collects their replies."""
 
-# Publishing is retried at most once, at once: a publish must not outlast the timeout.
-PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                 "interval_max": 0.2}
+    def __init__(self, amqp_uri: str, ssl_options: dict | None):
+        parts = urlsplit(amqp_uri)
+        port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        self.account = unquote(parts.username or "guest")
+        self.connection = amqp.Connection(
+            host=f"{parts.hostname or '127.0.0.1'}:{port}", userid=self.account,
+            password=unquote(parts.password or "guest"), virtual_host=unquote(path) or "/",
+            ssl=ssl_options or False, connect_timeout=CONNECT_TIMEOUT_S)
+        self.connection.connect()
+        self.channel = self.connection.channel()
+        self.channel.events["basic_return"].add(self._on_return)
+        self.channel.basic_consume(DIRECT_REPLY_TO, no_ack=True, callback=self._on_reply)
+        self.waiting: set[str] = set()
+        self.replies: dict[str, dict] = {}
+        self.returned: dict[str, str] = {}
 
-
-class _Consumer(PollingQueueConsumer):
-    def on_message(self, body, message):
+    def _on_reply(self, message) -> None:
         correlation_id = message.properties.get("correlation_id")
-        if correlation_id not in self.provider._reply_events:
-            message.ack()  # the reply to a call that already timed out
-            return
-        super().on_message(body, message)
+        if correlation_id in self.waiting:  # else: the answer to a call that timed out
+            try:
+                self.replies[correlation_id] = json.loads(message.body)
+            except ValueError as exc:
+                self.replies[correlation_id] = {"error": {
+                    "exc_type": "MalformedReply", "exc_path": None,
+                    "exc_args": [str(exc)], "value": f"the reply is not JSON: {exc}"}}
 
-    def get_message(self, correlation_id):
-        """nameko's, with the timeout a deadline (its own restarts whenever another
-        reply arrives), and no reconnect of its own: on a timeout or a broker error the
-        caller drops this client (nameko's reconnect leaves the old channel open, one
-        per timeout, until the connection runs out of channels)."""
-        deadline = time.monotonic() + self.timeout if self.timeout else None
+    def _on_return(self, exc, exchange, routing_key, message) -> None:
+        correlation_id = message.properties.get("correlation_id")
+        if correlation_id in self.waiting:
+            self.returned[correlation_id] = routing_key
+
+    def publish(self, service: str, method: str, params: dict, context: dict,
+                timeout: float) -> str:
+        self._settle()
+        correlation_id = uuid.uuid4().hex
+        headers = {f"nameko.{key}": value for key, value in context.items()}
+        message = amqp.Message(
+            json.dumps({"args": [], "kwargs": params}), content_type="application/json",
+            content_encoding="utf-8", correlation_id=correlation_id, reply_to=DIRECT_REPLY_TO,
+            application_headers=headers, expiration=str(max(1, int(timeout * 1000))),
+            user_id=self.account, delivery_mode=1)  # transient: no reply outlives a restart
+        self.waiting.add(correlation_id)
+        self.channel.basic_publish(message, exchange=RPC_EXCHANGE,
+                                   routing_key=f"{service}.{method}", mandatory=True)
+        return correlation_id
+
+    def wait(self, correlation_id: str, service: str, deadline: float):
+        """The reply's result; its typed error raised; TimeoutError at the deadline."""
         try:
             while correlation_id not in self.replies:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+                if correlation_id in self.returned:
+                    raise ServiceUnavailable(f"{service} is not running",
+                                             {"service": service})
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise TimeoutError()
-                self.consumer.connection.drain_events(timeout=remaining)
-        except TimeoutError:
-            event = self.provider._reply_events.pop(correlation_id)
-            event.send_exception(RpcTimeout(self.timeout))
-            return
-        except BaseException as exc:
-            event = self.provider._reply_events.pop(correlation_id, None)
-            if event is not None:
-                event.send_exception(exc)
-            return
-        body, message = self.replies.pop(correlation_id)
-        self.provider.handle_message(body, message)
+                try:
+                    self.connection.drain_events(timeout=left)
+                except TimeoutError:
+                    continue
+                except (amqp.exceptions.AccessRefused, amqp.exceptions.NotAllowed) as exc:
+                    raise _Refused(str(exc)) from None
+        finally:
+            self.waiting.discard(correlation_id)
+            self.returned.pop(correlation_id, None)
+        reply = self.replies.pop(correlation_id)
+        if reply.get("error"):
+            raise deserialize(reply["error"])
+        return reply.get("result")
 
-
-class _ReplyListener(SingleThreadedReplyListener):
-    def __init__(self, timeout=None):
-        super().__init__(timeout=timeout)
-        self.queue_consumer = _Consumer(timeout=timeout)
-
-
-class _ThreadClient:
-    """One thread's reply queue and context; `call` is the only entry."""
-
-    def __init__(self, nameko_config: dict, timeout: float, confirms: bool):
-        self.timeout = timeout
-        self.confirms = confirms
-        base = StandaloneProxyBase(nameko_config, context_data={}, timeout=timeout,
-                                   reply_listener_cls=_ReplyListener)
-        self.container = base._worker_ctx.container
-        self.reply_listener = base._reply_listener
-        self.reply_listener.setup()
-
-    def call(self, service: str, method: str, params: dict, context: dict):
-        # A context per call: nameko fixes the call id stack when the context is made,
-        # so a shared one would give every request of this thread the same call id.
-        worker_ctx = WorkerContext(self.container, service=None,
-                                   entrypoint=StandaloneProxyBase.Dummy, data=dict(context))
-        proxy_cls = MethodProxy if self.confirms else _UnconfirmedMethodProxy
-        proxy = proxy_cls(worker_ctx, service, method, self.reply_listener,
-                          expiration=self.timeout, use_confirms=self.confirms,
-                          retry_policy=PUBLISH_RETRY)
-        return proxy(**params)
+    def _settle(self) -> None:
+        """Read what already arrived (a late reply, a closed channel, the broker gone)
+        before publishing, so a dead connection fails here, where nothing was sent
+        yet, rather than after the request left."""
+        sock = getattr(self.connection.transport, "sock", None)
+        if sock is None or not self.channel.is_open:
+            raise ConnectionError("the broker connection is closed")
+        pending = getattr(sock, "pending", lambda: 0)()
+        while pending or select.select([sock], [], [], 0)[0]:
+            self.connection.drain_events(timeout=0.5)
+            pending = getattr(sock, "pending", lambda: 0)()
 
     def close(self) -> None:
         try:
-            self.reply_listener.stop()
+            sock = getattr(self.connection.transport, "sock", None)
+            if sock is not None:
+                sock.settimeout(2)  # a silent broker must not hold the close
+            self.connection.close()
         except Exception:  # noqa: BLE001 - closing a broken connection
-            log.debug("closing the reply listener failed", exc_info=True)
+            try:
+                self.connection.collect()
+            except Exception:  # noqa: BLE001
+                pass
 
 
 class RpcClient:
-    """Calls `service.method(**params)` as the caller whose token is given.
+    """Calls `service.method(**params)` as the caller whose token is given, with one
+    broker connection per thread.
 
-    A service that does not answer within the timeout, is unknown to the broker, or a
-    broker that cannot be reached: ServiceUnavailable (the gateway's 503). The typed
-    errors of the service (shared.errors) come back as themselves."""
+    A service that does not answer within the timeout, that nobody serves, or a broker
+    that cannot be reached: ServiceUnavailable (the gateway's 503). A request the broker
+    refuses (the account may not call that service): Forbidden. The typed errors of the
+    service (shared.errors) come back as themselves."""
 
-    def __init__(self, nameko_config: dict, timeout: float, *, confirms: bool = True):
-        self.nameko_config = nameko_config
+    def __init__(self, settings: config.Settings, timeout: float):
+        self.amqp_uri = settings.amqp_uri
+        self.ssl_options = settings.amqp_ssl(settings.amqp_uri)
         self.timeout = timeout
-        self.confirms = confirms
         self._local = threading.local()
-        self._clients: list[_ThreadClient] = []
+        self._channels: list[BrokerChannel] = []
         self._lock = threading.Lock()
 
-    def _client(self) -> _ThreadClient:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = _ThreadClient(self.nameko_config, self.timeout, self.confirms)
-            self._local.client = client
+    def _channel(self) -> BrokerChannel:
+        channel = getattr(self._local, "channel", None)
+        if channel is None:
+            channel = BrokerChannel(self.amqp_uri, self.ssl_options)
+            self._local.channel = channel
             with self._lock:
-                self._clients.append(client)
-        return client
+                self._channels.append(channel)
+        return channel
 
-    def _forget(self) -> None:
-        client = getattr(self._local, "client", None)
-        if client is not None:
-            self._local.client = None
+    def _forget(self, channel: BrokerChannel | None = None) -> None:
+        current = getattr(self._local, "channel", None)
+        channel = channel or current
+        if channel is not None:
+            if channel is current:
+                self._local.channel = None
             with self._lock:
-                if client in self._clients:
-                    self._clients.remove(client)
-            client.close()
+                if channel in self._channels:
+                    self._channels.remove(channel)
+            channel.close()
 
     def call(self, service: str, method: str, params: dict, *, token: str | None = None,
-             call_id: str | None = None):
+             call_id: str | None = None, timeout: float | None = None):
+        return self.call_async(service, method, params, token=token, call_id=call_id,
+                               timeout=timeout).result()
+
+    def call_async(self, service: str, method: str, params: dict, *,
+                   token: str | None = None, call_id: str | None = None,
+                   timeout: float | None = None) -> PendingReply:
+        """Publish now; `.result()` waits (several calls of one thread may be in flight)."""
+        timeout = self.timeout if timeout is None else timeout
         context = {"auth_token": token} if token else {}
         if call_id:
             context["call_id_stack"] = [call_id]
-        try:
-            return self._client().call(service, method, params, context)
-        except RpcTimeout:
-            self._forget()  # its consumer is in an unknown state: a fresh one next time
-            raise ServiceUnavailable(
-                f"{service} did not answer within {self.timeout:g} s",
-                {"service": service, "timeout_seconds": self.timeout}) from None
-        except UnknownService:
-            raise ServiceUnavailable(f"{service} is not running",
-                                     {"service": service}) from None
-        except BROKER_ERRORS as exc:
-            self._forget()  # a fresh connection next time
-            raise ServiceUnavailable(f"the message broker did not answer: {exc}",
-                                     {"service": service}) from None
+        for attempt in (1, 2):
+            try:
+                channel = self._channel()
+                correlation_id = channel.publish(service, method, params, context, timeout)
+                break
+            except BROKER_ERRORS as exc:
+                self._forget()  # nothing was sent: one fresh connection may do
+                if attempt == 2:
+                    raise ServiceUnavailable(f"the message broker did not answer: {exc}",
+                                             {"service": service}) from None
+        return PendingReply(self, channel, correlation_id, service, method,
+                            time.monotonic() + timeout, timeout)
 
     def close(self) -> None:
         with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+            channels, self._channels = self._channels, []
+        for channel in channels:
+            channel.close()
+
+
+class PendingReply:
+    def __init__(self, client: RpcClient, channel: BrokerChannel, correlation_id: str,
+                 service: str, method: str, deadline: float, timeout: float):
+        self.client, self.channel, self.correlation_id = client, channel, correlation_id
+        self.service, self.method = service, method
+        self.deadline, self.timeout = deadline, timeout
+
+    def result(self):
+        try:
+            return self.channel.wait(self.correlation_id, self.service, self.deadline)
+        except TimeoutError:
+            self.client._forget(self.channel)  # a read may have stopped mid-frame: a fresh one next time
+            raise ServiceUnavailable(
+                f"{self.service} did not answer within {self.timeout:g} s",
+                {"service": self.service, "timeout_seconds": self.timeout}) from None
+        except _Refused as exc:
+            self.client._forget(self.channel)  # the broker closed the channel
+            raise Forbidden(f"the broker refused the call {self.service}.{self.method} for "
+                            f"this account: {exc}", {"service": self.service,
+                                                     "method": self.method}) from None
+        except BROKER_ERRORS as exc:
+            self.client._forget(self.channel)
+            raise ServiceUnavailable(f"the message broker did not answer: {exc}",
+                                     {"service": self.service}) from None
+
+
+class ServiceProxy:
+    """`proxy.<service>.<method>(**params)` over an RpcClient, as nameko's proxies read:
+    for scripts, tests and the CLI. `.call_async(**params)` returns a PendingReply."""
+
+    def __init__(self, client: RpcClient, token: str | None = None):
+        self._client, self._token = client, token
+
+    def __getattr__(self, service: str):
+        return _ServiceMethods(self._client, service, self._token)
+
+    def __getitem__(self, service: str):
+        return _ServiceMethods(self._client, service, self._token)
+
+
+class _ServiceMethods:
+    def __init__(self, client, service, token):
+        self._client, self._service, self._token = client, service, token
+
+    def __getattr__(self, method: str):
+        return _Method(self._client, self._service, method, self._token)
+
+
+class _Method:
+    def __init__(self, client, service, method, token):
+        self.client, self.service, self.method, self.token = client, service, method, token
+
+    def __call__(self, **params):
+        return self.client.call(self.service, self.method, params, token=self.token)
+
+    def call_async(self, **params) -> PendingReply:
+        return self.client.call_async(self.service, self.method, params, token=self.token)
+
+
+class rpc_proxy:  # noqa: N801 - used like nameko's ClusterRpcProxy, as a context manager
+    """with rpc_proxy(settings, token, timeout=10) as proxy: proxy.organizations.…"""
+
+    def __init__(self, settings: config.Settings, token: str | None = None, timeout: float = 10):
+        self.client = RpcClient(settings, timeout)
+        self.token = token
+
+    def __enter__(self) -> ServiceProxy:
+        return ServiceProxy(self.client, self.token)
+
+    def __exit__(self, *exc):
+        self.client.close()
 
 
 def all_pages(fetch, params: dict, *, max_pages: int = 400) -> dict:

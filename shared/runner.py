@@ -2,7 +2,10 @@
 
 What `nameko run` does (eventlet monkey patching first, SIGTERM → graceful stop), but
 with the configuration built by shared.config from the environment, so one place
-holds every default. Started under `exec` (Dockerfile, supervisord), SIGTERM reaches it.
+holds every default, each service on its own broker account (shared.containers), and
+a stop that always ends: SIGTERM arms a watchdog that exits the process when the
+graceful stop overruns JINWEI_SHUTDOWN_TIMEOUT (50 s, inside Kubernetes' 60). Started
+under `exec` (Dockerfile, supervisord), SIGTERM reaches it.
 """
 
 import eventlet
@@ -10,17 +13,33 @@ import eventlet
 eventlet.monkey_patch()  # before anything else imports socket or threading
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
+import errno  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 
-from nameko.cli.run import run  # noqa: E402
-
 from shared import config, logs  # noqa: E402
+from shared.containers import WATCHDOG, Runner, service_class  # noqa: E402
+
+__all__ = ["main", "service_class"]
 
 
-def service_class(name: str):
-    module = importlib.import_module(f"services.{name}.service")
-    return module.SERVICE
+def serve(runner: Runner) -> None:
+    def shutdown(signum, frame):
+        # Signal handlers run in the main loop and cannot use eventlet primitives.
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    # As nameko's `run`: the signal can interrupt the main greenlet's wait (EINTR).
+    waiting = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiting.wait()
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
 
 
 def main(argv=None) -> int:
@@ -31,7 +50,20 @@ def main(argv=None) -> int:
     if not settings.token_secrets:
         sys.exit("no token secret: set JINWEI_TOKEN_SECRET or JINWEI_TOKEN_SECRET_FILE")
     logs.configure(service=",".join(args.services))
-    run([service_class(name) for name in args.services], settings.nameko_config())
+    try:
+        runner = Runner(settings)
+        for name in args.services:
+            runner.add_service(service_class(name))
+    except config.MissingBrokerAccount as exc:
+        sys.exit(f"jinwei: {exc}")
+    WATCHDOG.enabled = True
+    try:
+        serve(runner)
+    except Exception:
+        # A container died (its error is logged): the others are stopped by nameko;
+        # the supervisor restarts the process.
+        WATCHDOG.arm(settings.shutdown_timeout_s, "stopping after an error")
+        raise
     return 0
 
 

@@ -1,8 +1,14 @@
 """Test harness: the real RabbitMQ and PostgreSQL, isolated per run.
 
-A test run gets its own RabbitMQ vhost and user, and its own PostgreSQL role and
+A test run gets its own RabbitMQ vhost and accounts, and its own PostgreSQL role and
 databases, created through the project's provisioning (shared.infra.provision) on the
 servers the configuration points at, and deleted afterwards.
+
+On the broker, as in production, every service (and the gateway) has an account of its
+own with the least permissions it needs (shared.broker.accounts), named
+`jinwei_<run>-<service>`; a test-only service gets one when it starts
+(tests.support.Running). The run's own account (`amqp_uri`, settings.amqp_uri) has
+every permission on the vhost: the tests' scaffolding (listeners, hand-made messages).
 """
 
 import warnings
@@ -34,6 +40,9 @@ def _host_port(url: str, default: int) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or default
 
 
+ACCOUNT_PREFIX = f"jinwei_{RUN_ID}-"
+
+
 @pytest.fixture(scope="session")
 def amqp_uri():
     host, port = _host_port(BASE.amqp_uri, 5672)
@@ -41,6 +50,26 @@ def amqp_uri():
     provision.ensure_vhost(uri)
     yield uri
     provision.delete_vhost(uri, delete_user=True)
+    provision.delete_accounts_with_prefix(uri, ACCOUNT_PREFIX)
+
+
+@pytest.fixture(scope="session")
+def service_amqp_uris(amqp_uri):
+    """An account for every real service and the gateway, as `make run` makes them."""
+    from shared.broker import topology
+    from shared.containers import service_class
+
+    accounts, uris = [], {}
+    grants = topology.deployment_grants(ACCOUNT_PREFIX, "unused-operator",
+                                        [service_class(s) for s in config.SERVICES])
+    for grant in grants:
+        if grant.account.startswith(ACCOUNT_PREFIX):
+            password = secrets.token_hex(12)
+            accounts.append(topology.Account(grant, password))
+            uris[grant.account[len(ACCOUNT_PREFIX):]] = config.with_credentials(
+                amqp_uri, grant.account, password)
+    provision.ensure_accounts(amqp_uri, accounts)
+    return uris
 
 
 class Databases:
@@ -78,11 +107,13 @@ def token_secret():
 
 
 @pytest.fixture(scope="session")
-def base_settings(amqp_uri, token_secret):
-    """Settings for services under test: this run's vhost, fast event retries, and
-    health ports chosen by the kernel (port 0)."""
+def base_settings(amqp_uri, service_amqp_uris, token_secret):
+    """Settings for services under test: this run's vhost and accounts, fast event
+    retries, and health ports chosen by the kernel (port 0)."""
     return BASE.with_overrides(
         amqp_uri=amqp_uri,
+        service_amqp_uris=dict(service_amqp_uris),
+        broker_account_prefix=ACCOUNT_PREFIX,
         token_secrets=(token_secret,),
         personal_data_keys=(personal_data.new_key(),),
         http_ports={name: 0 for name in BASE.http_ports},

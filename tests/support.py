@@ -9,12 +9,12 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack
-
-from nameko.runners import ServiceRunner
-from nameko.standalone.rpc import ClusterRpcProxy
+from urllib.parse import unquote, urlsplit
 
 from shared import auth, config, regions
+from shared.containers import Runner
 from shared.monitoring import Monitoring
+from shared.rpc_client import rpc_proxy
 
 PROVINCE = "330000000000"
 HANGZHOU, XIHU = "330100000000", "330106000000"
@@ -34,12 +34,70 @@ def sample_places(*roots: str) -> list[dict]:
             if r.code in wanted or any(regions.in_subtree(r.code, root) for root in roots)]
 
 
+# Broker nodes other than the machine's (a fault test's private node), by host and port:
+# where rabbitmqctl must go to make accounts for that broker.
+PRIVATE_NODES: dict[tuple[str, int], str] = {}
+
+
+def _node_of(amqp_uri: str) -> str | None:
+    parts = urlsplit(amqp_uri)
+    return PRIVATE_NODES.get((parts.hostname, parts.port or 5672))
+
+
+def with_service_accounts(settings: config.Settings, *service_classes) -> config.Settings:
+    """`settings` with a broker account for each of these services that has none yet (a
+    test-only service), made as `make run` makes the real ones."""
+    import secrets
+
+    from shared.broker import topology
+    from shared.infra import provision
+
+    missing = [cls for cls in service_classes if cls.name not in settings.service_amqp_uris]
+    if not missing:
+        return settings
+    accounts, uris = [], dict(settings.service_amqp_uris)
+    for cls in missing:
+        grant = topology.grant_for_service(settings.broker_account_prefix, cls)
+        password = secrets.token_hex(12)
+        accounts.append(topology.Account(grant, password))
+        uris[cls.name] = config.with_credentials(settings.amqp_uri, grant.account, password)
+    provision.ensure_accounts(settings.amqp_uri, accounts, node=_node_of(settings.amqp_uri))
+    return settings.with_overrides(service_amqp_uris=uris)
+
+
+def accounts_on(settings: config.Settings, admin_uri: str, *, node: str | None = None
+                ) -> config.Settings:
+    """`settings` moved to another vhost or broker: `admin_uri` (an account with every
+    permission there, made already) for the test's own use, and every real service and
+    the gateway on an account of its own there — the same names and passwords, which
+    are global to a broker. Test-only services get theirs when they start (Running)."""
+    from shared.broker import topology
+    from shared.containers import service_class
+    from shared.infra import provision
+
+    if node:
+        parts = urlsplit(admin_uri)
+        PRIVATE_NODES[(parts.hostname, parts.port or 5672)] = node
+    grants = {g.account: g for g in topology.deployment_grants(
+        settings.broker_account_prefix, "unused-operator",
+        [service_class(s) for s in config.SERVICES])}
+    accounts, uris = [], {}
+    for process in config.PROCESSES:
+        account = settings.broker_account(process)
+        password = unquote(urlsplit(settings.amqp_uri_of(process)).password)
+        accounts.append(topology.Account(grants[account], password))
+        uris[process] = config.with_credentials(admin_uri, account, password)
+    provision.ensure_accounts(admin_uri, accounts, node=node)
+    return settings.with_overrides(amqp_uri=admin_uri, service_amqp_uris=uris)
+
+
 class Running:
-    """Services running in this process on a nameko ServiceRunner."""
+    """Services running in this process, each container on its own broker account."""
 
     def __init__(self, settings: config.Settings, *service_classes):
+        settings = with_service_accounts(settings, *service_classes)
         self.settings = settings
-        self.runner = ServiceRunner(settings.nameko_config())
+        self.runner = Runner(settings)
         for cls in service_classes:
             self.runner.add_service(cls)
 
@@ -74,8 +132,8 @@ class Running:
 def services_running(databases, base_settings, name: str, *services: str):
     """These services, each on a fresh, migrated database of its own; `running.urls`
     maps a service to its database (and `running.url` is the first one's)."""
+    from shared.containers import service_class
     from shared.migrate import migrate
-    from shared.runner import service_class
 
     urls = {}
     for service in services:
@@ -98,11 +156,76 @@ def token(secret: str, *, place: str = PROVINCE, roles=ALL_ROLES, subject: str =
                             roles=list(roles), system=system)
 
 
-@contextlib.contextmanager
 def rpc(settings: config.Settings, auth_token: str | None, timeout: float = 15):
-    context = {"auth_token": auth_token} if auth_token else {}
-    with ClusterRpcProxy(settings.nameko_config(), context_data=context, timeout=timeout) as proxy:
-        yield proxy
+    """`with rpc(settings, token) as proxy: proxy.<service>.<method>(**params)`, as the
+    account of settings.amqp_uri (direct reply-to; shared.rpc_client)."""
+    return rpc_proxy(settings, auth_token, timeout=timeout)
+
+
+class RawRpc:
+    """Hand-made RPC requests on one channel that consumes its direct reply-to address:
+    for messages no client would send. `publish(key, body, **properties)` sends `body`
+    (bytes as they are, anything else as JSON); `replies(n)` collects answers."""
+
+    def __init__(self, amqp_uri: str):
+        import amqp
+
+        self.amqp = amqp
+        parts = urlsplit(amqp_uri)
+        self.connection = amqp.Connection(
+            host=f"{parts.hostname}:{parts.port or 5672}", userid=unquote(parts.username),
+            password=unquote(parts.password), virtual_host=unquote(parts.path[1:]) or "/")
+        self.connection.connect()
+        self.channel = self.connection.channel()
+        self.received: list = []
+        self.channel.basic_consume("amq.rabbitmq.reply-to", no_ack=True,
+                                   callback=self.received.append)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.connection.close()
+        except Exception:  # noqa: BLE001 - a connection the broker closed
+            pass
+
+    def publish(self, routing_key: str, body, *, exchange: str = "nameko-rpc", **properties):
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+            properties.setdefault("content_type", "application/json")
+        headers = properties.pop("headers", None)
+        if headers is not None:
+            properties["application_headers"] = headers
+        self.channel.basic_publish(self.amqp.Message(body, **properties), exchange=exchange,
+                                   routing_key=routing_key)
+
+    def replies(self, count: int, timeout: float = 10) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            try:
+                self.connection.drain_events(timeout=0.2)
+            except TimeoutError:
+                pass
+        return [json.loads(m.body) for m in self.received]
+
+
+def publish_event(settings: config.Settings, body, *, source: str | None = None,
+                  routing_key: str | None = None, exchange: str | None = None,
+                  as_account: str | None = None) -> None:
+    """Publish an event body as its source service's relay would: on its events exchange,
+    from its own broker account (RabbitMQ checks the user_id). `as_account` names
+    another account of settings.service_amqp_uris to publish from instead (a forgery)."""
+    import kombu
+
+    source = source or body["source"]
+    uri = settings.amqp_uri_of(as_account or source)
+    with kombu.Connection(uri, transport_options={"confirm_publish": True}) as conn:
+        kombu.Producer(conn.channel()).publish(
+            body, exchange=exchange or f"{source}.events",
+            routing_key=routing_key or body["type"], serializer="json",
+            message_id=body.get("id") if isinstance(body, dict) else None,
+            user_id=config.amqp_user(uri))
 
 
 def eventually(check, timeout: float = 10, interval: float = 0.05):
@@ -151,7 +274,8 @@ class Gateway:
         self.port = free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JINWEI_")}
-        self.env.update(AMQP_URI=settings.amqp_uri, GATEWAY_HTTP_PORT=str(self.port),
+        self.env.update(AMQP_URI=settings.amqp_uri_of("gateway"),
+                        GATEWAY_HTTP_PORT=str(self.port),
                         JINWEI_VAR_DIR=str(var_dir), JINWEI_RPC_TIMEOUT=str(rpc_timeout),
                         JINWEI_GATEWAY_WORKERS=str(workers),
                         JINWEI_GATEWAY_THREADS=str(threads), PYTHONUNBUFFERED="1")

@@ -60,10 +60,11 @@ URLS = Map([
 class Gateway:
     def __init__(self, settings: config.Settings, *, rpc: RpcClient | None = None):
         contracts.load_all()
+        if "gateway" in settings.service_amqp_uris:
+            settings = settings.for_process("gateway")  # its own broker account
         self.settings = settings
-        self.rpc = rpc or RpcClient(settings.nameko_config(), settings.rpc_timeout,
-                                    confirms=False)  # shared/rpc_client.py says why
-        self.readiness = health.BrokerCheck(settings.amqp_uri)
+        self.rpc = rpc or RpcClient(settings, settings.rpc_timeout)
+        self.readiness = health.BrokerCheck(settings)
         self.document = openapi.build(extra_paths=sheets.openapi_paths())
         self.document_bytes = json.dumps(self.document, ensure_ascii=False).encode()
         self.docs_bytes = docs_page.render(self.document).encode()

@@ -7,17 +7,17 @@ from __future__ import annotations
 import threading
 import time
 
-import kombu
-
-from shared.db import close_quietly, first_line
+from shared import config
+from shared.broker.connections import broker_connection, close_broker
+from shared.db import first_line
 
 
 class BrokerCheck:
     TIMEOUT_S = 2
     CACHE_S = 1.0  # probes from several sources do not each open a connection
 
-    def __init__(self, amqp_uri: str):
-        self.amqp_uri = amqp_uri
+    def __init__(self, settings: config.Settings):
+        self.settings = settings
         self._lock = threading.Lock()
         self._last: tuple[float, bool, dict] | None = None
 
@@ -26,14 +26,14 @@ class BrokerCheck:
             now = time.monotonic()
             if self._last and now - self._last[0] < self.CACHE_S:
                 return self._last[1], self._last[2]
-            connection = kombu.Connection(self.amqp_uri, connect_timeout=self.TIMEOUT_S)
+            connection = broker_connection(self.settings, connect_timeout=self.TIMEOUT_S)
             try:
                 connection.ensure_connection(max_retries=1, timeout=self.TIMEOUT_S)
                 checks = {"broker": "ok"}
             except Exception as exc:  # noqa: BLE001 - reported, not raised
                 checks = {"broker": f"error: {first_line(exc)}"}
             finally:
-                close_quietly(connection)
+                close_broker(connection)
             ok = checks["broker"] == "ok"
             self._last = (now, ok, checks)
             return ok, checks

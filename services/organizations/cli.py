@@ -20,9 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
 from shared import auth, config, regions
+from shared.rpc_client import rpc_proxy
 
 SAMPLE = config.REPO_ROOT / "deploy" / "sample" / "places-zhejiang.csv"
 BATCH = 2000
@@ -68,8 +67,7 @@ def import_places(args) -> int:
     token = _token(args, settings, rows)
     totals = {"created": 0, "renamed": 0, "unchanged": 0}
     started = time.monotonic()
-    with ClusterRpcProxy(settings.nameko_config(), context_data={"auth_token": token},
-                         timeout=120) as proxy:
+    with rpc_proxy(settings, token, timeout=120) as proxy:
         for start in range(0, len(rows), BATCH):
             batch = rows[start:start + BATCH]
             places = [{"code": r.code, "name": r.name} for r in batch]
@@ -86,8 +84,7 @@ def import_places(args) -> int:
 def publish_snapshot(args) -> int:
     settings = config.load()
     token = args.token or os.environ.get("JINWEI_TOKEN") or _operator_token(settings, args.place)
-    with ClusterRpcProxy(settings.nameko_config(), context_data={"auth_token": token},
-                         timeout=300) as proxy:
+    with rpc_proxy(settings, token, timeout=300) as proxy:
         result = proxy.organizations.publish_snapshot(place_code=args.place)
     print(f"published {result['places']} places and {result['organizations']} organizations"
           f" under {args.place} in {result['events']} events")

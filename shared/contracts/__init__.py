@@ -10,6 +10,7 @@ events with `rpc_method` and `event`; tests check that every entrypoint has one.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 
 import marshmallow
@@ -90,26 +91,31 @@ def largest_page(contract: RpcContract) -> int | None:
 
 
 def load_params(contract: RpcContract, params: dict) -> dict:
-    # PostgreSQL text cannot hold NUL: refuse it here, for every field of every service,
-    # rather than as a driver error after part of the work is done.
-    with_nul = {name: ["must not contain the NUL character (\\x00)"]
-                for name, value in params.items() if _has_nul(value)}
-    if with_nul:
-        raise ValidationError(f"invalid input to {contract.method}", with_nul)
+    # PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate ("\ud800" is valid
+    # JSON): refuse them here, for every field of every service, rather than as a
+    # driver error after part of the work is done.
+    unstorable = {name: ["must not contain the NUL character (\\x00) or a lone "
+                         "surrogate (text that is not valid Unicode)"]
+                  for name, value in params.items() if _unstorable(value)}
+    if unstorable:
+        raise ValidationError(f"invalid input to {contract.method}", unstorable)
     try:
         return contract.params.load(params)
     except marshmallow.ValidationError as exc:
         raise ValidationError(f"invalid input to {contract.method}", exc.messages) from None
 
 
-def _has_nul(value) -> bool:
+def _unstorable(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or _LONE_SURROGATE.search(value) is not None
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+        return any(_unstorable(v) for v in value)
     return False
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def dump_event(source: str, event_type: str, data: dict) -> dict:

@@ -86,8 +86,14 @@ def ensure_rabbitmq(settings: config.Settings, state: State, install: bool) -> s
             )
             return None
     epmd_was_running = local.epmd_answers()
+    tls = None
+    if urlsplit(settings.amqp_uri).scheme == "amqps":
+        from shared.broker.tls import LocalAuthority
+
+        tls = LocalAuthority(Path(settings.var_dir).absolute() / "tls").ensure()
+        say(f"RabbitMQ: AMQP over TLS only, with a local CA and certificate in {tls.directory}")
     say(f"RabbitMQ: nothing answers at {host}:{port}; starting a private node on that port")
-    node = local.start_rabbitmq(port, settings.var_dir, install=install)
+    node = local.start_rabbitmq(port, settings.var_dir, install=install, tls=tls)
     state.record(node)
     if not epmd_was_running and local.epmd_answers():
         state.epmd_started = True
@@ -170,19 +176,37 @@ def _ensure_admin_role(cluster: local.PostgresCluster, admin_url: str) -> None:
         connection.close()
 
 
+def ensure_broker_passwords(settings: config.Settings) -> config.Settings:
+    """Passwords for the accounts the configuration leaves open (a local run): the
+    operator's (when AMQP_URI is not set) and each process's without an <X>_AMQP_URI,
+    generated once into var/broker/ (0600). Returns the settings that read them."""
+    if not os.environ.get("AMQP_URI"):
+        config.ensure_broker_password(settings.var_dir, config.DEFAULT_OPERATOR_ACCOUNT)
+    for process in config.PROCESSES:
+        if process not in settings.service_amqp_uris:
+            config.ensure_broker_password(settings.var_dir, settings.broker_account(process))
+    return config.load()
+
+
 def provision_all(settings, node, admin_urls, databases: bool) -> None:
     target = provision.parse_amqp_uri(settings.amqp_uri)
-    if provision.broker_accepts(settings.amqp_uri):
-        say(f"RabbitMQ: user {target.user!r} already gets into vhost {target.vhost!r}")
-    elif node is None and not is_local_host(target.host):
-        raise InfraError(
-            f"RabbitMQ at {target.host}:{target.port} does not accept {mask_url(settings.amqp_uri)}, "
-            "and rabbitmqctl only reaches this machine's nodes: create the vhost "
-            f"{target.vhost!r} and user {target.user!r} there"
-        )
+    if node is None and not is_local_host(target.host):
+        if all(provision.broker_accepts(uri) for uri in
+               (settings.amqp_uri, *settings.service_amqp_uris.values())):
+            say(f"RabbitMQ at {target.host}:{target.port}: every account gets into vhost "
+                f"{target.vhost!r}; permissions are the broker's administrators' "
+                "(python -m shared.broker.definitions)")
+        else:
+            raise InfraError(
+                f"RabbitMQ at {target.host}:{target.port} does not accept every account, and "
+                "rabbitmqctl only reaches this machine's nodes: import the accounts there "
+                "(python -m shared.broker.definitions > definitions.json; docs/operations.md)"
+            )
     else:
-        say(f"RabbitMQ: creating vhost {target.vhost!r}, user {target.user!r}, permissions")
-        provision.ensure_vhost(settings.amqp_uri, node=node)
+        accounts = broker_accounts(settings)
+        say(f"RabbitMQ: vhost {target.vhost!r}, accounts "
+            + ", ".join(a.grant.account for a in accounts) + " (least privilege)")
+        provision.ensure_accounts(settings.amqp_uri, accounts, node=node)
     if not databases:
         return
     for service in config.SERVICES:
@@ -199,8 +223,25 @@ def migrate() -> None:
         raise InfraError(f"migrations failed (exit {result.returncode}); see the output above")
 
 
+def broker_accounts(settings: config.Settings):
+    """The operator's, the gateway's and every service's account, with their passwords."""
+    from shared.broker import topology
+    from shared.containers import service_class
+
+    grants = topology.deployment_grants(
+        settings.broker_account_prefix, config.amqp_user(settings.amqp_uri),
+        [service_class(s) for s in config.SERVICES])
+    passwords = {config.amqp_user(uri): config.amqp_password(uri)
+                 for uri in (settings.amqp_uri, *settings.service_amqp_uris.values())}
+    missing = [g.account for g in grants if not passwords.get(g.account)]
+    if missing:
+        raise InfraError(f"no password for the broker accounts {', '.join(missing)}: set "
+                         "their <PROCESS>_AMQP_URI, or leave them to `make run`")
+    return [topology.Account(g, passwords[g.account]) for g in grants]
+
+
 def cmd_up(args) -> int:
-    settings = config.load()
+    settings = ensure_broker_passwords(config.load())
     state = State.load(settings.var_dir)
     install = _install_allowed(args)
     node = ensure_rabbitmq(settings, state, install)
@@ -277,6 +318,49 @@ def cmd_run(args) -> int:
 def cmd_stop(args) -> int:
     cmd_stop_services(args)
     cmd_down(args)
+    return 0
+
+
+# -- outside systems -------------------------------------------------------------------
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def cmd_integrator_add(args) -> int:
+    from shared.infra import integrators
+
+    settings = config.load()
+    uri = integrators.add(settings, args.name, _names(args.services), _names(args.methods))
+    account = integrators.account_of(settings, args.name)
+    granted = ", ".join([f"{s}.*" for s in _names(args.services)] + _names(args.methods))
+    print(f"outside system {args.name}: broker account {account}", file=sys.stderr)
+    print(f"  may call {granted}; replies by direct reply-to (amq.rabbitmq.reply-to);"
+          " may declare, bind, read and publish nothing else", file=sys.stderr)
+    print(f"  at most {integrators.DEFAULT_LIMITS['max-connections']} connections and "
+          f"{integrators.DEFAULT_LIMITS['max-channels']} channels", file=sys.stderr)
+    print(f"  each call also needs a token: make token SUBJECT={args.name} DEPARTMENT=… "
+          f"PLACE=… ROLES=… SYSTEM={args.name}", file=sys.stderr)
+    print("  its AMQP URI (shown once; `make integrator` again sets a new password):",
+          file=sys.stderr, flush=True)
+    print(uri, flush=True)
+    return 0
+
+
+def cmd_integrator_revoke(args) -> int:
+    from shared.infra import integrators
+
+    integrators.revoke(config.load(), args.name)
+    say(f"outside system {args.name}: broker account deleted (its connections are closed)")
+    return 0
+
+
+def cmd_integrator_list(args) -> int:
+    from shared.infra import integrators
+
+    for found in integrators.listed(config.load()):
+        print(f"{found.name}\t{found.account}\t{found.request_keys}")
     return 0
 
 
@@ -420,6 +504,18 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("--no-follow", action="store_true")
     add("clean", cmd_clean, "stop, then delete private data, logs and supervisor files")
+    integrator = sub.add_parser("integrator", help="outside systems' broker accounts")
+    verbs = integrator.add_subparsers(dest="verb", required=True)
+    adding = verbs.add_parser("add", help="create or renew an account; prints its AMQP URI")
+    adding.set_defaults(func=cmd_integrator_add)
+    adding.add_argument("name")
+    adding.add_argument("--services", help="comma-separated: every method of these")
+    adding.add_argument("--methods", help="comma-separated service.method")
+    revoking = verbs.add_parser("revoke", help="delete an account")
+    revoking.set_defaults(func=cmd_integrator_revoke)
+    revoking.add_argument("name")
+    verbs.add_parser("list", help="the accounts and what they may call").set_defaults(
+        func=cmd_integrator_list)
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0

@@ -6,6 +6,7 @@ crash them. Each instance keeps all its files under `<var_dir>/infra/<kind>-<por
 and listens on 127.0.0.1 only.
 
     node = start_rabbitmq(5673, var_dir)        # jinwei-5673@localhost
+    node = start_rabbitmq(5671, var_dir, tls=LocalAuthority(var_dir / "tls").ensure())
     node.stop_app(); node.start_app(); node.restart(); node.stop()
     pg = start_postgres(5433, var_dir)          # trust auth, superuser postgres
     pg.restart(); pg.stop(mode="immediate"); pg.start(); pg.stop()
@@ -169,6 +170,8 @@ class RabbitNode:
     node: str
     base_dir: Path
     host: str = "127.0.0.1"
+    # AMQP over TLS only (no plain listener), with this local CA's server certificate.
+    tls_dir: Path | None = None
     process: subprocess.Popen | None = field(default=None, repr=False, compare=False)
 
     # files
@@ -248,6 +251,30 @@ class RabbitNode:
         return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{self.host}:{self.port}/{quote(vhost, safe='')}"
 
     # lifecycle
+    def _listeners(self) -> str:
+        if self.tls_dir is None:
+            return f"listeners.tcp.1 = {self.host}:{self.port}\n"
+        # The node's own copies: the key must be readable by the rabbitmq account.
+        own = self.base_dir / "tls"
+        own.mkdir(exist_ok=True)
+        chown(own, self.user)
+        for name in ("ca.pem", "server.pem", "server.key"):
+            shutil.copyfile(self.tls_dir / name, own / name)
+            (own / name).chmod(0o600)
+            chown(own / name, self.user)
+        return (
+            "listeners.tcp = none\n"
+            f"listeners.ssl.1 = {self.host}:{self.port}\n"
+            f"ssl_options.cacertfile = {own / 'ca.pem'}\n"
+            f"ssl_options.certfile = {own / 'server.pem'}\n"
+            f"ssl_options.keyfile = {own / 'server.key'}\n"
+            # A client certificate is checked when sent, not required (docs/operations.md).
+            "ssl_options.verify = verify_peer\n"
+            "ssl_options.fail_if_no_peer_cert = false\n"
+            "ssl_options.versions.1 = tlsv1.3\n"
+            "ssl_options.versions.2 = tlsv1.2\n"
+        )
+
     def _write_config(self) -> None:
         user = self.user
         for sub in ("mnesia", "log"):
@@ -256,7 +283,7 @@ class RabbitNode:
         files = {
             "rabbitmq.conf": (
                 "# Written by shared/infra/local.py for a private node; edits are overwritten.\n"
-                f"listeners.tcp.1 = {self.host}:{self.port}\n"
+                + self._listeners() +
                 "loopback_users.guest = true\n"
                 "log.console = false\n"
                 "log.file.level = info\n"
@@ -388,6 +415,7 @@ class RabbitNode:
             "node": self.node,
             "host": self.host,
             "base_dir": str(self.base_dir),
+            "tls_dir": str(self.tls_dir) if self.tls_dir else None,
         }
 
     @classmethod
@@ -398,6 +426,7 @@ class RabbitNode:
             node=record["node"],
             base_dir=Path(record["base_dir"]),
             host=record.get("host", "127.0.0.1"),
+            tls_dir=Path(record["tls_dir"]) if record.get("tls_dir") else None,
         )
 
 
@@ -424,8 +453,10 @@ def start_rabbitmq(
     host: str = "127.0.0.1",
     timeout: float = 90,
     install: bool = False,
+    tls=None,
 ) -> RabbitNode:
-    """Start (or find already running) the private node for `port`; bounded wait.
+    """Start (or find already running) the private node for `port`; bounded wait. With
+    `tls` (a shared.broker.tls.LocalAuthority), the node speaks AMQP over TLS only.
 
     Idempotent: a node of ours already up on that port is reused; one left behind by a
     crashed run that no longer answers is killed and started again on its data.
@@ -448,6 +479,7 @@ def start_rabbitmq(
         node=rabbit_node_name(port),
         base_dir=base,
         host="127.0.0.1",
+        tls_dir=tls.directory if tls is not None else None,
     )
     record.write_text(json.dumps(node.to_record(), indent=2) + "\n")
     return node.start(timeout=timeout)

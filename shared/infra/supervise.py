@@ -43,12 +43,12 @@ from shared.infra.system import (
 # Environment variables that configure the services; written into each program's
 # environment= so a changed configuration changes the program (and `update` restarts it).
 PASSED_ENV = re.compile(
-    r"^(JINWEI_\w+|AMQP_\w+|POSTGRES_\w+|PG[A-Z]+|\w+_DATABASE_URL|\w+_HTTP_PORT|TZ|LANG|LC_\w+)$"
+    r"^(JINWEI_\w+|POSTGRES_\w+|PG[A-Z]+|\w+_DATABASE_URL|\w+_HTTP_PORT|TZ|LANG|LC_\w+)$"
 )
 
 STARTSECS = 1  # up for a second counts as started: a later exit restarts at once
 STARTRETRIES = 1_000_000  # quick deaths (broker down at start) retry, with a growing backoff
-STOPWAITSECS = 30  # graceful nameko shutdown, then SIGKILL
+STOPWAITSECS = 60  # graceful shutdown (a service bounds its own: 50 s), then SIGKILL
 
 
 @dataclass(frozen=True)
@@ -112,18 +112,21 @@ def _env_value(value: str) -> str:
 
 
 def program_environment(settings: config.Settings, environ: dict | None = None) -> dict:
-    """The configuration a service is started with: what this process sees, resolved."""
+    """The configuration every program is started with: what this process sees,
+    resolved; no broker account (each program gets its own: program_account)."""
     environ = os.environ if environ is None else environ
     env = {k: v for k, v in environ.items() if PASSED_ENV.match(k)}
     env.update(
         {
-            "AMQP_URI": settings.amqp_uri,
             "POSTGRES_ADMIN_URL": settings.postgres_admin_url,
+            "JINWEI_BROKER_ACCOUNT_PREFIX": settings.broker_account_prefix,
             "JINWEI_VAR_DIR": str(Path(settings.var_dir).absolute()),
             "JINWEI_HTTP_HOST": settings.http_host,
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if settings.amqp_ca_file:
+        env["JINWEI_AMQP_CA_FILE"] = str(Path(settings.amqp_ca_file).absolute())
     for service, url in settings.database_urls.items():
         env[config.database_env_name(service)] = url
     for service, port in settings.http_ports.items():
@@ -140,7 +143,6 @@ def render_config(
     p = paths(settings)
     python = python or sys.executable
     env = program_environment(settings, environ)
-    env_line = ",".join(f"{key}={_env_value(value)}" for key, value in env.items())
     lines = [
         "; Written by `python -m shared.infra start-services` (make run); edits are overwritten.",
         "[unix_http_server]",
@@ -166,6 +168,9 @@ def render_config(
     for service in services:
         # The gateway execs gunicorn (python -m services.gateway); a service runs nameko.
         module = "services.gateway" if service == "gateway" else f"shared.runner {service}"
+        # Each program sees its own broker account only, never the others' passwords.
+        own = {**env, "AMQP_URI": settings.amqp_uri_of(service)}
+        env_line = ",".join(f"{key}={_env_value(value)}" for key, value in sorted(own.items()))
         lines += [
             f"[program:{service}]",
             f"command = {_quote(python)} -m {module}",

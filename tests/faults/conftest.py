@@ -8,7 +8,7 @@ import tempfile
 import pytest
 
 from shared.infra import local
-from tests.support import free_ports
+from tests.support import accounts_on, free_ports
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +23,13 @@ def private_rabbit(fault_var_dir):
     node = local.start_rabbitmq(free_ports(1)[0], fault_var_dir)
     yield node
     node.destroy()
+
+
+@pytest.fixture(scope="session")
+def private_broker_settings(private_rabbit, base_settings):
+    """base_settings on the private node: its guest account for the test, and every
+    service's own account there."""
+    return accounts_on(base_settings, private_rabbit.amqp_uri(), node=private_rabbit.node)
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,11 @@ pytestmark = [pytest.mark.infra, pytest.mark.timeout(180)]
 
 
 @pytest.fixture
-def stack(private_rabbit, databases, base_settings):
+def stack(private_broker_settings, databases):
     url = databases.create("probe_outage")
     migrate("probe", url, sources=[PLATFORM_MIGRATIONS])
     sql(url, PROBE_TABLES)
-    settings = base_settings.with_overrides(amqp_uri=private_rabbit.amqp_uri(),
-                                            database_urls={"probe": url})
+    settings = private_broker_settings.with_overrides(database_urls={"probe": url})
     with Running(settings, ProbeService) as running:
         running.url = url
         yield running

@@ -32,8 +32,8 @@ CALLERS = 4
 class Supervised:
     """The services as child processes, started again whenever one has exited."""
 
-    def __init__(self, amqp_uri, urls, token_secret, var_dir):
-        self.processes = {name: ServiceProcess(name, amqp_uri=amqp_uri, database_url=url,
+    def __init__(self, settings, urls, token_secret, var_dir):
+        self.processes = {name: ServiceProcess(name, settings=settings, database_url=url,
                                                port=free_ports(1)[0], token_secret=token_secret,
                                                var_dir=var_dir)
                           for name, url in urls.items()}
@@ -76,13 +76,13 @@ def call_until_done(client, secret, service, method, params, deadline, retries: 
 
 
 def test_a_broker_restart_under_load_loses_no_event_and_applies_none_twice(
-        private_rabbit, databases, token_secret, tmp_path):
+        private_rabbit, private_broker_settings, databases, token_secret, tmp_path):
     urls = {name: databases.create(f"restart_{name}") for name in ("organizations", "evaluation")}
     for name, url in urls.items():
         migrate(name, url)
-    amqp_uri = private_rabbit.amqp_uri()
-    services = Supervised(amqp_uri, urls, token_secret, tmp_path).start()
-    client = RpcClient({"AMQP_URI": amqp_uri, "serializer": "json"}, 10)
+    settings = private_broker_settings
+    services = Supervised(settings, urls, token_secret, tmp_path).start()
+    client = RpcClient(settings, 10)
     try:
         client.call("organizations", "import_places", {"places": sample_places(SUICHANG)},
                     token=token(token_secret))
@@ -105,7 +105,7 @@ def test_a_broker_restart_under_load_loses_no_event_and_applies_none_twice(
         deadline = time.monotonic() + 150
 
         def caller(share):
-            own = RpcClient({"AMQP_URI": amqp_uri, "serializer": "json"}, 5)
+            own = RpcClient(settings, 5)
             try:
                 for org in share:
                     call_until_done(own, token_secret, "evaluation", "set_grade", {

@@ -14,6 +14,7 @@ from shared.migrate import migrate
 from tests.ops.support import ServiceProcess
 from tests.support import (
     XIHU,
+    accounts_on,
     eventually,
     free_ports,
     rpc,
@@ -36,7 +37,7 @@ def own_vhost(base_settings):
     tests' evaluation services, which share queue names on the run's vhost."""
     uri = f"{base_settings.amqp_uri}_kill"  # the run's vhost name + _kill
     provision.ensure_vhost(uri)
-    yield base_settings.with_overrides(amqp_uri=uri)
+    yield accounts_on(base_settings, uri)
     provision.delete_vhost(uri)
 
 
@@ -47,7 +48,7 @@ def test_a_handler_killed_mid_transaction_is_redelivered_and_applied_once(
     migrate("evaluation", evaluation_url)
 
     def evaluation():
-        return ServiceProcess("evaluation", amqp_uri=base_settings.amqp_uri,
+        return ServiceProcess("evaluation", settings=base_settings,
                               database_url=evaluation_url, port=free_ports(1)[0],
                               token_secret=token_secret, var_dir=tmp_path)
 

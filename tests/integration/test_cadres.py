@@ -20,6 +20,7 @@ from tests.support import (
     SUICHANG,
     XIHU,
     eventually,
+    publish_event,
     rpc,
     sample_places,
     services_running,
@@ -365,11 +366,8 @@ def test_a_placement_fills_the_registry_vacancy_once_even_delivered_twice(stack,
 
     body = drain(amqp, placed_events)[0]
     assert "identity_number" not in json.dumps(body)
-    with kombu.Connection(amqp, transport_options={"confirm_publish": True}) as conn:
-        producer = kombu.Producer(conn.channel())
-        for event_id in (body["id"], str(uuid.uuid4())):  # the same delivery, and a new one
-            producer.publish({**body, "id": event_id}, exchange="cadres.events",
-                             routing_key="cadre_placed", serializer="json")
+    for event_id in (body["id"], str(uuid.uuid4())):  # the same delivery, and a new one
+        publish_event(stack.settings, {**body, "id": event_id})
     eventually(lambda: handled(stack, event_id))
     assert registry_leaders(stack, ref) == 1
     again = proxy.organizations.get_leadership(organization_id=org["id"])

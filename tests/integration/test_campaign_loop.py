@@ -19,6 +19,7 @@ from tests.support import (
     SUICHANG,
     XIHU,
     eventually,
+    publish_event,
     rpc,
     sample_places,
     services_running,
@@ -323,13 +324,6 @@ def drain(amqp_uri, queue):
     return bodies
 
 
-def publish(amqp_uri, exchange, body):
-    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        kombu.Producer(conn.channel()).publish(
-            body, exchange=exchange, routing_key=body["type"], serializer="json",
-            message_id=body["id"])
-
-
 def state(stack):
     """What the events may change in both databases: row counts, and the grades, stars
     and cases as they stand."""
@@ -372,7 +366,7 @@ def duplicates_seen():
 
 def subscribers():
     """(source, event type) → how many handlers of the two services listen for it."""
-    from shared.runner import service_class
+    from shared.containers import service_class
 
     counts = {}
     for service in ("organizations", "evaluation"):
@@ -421,7 +415,7 @@ def test_every_event_delivered_twice_changes_nothing_and_a_late_one_is_ignored(s
     assert expected >= 5
     seen = duplicates_seen()
     for body in events:
-        publish(amqp, f"{body['source']}.events", body)
+        publish_event(stack.settings, body)
     # every handler has had its repeat, and skipped it
     eventually(lambda: duplicates_seen() >= seen + expected, timeout=15)
     assert duplicates_seen() == seen + expected
@@ -433,10 +427,10 @@ def test_every_event_delivered_twice_changes_nothing_and_a_late_one_is_ignored(s
                   and e["data"]["case_id"] == case["id"])
     late = {**closed, "id": str(uuid.uuid4()), "data": {**closed["data"], "passed": False}}
     before_ignored = ignored("on_survey_closed", "late")
-    publish(amqp, "evaluation.events", late)
+    publish_event(stack.settings, late)
     eventually(lambda: ignored("on_survey_closed", "late") == before_ignored + 1)
     assert state(stack) == before
-    assert dead_letters.list_dead_letters(amqp, "organizations") == []
+    assert dead_letters.list_dead_letters(stack.settings, "organizations") == []
 
 
 def test_refusals_are_typed_and_write_nothing(stack, proxy, token_secret):
@@ -613,7 +607,7 @@ def test_a_case_follows_later_grades_and_corrections(stack, proxy):
     old = next(e for e in drain(amqp, grades_out) if e["type"] == "grade_assigned"
                and e["data"]["organization_id"] == worse["id"] and e["data"]["grade"] == "average")
     before = ignored("on_grade_assigned", "older_event")
-    publish(amqp, "evaluation.events", {**old, "id": str(uuid.uuid4())})
+    publish_event(stack.settings, {**old, "id": str(uuid.uuid4())})
     eventually(lambda: ignored("on_grade_assigned", "older_event") == before + 1)
     assert proxy.organizations.get_organization(organization_id=worse["id"])["current_grade"] == "poor"
     assert case_of(proxy, worse["id"])["listed"] is True

@@ -19,7 +19,7 @@ from shared.entrypoints import Rpc
 from shared.events import SYSTEM_ACTOR, handles
 from shared.migrate import PLATFORM_MIGRATIONS, migrate
 from shared.outbox import Event, OutboxRelay
-from tests.support import XIHU, Running, eventually, rpc, sample_places, token
+from tests.support import XIHU, Running, eventually, publish_event, rpc, sample_places, token
 
 TOWNSHIP = "330106002000"
 POISON = "毒"  # an organization whose name starts so: its event always fails the probe
@@ -106,11 +106,8 @@ def register(organizations):
         place_code=TOWNSHIP, full_members=5, founded_on="2024-01-01")
 
 
-def publish(settings, body, routing_key="organization_registered", exchange="organizations.events"):
-    with kombu.Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        kombu.Producer(conn.channel()).publish(
-            body, exchange=exchange, routing_key=routing_key, serializer="json",
-            message_id=body.get("id") if isinstance(body, dict) else None)
+def publish(settings, body, routing_key="organization_registered"):
+    publish_event(settings, body, source="organizations", routing_key=routing_key)
 
 
 @pytest.fixture
@@ -186,11 +183,11 @@ def test_the_same_event_delivered_twice_is_applied_once(stack, organizations):
 
 
 def test_a_failing_handler_ends_in_the_dead_letter_queue_and_replay_applies_it(stack, organizations):
-    assert dead_letters.list_dead_letters(stack.settings.amqp_uri, "probe") == []
+    assert dead_letters.list_dead_letters(stack.settings, "probe") == []
     sql(stack.probe_url, "UPDATE probe_behaviour SET failing = true")
     try:
         org = register(organizations)
-        letters = eventually(lambda: dead_letters.list_dead_letters(stack.settings.amqp_uri, "probe"))
+        letters = eventually(lambda: dead_letters.list_dead_letters(stack.settings, "probe"))
     finally:
         sql(stack.probe_url, "UPDATE probe_behaviour SET failing = false")
     assert len(letters) == 1
@@ -201,18 +198,18 @@ def test_a_failing_handler_ends_in_the_dead_letter_queue_and_replay_applies_it(s
     assert scalar(stack.probe_url, "SELECT count(*) FROM probe_effects WHERE organization_id = %s",
                   (org["id"],)) == 0
     # listing did not consume it
-    assert len(dead_letters.list_dead_letters(stack.settings.amqp_uri, "probe")) == 1
+    assert len(dead_letters.list_dead_letters(stack.settings, "probe")) == 1
 
-    assert dead_letters.replay(stack.settings.amqp_uri, "probe", {letter.event_id}) == 1
+    assert dead_letters.replay(stack.settings, "probe", {letter.event_id}) == 1
     eventually(lambda: scalar(stack.probe_url, "SELECT count(*) FROM probe_effects"
                                                " WHERE organization_id = %s", (org["id"],)) == 1)
-    assert dead_letters.list_dead_letters(stack.settings.amqp_uri, "probe") == []
+    assert dead_letters.list_dead_letters(stack.settings, "probe") == []
 
 
 def test_a_poison_message_is_dead_lettered_and_the_messages_behind_it_are_processed(
         stack, organizations):
     amqp_uri = stack.settings.amqp_uri
-    assert dead_letters.list_dead_letters(amqp_uri, "probe") == []
+    assert dead_letters.list_dead_letters(stack.settings, "probe") == []
     poison = organizations.register_organization(
         name=f"{POISON}党支部", kind="631", sector="urban_community", place_code=TOWNSHIP,
         full_members=5, founded_on="2024-01-01")
@@ -220,7 +217,7 @@ def test_a_poison_message_is_dead_lettered_and_the_messages_behind_it_are_proces
     eventually(lambda: scalar(stack.probe_url, "SELECT count(*) FROM probe_effects"
                                                " WHERE organization_id = ANY(%s)", (behind,))
                == len(behind), timeout=15)
-    (letter,) = eventually(lambda: dead_letters.list_dead_letters(amqp_uri, "probe"),
+    (letter,) = eventually(lambda: dead_letters.list_dead_letters(stack.settings, "probe"),
                            timeout=15)
     assert letter.attempts == stack.settings.event_max_attempts and "poison" in letter.error
     assert scalar(stack.probe_url, "SELECT count(*) FROM probe_effects WHERE organization_id"
@@ -231,9 +228,9 @@ def test_a_poison_message_is_dead_lettered_and_the_messages_behind_it_are_proces
 
 def test_a_malformed_event_goes_to_the_dead_letter_queue_at_once(stack):
     publish(stack.settings, {"id": str(uuid.uuid4()), "type": "organization_registered"})
-    letters = eventually(lambda: dead_letters.list_dead_letters(stack.settings.amqp_uri, "probe"))
+    letters = eventually(lambda: dead_letters.list_dead_letters(stack.settings, "probe"))
     assert letters[0].attempts == 1 and "malformed event" in letters[0].error
-    assert dead_letters.replay(stack.settings.amqp_uri, "probe", {"no-such-id"}) == 0
+    assert dead_letters.replay(stack.settings, "probe", {"no-such-id"}) == 0
     # drop it: replaying would only dead-letter it again
     with kombu.Connection(stack.settings.amqp_uri) as conn:
         conn.channel().queue_purge("probe.dead-letters")
@@ -242,20 +239,19 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue_at_once(stack):
 def test_replaying_letters_that_fail_again_ends_and_keeps_them(stack, organizations):
     """A replayed event that fails again comes back to the dead-letter queue; replay
     handles what was there when it started, once, and stops."""
-    amqp_uri = stack.settings.amqp_uri
     sql(stack.probe_url, "UPDATE probe_behaviour SET failing = true")
     try:
         for _ in range(3):
             register(organizations)
-        eventually(lambda: len(dead_letters.list_dead_letters(amqp_uri, "probe")) == 3,
+        eventually(lambda: len(dead_letters.list_dead_letters(stack.settings, "probe")) == 3,
                    timeout=15)
-        assert dead_letters.replay(amqp_uri, "probe") == 3  # returns: it did not loop
-        eventually(lambda: len(dead_letters.list_dead_letters(amqp_uri, "probe")) == 3,
+        assert dead_letters.replay(stack.settings, "probe") == 3  # returns: it did not loop
+        eventually(lambda: len(dead_letters.list_dead_letters(stack.settings, "probe")) == 3,
                    timeout=15)  # failed again, all three back
     finally:
         sql(stack.probe_url, "UPDATE probe_behaviour SET failing = false")
-    assert dead_letters.replay(amqp_uri, "probe") == 3
-    eventually(lambda: dead_letters.list_dead_letters(amqp_uri, "probe") == [], timeout=15)
+    assert dead_letters.replay(stack.settings, "probe") == 3
+    eventually(lambda: dead_letters.list_dead_letters(stack.settings, "probe") == [], timeout=15)
 
 
 def test_two_relays_on_one_outbox_publish_each_event_once(stack, listener):

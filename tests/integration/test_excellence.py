@@ -15,6 +15,7 @@ from tests.support import (
     SUICHANG,
     XIHU,
     eventually,
+    publish_event,
     rpc,
     sample_places,
     services_running,
@@ -343,16 +344,11 @@ def test_concurrent_campaign_opens_and_late_creations(stack, proxy, token_secret
 
 def organizations_event(stack, event_type, data):
     """An event as the organizations service's relay would publish it."""
-    import kombu
 
     body = {"id": str(uuid.uuid4()), "type": event_type, "source": "organizations",
             "occurred_at": dt.datetime.now(dt.UTC).isoformat(), "schema_version": 1,
             "actor": {"subject": "test", "department": "test", "system": "test"}, "data": data}
-    with kombu.Connection(stack.settings.amqp_uri,
-                          transport_options={"confirm_publish": True}) as conn:
-        kombu.Producer(conn.channel()).publish(body, exchange="organizations.events",
-                                               routing_key=event_type, serializer="json",
-                                               message_id=body["id"])
+    publish_event(stack.settings, body)
 
 
 def test_a_creation_that_arrives_before_its_organization_is_surveyed_when_it_arrives(stack, proxy):

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
+from shared.containers import service_class
 from shared.migrate import migrate
-from shared.runner import service_class
 from tests.support import (
     SUICHANG,
     XIHU,

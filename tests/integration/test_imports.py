@@ -19,6 +19,7 @@ from shared.infra import provision
 from tests.support import (
     SUICHANG,
     XIHU,
+    accounts_on,
     eventually,
     rpc,
     sample_places,
@@ -92,7 +93,7 @@ def test_a_stopping_container_marks_its_running_import_interrupted(databases, ba
     uri = f"amqp://{name}:{secrets.token_hex(8)}@{amqp.hostname}:{amqp.port or 5672}/{name}"
     provision.ensure_vhost(uri)
     try:
-        settings = base_settings.with_overrides(amqp_uri=uri)
+        settings = accounts_on(base_settings, uri)
         with services_running(databases, settings, "impstop", "organizations") as running:
             with rpc(running.settings, token(token_secret), timeout=60) as proxy:
                 proxy.organizations.import_places(places=sample_places(SUICHANG))

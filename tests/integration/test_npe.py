@@ -16,6 +16,7 @@ from tests.support import (
     SUICHANG,
     XIHU,
     eventually,
+    publish_event,
     rpc,
     sample_places,
     services_running,
@@ -242,12 +243,9 @@ def test_an_enterprise_organization_exists_once_in_the_registry(stack, proxy):
     with kombu.Connection(amqp) as conn:
         message = conn.channel().basic_get(queue.name, no_ack=True)
     body = json.loads(message.body)
-    with kombu.Connection(amqp, transport_options={"confirm_publish": True}) as conn:
-        producer = kombu.Producer(conn.channel())
-        for event_id in (body["id"], str(uuid.uuid4())):  # the same delivery, and a new one
-            producer.publish({**body, "id": event_id}, exchange="npe.events",
-                             routing_key="enterprise_org_established", serializer="json")
-        new_id = event_id
+    for event_id in (body["id"], str(uuid.uuid4())):  # the same delivery, and a new one
+        publish_event(stack.settings, {**body, "id": event_id})
+    new_id = event_id
     eventually(lambda: handled(stack, new_id))  # the new delivery has been through
     assert registry_count(stack, ref) == 1
 
@@ -429,7 +427,7 @@ def test_a_registry_refusal_or_dissolution_uncovers_the_enterprises(databases, b
     from services.organizations.service import OrganizationsService
     from shared.infra import provision
     from shared.migrate import migrate
-    from tests.support import Running
+    from tests.support import Running, accounts_on
 
     vhost = amqp_uri.rsplit("/", 1)[0] + f"/refusal_{uuid.uuid4().hex[:6]}"
     provision.ensure_vhost(vhost)
@@ -439,8 +437,8 @@ def test_a_registry_refusal_or_dissolution_uncovers_the_enterprises(databases, b
         urls = {s: databases.create(f"refusal_{s}") for s in ("organizations", "npe")}
         for service, url in urls.items():
             migrate(service, url)
-        settings = base_settings.with_overrides(amqp_uri=vhost, database_urls=urls,
-                                                rules_file=rules)
+        settings = accounts_on(base_settings, vhost).with_overrides(database_urls=urls,
+                                                                    rules_file=rules)
         with Running(settings, OrganizationsService, NpeService):
             with rpc(settings, token(token_secret)) as proxy:
                 proxy.organizations.import_places(places=sample_places(SUICHANG))

@@ -2,12 +2,9 @@
 what another department's system does with a token."""
 
 import datetime as dt
-import json
-import time
 import uuid
 
 import eventlet
-import kombu
 import psycopg2
 import pytest
 
@@ -21,6 +18,7 @@ from tests.support import (
     SUICHANG,
     WRITE,
     XIHU,
+    RawRpc,
     organizations_service,
     rpc,
     sample_places,
@@ -368,27 +366,13 @@ def test_a_redelivered_message_without_request_id_is_applied_once(stack, token_s
     """The broker redelivers an unacknowledged request with its correlation id: the
     service answers the repeat from the request log instead of registering twice."""
     values = branch()
-    reply_queue = f"test-replies-{uuid.uuid4().hex[:8]}"
-    with kombu.Connection(stack.settings.amqp_uri) as conn:
-        channel = conn.channel()
-        rpc_exchange = kombu.Exchange("nameko-rpc", type="topic", durable=True)
-        kombu.Queue(reply_queue, exchange=rpc_exchange, routing_key=reply_queue,
-                    exclusive=True)(channel).declare()  # where nameko sends replies
-        producer = kombu.Producer(channel)
+    with RawRpc(stack.settings.amqp_uri) as caller:
         for _ in range(2):  # the same message, twice: what a redelivery looks like
-            producer.publish({"args": [], "kwargs": values}, exchange="nameko-rpc",
-                             routing_key="organizations.register_organization",
-                             reply_to=reply_queue, correlation_id="redelivered-0001",
-                             headers={"nameko.auth_token": token(token_secret)},
-                             serializer="json")
-        replies = []
-        deadline = time.monotonic() + 10
-        while len(replies) < 2 and time.monotonic() < deadline:
-            message = channel.basic_get(reply_queue, no_ack=True)
-            if message is None:
-                time.sleep(0.05)
-                continue
-            replies.append(json.loads(message.body))
+            caller.publish("organizations.register_organization",
+                           {"args": [], "kwargs": values}, reply_to="amq.rabbitmq.reply-to",
+                           correlation_id="redelivered-0001",
+                           headers={"nameko.auth_token": token(token_secret)})
+        replies = caller.replies(2)
     assert len(replies) == 2 and replies[0]["error"] is None
     assert replies[0]["result"]["id"] == replies[1]["result"]["id"]
 

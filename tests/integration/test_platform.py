@@ -162,7 +162,7 @@ def test_health_is_not_ready_while_migrations_are_pending(databases, base_settin
 def test_every_rpc_method_has_a_contract_and_every_event_a_schema(service):
     from nameko.rpc import Rpc as NamekoRpc
 
-    from shared.runner import service_class
+    from shared.containers import service_class
 
     cls = service_class(service)
     rpc_methods, handled = set(), set()

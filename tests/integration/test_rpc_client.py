@@ -6,8 +6,8 @@ import time
 
 import pytest
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
+from shared.entrypoints import Rpc
 from shared.errors import ServiceUnavailable
 from shared.rpc_client import RpcClient
 from tests.support import Running
@@ -22,11 +22,11 @@ class Probe:
     name = "rpcprobe"
     call_ids = _CallIds()
 
-    @rpc
+    @Rpc.decorator
     def stack(self):
         return self.call_ids
 
-    @rpc
+    @Rpc.decorator
     def slow(self, seconds):
         time.sleep(seconds)
         return seconds
@@ -39,7 +39,7 @@ def probe(base_settings):
 
 
 def test_timeouts_are_bounded_and_leave_the_thread_usable(probe):
-    client = RpcClient(probe.settings.nameko_config(), 0.5, confirms=False)
+    client = RpcClient(probe.settings, 0.5)
     try:
         for _ in range(5):
             started = time.monotonic()
@@ -56,7 +56,7 @@ def test_timeouts_are_bounded_and_leave_the_thread_usable(probe):
 
 
 def test_each_call_carries_its_own_call_id(probe):
-    client = RpcClient(probe.settings.nameko_config(), 5)
+    client = RpcClient(probe.settings, 5)
     try:
         first = client.call("rpcprobe", "stack", {}, call_id="gateway.req-1")
         second = client.call("rpcprobe", "stack", {}, call_id="gateway.req-2")

@@ -10,7 +10,16 @@ from services.evaluation.service import EvaluationService
 from services.organizations.service import OrganizationsService
 from shared.infra import provision
 from shared.migrate import migrate
-from tests.support import SUICHANG, XIHU, Running, eventually, rpc, sample_places, token
+from tests.support import (
+    SUICHANG,
+    XIHU,
+    Running,
+    accounts_on,
+    eventually,
+    rpc,
+    sample_places,
+    token,
+)
 
 
 @pytest.fixture
@@ -27,7 +36,7 @@ def test_a_late_service_catches_up_from_a_snapshot(databases, base_settings, tok
             for service in ("organizations", "evaluation")}
     for service, url in urls.items():
         migrate(service, url)
-    settings = base_settings.with_overrides(amqp_uri=own_vhost, database_urls=urls)
+    settings = accounts_on(base_settings, own_vhost).with_overrides(database_urls=urls)
     admin = token(token_secret)
     with Running(settings, OrganizationsService):  # evaluation is not deployed yet
         with rpc(settings, admin) as proxy:

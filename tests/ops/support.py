@@ -118,15 +118,16 @@ class ServiceProcess:
     """`python -m shared.runner <service>` as a child process, against the test's broker
     vhost and database, its health port on 127.0.0.1."""
 
-    def __init__(self, service: str, *, amqp_uri: str, database_url: str, port: int,
-                 token_secret: str, var_dir: Path, max_workers: int = 10):
+    def __init__(self, service: str, *, settings: config.Settings, database_url: str,
+                 port: int, token_secret: str, var_dir: Path, max_workers: int = 10):
         self.service, self.port = service, port
         self.url = f"http://127.0.0.1:{port}"
         self.env = {k: v for k, v in os.environ.items()
                     if not (k.startswith("JINWEI_") or k.endswith("_DATABASE_URL")
-                            or k.endswith("_HTTP_PORT") or k == "AMQP_URI")}
+                            or k.endswith("_HTTP_PORT") or k.endswith("AMQP_URI"))}
         self.env.update({
-            "AMQP_URI": amqp_uri,
+            "AMQP_URI": settings.amqp_uri_of(service),  # its own account, as in production
+            "JINWEI_BROKER_ACCOUNT_PREFIX": settings.broker_account_prefix,
             config.database_env_name(service): database_url,
             f"{service.upper()}_HTTP_PORT": str(port),
             "JINWEI_HTTP_HOST": "127.0.0.1",

@@ -57,7 +57,7 @@ def test_every_panel_reads_series_that_exist(path):
 
 
 def test_business_board_names_real_entrypoints():
-    from shared.runner import service_class
+    from shared.containers import service_class
 
     board = json.loads((REPO / "deploy/grafana/dashboards/business.json").read_text())
     checked = 0

@@ -28,7 +28,7 @@ def test_two_replicas_share_the_queue_and_both_work(databases, base_settings, to
                                                     tmp_path):
     url = databases.create("ops_replicas_organizations")
     migrate("organizations", url)
-    replicas = [ServiceProcess("organizations", amqp_uri=base_settings.amqp_uri,
+    replicas = [ServiceProcess("organizations", settings=base_settings,
                                database_url=url, port=port, token_secret=token_secret,
                                var_dir=tmp_path)
                 for port in free_ports(2)]

@@ -26,18 +26,21 @@ def read_back(tmp_path, settings, environ, services=("organizations",)):
 
 
 def test_each_service_is_a_restarting_program_with_its_configuration(tmp_path):
-    amqp = 'amqp://jin:p%40ss,"w@127.0.0.1:5673/jinwei'
+    amqp = 'amqp://jinwei-organizations:p%40ss,"w@127.0.0.1:5673/jinwei'
     environ = {
         "JINWEI_VAR_DIR": str(tmp_path / "var"),
-        "AMQP_URI": amqp,
+        "AMQP_URI": "amqp://jinwei:operator-secret@127.0.0.1:5673/jinwei",
+        "ORGANIZATIONS_AMQP_URI": amqp,
+        "GATEWAY_AMQP_URI": "amqp://jinwei-gateway:gateway-secret@127.0.0.1:5673/jinwei",
         "ORGANIZATIONS_HTTP_PORT": "9101",
         "JINWEI_TOKEN_SECRET": "s3cr%t'x",
         "HOME": "/root",  # not configuration: left to supervisord's own environment
         "ORGANIZATIONS_DATABASE_URL": "postgresql://a:b@127.0.0.1:5433/c",
     }
     settings = config.load(environ)
-    options = read_back(tmp_path, settings, environ)
-    (program,) = options.process_group_configs[0].process_configs
+    options = read_back(tmp_path, settings, environ, services=("organizations", "gateway"))
+    programs = {group.name: group.process_configs[0] for group in options.process_group_configs}
+    program, gateway = programs["organizations"], programs["gateway"]
     assert program.name == "organizations"
     assert program.command == "/venv/bin/python -m shared.runner organizations"
     assert program.autorestart is RestartUnconditionally
@@ -45,7 +48,10 @@ def test_each_service_is_a_restarting_program_with_its_configuration(tmp_path):
     assert program.stopsignal == 15 and program.stopasgroup and program.killasgroup
     assert program.stdout_logfile == str(tmp_path / "var" / "log" / "organizations.log")
     env = program.environment
-    assert env["AMQP_URI"] == amqp
+    # its own broker account, and no other account's password
+    assert env["AMQP_URI"] == amqp and gateway.environment["AMQP_URI"].startswith(
+        "amqp://jinwei-gateway:gateway-secret@")
+    assert "secret" not in repr(sorted(env.items()))
     assert env["JINWEI_TOKEN_SECRET"] == "s3cr%t'x"
     assert env["ORGANIZATIONS_DATABASE_URL"] == "postgresql://a:b@127.0.0.1:5433/c"
     assert env["ORGANIZATIONS_HTTP_PORT"] == "9101"
@@ -54,7 +60,8 @@ def test_each_service_is_a_restarting_program_with_its_configuration(tmp_path):
 
 
 def test_a_value_with_both_quote_kinds_is_refused_not_mangled(tmp_path):
-    settings = config.load({"JINWEI_VAR_DIR": str(tmp_path)})
+    settings = config.load({"JINWEI_VAR_DIR": str(tmp_path),
+                            "ORGANIZATIONS_AMQP_URI": "amqp://jinwei-organizations:x@h/v"})
     with pytest.raises(InfraError):
         supervise.render_config(settings, ["organizations"], environ={"JINWEI_X": "a'b\"c"})
 
