@@ -167,14 +167,16 @@ class RawRpc:
     for messages no client would send. `publish(key, body, **properties)` sends `body`
     (bytes as they are, anything else as JSON); `replies(n)` collects answers."""
 
-    def __init__(self, amqp_uri: str):
+    def __init__(self, amqp_uri: str, ssl_options: dict | None = None):
         import amqp
 
         self.amqp = amqp
         parts = urlsplit(amqp_uri)
+        port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
         self.connection = amqp.Connection(
-            host=f"{parts.hostname}:{parts.port or 5672}", userid=unquote(parts.username),
-            password=unquote(parts.password), virtual_host=unquote(parts.path[1:]) or "/")
+            host=f"{parts.hostname}:{port}", userid=unquote(parts.username),
+            password=unquote(parts.password), virtual_host=unquote(parts.path[1:]) or "/",
+            ssl=ssl_options or False)
         self.connection.connect()
         self.channel = self.connection.channel()
         self.received: list = []
@@ -222,7 +224,7 @@ def publish_event(settings: config.Settings, body, *, source: str | None = None,
     uri = settings.amqp_uri_of(as_account or source)
     with kombu.Connection(uri, transport_options={"confirm_publish": True}) as conn:
         kombu.Producer(conn.channel()).publish(
-            body, exchange=exchange or f"{source}.events",
+            body, exchange=f"{source}.events" if exchange is None else exchange,
             routing_key=routing_key or body["type"], serializer="json",
             message_id=body.get("id") if isinstance(body, dict) else None,
             user_id=config.amqp_user(uri))

@@ -119,7 +119,8 @@ class ServiceProcess:
     vhost and database, its health port on 127.0.0.1."""
 
     def __init__(self, service: str, *, settings: config.Settings, database_url: str,
-                 port: int, token_secret: str, var_dir: Path, max_workers: int = 10):
+                 port: int, token_secret: str, var_dir: Path, max_workers: int = 10,
+                 extra_env: dict | None = None):
         self.service, self.port = service, port
         self.url = f"http://127.0.0.1:{port}"
         self.env = {k: v for k, v in os.environ.items()
@@ -135,6 +136,7 @@ class ServiceProcess:
             "JINWEI_VAR_DIR": str(var_dir),
             "JINWEI_MAX_WORKERS": str(max_workers),
             "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
         })
         var_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = var_dir / f"{service}-{port}.log"
