@@ -20,4 +20,8 @@ class EchoService:
 
 
 if __name__ == "__main__":
-    run([EchoService], {"AMQP_URI": sys.argv[1], "max_workers": 10})
+    from shared.broker.tls import client_options
+
+    ca_file = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
+    run([EchoService], {"AMQP_URI": sys.argv[1], "max_workers": 10,
+                        "AMQP_SSL": client_options(sys.argv[1], ca_file=ca_file)})

@@ -1,10 +1,14 @@
 """RPC throughput and latency of the organizations service beside a bare nameko echo
 service, on the same broker, in the same run (`make bench`).
 
-Each service runs as its own process, as in production (`python -m shared.runner`).
-One client process drives N concurrent callers (green threads, one ClusterRpcProxy
-each, as architecture.md asks) for a fixed time after a warm-up, and records every
-call's latency. The bench gets its own vhost and database and removes them after.
+Each service runs as its own process, as in production (`python -m shared.runner`), on
+its own least-privilege broker account. One client process drives N concurrent callers
+(green threads): ours each with a connection of its own (shared.rpc_client: direct
+reply-to, the operator's account), the bare echo's each with one ClusterRpcProxy (a
+reply queue, an account with every permission), for a fixed time after a warm-up, and
+records every call's latency. The bench gets its own vhost and database and removes
+them after. `--broker private` / `private-tls` runs it on a private node of its own,
+plain or TLS only: the two side by side give TLS's cost.
 
 Prints a table and writes bench/out/rpc.json. The headline is the ratio of each real
 path's throughput to bare echo's at the same concurrency.
@@ -26,12 +30,14 @@ import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from common import percentile, wait_ready  # noqa: E402
+from common import BenchBroker, percentile, wait_ready  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared import auth, config  # noqa: E402
+from shared.containers import service_class  # noqa: E402
 from shared.infra import provision  # noqa: E402
 from shared.migrate import migrate  # noqa: E402
+from shared.rpc_client import RpcClient, ServiceProxy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -42,12 +48,27 @@ PLACES = [("330000000000", "浙江省"), ("330100000000", "杭州市"), ("330106
 
 
 
-def drive(nameko_config, token, call, callers, seconds, warmup):
+class Callers:
+    """How a path's callers connect: ours through shared.rpc_client (direct reply-to),
+    bare echo's through nameko's ClusterRpcProxy (a reply queue each)."""
+
+    def __init__(self, broker, token):
+        self.broker, self.token = broker, token
+
+    def open(self, bare: bool):
+        if bare:
+            proxy = ClusterRpcProxy(self.broker.bare_config(),
+                                    context_data={"auth_token": self.token}, timeout=30)
+            return proxy.start(), proxy.stop
+        client = RpcClient(self.broker.settings, 30)
+        return ServiceProxy(client, self.token), client.close
+
+
+def drive(callers_of, bare, call, callers, seconds, warmup):
     """Run `call(proxy)` from `callers` green threads; latencies of the measured window."""
     latencies, stop_at, measure_from = [], [0.0], [0.0]
-    proxies = [ClusterRpcProxy(nameko_config, context_data={"auth_token": token}, timeout=30)
-               for _ in range(callers)]
-    started = [p.start() for p in proxies]
+    opened = [callers_of.open(bare) for _ in range(callers)]
+    started = [proxy for proxy, _ in opened]
 
     def loop(proxy):
         while time.monotonic() < stop_at[0]:
@@ -63,8 +84,8 @@ def drive(nameko_config, token, call, callers, seconds, warmup):
     threads = [eventlet.spawn(loop, proxy) for proxy in started]
     for thread in threads:
         thread.wait()
-    for proxy in proxies:
-        proxy.stop()
+    for _, close in opened:
+        close()
     return latencies
 
 
@@ -105,7 +126,7 @@ def rss_mb(pid):
 
 
 
-def measure_scaling(args, env, log, port, processes, nameko_config, token, paths):
+def measure_scaling(args, env, log, port, processes, callers_of, paths):
     """The same load on 1, then 2, … organizations processes: replicas are competing
     consumers of one queue. Extra replicas get the health ports after the first's."""
     replicas_running, rows = [processes[0]], []
@@ -119,7 +140,7 @@ def measure_scaling(args, env, log, port, processes, nameko_config, token, paths
             replicas_running.append(process)
             wait_ready(extra)
         for name, call in paths:
-            latencies = drive(nameko_config, token, call, args.scaling_callers,
+            latencies = drive(callers_of, False, call, args.scaling_callers,
                               args.seconds / args.rounds, args.warmup)
             rows.append({"path": name, "replicas": replicas,
                          "calls_per_s": len(latencies) / (args.seconds / args.rounds),
@@ -140,25 +161,26 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="run only the paths containing this text")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the organizations process during each measured row")
+    parser.add_argument("--broker", choices=["machine", "private", "private-tls"],
+                        default="machine", help="the broker AMQP_URI names, or a private "
+                        "node of the bench's own, plain or TLS only")
     args = parser.parse_args(argv)
     concurrency = [int(c) for c in args.callers.split(",")]
 
     base = config.load()
     run_id = f"bench{os.getpid()}"
-    amqp = urlsplit(base.amqp_uri)
-    amqp_uri = (f"amqp://{run_id}:{secrets.token_hex(8)}@{amqp.hostname}:{amqp.port or 5672}"
-                f"/{run_id}")
     pg = urlsplit(base.postgres_admin_url)
     db_url = (f"postgresql://{run_id}:{secrets.token_hex(8)}@{pg.hostname}:{pg.port or 5432}"
               f"/{run_id}_organizations")
     secret = secrets.token_urlsafe(48)
     port = 18199
-    provision.ensure_vhost(amqp_uri)
+    broker = BenchBroker(run_id, [service_class("organizations")], broker=args.broker)
+    broker.__enter__()
     provision.ensure_database(base.postgres_admin_url, db_url)
     processes = []
     try:
         migrate("organizations", db_url)
-        env = {**os.environ, "AMQP_URI": amqp_uri, "ORGANIZATIONS_DATABASE_URL": db_url,
+        env = {**os.environ, **broker.env("organizations"), "ORGANIZATIONS_DATABASE_URL": db_url,
                "JINWEI_TOKEN_SECRET": secret, "ORGANIZATIONS_HTTP_PORT": str(port),
                "PYTHONWARNINGS": "ignore"}
         log = open(OUT / "services.log", "w")  # noqa: SIM115 - closed with the processes
@@ -166,18 +188,21 @@ def main(argv=None):
             [sys.executable, "-m", "shared.runner", "organizations"], env=env, cwd=ROOT,
             stdout=log, stderr=log))
         processes.append(subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "echo_service.py"), amqp_uri], env=env,
-            cwd=ROOT, stdout=log, stderr=log))
+            [sys.executable, str(ROOT / "bench" / "echo_service.py"), broker.admin_uri,
+             str(broker.ca_file or "")], env=env, cwd=ROOT, stdout=log, stderr=log))
         wait_ready(port)
-        nameko_config = {"AMQP_URI": amqp_uri}
         token = auth.issue_token(secret, subject="bench", department="bench",
                                  place_code="330000000000", roles=list(auth.ROLES),
                                  system="bench", ttl_seconds=3600)
-        with ClusterRpcProxy(nameko_config, context_data={"auth_token": token}) as proxy:
+        callers_of = Callers(broker, token)
+        proxy, close = callers_of.open(bare=False)
+        try:
             proxy.organizations.import_places(places=[{"code": c, "name": n} for c, n in PLACES])
             seed = proxy.organizations.register_organization(
                 name="基准党支部", kind="631", sector="urban_community", place_code=TOWNSHIP,
                 full_members=5, founded_on="2024-01-01")
+        finally:
+            close()
 
         def echo(proxy):
             proxy.echo.echo(value={"organization_id": 1})
@@ -210,7 +235,7 @@ def main(argv=None):
                               "postgres": pids_of("postgres")}
                     before = {k: cpu_seconds(v) for k, v in groups.items()}
                     started = time.monotonic()
-                    latencies = drive(nameko_config, token, call, callers,
+                    latencies = drive(callers_of, name.startswith("echo"), call, callers,
                                       args.seconds / args.rounds, args.warmup)
                     wall = time.monotonic() - started
                     row = measured[name]
@@ -230,7 +255,7 @@ def main(argv=None):
                     "cpu_cores": {g: c / row["wall"] for g, c in row["cpu"].items()},
                 })
         memory = {"organizations": rss_mb(processes[0].pid), "echo": rss_mb(processes[1].pid)}
-        scaling = measure_scaling(args, env, log, port, processes, nameko_config, token,
+        scaling = measure_scaling(args, env, log, port, processes, callers_of,
                                   [(n, c) for n, c in paths if not n.startswith("echo")])
     finally:
         for process in processes:
@@ -240,12 +265,13 @@ def main(argv=None):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        provision.delete_vhost(amqp_uri, delete_user=True)
+        broker.__exit__(None, None, None)
         provision.drop_database(base.postgres_admin_url, db_url, drop_role=True)
 
     echo_rate = {r["callers"]: r["calls_per_s"] for r in results if r["path"].startswith("echo")}
-    print(f"\nRPC benchmark: {args.seconds:.0f} s measured per row, in {args.rounds} turns "
-          f"taken in rotation (each after {args.warmup:.0f} s warm-up), {os.cpu_count()} cores\n")
+    print(f"\nRPC benchmark ({args.broker} broker): {args.seconds:.0f} s measured per row, in "
+          f"{args.rounds} turns taken in rotation (each after {args.warmup:.0f} s warm-up), "
+          f"{os.cpu_count()} cores\n")
     print(f"{'path':<24}{'callers':>8}{'calls/s':>10}{'vs echo':>9}{'p50 ms':>9}{'p99 ms':>9}"
           "   CPU cores busy: service client rabbitmq postgres")
     for r in results:
@@ -262,9 +288,9 @@ def main(argv=None):
     for r in scaling:
         print(f"{r['path']:<24}{r['replicas']:>9}{r['calls_per_s']:>10.0f}{r['p50_ms']:>9.2f}"
               f"{r['p99_ms']:>9.2f}")
-    (OUT / "rpc.json").write_text(json.dumps({"results": results, "rss_mb": memory,
-                                              "scaling": scaling, "seconds": args.seconds},
-                                             indent=2))
+    (OUT / f"rpc-{args.broker}.json").write_text(json.dumps({
+        "broker": args.broker, "results": results, "rss_mb": memory, "scaling": scaling,
+        "seconds": args.seconds}, indent=2))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,10 @@ PROCESSES = (*config.SERVICES, "gateway")
 PART_OF = "jinwei"
 IMAGE = "jinwei"  # overlays point it at a registry and a tag (kustomize `images`)
 SECRET = "jinwei-secrets"  # created by the operator, never in the repository
+# The RabbitmqCluster the accounts live on (RabbitMQ's cluster and messaging-topology
+# operators); an overlay names its own with a kustomize patch.
+RABBITMQ_CLUSTER = "jinwei-rabbitmq"
+VHOST = "jinwei"
 CONFIG = "jinwei-config"  # kustomize configMapGenerator (k8s/base/kustomization.yaml)
 UID = 10001  # the image's user (Dockerfile)
 VAR_DIR = "/var/lib/jinwei"
@@ -137,7 +141,9 @@ def deployment(process: str) -> dict:
     gateway = process == "gateway"
     component = "gateway" if gateway else "service"
     port = config.DEFAULT_HTTP_PORTS[process]
-    env = [{"name": "JINWEI_SERVICE", "value": process}, secret_env("AMQP_URI", "amqp-uri")]
+    # Its own broker account (k8s/base/broker-accounts.yaml), never another's.
+    env = [{"name": "JINWEI_SERVICE", "value": process},
+           secret_env("AMQP_URI", f"{process}-amqp-uri")]
     mounts = base_mounts()
     extra_volumes = []
     if gateway:
@@ -324,6 +330,43 @@ def keda() -> list:
     return docs
 
 
+def broker_accounts() -> list:
+    """Every process's account with its least permissions (shared.broker.accounts), as
+    the RabbitMQ messaging-topology operator's User, Permission and TopicPermission. The
+    credentials come from a Secret per account (keys username and password) that the
+    operator of the cluster creates, as jinwei-secrets; the operator's own account
+    (`jinwei`, the CLI) and outside systems' are made the same way (docs/operations.md)."""
+    from shared.broker import topology
+    from shared.containers import service_class
+
+    grants = topology.deployment_grants(config.DEFAULT_BROKER_ACCOUNT_PREFIX,
+                                        config.DEFAULT_OPERATOR_ACCOUNT,
+                                        [service_class(s) for s in config.SERVICES])
+    cluster = {"name": RABBITMQ_CLUSTER}
+    docs = []
+    for grant in grants:
+        meta = {"labels": {"app.kubernetes.io/part-of": PART_OF}}
+        docs.append({"apiVersion": "rabbitmq.com/v1beta1", "kind": "User",
+                     "metadata": {"name": grant.account, **meta},
+                     "spec": {"rabbitmqClusterReference": cluster,
+                              "importCredentialsSecret": {"name": f"broker-{grant.account}"}}})
+        docs.append({"apiVersion": "rabbitmq.com/v1beta1", "kind": "Permission",
+                     "metadata": {"name": grant.account, **meta},
+                     "spec": {"vhost": VHOST, "userReference": {"name": grant.account},
+                              "permissions": {"configure": grant.configure,
+                                              "write": grant.write, "read": grant.read},
+                              "rabbitmqClusterReference": cluster}})
+        for topic in grant.topics:
+            docs.append({"apiVersion": "rabbitmq.com/v1beta1", "kind": "TopicPermission",
+                         "metadata": {"name": f"{grant.account}-{topic.exchange}".replace(
+                             ".", "-"), **meta},
+                         "spec": {"vhost": VHOST, "userReference": {"name": grant.account},
+                                  "permissions": {"exchange": topic.exchange,
+                                                  "write": topic.write, "read": topic.read},
+                                  "rabbitmqClusterReference": cluster}})
+    return docs
+
+
 def network_policies() -> list:
     everyone = {"matchLabels": {"app.kubernetes.io/part-of": PART_OF}}
     ports = sorted(set(config.DEFAULT_HTTP_PORTS.values()))
@@ -430,6 +473,7 @@ def k8s_files() -> dict[str, str]:
         files[f"{process}.yaml"] = process_file(process)
     files["migrate-job.yaml"] = [migrate_job()]
     files["keda.yaml"] = keda()
+    files["broker-accounts.yaml"] = broker_accounts()
     files["networkpolicies.yaml"] = network_policies()
     files["monitoring.yaml"] = monitoring()
     out = {name: HEADER + yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True,

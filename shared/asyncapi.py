@@ -5,12 +5,16 @@ method that has no schema here.
 
 How the messages travel (nameko 2.14 conventions):
 - an RPC request is published on the topic exchange `nameko-rpc` with routing key
-  `<service>.<method>`, body `{"args": [], "kwargs": {...params}}`, `reply_to` and
-  `correlation_id` set, and the caller's context (its `auth_token`) in the headers as
-  `nameko.auth_token`; the reply comes to `reply_to` as `{"result": ..., "error": ...}`;
+  `<service>.<method>`, body `{"args": [], "kwargs": {...params}}`, `reply_to` set to
+  `amq.rabbitmq.reply-to` (RabbitMQ's direct reply-to: the caller consumes that
+  pseudo-queue on the publishing channel), a `correlation_id`, and the caller's context
+  (its `auth_token`) in the headers as `nameko.auth_token`; the reply comes to that
+  channel as `{"result": ..., "error": ...}`. Each caller's broker account may publish
+  only the routing keys of the methods it was given;
 - an event is published on the topic exchange `<source>.events` with the event type as
-  routing key; its body is the envelope (id, type, source, occurred_at, schema_version,
-  actor) around the event's data.
+  routing key, by the source service's own broker account, whose name RabbitMQ puts in
+  the AMQP `user_id` (consumers refuse any other); its body is the envelope (id, type,
+  source, occurred_at, schema_version, actor) around the event's data.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ def build() -> dict:
                 "bindings": {"amqp": {"is": "routingKey", "exchange": {
                     "name": RPC_EXCHANGE, "type": "topic", "durable": True, "vhost": "/"}}}}
             channels[f"{name}.reply"] = {
-                "address": None, "title": f"the caller's reply queue (reply_to) for {name}",
+                "address": "amq.rabbitmq.reply-to",
+                "title": f"the caller's direct reply-to (reply_to) for {name}",
                 "messages": {"reply": {"$ref": f"#/components/messages/{name}.reply"}}}
             operations[name] = {
                 "action": "send", "channel": {"$ref": f"#/channels/{name}"},

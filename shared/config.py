@@ -218,7 +218,11 @@ def _service_amqp_uris(env, operator_uri: str, var_dir: Path, prefix: str) -> di
 
 def _operator_uri(env, var_dir: Path) -> str:
     if env.get("AMQP_URI"):
-        return env["AMQP_URI"]
+        uri = env["AMQP_URI"]
+        if env.get("JINWEI_AMQP_PASSWORD_FILE"):  # a container's secret, not in the URI
+            password = Path(env["JINWEI_AMQP_PASSWORD_FILE"]).read_text().strip()
+            uri = with_credentials(uri, amqp_user(uri), password)
+        return uri
     password = read_broker_password(var_dir, DEFAULT_OPERATOR_ACCOUNT) or ""
     return with_credentials(DEFAULT_AMQP_ADDRESS, DEFAULT_OPERATOR_ACCOUNT, password)
 

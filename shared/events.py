@@ -88,6 +88,10 @@ class ReliableEventHandler(EventHandler):
         self.base_delay_ms = settings.event_retry_base_ms
         self.publisher_account = settings.broker_account(self.source_service)
         self.own_account = config.amqp_user(settings.amqp_uri)
+        # The series exists at 0 from the start, so the first forgery is an increase
+        # the alert sees (JinweiUnverifiedEvents).
+        guard.REFUSED.labels(self.container.service_name, "event", "unverified_publisher",
+                             "dead_lettered")
 
     # -- before the handler ---------------------------------------------------------
     def check_message(self, body, message) -> Refusal | None:

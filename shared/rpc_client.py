@@ -163,9 +163,18 @@ class RpcClient:
     refuses (the account may not call that service): Forbidden. The typed errors of the
     service (shared.errors) come back as themselves."""
 
-    def __init__(self, settings: config.Settings, timeout: float):
-        self.amqp_uri = settings.amqp_uri
-        self.ssl_options = settings.amqp_ssl(settings.amqp_uri)
+    def __init__(self, settings: config.Settings | str, timeout: float, *,
+                 ca_file: str | None = None):
+        """`settings`, or an AMQP URI (an outside system's: amqps:// checks the broker's
+        certificate against `ca_file`, else the system's CAs)."""
+        if isinstance(settings, str):
+            from shared.broker import tls
+
+            self.amqp_uri = settings
+            self.ssl_options = tls.client_options(settings, ca_file=ca_file)
+        else:
+            self.amqp_uri = settings.amqp_uri
+            self.ssl_options = settings.amqp_ssl(settings.amqp_uri)
         self.timeout = timeout
         self._local = threading.local()
         self._channels: list[BrokerChannel] = []
@@ -284,10 +293,12 @@ class _Method:
 
 
 class rpc_proxy:  # noqa: N801 - used like nameko's ClusterRpcProxy, as a context manager
-    """with rpc_proxy(settings, token, timeout=10) as proxy: proxy.organizations.…"""
+    """with rpc_proxy(settings or "amqp://…", token, timeout=10) as proxy:
+           proxy.organizations.get_place(code="331123000000")"""
 
-    def __init__(self, settings: config.Settings, token: str | None = None, timeout: float = 10):
-        self.client = RpcClient(settings, timeout)
+    def __init__(self, settings: config.Settings | str, token: str | None = None,
+                 timeout: float = 10, *, ca_file: str | None = None):
+        self.client = RpcClient(settings, timeout, ca_file=ca_file)
         self.token = token
 
     def __enter__(self) -> ServiceProxy:

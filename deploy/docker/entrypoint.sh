@@ -4,6 +4,8 @@
 #   organizations|evaluation|npe|cadres|resources   python -m shared.runner <service>
 #   gateway                                         python -m services.gateway (gunicorn)
 #   migrate                                         python -m shared.migrate (then exits)
+#   broker-setup                                    the broker accounts, posted to the
+#                                                   management API (then exits)
 #   anything else                                   run as given (e.g. `jinwei health`)
 set -eu
 if [ "$#" -gt 0 ]; then
@@ -15,12 +17,17 @@ fi
 case "$process" in
   "")
     echo "jinwei: name the process (SERVICE build arg, JINWEI_SERVICE, or an argument):" \
-         "organizations, evaluation, npe, cadres, resources, gateway or migrate" >&2
+         "organizations, evaluation, npe, cadres, resources, gateway, migrate or broker-setup" >&2
     exit 64 ;;
   gateway)
     exec python -m services.gateway "$@" ;;
   migrate)
     exec python -m shared.migrate "$@" ;;
+  broker-setup)
+    exec python -m shared.broker.definitions --apply "${RABBITMQ_MANAGEMENT_URL:-http://rabbitmq:15672}" \
+      --admin-user "${RABBITMQ_ADMIN_USER:-admin}" \
+      --admin-password-file "${RABBITMQ_ADMIN_PASSWORD_FILE:-/run/secrets/rabbitmq_admin_password}" \
+      --passwords-dir "${JINWEI_BROKER_PASSWORDS_DIR:-/run/secrets/broker}" "$@" ;;
   organizations|evaluation|npe|cadres|resources)
     exec python -m shared.runner "$process" "$@" ;;
   *)

@@ -5,6 +5,10 @@
 #                            Back it up with the database: without it they cannot be read.
 #   postgres-password        the PostgreSQL superuser's
 #   grafana-admin-password   Grafana's admin user's
+#   rabbitmq-admin-password  RabbitMQ's administrator (admin: the management UI and
+#                            broker-setup), and rabbitmq-admin.conf that sets it
+#   broker/<account>.password  each process's broker account: jinwei (the operator),
+#                            jinwei-<service>, jinwei-gateway (docs/operations.md)
 # The directory is JINWEI_SECRETS_DIR (default deploy/secrets), kept 0700: the files are
 # 0644 so that the containers' unprivileged user can read the bind-mounted copy, and the
 # directory keeps other users of this machine out.
@@ -25,3 +29,11 @@ make_secret token-secret random_urlsafe 48
 make_secret personal-data-key key32
 make_secret postgres-password random_urlsafe 24
 make_secret grafana-admin-password random_urlsafe 18
+make_secret rabbitmq-admin-password random_urlsafe 24
+admin_conf() { printf 'default_user = admin\ndefault_pass = %s\ndefault_user_tags.administrator = true\n' "$(cat "$dir/rabbitmq-admin-password")"; }
+make_secret rabbitmq-admin.conf admin_conf
+mkdir -p "$dir/broker"
+for account in jinwei jinwei-organizations jinwei-evaluation jinwei-npe jinwei-cadres \
+               jinwei-resources jinwei-gateway; do
+  make_secret "broker/$account.password" random_urlsafe 24
+done

@@ -20,6 +20,7 @@ from tests.support import (
     SUICHANG,
     XIHU,
     Running,
+    accounts_on,
     eventually,
     publish_event,
     rpc,
@@ -31,17 +32,25 @@ from tests.support import (
 
 @pytest.fixture(scope="module")
 def stack(databases, base_settings, token_secret):
+    """organizations and evaluation on a vhost of their own: the events this module's
+    services leave queued must not reach another module's evaluation."""
+    from shared.infra import provision
     from shared.migrate import migrate
 
+    vhost = f"{base_settings.amqp_uri}_door"
+    provision.ensure_vhost(vhost)
     urls = {s: databases.create(f"door_{s}") for s in ("organizations", "evaluation")}
     for service, url in urls.items():
         migrate(service, url)
-    settings = base_settings.with_overrides(database_urls=urls)
-    with Running(settings, OrganizationsService, EvaluationService) as running:
-        running.urls = urls
-        with rpc(running.settings, token(token_secret)) as proxy:
-            proxy.organizations.import_places(places=sample_places(SUICHANG, XIHU))
-        yield running
+    settings = accounts_on(base_settings, vhost).with_overrides(database_urls=urls)
+    try:
+        with Running(settings, OrganizationsService, EvaluationService) as running:
+            running.urls = urls
+            with rpc(running.settings, token(token_secret)) as proxy:
+                proxy.organizations.import_places(places=sample_places(SUICHANG, XIHU))
+            yield running
+    finally:
+        provision.delete_vhost(vhost)
 
 
 @pytest.fixture(scope="module")

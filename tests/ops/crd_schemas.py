@@ -1,5 +1,6 @@
 """Small JSON schemas for the custom resources k8s/ uses, written here from the CRDs'
-documented fields (KEDA 2.x keda.sh/v1alpha1; prometheus-operator monitoring.coreos.com/v1).
+documented fields (KEDA 2.x keda.sh/v1alpha1; prometheus-operator monitoring.coreos.com/v1;
+RabbitMQ's messaging-topology operator rabbitmq.com/v1beta1).
 
 kubernetes-validate knows only the built-in kinds. These cover the fields our manifests
 may set: an unknown or misspelt field, a missing required one or a wrong type fails, as
@@ -129,7 +130,32 @@ PROMETHEUS_RULE = resource("monitoring.coreos.com/v1", "PrometheusRule", obj({
                          "rules": array(RULE, min_items=1)}, ("name", "rules"))),
 }))
 
+# -- RabbitMQ messaging-topology operator (rabbitmq.com/v1beta1) --------------------------
+CLUSTER_REFERENCE = obj({"name": STRING, "namespace": STRING}, ("name",))
+USER = resource("rabbitmq.com/v1beta1", "User", obj({
+    "tags": array({"enum": ["management", "policymaker", "monitoring", "administrator"]}),
+    "rabbitmqClusterReference": CLUSTER_REFERENCE,
+    "importCredentialsSecret": obj({"name": STRING}, ("name",)),
+}, ("rabbitmqClusterReference",)))
+PERMISSION = resource("rabbitmq.com/v1beta1", "Permission", obj({
+    "vhost": STRING,
+    "user": STRING,
+    "userReference": obj({"name": STRING}, ("name",)),
+    "permissions": obj({"configure": STRING, "write": STRING, "read": STRING}),
+    "rabbitmqClusterReference": CLUSTER_REFERENCE,
+}, ("vhost", "permissions", "rabbitmqClusterReference")))
+TOPIC_PERMISSION = resource("rabbitmq.com/v1beta1", "TopicPermission", obj({
+    "vhost": STRING,
+    "user": STRING,
+    "userReference": obj({"name": STRING}, ("name",)),
+    "permissions": obj({"exchange": STRING, "write": STRING, "read": STRING}, ("exchange",)),
+    "rabbitmqClusterReference": CLUSTER_REFERENCE,
+}, ("vhost", "permissions", "rabbitmqClusterReference")))
+
 SCHEMAS = {
+    ("rabbitmq.com/v1beta1", "User"): USER,
+    ("rabbitmq.com/v1beta1", "Permission"): PERMISSION,
+    ("rabbitmq.com/v1beta1", "TopicPermission"): TOPIC_PERMISSION,
     ("keda.sh/v1alpha1", "ScaledObject"): SCALED_OBJECT,
     ("keda.sh/v1alpha1", "TriggerAuthentication"): TRIGGER_AUTHENTICATION,
     ("monitoring.coreos.com/v1", "ServiceMonitor"): SERVICE_MONITOR,

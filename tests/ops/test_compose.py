@@ -31,8 +31,8 @@ def resolved():
 
 
 def test_compose_config_is_valid(resolved):
-    assert set(resolved["services"]) == {*PROCESSES, "migrate", "rabbitmq", "postgres",
-                                         "prometheus", "grafana"}
+    assert set(resolved["services"]) == {*PROCESSES, "migrate", "broker-setup", "rabbitmq",
+                                         "postgres", "prometheus", "grafana"}
 
 
 def test_every_process_is_healthchecked_and_starts_after_migration(resolved):
@@ -44,6 +44,7 @@ def test_every_process_is_healthchecked_and_starts_after_migration(resolved):
         assert service["environment"]["JINWEI_SERVICE"] == name
         after = service["depends_on"]
         assert after["migrate"] == {"condition": "service_completed_successfully"}
+        assert after["broker-setup"] == {"condition": "service_completed_successfully"}
         assert after["rabbitmq"] == {"condition": "service_healthy"}
         assert after["postgres"] == {"condition": "service_healthy"}
         assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
@@ -80,7 +81,7 @@ def test_secrets_come_from_uncommitted_files(resolved):
         env = services[name]["environment"]
         assert "JINWEI_TOKEN_SECRET" not in env and "JINWEI_PERSONAL_DATA_KEY" not in env
         assert env["JINWEI_TOKEN_SECRET_FILE"] == "/run/secrets/jinwei_token_secret"
-        assert {"source": "jinwei_token_secret"} in services[name]["secrets"]
+        assert "jinwei_token_secret" in {s["source"] for s in services[name]["secrets"]}
     assert services["cadres"]["environment"]["JINWEI_PERSONAL_DATA_KEY_FILE"] == \
         "/run/secrets/jinwei_personal_data_key"
     for secret in resolved["secrets"].values():
@@ -99,10 +100,36 @@ def test_rabbitmq_enables_management_and_prometheus(resolved):
     assert {"rabbitmq_management", "rabbitmq_prometheus"} <= set(re.findall(r"\w+", plugins))
     rabbit = resolved["services"]["rabbitmq"]
     assert "/etc/rabbitmq/enabled_plugins" in targets(rabbit["volumes"])
-    env = rabbit["environment"]
-    uri = config.DEFAULT_AMQP_URI.replace("127.0.0.1", "rabbitmq")
-    assert resolved["services"]["organizations"]["environment"]["AMQP_URI"] == uri
-    assert (env["RABBITMQ_DEFAULT_USER"], env["RABBITMQ_DEFAULT_VHOST"]) == ("jinwei", "jinwei")
+    mounts = targets(rabbit["volumes"])
+    assert {"/etc/rabbitmq/conf.d/20-jinwei.conf", "/etc/rabbitmq/conf.d/30-admin.conf"} <= \
+        set(mounts)
+    conf = (REPO / "deploy" / "rabbitmq" / "rabbitmq.conf").read_text()
+    assert "default_vhost = jinwei" in conf and "default_pass" not in conf
+    assert "environment" not in rabbit, "no administrator password in the environment"
+
+
+def test_every_process_has_a_broker_account_of_its_own(resolved):
+    """AMQP_URI names the process's own account; its password is a secret file of its
+    own; broker-setup posts every account (shared.broker.definitions)."""
+    services = resolved["services"]
+    for name in PROCESSES:
+        env = services[name]["environment"]
+        account = f"{config.DEFAULT_BROKER_ACCOUNT_PREFIX}{name}"
+        assert env["AMQP_URI"] == f"amqp://{account}@rabbitmq:5672/jinwei"
+        password_file = f"/run/secrets/broker/{account}.password"
+        assert env["JINWEI_AMQP_PASSWORD_FILE"] == password_file
+        mounted = [s for s in services[name]["secrets"] if s.get("target") == password_file]
+        assert mounted == [{"source": f"broker_{name}", "target": password_file}]
+        assert not [s for s in services[name]["secrets"]
+                    if s["source"].startswith("broker_") and s["source"] != f"broker_{name}"]
+    setup = services["broker-setup"]
+    assert setup["command"] == ["broker-setup"] and setup["restart"] == "no"
+    given = {s.get("target") for s in setup["secrets"]}
+    for account in ("jinwei", *(f"jinwei-{p}" for p in PROCESSES)):
+        assert f"/run/secrets/broker/{account}.password" in given
+    assert "rabbitmq_admin_password" in {s["source"] for s in setup["secrets"]}
+    entrypoint = (REPO / "deploy" / "docker" / "entrypoint.sh").read_text()
+    assert "broker-setup)" in entrypoint and "shared.broker.definitions --apply" in entrypoint
 
 
 def test_prometheus_scrapes_every_process_on_its_health_port(resolved):

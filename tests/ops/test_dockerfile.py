@@ -143,6 +143,9 @@ def fake_python(tmp_path):
     ([], "cadres", "python -m shared.runner cadres"),
     (["gateway"], "npe", "python -m services.gateway"),
     ([], "migrate", "python -m shared.migrate"),
+    (["broker-setup"], "", "python -m shared.broker.definitions --apply http://rabbitmq:15672"
+     " --admin-user admin --admin-password-file /run/secrets/rabbitmq_admin_password"
+     " --passwords-dir /run/secrets/broker"),
     (["echo", "jinwei", "health"], "", "jinwei health"),
 ])
 def test_entrypoint_execs_the_chosen_process(fake_python, argv, env_service, expected):
@@ -153,7 +156,7 @@ def test_entrypoint_execs_the_chosen_process(fake_python, argv, env_service, exp
     assert result.stdout.strip() == expected
     # exec, never a child: every branch that starts a process execs it
     body = script.read_text()
-    assert len(re.findall(r"^\s+exec ", body, re.M)) == 4
+    assert len(re.findall(r"^\s+exec ", body, re.M)) == 5
 
 
 def test_entrypoint_without_a_process_says_which_exist(fake_python):

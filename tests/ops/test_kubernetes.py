@@ -66,7 +66,7 @@ def test_every_object_validates(built, kubernetes_validate):
     assert {"Deployment", "Service", "PodDisruptionBudget", "Job", "HorizontalPodAutoscaler",
             "Ingress", "NetworkPolicy", "ConfigMap", "ServiceAccount"} <= set(validated)
     assert {"ScaledObject", "TriggerAuthentication", "ServiceMonitor",
-            "PrometheusRule"} <= set(custom)
+            "PrometheusRule", "User", "Permission", "TopicPermission"} <= set(custom)
 
 
 def test_the_validators_do_refuse_mistakes(built, kubernetes_validate):
@@ -109,6 +109,9 @@ def test_deployments_probes_resources_hardening_and_grace(built):
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
         assert {"/tmp", "/var/lib/jinwei"} <= mounts
         env = {e["name"]: e for e in container["env"]}
+        # its own broker account, nobody else's
+        assert env["AMQP_URI"]["valueFrom"]["secretKeyRef"] == \
+            {"name": SECRET, "key": f"{name}-amqp-uri"}
         grace = pod["terminationGracePeriodSeconds"]
         if name == "gateway":
             # gunicorn's graceful_timeout (30 s) after the preStop pause
@@ -174,6 +177,32 @@ def test_keda_scales_each_consumer_on_its_rpc_queue(built):
         assert trigger["metadata"]["queueName"] == f"rpc-{name}"
         assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
         assert obj["spec"]["minReplicaCount"] >= (1 if overlay == "dev" else 2)
+
+
+def test_broker_accounts_are_the_ones_make_run_provisions(built):
+    """User, Permission and TopicPermission objects carry exactly the least permissions
+    shared.broker.accounts gives each account (the same code provisions make run)."""
+    from shared.broker import topology
+    from shared.containers import service_class
+
+    _, docs = built
+    grants = topology.deployment_grants(config.DEFAULT_BROKER_ACCOUNT_PREFIX,
+                                        config.DEFAULT_OPERATOR_ACCOUNT,
+                                        [service_class(s) for s in config.SERVICES])
+    users, permissions = by_kind(docs, "User"), by_kind(docs, "Permission")
+    topics = {(d["spec"]["userReference"]["name"], d["spec"]["permissions"]["exchange"]):
+              d["spec"]["permissions"] for d in docs if d["kind"] == "TopicPermission"}
+    assert set(users) == set(permissions) == {g.account for g in grants}
+    for grant in grants:
+        assert users[grant.account]["spec"]["importCredentialsSecret"]["name"] == \
+            f"broker-{grant.account}"
+        assert permissions[grant.account]["spec"]["permissions"] == {
+            "configure": grant.configure, "write": grant.write, "read": grant.read}
+        for topic in grant.topics:
+            assert topics[(grant.account, topic.exchange)] == {
+                "exchange": topic.exchange, "write": topic.write, "read": topic.read}
+    gateway = permissions["jinwei-gateway"]["spec"]["permissions"]
+    assert gateway["configure"] == gateway["read"] == "^$"
 
 
 def test_network_policies(built):

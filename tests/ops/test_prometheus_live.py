@@ -161,7 +161,7 @@ def test_real_prometheus_scrapes_every_process_and_evaluates_the_alerts(
 
             rules = prometheus.wait(rules_evaluated, "evaluating every rule")
             alert_names = {r["name"] for r in rules if r["type"] == "alerting"}
-            assert len(alert_names) == 7
+            assert len(alert_names) == 8
 
             # A dead letter appears in organizations' queue: the alert fires.
             with kombu.Connection(running.settings.amqp_uri) as conn:
