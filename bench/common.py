@@ -36,8 +36,10 @@ class BenchBroker:
     `private`: a private node with plain AMQP (the fair baseline for TLS's cost);
     otherwise the broker AMQP_URI names."""
 
-    def __init__(self, run_id: str, service_classes, *, broker: str = "machine"):
+    def __init__(self, run_id: str, service_classes, *, broker: str = "machine",
+                 gateway: bool = False):
         self.run_id, self.classes, self.broker = run_id, list(service_classes), broker
+        self.gateway = gateway
         self.prefix = f"{run_id}-"
         self.node = None
         self.tmp = None
@@ -75,6 +77,9 @@ class BenchBroker:
         grants = [topology.grant_for_service(self.prefix, cls) for cls in self.classes]
         operator = self.prefix + "operator"
         grants.append(accounts.client_grant(operator, {name: None for name in names}))
+        if self.gateway:
+            grants.append(accounts.client_grant(self.prefix + "gateway",
+                                                {name: None for name in names}))
         self.passwords = {g.account: secrets.token_hex(12) for g in grants}
         provision.ensure_accounts(self.admin_uri, [topology.Account(g, self.passwords[g.account])
                                                    for g in grants], node=node)

@@ -25,12 +25,13 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from common import wait_ready  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+from common import BenchBroker, wait_ready  # noqa: E402
 
 from shared import auth, config, credit_code, regions  # noqa: E402
+from shared.containers import service_class  # noqa: E402
 from shared.infra import provision  # noqa: E402
 from shared.migrate import migrate  # noqa: E402
+from shared.rpc_client import rpc_proxy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -83,34 +84,32 @@ def main(argv=None):
 
     base = config.load()
     run_id = f"covbench{os.getpid()}"
-    amqp = urlsplit(base.amqp_uri)
-    amqp_uri = f"amqp://{run_id}:{secrets.token_hex(8)}@{amqp.hostname}:{amqp.port or 5672}/{run_id}"
     pg = urlsplit(base.postgres_admin_url)
     owner = f"postgresql://{run_id}:{secrets.token_hex(8)}@{pg.hostname}:{pg.port or 5432}"
     urls = {service: f"{owner}/{run_id}_{service}" for service in PORTS}
     secret = secrets.token_urlsafe(48)
-    provision.ensure_vhost(amqp_uri)
+    broker = BenchBroker(run_id, [service_class(s) for s in PORTS]).__enter__()
     for url in urls.values():
         provision.ensure_database(base.postgres_admin_url, url)
     processes = []
     try:
         for service, url in urls.items():
             migrate(service, url)
-        env = {**os.environ, "AMQP_URI": amqp_uri, "JINWEI_TOKEN_SECRET": secret,
+        env = {**os.environ, "JINWEI_TOKEN_SECRET": secret,
                "PYTHONWARNINGS": "ignore",
                **{f"{s.upper()}_DATABASE_URL": u for s, u in urls.items()},
                **{f"{s.upper()}_HTTP_PORT": str(p) for s, p in PORTS.items()}}
         log = open(OUT / "coverage-services.log", "w")  # noqa: SIM115 - closed with the processes
         for service in PORTS:
             processes.append(subprocess.Popen([sys.executable, "-m", "shared.runner", service],
-                                              env=env, cwd=ROOT, stdout=log, stderr=log))
+                                              env={**env, **broker.env(service)}, cwd=ROOT,
+                                              stdout=log, stderr=log))
         for port in PORTS.values():
             wait_ready(port)
         token = auth.issue_token(secret, subject="bench", department="bench",
                                  place_code="330000000000", roles=list(auth.ROLES),
                                  system="bench", ttl_seconds=7200)
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={"auth_token": token},
-                             timeout=600) as proxy:
+        with rpc_proxy(broker.settings, token, timeout=600) as proxy:
             started = time.monotonic()
             places = province_places(args.seed)
             for start in range(0, len(places), 5000):
@@ -175,7 +174,7 @@ def main(argv=None):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        provision.delete_vhost(amqp_uri, delete_user=not args.keep)
+        broker.__exit__(None, None, None)
         for index, url in enumerate(urls.values()):
             if args.keep:
                 print(f"kept {url}")

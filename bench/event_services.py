@@ -2,9 +2,10 @@
 
     python bench/event_services.py <producer|consumer|bare_producer|bare_consumer>
 
-producer/consumer use the platform (shared.outbox relay with confirms; shared.events
-handler with inbox, one transaction per event) and each own a database; the bare pair
-is nameko's own EventDispatcher and event_handler with nothing of ours, the ceiling.
+producer/consumer use the platform (shared.outbox relay with confirms, its own broker
+account as the events' user_id; shared.events handler that checks it, with inbox, one
+transaction per event) and each own a database; the bare pair is nameko's own
+EventDispatcher and event_handler with nothing of ours, the ceiling.
 """
 
 import eventlet
@@ -22,6 +23,7 @@ from nameko.rpc import rpc  # noqa: E402
 
 from shared import config, contracts  # noqa: E402
 from shared.db import Database  # noqa: E402
+from shared.entrypoints import Rpc  # noqa: E402
 from shared.events import SYSTEM_ACTOR, handles  # noqa: E402
 from shared.outbox import Event, OutboxRelay  # noqa: E402
 
@@ -49,7 +51,7 @@ class Producer:
     db = Database()
     relay = OutboxRelay()
 
-    @rpc
+    @Rpc.decorator  # ours: behind the guard, answering by direct reply-to
     def emit(self, first_seq, count=1):
         with self.db.transaction(actor=SYSTEM_ACTOR, operation="emit") as tx:
             for seq in range(first_seq, first_seq + count):
@@ -99,9 +101,17 @@ SERVICES = {"producer": Producer, "consumer": Consumer, "bare_producer": BarePro
             "bare_consumer": BareConsumer}
 
 if __name__ == "__main__":
+    from shared.broker.tls import client_options
+
     settings = config.load()
     settings = settings.with_overrides(database_urls={
         name: os.environ[f"{name.upper()}_DATABASE_URL"]
         for name in ("bench_producer", "bench_consumer")
         if f"{name.upper()}_DATABASE_URL" in os.environ})
-    run([SERVICES[sys.argv[1]]], settings.nameko_config())
+    if sys.argv[1].startswith("bare"):  # nameko alone, on the account with every permission
+        run([SERVICES[sys.argv[1]]], {"AMQP_URI": os.environ["BARE_AMQP_URI"],
+                                      "AMQP_SSL": client_options(os.environ["BARE_AMQP_URI"],
+                                                                 ca_file=settings.amqp_ca_file),
+                                      "serializer": "json"})
+    else:
+        run([SERVICES[sys.argv[1]]], settings.nameko_config())

@@ -3,8 +3,10 @@ run (`make bench`).
 
 Four processes on one broker: a producer that commits events through the outbox
 (relay with publisher confirms) and a consumer that applies each in its own
-transaction with the inbox (bench/event_services.py) — the platform's path — and
-nameko's own EventDispatcher and event_handler with nothing in between. For each:
+transaction with the inbox, after checking RabbitMQ vouches for its publisher
+(bench/event_services.py; each on its own least-privilege account) — the platform's
+path — and nameko's own EventDispatcher and event_handler with nothing in between (an
+account with every permission). `--broker private|private-tls` as in rpc_bench. For each:
 
 - burst: N events from 10 concurrent callers as fast as they go, one event (ours: one
   commit) per call, time from the first event's creation to the last one's effect →
@@ -34,17 +36,18 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import kombu  # noqa: E402
 import psycopg2  # noqa: E402
-from common import percentile  # noqa: E402
+from common import BenchBroker, percentile  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from shared import config  # noqa: E402
 from shared.infra import provision  # noqa: E402
 from shared.migrate import PLATFORM_MIGRATIONS, migrate  # noqa: E402
+from shared.rpc_client import RpcClient, ServiceProxy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT / "bench"))
-from event_services import EFFECTS_TABLE  # noqa: E402
+from event_services import EFFECTS_TABLE, Consumer, Producer  # noqa: E402
 
 QUEUES = ["evt-bench_producer-bench_happened--bench_consumer.on_happened",
           "evt-bare_producer-bench_happened--bare_consumer.on_happened"]
@@ -52,9 +55,9 @@ QUEUES = ["evt-bench_producer-bench_happened--bench_consumer.on_happened",
 
 
 
-def wait_for_queues(amqp_uri, timeout=60):
+def wait_for_queues(broker, timeout=60):
     deadline = time.monotonic() + timeout
-    with kombu.Connection(amqp_uri) as conn:
+    with kombu.Connection(broker.admin_uri, ssl=broker.ssl) as conn:
         for name in QUEUES:
             while True:
                 channel = conn.channel()
@@ -114,13 +117,22 @@ def summarize(name, mode, pairs):
             "lag_p50_ms": 1000 * statistics.median(lags), "lag_p99_ms": 1000 * percentile(lags, 0.99)}
 
 
-def flood(amqp_uri, service, first_seq, count, callers=10):
-    """`count` events from `callers` concurrent callers, one emit(seq) call each."""
+def flood(broker, service, first_seq, count, callers=10):
+    """`count` events from `callers` concurrent callers, one emit(seq) call each: ours
+    through shared.rpc_client, bare through nameko's proxy."""
     def caller(offset):
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as proxy:
-            emit = getattr(proxy, service).emit
-            for seq in range(first_seq + offset, first_seq + count, callers):
-                emit(first_seq=seq)
+        if service.startswith("bare"):
+            with ClusterRpcProxy(broker.bare_config(), timeout=120) as proxy:
+                emit = getattr(proxy, service).emit
+                for seq in range(first_seq + offset, first_seq + count, callers):
+                    emit(first_seq=seq)
+        else:
+            client = RpcClient(broker.settings, 120)
+            try:
+                for seq in range(first_seq + offset, first_seq + count, callers):
+                    client.call(service, "emit", {"first_seq": seq})
+            finally:
+                client.close()
 
     threads = [eventlet.spawn(caller, offset) for offset in range(callers)]
     for thread in threads:
@@ -147,16 +159,16 @@ def main(argv=None):
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--broker", choices=["machine", "private", "private-tls"],
+                        default="machine")
     args = parser.parse_args(argv)
 
     base = config.load()
     run_id = f"evbench{os.getpid()}"
-    amqp = urlsplit(base.amqp_uri)
-    amqp_uri = f"amqp://{run_id}:{secrets.token_hex(8)}@{amqp.hostname}:{amqp.port or 5672}/{run_id}"
     pg = urlsplit(base.postgres_admin_url)
     owner = f"postgresql://{run_id}:{secrets.token_hex(8)}@{pg.hostname}:{pg.port or 5432}"
     urls = {name: f"{owner}/{run_id}_{name}" for name in ("bench_producer", "bench_consumer")}
-    provision.ensure_vhost(amqp_uri)
+    broker = BenchBroker(run_id, [Producer, Consumer], broker=args.broker).__enter__()
     for url in urls.values():
         provision.ensure_database(base.postgres_admin_url, url)
     processes = []
@@ -167,35 +179,41 @@ def main(argv=None):
         with conn, conn.cursor() as cur:
             cur.execute(EFFECTS_TABLE)
         conn.close()
-        env = {**os.environ, "AMQP_URI": amqp_uri, "JINWEI_TOKEN_SECRET": "x" * 40,
+        env = {**os.environ, "JINWEI_TOKEN_SECRET": "x" * 40,
                "BENCH_PRODUCER_DATABASE_URL": urls["bench_producer"],
-               "BENCH_CONSUMER_DATABASE_URL": urls["bench_consumer"], "PYTHONWARNINGS": "ignore"}
+               "BENCH_CONSUMER_DATABASE_URL": urls["bench_consumer"], "PYTHONWARNINGS": "ignore",
+               "BARE_AMQP_URI": broker.admin_uri}
+        if broker.ca_file:
+            env["JINWEI_AMQP_CA_FILE"] = str(broker.ca_file)
         log = open(OUT / "event-services.log", "w")  # noqa: SIM115 - closed with the processes
         for role in ("producer", "consumer", "bare_producer", "bare_consumer"):
+            own = broker.env(f"bench_{role}") if role in ("producer", "consumer") else {}
             processes.append(subprocess.Popen(
-                [sys.executable, str(ROOT / "bench" / "event_services.py"), role], env=env,
-                cwd=ROOT, stdout=log, stderr=log))
-        wait_for_queues(amqp_uri)
+                [sys.executable, str(ROOT / "bench" / "event_services.py"), role],
+                env={**env, **own}, cwd=ROOT, stdout=log, stderr=log))
+        wait_for_queues(broker)
         results = []
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as proxy:
+        ours = RpcClient(broker.settings, 120)
+        with ClusterRpcProxy(broker.bare_config(), timeout=120) as proxy:
+            mine = ServiceProxy(ours)
             # warm-up: connections, pools, queues
-            proxy.bench_producer.emit(first_seq=-100, count=50)
+            mine.bench_producer.emit(first_seq=-100, count=50)
             effects(urls["bench_consumer"], -100, 50)
             proxy.bare_producer.emit(first_seq=-100, count=50)
             bare_effects(proxy, 50)
 
-            flood(amqp_uri, "bench_producer", 0, args.burst)
+            flood(broker, "bench_producer", 0, args.burst)
             results.append(summarize("outbox → handler", "burst",
                                      effects(urls["bench_consumer"], 0, args.burst)))
-            flood(amqp_uri, "bare_producer", 0, args.burst)
+            flood(broker, "bare_producer", 0, args.burst)
             results.append(summarize("bare nameko dispatch", "burst",
                                      bare_effects(proxy, args.burst)))
-            proxy.bench_producer.emit(first_seq=50_000, count=args.burst)
+            mine.bench_producer.emit(first_seq=50_000, count=args.burst)
             results.append(summarize("outbox → handler", "backlog",
                                      effects(urls["bench_consumer"], 50_000, args.burst)))
 
             seq = 100_000
-            count = steady(lambda s: proxy.bench_producer.emit.call_async(first_seq=s),
+            count = steady(lambda s: mine.bench_producer.emit.call_async(first_seq=s),
                            args.rate, args.seconds, seq)
             results.append(summarize("outbox → handler", f"steady {args.rate:.0f}/s",
                                      effects(urls["bench_consumer"], seq, count)))
@@ -211,12 +229,13 @@ def main(argv=None):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        provision.delete_vhost(amqp_uri, delete_user=True)
+        broker.__exit__(None, None, None)
         for index, url in enumerate(urls.values()):
             provision.drop_database(base.postgres_admin_url, url, drop_role=index == 1)
 
     bare = next(r for r in results if r["path"].startswith("bare") and r["mode"] == "burst")
-    print(f"\nEvent benchmark: burst of {args.burst} from 10 callers (one event per call), "
+    print(f"\nEvent benchmark ({args.broker} broker): burst of {args.burst} from 10 callers "
+          "(one event per call), "
           f"backlog of {args.burst} in one commit, steady {args.rate:.0f}/s for "
           f"{args.seconds:.0f} s, {os.cpu_count()} cores\n")
     print(f"{'path':<24}{'mode':<14}{'events':>8}{'events/s':>10}{'vs bare':>9}"
@@ -228,7 +247,8 @@ def main(argv=None):
                 else f"{'':>10}")
         print(f"{r['path']:<24}{r['mode']:<14}{r['events']:>8}{rate}{ratio} "
               f"{r['lag_p50_ms']:>11.1f}{r['lag_p99_ms']:>12.1f}")
-    (OUT / "events.json").write_text(json.dumps({"results": results}, indent=2))
+    (OUT / f"events-{args.broker}.json").write_text(json.dumps(
+        {"broker": args.broker, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from common import percentile, wait_ready
+from common import BenchBroker, percentile, wait_ready
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import auth, config, contracts, spreadsheets
+from shared.containers import service_class
 from shared.infra import provision
 from shared.migrate import migrate
 from shared.rpc_client import RpcClient
@@ -88,37 +89,37 @@ def main(argv=None):
 
     base = config.load()
     run_id = f"gwbench{os.getpid()}"
-    amqp = urlsplit(base.amqp_uri)
-    amqp_uri = (f"amqp://{run_id}:{secrets.token_hex(8)}@{amqp.hostname}:{amqp.port or 5672}"
-                f"/{run_id}")
     pg = urlsplit(base.postgres_admin_url)
     db_url = (f"postgresql://{run_id}:{secrets.token_hex(8)}@{pg.hostname}:{pg.port or 5432}"
               f"/{run_id}_organizations")
     secret = secrets.token_urlsafe(48)
     service_port, gateway_port = 18198, 18180
     OUT.mkdir(parents=True, exist_ok=True)
-    provision.ensure_vhost(amqp_uri)
+    broker = BenchBroker(run_id, [service_class("organizations")], gateway=True).__enter__()
     provision.ensure_database(base.postgres_admin_url, db_url)
     processes, results, imported = [], [], {}
     try:
         migrate("organizations", db_url)
-        env = {**os.environ, "AMQP_URI": amqp_uri, "ORGANIZATIONS_DATABASE_URL": db_url,
+        env = {**os.environ, "ORGANIZATIONS_DATABASE_URL": db_url,
                "JINWEI_TOKEN_SECRET": secret, "ORGANIZATIONS_HTTP_PORT": str(service_port),
                "GATEWAY_HTTP_PORT": str(gateway_port), "PYTHONWARNINGS": "ignore",
                "JINWEI_VAR_DIR": str(OUT / "gateway-var")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         log = open(OUT / "gateway-services.log", "w")  # noqa: SIM115 - closed at exit
-        for argv_ in ([sys.executable, "-m", "shared.runner", "organizations"],
-                      [sys.executable, str(ROOT / "bench" / "echo_service.py"), amqp_uri],
-                      [sys.executable, "-m", "services.gateway"]):
-            processes.append(subprocess.Popen(argv_, env=env, cwd=ROOT, stdout=log, stderr=log))
+        for argv_, own in (
+                ([sys.executable, "-m", "shared.runner", "organizations"],
+                 broker.env("organizations")),
+                ([sys.executable, str(ROOT / "bench" / "echo_service.py"), broker.admin_uri], {}),
+                ([sys.executable, "-m", "services.gateway"], broker.env("gateway"))):
+            processes.append(subprocess.Popen(argv_, env={**env, **own}, cwd=ROOT, stdout=log,
+                                              stderr=log))
         wait_ready(service_port)
         wait_ready(gateway_port)
         token = auth.issue_token(secret, subject="bench", department="bench",
                                  place_code="330000000000", roles=list(auth.ROLES),
                                  system="bench", ttl_seconds=3600)
-        nameko_config = {"AMQP_URI": amqp_uri, "serializer": "json"}
-        setup = RpcClient(nameko_config, 30)
+        nameko_config = broker.bare_config()
+        setup = RpcClient(broker.settings, 30)
         places = [row for row in _sample(COUNTY)]
         setup.call("organizations", "import_places", {"places": places}, token=token)
         seed = setup.call("organizations", "register_organization", {
@@ -167,7 +168,7 @@ def main(argv=None):
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        provision.delete_vhost(amqp_uri, delete_user=True)
+        broker.__exit__(None, None, None)
         provision.drop_database(base.postgres_admin_url, db_url, drop_role=True)
 
     echo_rate = {r["callers"]: r["calls_per_s"] for r in results if r["path"].startswith("echo")}

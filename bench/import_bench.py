@@ -27,12 +27,13 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+from shared.containers import service_class  # noqa: E402
+from shared.rpc_client import rpc_proxy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this tree's code, whatever the venv's editable install points at
 
-from common import wait_ready  # noqa: E402
+from common import BenchBroker, wait_ready  # noqa: E402
 
 from shared import auth, config, regions  # noqa: E402
 from shared.infra import provision  # noqa: E402
@@ -91,19 +92,17 @@ def main(argv=None):
 
     base = config.load()
     run_id = f"impbench{os.getpid()}"
-    amqp = urlsplit(base.amqp_uri)
-    amqp_uri = f"amqp://{run_id}:{secrets.token_hex(8)}@{amqp.hostname}:{amqp.port or 5672}/{run_id}"
     pg = urlsplit(base.postgres_admin_url)
     url = (f"postgresql://{run_id}:{secrets.token_hex(8)}@{pg.hostname}:{pg.port or 5432}"
            f"/{run_id}_organizations")
     secret = secrets.token_urlsafe(48)
-    provision.ensure_vhost(amqp_uri)
+    broker = BenchBroker(run_id, [service_class("organizations")]).__enter__()
     provision.ensure_database(base.postgres_admin_url, url)
     process = None
     results = {"dry_run": [], "real": []}
     try:
         migrate("organizations", url)
-        env = {**os.environ, "AMQP_URI": amqp_uri, "JINWEI_TOKEN_SECRET": secret,
+        env = {**os.environ, **broker.env("organizations"), "JINWEI_TOKEN_SECRET": secret,
                "PYTHONWARNINGS": "ignore", "ORGANIZATIONS_DATABASE_URL": url,
                "ORGANIZATIONS_HTTP_PORT": str(PORT)}
         log = open(OUT / "imports-service.log", "w")  # noqa: SIM115 - closed with the process
@@ -114,8 +113,7 @@ def main(argv=None):
                                  place_code="330000000000", roles=list(auth.ROLES),
                                  system="bench")
         places = county_places()
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={"auth_token": token},
-                             timeout=120) as proxy:
+        with rpc_proxy(broker.settings, token, timeout=120) as proxy:
             proxy.organizations.import_places(places=places)
             warm = organization_rows(places, 500, "warm")
             timed_import(proxy, process.pid, warm, True)
@@ -148,7 +146,7 @@ def main(argv=None):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        provision.delete_vhost(amqp_uri, delete_user=True)
+        broker.__exit__(None, None, None)
         provision.drop_database(base.postgres_admin_url, url, drop_role=True)
 
     print(f"\nImport of {args.rows} organizations (median of {args.rounds}):")

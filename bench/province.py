@@ -57,13 +57,14 @@ from urllib.parse import urlsplit  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this tree's code, whatever the venv's editable install points at
 
-from common import wait_ready  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+from common import BenchBroker, wait_ready  # noqa: E402
 
 from shared import auth, config, credit_code, identity_number, personal_data, regions  # noqa: E402
+from shared.containers import service_class  # noqa: E402
 from shared.contracts.imports import MAX_ROWS  # noqa: E402
 from shared.infra import provision  # noqa: E402
 from shared.migrate import migrate  # noqa: E402
+from shared.rpc_client import rpc_proxy  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 REGIONS = ROOT.parent / "shared" / "data" / "regions"
@@ -265,16 +266,17 @@ class Stack:
         self.reused = env_file is not None
         self.log_path = OUT / log_name
         self.processes: dict[str, subprocess.Popen] = {}
+        self.broker = None
         if env_file is not None:
             saved = json.loads(Path(env_file).read_text())
-            self.amqp_uri, self.urls = saved["amqp_uri"], saved["urls"]
+            self.urls, self.service_env = saved["urls"], saved["service_env"]
+            self.operator_uri, self.admin_uri = saved["operator_uri"], saved["admin_uri"]
+            self.prefix = saved["prefix"]
             self.secret, self.key = saved["secret"], saved["personal_data_key"]
             self.keep = True  # what was kept stays kept
             return
         run_id = f"province{os.getpid()}"
-        amqp = urlsplit(self.base.amqp_uri)
-        self.amqp_uri = (f"amqp://{run_id}:{secrets.token_hex(8)}@{amqp.hostname}:"
-                         f"{amqp.port or 5672}/{run_id}")
+        self.run_id = run_id
         pg = urlsplit(self.base.postgres_admin_url)
         owner = f"postgresql://{run_id}:{secrets.token_hex(8)}@{pg.hostname}:{pg.port or 5432}"
         self.urls = {s: f"{owner}/{run_id}_{s}" for s in self.services}
@@ -283,34 +285,40 @@ class Stack:
 
     def start(self) -> None:
         if not self.reused:
-            provision.ensure_vhost(self.amqp_uri)
+            # Each service on its own least-privilege account, as make run provisions.
+            self.broker = BenchBroker(self.run_id, [service_class(s) for s in self.services])
+            self.broker.__enter__()
+            self.service_env = {s: self.broker.env(s) for s in self.services}
+            self.operator_uri, self.admin_uri = self.broker.operator_uri, self.broker.admin_uri
+            self.prefix = self.broker.prefix
             for service, url in self.urls.items():
                 provision.ensure_database(self.base.postgres_admin_url, url)
                 migrate(service, url)
-        env = {**os.environ, "AMQP_URI": self.amqp_uri, "JINWEI_TOKEN_SECRET": self.secret,
+        env = {**os.environ, "JINWEI_TOKEN_SECRET": self.secret,
                "JINWEI_PERSONAL_DATA_KEY": self.key, "PYTHONWARNINGS": "ignore",
                **{f"{s.upper()}_DATABASE_URL": u for s, u in self.urls.items()},
                **{f"{s.upper()}_HTTP_PORT": str(PORTS[s]) for s in self.services}}
         log = open(self.log_path, "a")  # noqa: SIM115 - closed with the processes
         for service in self.services:
             self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", "shared.runner", service], env=env, cwd=ROOT,
-                stdout=log, stderr=log)
+                [sys.executable, "-m", "shared.runner", service],
+                env={**env, **self.service_env[service]}, cwd=ROOT, stdout=log, stderr=log)
         for service in self.services:
             wait_ready(PORTS[service])
         if self.keep:
             ENV_FILE.write_text(json.dumps({
-                "amqp_uri": self.amqp_uri, "urls": self.urls, "secret": self.secret,
-                "personal_data_key": self.key}, indent=2))
+                "service_env": self.service_env, "operator_uri": self.operator_uri,
+                "admin_uri": self.admin_uri, "prefix": self.prefix, "urls": self.urls,
+                "secret": self.secret, "personal_data_key": self.key}, indent=2))
 
     def token(self, ttl_seconds: int = 4 * 3600) -> str:
         return auth.issue_token(self.secret, subject="bench", department="bench",
                                 place_code="330000000000", roles=list(auth.ROLES),
                                 system="bench", ttl_seconds=ttl_seconds)
 
-    def proxy(self, timeout: float = 600) -> ClusterRpcProxy:
-        return ClusterRpcProxy({"AMQP_URI": self.amqp_uri},
-                               context_data={"auth_token": self.token()}, timeout=timeout)
+    def proxy(self, timeout: float = 600) -> rpc_proxy:
+        """Our caller, on the operator's account (direct reply-to)."""
+        return rpc_proxy(self.operator_uri, self.token(), timeout=timeout)
 
     def sql(self, service: str, query: str, params=None, *, autocommit: bool = True):
         import psycopg2
@@ -335,7 +343,11 @@ class Stack:
         if self.keep:
             print(f"kept the vhost and databases: {ENV_FILE}")
             return
-        provision.delete_vhost(self.amqp_uri, delete_user=True)
+        if self.broker is not None:
+            self.broker.__exit__(None, None, None)
+        else:  # a kept province, dropped now
+            provision.delete_vhost(self.admin_uri, delete_user=True)
+            provision.delete_accounts_with_prefix(self.admin_uri, self.prefix)
         for index, url in enumerate(self.urls.values()):
             provision.drop_database(self.base.postgres_admin_url, url,
                                     drop_role=index == len(self.urls) - 1)

@@ -384,6 +384,14 @@ def cmd_info(args) -> int:
             if node
             else "the one that was already running"
         ),
+        f"               an account per process ({settings.broker_account('<process>')}), "
+        f"least privilege; passwords in {Path(settings.var_dir).absolute() / 'broker'}",
+        "               outside systems: make integrator NAME=… SERVICES=…",
+    ]
+    if urlsplit(settings.amqp_uri).scheme == "amqps":
+        authority = settings.amqp_ca_file or "the system's CAs"
+        lines.append(f"               TLS only; the broker's certificate checked against {authority}")
+    lines += [
         f"  PostgreSQL   admin {mask_url(settings.postgres_admin_url)}",
     ]
     for port, record in sorted(state.postgres.items()):
