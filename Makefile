@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test clean lint bench bench-services bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate
+.PHONY: help venv run stop status logs infra migrate test clean lint bench bench-services bench-tls bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -113,7 +113,7 @@ contract: $(STAMP) ## regenerate docs/contract.md and docs/asyncapi.json from sh
 	@$(PY) -m shared.contract_doc
 	@$(PY) -m shared.asyncapi
 
-bench: bench-services bench-province ## every benchmark (~50 min); figures and method in bench/RESULTS.md
+bench: bench-services bench-tls bench-province ## every benchmark (~60 min); figures and method in bench/RESULTS.md
 
 bench-services: $(STAMP) ## RPC, events, coverage, import and gateway beside bare nameko (~10 min)
 	@$(INFRA) up --no-databases
@@ -122,6 +122,12 @@ bench-services: $(STAMP) ## RPC, events, coverage, import and gateway beside bar
 	@$(PY) -W ignore bench/coverage_bench.py
 	@$(PY) -W ignore bench/import_bench.py
 	@$(PY) -W ignore bench/gateway_bench.py
+
+bench-tls: $(STAMP) ## RPC and events on a private broker node, plain then TLS only: TLS's cost (~10 min)
+	@$(PY) -W ignore bench/rpc_bench.py --broker private --replicas 1
+	@$(PY) -W ignore bench/rpc_bench.py --broker private-tls --replicas 1
+	@$(PY) -W ignore bench/events_bench.py --broker private
+	@$(PY) -W ignore bench/events_bench.py --broker private-tls
 
 PROVINCE_ARGS ?= --scale 1.0
 bench-province: $(STAMP) ## Zhejiang generated at full scale, loaded by the bulk paths; the reports timed (~40 min)

@@ -82,7 +82,8 @@ class BenchBroker:
                                                 {name: None for name in names}))
         self.passwords = {g.account: secrets.token_hex(12) for g in grants}
         provision.ensure_accounts(self.admin_uri, [topology.Account(g, self.passwords[g.account])
-                                                   for g in grants], node=node)
+                                                   for g in grants], node=node,
+                                  ssl_options=client_options(self.admin_uri, ca_file=ca_file))
         self.uris = {g.account: config.with_credentials(self.admin_uri, g.account,
                                                         self.passwords[g.account])
                      for g in grants}

@@ -124,7 +124,7 @@ def ensure_vhost(amqp_uri: str, node: str | None = None) -> None:
 
 
 def ensure_accounts(amqp_uri: str, accounts: Iterable[Account], node: str | None = None,
-                    *, user_limits: dict | None = None) -> None:
+                    *, user_limits: dict | None = None, ssl_options: dict | None = None) -> None:
     """The URI's vhost and these accounts, each with its password, permissions and topic
     permissions, as one definitions import (one rabbitmqctl call instead of five per
     account). An account that exists gets the new password and permissions. Waits
@@ -151,7 +151,7 @@ def ensure_accounts(amqp_uri: str, accounts: Iterable[Account], node: str | None
         probe = config.with_credentials(amqp_uri, accounts[0].grant.account,
                                         accounts[0].password)
         deadline = time.monotonic() + 15
-        while not broker_accepts(probe, timeout=3):
+        while not broker_accepts(probe, timeout=3, ssl_options=ssl_options):
             if time.monotonic() > deadline:
                 raise InfraError(f"RabbitMQ did not let {accounts[0].grant.account} into "
                                  f"vhost {target.vhost!r} after importing its definitions")
