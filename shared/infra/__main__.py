@@ -188,7 +188,7 @@ def ensure_broker_passwords(settings: config.Settings) -> config.Settings:
     return config.load()
 
 
-def provision_all(settings, node, admin_urls, databases: bool) -> None:
+def provision_all(settings, node, admin_urls) -> None:
     target = provision.parse_amqp_uri(settings.amqp_uri)
     if node is None and not is_local_host(target.host):
         if all(provision.broker_accepts(uri) for uri in
@@ -207,8 +207,6 @@ def provision_all(settings, node, admin_urls, databases: bool) -> None:
         say(f"RabbitMQ: vhost {target.vhost!r}, accounts "
             + ", ".join(a.grant.account for a in accounts) + " (least privilege)")
         provision.ensure_accounts(settings.amqp_uri, accounts, node=node)
-    if not databases:
-        return
     for service in config.SERVICES:
         url = settings.database_url(service)
         admin_url = admin_urls[_host_port(url, 5432)]
@@ -241,13 +239,20 @@ def broker_accounts(settings: config.Settings):
 
 
 def cmd_up(args) -> int:
-    settings = ensure_broker_passwords(config.load())
+    settings = config.load()
+    if not args.no_databases:
+        settings = ensure_broker_passwords(settings)
     state = State.load(settings.var_dir)
     install = _install_allowed(args)
     node = ensure_rabbitmq(settings, state, install)
     admin_urls = ensure_postgres(settings, state, install)
-    provision_all(settings, node, admin_urls, databases=not args.no_databases)
-    if not (args.no_migrate or args.no_databases):
+    if args.no_databases:
+        # make test, make bench: their runs make vhosts, accounts and databases of their
+        # own; the deployment's accounts (and their passwords) are left as they are.
+        say("RabbitMQ and PostgreSQL answer; nothing provisioned (--no-databases)")
+        return 0
+    provision_all(config.load(), node, admin_urls)  # again: a TLS CA may be new
+    if not args.no_migrate:
         migrate()
     return 0
 
@@ -495,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument(
             "--no-databases",
             action="store_true",
-            help="only the vhost: no databases, no migrations",
+            help="only make the servers answer: no accounts, databases or migrations",
         )
         command.add_argument("--timeout", type=float, help="seconds to wait for readiness")
     add("down", cmd_down, "stop the RabbitMQ/PostgreSQL that up started")

@@ -26,6 +26,7 @@ def stack(databases, base_settings, token_secret):
 def env(stack, token_secret):
     closed = free_ports(len(stack.settings.http_ports))
     return {"AMQP_URI": stack.settings.amqp_uri, "JINWEI_TOKEN_SECRET": token_secret,
+            "JINWEI_BROKER_ACCOUNT_PREFIX": stack.settings.broker_account_prefix,
             "JINWEI_TOKEN": token(token_secret),
             **{f"{name.upper()}_HTTP_PORT": str(port)
                for name, port in zip(stack.settings.http_ports, closed, strict=True)}}
@@ -38,7 +39,8 @@ def jinwei(env, *args):
 def test_every_verb_has_help():
     verbs = [[], ["token"], ["token", "issue"], ["token", "roles"], ["health"], ["methods"],
              ["call"], ["import"], ["template"], ["export"], ["dead-letters"],
-             ["dead-letters", "list"], ["dead-letters", "replay"]]
+             ["dead-letters", "list"], ["dead-letters", "replay"], ["integrator"],
+             ["integrator", "add"], ["integrator", "revoke"], ["integrator", "list"]]
     for verb in verbs:
         result = CliRunner().invoke(cli.main, [*verb, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, verb
@@ -115,3 +117,28 @@ def test_dead_letters_and_health(env):
     health = jinwei(env, "health")  # every health port here is one nothing listens on
     assert health.exit_code == 1
     assert health.output.count("NOT READY") == len(config.PROCESSES)
+
+
+def test_outside_systems_accounts(env, stack, token_secret):
+    """jinwei integrator add prints the account's URI last, and it works (what the
+    broker refuses it: tests/integration/test_broker_door.py)."""
+    from shared.rpc_client import RpcClient
+
+    added = jinwei(env, "integrator", "add", "cli-finance", "--methods",
+                   "organizations.get_place")
+    assert added.exit_code == 0, added.output
+    uri = added.output.strip().splitlines()[-1]
+    assert uri.startswith("amqp://") and "ext-cli-finance:" in uri
+    client = RpcClient(uri, 10)
+    try:
+        assert client.call("organizations", "get_place", {"code": SUICHANG},
+                           token=token(token_secret))["code"] == SUICHANG
+    finally:
+        client.close()
+    listed = jinwei(env, "integrator", "list")
+    assert "cli-finance\t" in listed.output and "get_place" in listed.output
+    refused = CliRunner().invoke(cli.main, ["integrator", "add", "Bad Name", "--services",
+                                            "organizations"], env=env)
+    assert refused.exit_code == 2 and "lower-case" in refused.output
+    assert jinwei(env, "integrator", "revoke", "cli-finance").exit_code == 0
+    assert "cli-finance" not in jinwei(env, "integrator", "list").output
