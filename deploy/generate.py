@@ -40,6 +40,7 @@ SECRET = "jinwei-secrets"  # created by the operator, never in the repository
 # The RabbitmqCluster the accounts live on (RabbitMQ's cluster and messaging-topology
 # operators); an overlay names its own with a kustomize patch.
 RABBITMQ_CLUSTER = "jinwei-rabbitmq"
+MONITOR_ACCOUNT = "jinwei-monitor"
 VHOST = "jinwei"
 CONFIG = "jinwei-config"  # kustomize configMapGenerator (k8s/base/kustomization.yaml)
 UID = 10001  # the image's user (Dockerfile)
@@ -305,8 +306,10 @@ def keda() -> list:
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "TriggerAuthentication",
         "metadata": {"name": "jinwei-rabbitmq", "labels": {"app.kubernetes.io/part-of": PART_OF}},
-        # The broker URI (with its vhost) from the same Secret the services read.
-        "spec": {"secretTargetRef": [{"parameter": "host", "name": SECRET, "key": "amqp-uri"}]},
+        # An account that may do nothing (jinwei-monitor): KEDA reads queue depths by
+        # passive declarations, which need no permission.
+        "spec": {"secretTargetRef": [{"parameter": "host", "name": SECRET,
+                                      "key": "monitor-amqp-uri"}]},
     }]
     for name in config.SERVICES:
         docs.append({
@@ -337,11 +340,13 @@ def broker_accounts() -> list:
     operator of the cluster creates, as jinwei-secrets; the operator's own account
     (`jinwei`, the CLI) and outside systems' are made the same way (docs/operations.md)."""
     from shared.broker import topology
+    from shared.broker.accounts import client_grant
     from shared.containers import service_class
 
     grants = topology.deployment_grants(config.DEFAULT_BROKER_ACCOUNT_PREFIX,
                                         config.DEFAULT_OPERATOR_ACCOUNT,
                                         [service_class(s) for s in config.SERVICES])
+    grants.append(client_grant(MONITOR_ACCOUNT, {}))  # KEDA: connects, may do nothing
     cluster = {"name": RABBITMQ_CLUSTER}
     docs = []
     for grant in grants:

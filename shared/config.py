@@ -144,8 +144,14 @@ class Settings:
         return f"{self.broker_account_prefix}{service}"
 
     def amqp_uri_of(self, process: str) -> str:
-        """The broker account a service (or the gateway) runs as; never the operator's."""
+        """The broker account a service (or the gateway) runs as: its own, never another's
+        (its events would be refused, or it would hold rights that are not its own)."""
         uri = self.service_amqp_uris.get(process)
+        if uri is not None and amqp_user(uri) != self.broker_account(process):
+            raise MissingBrokerAccount(
+                f"{process} would run on the broker account {amqp_user(uri)!r}, not its own "
+                f"{self.broker_account(process)!r} (JINWEI_BROKER_ACCOUNT_PREFIX is "
+                f"{self.broker_account_prefix!r}): fix {process.upper()}_AMQP_URI")
         if uri is None:
             raise MissingBrokerAccount(
                 f"no broker account for {process}: set {process.upper()}_AMQP_URI, or run "

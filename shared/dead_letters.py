@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import amqp.exceptions
 
 from shared import config
-from shared.broker import guard
+from shared.broker import letters
 from shared.broker.connections import broker_connection, close_broker, dead_letter_count
 from shared.events import ATTEMPTS_HEADER, DEAD_LETTERED_ATTEMPTS_HEADER
 
@@ -51,12 +51,12 @@ def _describe(message) -> DeadLetter:
         event_type = None
     return DeadLetter(
         event_id=message.properties.get("message_id"), event_type=event_type,
-        kind=headers.get(guard.KIND_HEADER), handler=headers.get(guard.HANDLER_HEADER),
-        queue=headers.get(guard.QUEUE_HEADER),
+        kind=headers.get(letters.KIND_HEADER), handler=headers.get(letters.HANDLER_HEADER),
+        queue=headers.get(letters.QUEUE_HEADER),
         attempts=int(headers.get(DEAD_LETTERED_ATTEMPTS_HEADER)
                      or headers.get(ATTEMPTS_HEADER) or 0),
-        failed_at=headers.get(guard.FAILED_AT_HEADER), reason=headers.get(guard.REASON_HEADER),
-        error=headers.get(guard.ERROR_HEADER),
+        failed_at=headers.get(letters.FAILED_AT_HEADER), reason=headers.get(letters.REASON_HEADER),
+        error=headers.get(letters.ERROR_HEADER),
     )
 
 
@@ -71,7 +71,7 @@ def _messages(conn, service: str):
     channel = conn.channel()
     try:
         for _ in range(waiting):
-            message = channel.basic_get(guard.dead_letter_queue(service).name, no_ack=False)
+            message = channel.basic_get(letters.dead_letter_queue(service).name, no_ack=False)
             if message is None:
                 return
             yield channel, message

@@ -15,7 +15,7 @@ nameko's event_handler acks a message whose handler raised, and the event is gon
 Here a failed message is republished (with publisher confirms, before the original is
 acked) to a delay queue whose TTL dead-letters it back onto the handler's queue:
 attempt n waits base × 2^(n-1). After the last attempt it goes to the service's
-dead-letter queue (shared.broker.guard.DeadLetters), which `make dead-letters` lists
+dead-letter queue (shared.broker.letters), which `make dead-letters` lists
 and replays (shared.dead_letters). A malformed event (ValidationError) cannot get
 better by waiting and goes there at once.
 
@@ -32,13 +32,15 @@ import functools
 import logging
 import traceback
 
+import amqp.exceptions
 import eventlet
 from kombu import Queue
 from nameko.events import EventHandler
 
 from shared import config, contracts, metrics
-from shared.broker import guard
-from shared.broker.guard import DeadLetters, Refusal
+from shared.broker import guard, letters
+from shared.broker.guard import Refusal
+from shared.broker.letters import DeadLetters
 from shared.db import retry_once
 from shared.errors import EXPECTED, ValidationError
 
@@ -48,10 +50,6 @@ ATTEMPTS_HEADER = "x-jinwei-attempts"
 # How many attempts a letter had when it was dead-lettered (a replay starts at 0).
 DEAD_LETTERED_ATTEMPTS_HEADER = "x-jinwei-dead-lettered-attempts"
 VERIFIED_HEADER = "x-jinwei-verified-publisher"
-QUEUE_HEADER = guard.QUEUE_HEADER
-ERROR_HEADER = guard.ERROR_HEADER
-HANDLER_HEADER = guard.HANDLER_HEADER
-FAILED_AT_HEADER = guard.FAILED_AT_HEADER
 
 # Who acts when an event arrives that carries no actor (e.g. replayed by an operator).
 SYSTEM_ACTOR = {"subject": "system", "department": "system", "system": "event"}
@@ -112,15 +110,18 @@ class ReliableEventHandler(EventHandler):
         return None
 
     def refuse(self, message, refusal: Refusal) -> None:
+        action = "dead_lettered"
         try:
-            self.dead_letters.put(message, routing_key=self.queue.name,
+            self.dead_letters.put(message, routing_key=self.queue.name, whole=False,
                                   headers=self._letter_headers(refusal.message, refusal.reason))
+        except amqp.exceptions.MessageNacked:
+            action = "dropped"  # the dead-letter queue is full: a refusal is not kept
         except Exception:  # noqa: BLE001 - the broker is struggling: try again later
             log.exception("could not dead-letter a refused %s event; requeued", self.event_type)
             eventlet.sleep(1)
             self.queue_consumer.requeue_message(message)
             return
-        guard.count_refusal(self.container.service_name, "event", refusal, "dead_lettered")
+        guard.count_refusal(self.container.service_name, "event", refusal, action)
         self.queue_consumer.ack_message(message)
 
     def unpack_message_headers(self, message):
@@ -143,7 +144,7 @@ class ReliableEventHandler(EventHandler):
         return result, exc_info
 
     def _reroute(self, message, exc_info):
-        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        attempts = _attempts(message) + 1
         exc = exc_info[1]
         if attempts < self.max_attempts and not isinstance(exc, ValidationError):
             delay_ms = self.base_delay_ms * 2 ** (attempts - 1)
@@ -151,8 +152,7 @@ class ReliableEventHandler(EventHandler):
             log.warning("event %s failed (attempt %d of %d): %s; retrying in %d ms",
                         message.properties.get("message_id"), attempts, self.max_attempts,
                         exc, delay_ms)
-            headers = {k: v for k, v in (message.headers or {}).items()
-                       if not str(k).startswith("x-")}
+            headers = letters.carried_headers(message)
             headers.update({ATTEMPTS_HEADER: attempts, VERIFIED_HEADER: self.publisher_account})
             self.dead_letters.publish(message.body, message, exchange="",
                                       routing_key=queue.name, headers=headers, declare=[queue])
@@ -170,13 +170,21 @@ class ReliableEventHandler(EventHandler):
         """A dead letter's bookkeeping. No verified-publisher header unless the caller
         adds it: a replayed letter is checked again (a forged one is refused again)."""
         return {
-            guard.KIND_HEADER: "event",
-            QUEUE_HEADER: self.queue.name,
-            HANDLER_HEADER: f"{self.container.service_name}.{self.method_name}",
-            guard.REASON_HEADER: reason,
-            ERROR_HEADER: error[:2000],
+            letters.KIND_HEADER: "event",
+            letters.QUEUE_HEADER: self.queue.name,
+            letters.HANDLER_HEADER: f"{self.container.service_name}.{self.method_name}",
+            letters.REASON_HEADER: reason,
+            letters.ERROR_HEADER: error[:2000],
             ATTEMPTS_HEADER: 0,
         }
+
+
+def _attempts(message) -> int:
+    """Attempts so far (our header, set by this service itself on a retry)."""
+    try:
+        return max(0, int((message.headers or {}).get(ATTEMPTS_HEADER, 0)))
+    except (TypeError, ValueError):
+        return 0
 
 
 def ignore(service: str, handler: str, reason: str, event: dict) -> None:

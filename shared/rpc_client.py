@@ -22,7 +22,9 @@ after its caller was told 503.
 
 One connection and channel per thread (py-amqp channels are not thread-safe), kept for
 the thread's life: `RpcClient` holds them. A timeout or a broker error drops the
-thread's connection (its state is unknown) and the next call opens another.
+thread's connection (its state is unknown) and the next call opens another. A
+`call_async` reply is read by the thread that made the call, and read: one never read
+stays in its connection's books until the connection goes.
 """
 
 from __future__ import annotations
@@ -132,14 +134,14 @@ class BrokerChannel:
     def _settle(self) -> None:
         """Read what already arrived (a late reply, a closed channel, the broker gone)
         before publishing, so a dead connection fails here, where nothing was sent
-        yet, rather than after the request left."""
+        yet, rather than after the request left. (A channel the broker closed is
+        reopened by py-amqp without our reply consumer: the closing raised here or in
+        `wait`, and the caller dropped this connection.)"""
         sock = getattr(self.connection.transport, "sock", None)
-        if sock is None or not self.channel.is_open:
+        if sock is None:
             raise ConnectionError("the broker connection is closed")
-        pending = getattr(sock, "pending", lambda: 0)()
-        while pending or select.select([sock], [], [], 0)[0]:
+        while getattr(sock, "pending", lambda: 0)() or _readable(sock):
             self.connection.drain_events(timeout=0.5)
-            pending = getattr(sock, "pending", lambda: 0)()
 
     def close(self) -> None:
         try:
@@ -152,6 +154,18 @@ class BrokerChannel:
                 self.connection.collect()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _readable(sock) -> bool:
+    """Data (or the end of the stream) waits on the socket. poll where there is one (no
+    limit on descriptor numbers: select refuses those above 1023); eventlet's green
+    select, which has none, is not so limited either."""
+    poll = getattr(select, "poll", None)
+    if poll is None:
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = poll()
+    poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 class RpcClient:

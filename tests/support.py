@@ -277,6 +277,7 @@ class Gateway:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JINWEI_")}
         self.env.update(AMQP_URI=settings.amqp_uri_of("gateway"),
+                        JINWEI_BROKER_ACCOUNT_PREFIX=settings.broker_account_prefix,
                         GATEWAY_HTTP_PORT=str(self.port),
                         JINWEI_VAR_DIR=str(var_dir), JINWEI_RPC_TIMEOUT=str(rpc_timeout),
                         JINWEI_GATEWAY_WORKERS=str(workers),

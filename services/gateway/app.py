@@ -60,8 +60,8 @@ URLS = Map([
 class Gateway:
     def __init__(self, settings: config.Settings, *, rpc: RpcClient | None = None):
         contracts.load_all()
-        if "gateway" in settings.service_amqp_uris:
-            settings = settings.for_process("gateway")  # its own broker account
+        if rpc is None:
+            settings = settings.for_process("gateway")  # its own broker account, or refuse
         self.settings = settings
         self.rpc = rpc or RpcClient(settings, settings.rpc_timeout)
         self.readiness = health.BrokerCheck(settings)

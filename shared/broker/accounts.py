@@ -35,8 +35,6 @@ RPC_EXCHANGE = "nameko-rpc"  # nameko's default (RPC_EXCHANGE_CONFIG_KEY is not 
 DEFAULT_EXCHANGE = "amq.default"  # the nameless exchange's name in permissions
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 NOTHING = "^$"
-DEFAULT_PREFIX = "jinwei-"
-DEFAULT_OPERATOR = "jinwei"
 
 # What a service, a method or an outside system may be called: the names end up in
 # regular expressions, queue names and routing keys, so they are kept plain.
@@ -102,15 +100,11 @@ class Grant:
     read: str
     topics: tuple[TopicGrant, ...] = field(default_factory=tuple)
 
-    def describe(self) -> list[str]:
-        lines = [f"configure {self.configure}", f"write     {self.write}",
-                 f"read      {self.read}"]
-        lines += [f"topic {t.exchange}: write {t.write}  read {t.read}" for t in self.topics]
-        return lines
-
 
 def exactly(*names: str) -> str:
-    """A regular expression that matches these names and nothing else."""
+    """A regular expression that matches these names and nothing else. (As in PCRE,
+    `$` also matches before a final newline: `name\n` passes, and matches no queue,
+    exchange or method, which are compared whole.)"""
     if not names:
         return NOTHING
     return "^(" + "|".join(re.escape(n) for n in sorted(set(names))) + ")$"

@@ -18,31 +18,30 @@ event handler of a container) by one that, for each message, before anything els
   dead-letter queue with the reason. Either way it is logged once, counted
   (jinwei_messages_refused_total) and acknowledged, and the service goes on.
 
-The dead-letter queue of a service (`DeadLetters`) is a durable queue bound to a
-fanout exchange of the same name. A message is dead-lettered with the routing key
-of the queue it failed on, and the queue dead-letters to the default exchange, so
-an operator's basic.reject sends it back to that queue unchanged — its AMQP user_id
-still the service's own, which RabbitMQ checked — with no write permission at all
-(shared.dead_letters).
+Before kombu sees a message at all: py-amqp decodes its properties while reading frames
+(invalid UTF-8, an impossible timestamp or headers nested thousands deep raise there,
+in the consumer's thread), and kombu inflates a body with a `compression` header and
+decodes any `content_encoding` (a few hundred bytes become hundreds of megabytes). A
+message whose properties cannot be read arrives with only the reason
+(`tolerate_unreadable_properties`), and one that is compressed or not UTF-8 is marked
+and refused without being inflated or decoded (`unsafe_to_decode`).
+
+Where refused messages go: shared.broker.letters.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
 from functools import partial
 
-from kombu import Exchange, Queue
-from nameko.amqp.publish import Publisher
-from nameko.extensions import SharedExtension
+from amqp.serialization import GenericContent
 from nameko.messaging import QueueConsumer
 from prometheus_client import Counter
 
 from shared import config
 from shared.broker import accounts
-from shared.broker.connections import broker_connection
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +53,13 @@ REFUSED = Counter(
     ["service", "kind", "reason", "action"],
 )
 
-# Headers the service writes on what it dead-letters (shared.dead_letters reads them).
-KIND_HEADER = "x-jinwei-kind"  # rpc | event
-QUEUE_HEADER = "x-jinwei-queue"
-HANDLER_HEADER = "x-jinwei-handler"
-ERROR_HEADER = "x-jinwei-error"
-REASON_HEADER = "x-jinwei-reason"
-FAILED_AT_HEADER = "x-jinwei-failed-at"
+# Where the reason a message cannot be read travels with it (a property key of ours).
+UNREADABLE = "x-jinwei-unreadable"
+# "binary": what kombu says of bytes it was not asked to encode (it decodes nothing).
+ACCEPTED_ENCODINGS = (None, "", "utf-8", "utf8", "binary")
 
 DIRECT_REPLY_ADDRESS = re.compile(r"^amq\.rabbitmq\.reply-to\.[A-Za-z0-9+/=._-]{1,512}$")
+UNDECODABLE = object()  # check_request's body when only the envelope is asked about
 MAX_CORRELATION_ID = 200
 MAX_TOKEN = 16 * 1024
 MAX_CALL_ID = 256
@@ -104,8 +101,8 @@ def context_from_headers(headers: dict | None) -> dict:
     return context
 
 
-def check_request(body, message) -> Refusal | None:
-    """What an RPC request must be before nameko sees it."""
+def check_request(body, message, service: str) -> Refusal | None:
+    """What an RPC request to `service` must be before nameko sees it."""
     properties = message.properties
     reply_to = properties.get("reply_to")
     correlation_id = properties.get("correlation_id")
@@ -118,6 +115,15 @@ def check_request(body, message) -> Refusal | None:
             or len(correlation_id) > MAX_CORRELATION_ID:
         return Refusal("no_correlation_id", "the request has no usable correlation_id: "
                        "its answer could not be told from others")
+    headers = message.headers if isinstance(message.headers, dict) else {}
+    if "CC" in headers or "BCC" in headers:
+        # Older RabbitMQ releases do not check CC/BCC against topic permissions: a copy
+        # would reach queues the caller may not publish to.
+        return Refusal("bad_routing", "CC and BCC are not accepted on a request", True)
+    routing_key = (message.delivery_info or {}).get("routing_key")
+    if not isinstance(routing_key, str) or not routing_key.startswith(f"{service}."):
+        return Refusal("bad_routing", f"the request's routing key is not {service}.<method>",
+                       True)
     if body is UNDECODABLE:
         return None  # the body is refused for itself; the envelope allows an answer
     if not isinstance(body, dict):
@@ -133,7 +139,6 @@ def check_request(body, message) -> Refusal | None:
     return None
 
 
-UNDECODABLE = object()  # check_request's body when only the envelope is asked about
 
 
 def _json_type(value) -> str:
@@ -154,6 +159,8 @@ class GuardedQueueConsumer(QueueConsumer):
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
+            # Before kombu makes its message: mark what must not be inflated or decoded.
+            consumer._receive_callback = partial(_mark_unsafe, consumer._receive_callback)
             # on_message replaces kombu's decode-then-callbacks: we decode ourselves.
             consumer.on_message = partial(self._on_message, provider)
             consumer.on_decode_error = partial(self._on_decode_error, provider)
@@ -164,6 +171,10 @@ class GuardedQueueConsumer(QueueConsumer):
                      decodable=False)
 
     def _on_message(self, provider, message):
+        unreadable = message.properties.get(UNREADABLE)
+        if unreadable:
+            self._refuse(provider, message, Refusal("unreadable", unreadable), decodable=False)
+            return
         if len(message.body or b"") > self.max_message_bytes:
             self._refuse(provider, message, Refusal(
                 "too_large", f"{len(message.body)} bytes, more than the "
@@ -191,65 +202,56 @@ class GuardedQueueConsumer(QueueConsumer):
             partial(provider.refuse, message, refusal), identifier="refuse_message")
 
 
-class DeadLetters(SharedExtension):
-    """The service's dead-letter exchange (fanout) and queue, declared at start, and the
-    one publisher (confirms, the service's own account as user_id) that puts letters
-    there."""
+def _mark_unsafe(receive, raw):
+    """kombu's receive callback, given the raw py-amqp message after it is marked."""
+    reason = unsafe_to_decode(raw)
+    if reason:
+        raw.properties[UNREADABLE] = reason
+    return receive(raw)
 
-    def setup(self):
-        settings: config.Settings = self.container.config["JINWEI"]
-        self.service = self.container.service_name
-        self.account = config.amqp_user(settings.amqp_uri)
-        name = accounts.dead_letters(self.service)
-        self.exchange = Exchange(name, type="fanout", durable=True, auto_delete=False)
-        self.queue = dead_letter_queue(self.service)
-        self.publisher = Publisher(settings.amqp_uri, use_confirms=True,
-                                   ssl=settings.amqp_ssl(settings.amqp_uri))
-        self.settings = settings
 
-    def start(self):
-        """Declared now, so the queue's depth can be read (and listed) before the
-        first letter; publishing declares it too, should this fail."""
+def unsafe_to_decode(raw) -> str | None:
+    """Why kombu must not inflate or decode this raw message, if it must not. A
+    `compression` header is removed: kombu would inflate the body as it makes its
+    message, before any check."""
+    properties = raw.properties
+    if properties.get(UNREADABLE):
+        return properties[UNREADABLE]
+    headers = properties.get("application_headers")
+    if headers is not None and not isinstance(headers, dict):
+        return "its headers are not a table"
+    if headers and "compression" in headers:
+        del headers["compression"]
+        return "compressed bodies are not accepted"
+    if properties.get("content_encoding") not in ACCEPTED_ENCODINGS:
+        properties["content_encoding"] = None
+        return "only UTF-8 bodies are accepted (content_encoding)"
+    return None
+
+
+def tolerate_unreadable_properties() -> None:
+    """py-amqp reads a message's properties as its frames arrive, in the consumer's
+    thread, where an exception kills the container and the unacknowledged message
+    comes back to the next one. A message whose properties cannot be read arrives
+    instead with one property of ours, the reason, and is refused (dead-lettered:
+    nothing says where to answer). Patched once, for every connection of the process."""
+    original = GenericContent._load_properties
+    if getattr(original, "jinwei_tolerant", False):
+        return
+
+    def load_properties(self, class_id, buf, offset):
         try:
-            with broker_connection(self.settings) as conn:
-                self.queue(conn.default_channel).declare()
-        except Exception as exc:  # noqa: BLE001 - not fatal: the first letter declares it
-            log.warning("could not declare %s yet: %s", self.queue.name, exc)
+            return original(self, class_id, buf, offset)
+        except Exception as exc:  # noqa: BLE001 - bad UTF-8, dates, nesting, truncation
+            self.properties = {UNREADABLE: f"its properties cannot be read "
+                                            f"({type(exc).__name__})"}
+            return offset
 
-    def put(self, message, *, routing_key: str, headers: dict) -> None:
-        """Republish `message` (body and properties as received) as a dead letter:
-        `routing_key` is where a replay sends it back to."""
-        kept = {k: v for k, v in (message.headers or {}).items()
-                if not str(k).startswith("x-")}
-        kept.update(headers)
-        kept[FAILED_AT_HEADER] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.publish(message.body, message, routing_key=routing_key, headers=kept,
-                     exchange=self.exchange, declare=[self.queue])
-
-    def publish(self, body: bytes, message, *, routing_key: str, headers: dict, exchange,
-                declare=()) -> None:
-        """`body` as it came, with `message`'s content type and id, and our user_id."""
-        properties = message.properties
-        self.publisher.publish(
-            body, exchange=exchange, routing_key=routing_key, headers=headers,
-            declare=list(declare), user_id=self.account,
-            content_type=properties.get("content_type") or "application/octet-stream",
-            content_encoding=properties.get("content_encoding") or "binary",
-            message_id=_text_or_none(properties.get("message_id")),
-            correlation_id=_text_or_none(properties.get("correlation_id")))
+    load_properties.jinwei_tolerant = True
+    GenericContent._load_properties = load_properties
 
 
-def dead_letter_queue(service: str) -> Queue:
-    """The service's dead-letter queue, bound to its fanout exchange; expired or rejected
-    letters go to the default exchange under their own routing key (a replay)."""
-    name = accounts.dead_letters(service)
-    exchange = Exchange(name, type="fanout", durable=True, auto_delete=False)
-    return Queue(name, exchange=exchange, durable=True, auto_delete=False,
-                 queue_arguments={"x-dead-letter-exchange": ""})
-
-
-def _text_or_none(value):
-    return value if isinstance(value, str) and len(value) <= 256 else None
+tolerate_unreadable_properties()
 
 
 def count_refusal(service: str, kind: str, refusal: Refusal, action: str) -> None:

@@ -11,7 +11,7 @@ keys of its methods and nothing else, declares and reads nothing, and receives i
 replies through direct reply-to (shared.broker.accounts.client_grant). It may hold a
 few connections and channels at most (RabbitMQ's user limits), so one outside system
 cannot exhaust the broker. A new `add` of the same name sets a new password and the
-new permissions: the old password stops working at once.
+new permissions, and closes the account's connections (they would keep the old ones).
 
 The system still needs a token for every call (`make token … SYSTEM=<name>`): the
 broker account says what it may reach, the token whose data it may see.
@@ -71,6 +71,8 @@ def add(settings: config.Settings, name: str, services: list[str],
     password = secrets.token_urlsafe(24)
     provision.ensure_accounts(settings.amqp_uri, [topology.Account(grant, password)],
                               user_limits={account: dict(limits or DEFAULT_LIMITS)})
+    provision.close_connections(settings.amqp_uri, account,
+                                "the account was renewed: connect with its new password")
     address = settings.integrator_amqp_address or settings.amqp_uri
     return config.with_credentials(address, account, password)
 

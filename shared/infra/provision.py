@@ -158,6 +158,13 @@ def ensure_accounts(amqp_uri: str, accounts: Iterable[Account], node: str | None
             time.sleep(0.2)
 
 
+def close_connections(amqp_uri: str, account: str, why: str, node: str | None = None) -> None:
+    """Close every connection of the account (they keep the permissions they opened
+    with); none open is not an error."""
+    node = _node_for(parse_amqp_uri(amqp_uri), node)
+    rabbitmqctl("close_all_user_connections", "--", account, why, node=node, check=False)
+
+
 def delete_accounts(amqp_uri: str, accounts: Iterable[str], node: str | None = None) -> None:
     """Delete these accounts (their connections are closed by the broker); an account
     that does not exist is not an error."""

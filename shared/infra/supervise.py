@@ -168,7 +168,7 @@ def render_config(
     for service in services:
         # The gateway execs gunicorn (python -m services.gateway); a service runs nameko.
         module = "services.gateway" if service == "gateway" else f"shared.runner {service}"
-        # Each program sees its own broker account only, never the others' passwords.
+        # Each program's environment carries its own broker account only.
         own = {**env, "AMQP_URI": settings.amqp_uri_of(service)}
         env_line = ",".join(f"{key}={_env_value(value)}" for key, value in sorted(own.items()))
         lines += [

@@ -152,6 +152,15 @@ def test_an_outside_system_given_methods_calls_those_only(stack, token_secret):
             client.call("organizations", "list_children", {"code": SUICHANG},
                         token=token(token_secret))
         assert [i.name for i in integrators.listed(stack.settings) if i.name == name]
+        # Renewed: the connection that was open is closed, the old password refused.
+        renewed = integrators.add(stack.settings, name, [], methods=["organizations.get_place"])
+        assert renewed != uri
+        with pytest.raises(ServiceUnavailable):
+            client.call("organizations", "get_place", {"code": SUICHANG},
+                        token=token(token_secret))
+        assert RpcClient(renewed, 10).call("organizations", "get_place", {"code": SUICHANG},
+                                           token=token(token_secret))["code"] == SUICHANG
+        uri = renewed
     finally:
         client.close()
         integrators.revoke(stack.settings, name)

@@ -170,7 +170,7 @@ def test_keda_scales_each_consumer_on_its_rpc_queue(built):
     assert set(scaled) == set(config.SERVICES)
     (auth,) = by_kind(docs, "TriggerAuthentication").values()
     assert auth["spec"]["secretTargetRef"] == [{"parameter": "host", "name": SECRET,
-                                                "key": "amqp-uri"}]
+                                                "key": "monitor-amqp-uri"}]
     for name, obj in scaled.items():
         assert obj["spec"]["scaleTargetRef"]["name"] == name
         (trigger,) = obj["spec"]["triggers"]
@@ -192,7 +192,9 @@ def test_broker_accounts_are_the_ones_make_run_provisions(built):
     users, permissions = by_kind(docs, "User"), by_kind(docs, "Permission")
     topics = {(d["spec"]["userReference"]["name"], d["spec"]["permissions"]["exchange"]):
               d["spec"]["permissions"] for d in docs if d["kind"] == "TopicPermission"}
-    assert set(users) == set(permissions) == {g.account for g in grants}
+    assert set(users) == set(permissions) == {g.account for g in grants} | {"jinwei-monitor"}
+    monitor = permissions["jinwei-monitor"]["spec"]["permissions"]  # KEDA's: nothing at all
+    assert set(monitor.values()) == {"^$"}
     for grant in grants:
         assert users[grant.account]["spec"]["importCredentialsSecret"]["name"] == \
             f"broker-{grant.account}"

@@ -5,9 +5,13 @@ evaluation's account each kind of malformed event, while correct calls go on. Th
 process never exits (same pid throughout), its readiness stays 200, every request that
 can be answered gets a typed error, and the dead-letter queue holds exactly the rest."""
 
+import bz2
+import json
+import sys
 import threading
 import time
 import uuid
+import zlib
 
 import amqp
 import pytest
@@ -47,6 +51,29 @@ def requests(auth: str) -> dict[str, tuple[bool, bytes | object, dict]]:
         "call ids a number": (True, GOOD, {**ok, "headers": {"nameko.auth_token": auth,
                                                             "nameko.call_id_stack": 7}}),
         "too large": (True, {"args": [], "kwargs": {"code": "x" * MAX_BYTES}}, ok),
+        "CC to another queue": (True, GOOD, {**ok, "headers": {"nameko.auth_token": auth,
+                                                             "CC": ["rpc-evaluation"]}}),
+        # py-amqp cannot read its properties: nothing left to answer to
+        "invalid UTF-8 in a property": (False, GOOD, {**ok, "message_id": b"\xff\xfe\xfd"}),
+    }
+
+
+def hostile(auth: str) -> dict[str, tuple[int, bool, bytes, dict]]:
+    """Rarer kinds, sent fewer times: kind → (times, answered?, body, properties)."""
+    ok = {"reply_to": DIRECT, "headers": {"nameko.auth_token": auth}}
+    bomb = zlib.compress(b"\0" * 100_000_000, 9)  # ~100 KB that kombu would make 100 MB
+    deep: list = []
+    for _ in range(3000):  # headers py-amqp would recurse into past Python's limit
+        deep = [deep]
+    return {
+        "a compressed body (a 100 MB bomb)": (3, True, bomb, {
+            **ok, "content_type": "application/json",
+            "headers": {"nameko.auth_token": auth, "compression": "application/x-gzip"}}),
+        "a bz2 content encoding": (10, True, bz2.compress(b"{}" * 1000), {
+            **ok, "content_type": "application/data", "content_encoding": "bz2"}),
+        "headers nested 3 000 deep": (20, False, json.dumps(GOOD).encode(), {
+            **ok, "content_type": "application/json",
+            "headers": {"nameko.auth_token": auth, "x-deep": deep}}),
     }
 
 
@@ -89,11 +116,30 @@ def test_malformed_messages_100_times_each_stop_nothing(
                 # correct calls keep being answered between the floods
                 assert good.call("organizations", "get_place", {"code": XIHU},
                                  token=token(token_secret))["code"] == XIHU, kind
-            replies = caller.replies(answered_kinds * TIMES, timeout=60)
+            rare = hostile(token(token_secret))
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(20_000)  # our sender must be able to nest them
+            try:
+                for kind, (times, _, body, properties) in rare.items():
+                    for n in range(times):
+                        caller.publish("organizations.get_place", body,
+                                       correlation_id=f"{kind}-{n}", **properties)
+            finally:
+                sys.setrecursionlimit(limit)
+            rare_answered = sum(t for t, answered, _, _ in rare.values() if answered)
+            rare_unanswered = sum(t for t, answered, _, _ in rare.values() if not answered)
+            # A reply address the broker cannot route: the answer is lost, not the service.
+            for n in range(20):
+                caller.publish("organizations.get_place", GOOD, correlation_id=f"forged-{n}",
+                               reply_to="amq.rabbitmq.reply-to.AAAA.bbbb",
+                               headers={"nameko.auth_token": token(token_secret)})
+            replies = caller.replies(answered_kinds * TIMES + rare_answered, timeout=60)
+            assert good.call("organizations", "get_place", {"code": XIHU},
+                             token=token(token_secret))["code"] == XIHU
         good.close()
 
         # Every answerable request was answered with a typed error.
-        assert len(replies) == answered_kinds * TIMES
+        assert len(replies) == answered_kinds * TIMES + rare_answered
         assert {r["error"]["exc_path"] for r in replies} == {"shared.errors.ValidationError"}
         assert all(r["result"] is None for r in replies)
         assert "malformed request" in replies[0]["error"]["exc_args"][0]
@@ -112,7 +158,7 @@ def test_malformed_messages_100_times_each_stop_nothing(
         finally:
             evaluation.close()
 
-        unanswerable = (len(kinds) - answered_kinds + 2) * TIMES
+        unanswerable = (len(kinds) - answered_kinds + 2) * TIMES + rare_unanswered
 
         def letters():
             with broker_connection(base_settings) as conn:
@@ -126,7 +172,11 @@ def test_malformed_messages_100_times_each_stop_nothing(
         assert samples(metrics, "jinwei_messages_refused_total", service="organizations",
                        action="dead_lettered") == unanswerable
         assert samples(metrics, "jinwei_messages_refused_total", service="organizations",
-                       action="answered") == answered_kinds * TIMES
+                       action="answered") == answered_kinds * TIMES + rare_answered
+        lost = samples(metrics, "jinwei_rpc_replies_lost_total", service="organizations")
+        rss_mb = int(next(line.split()[1] for line in open(f"/proc/{pid}/status")
+                          if line.startswith("VmHWM:"))) / 1024
+        assert rss_mb < 300, f"the service's memory peaked at {rss_mb:.0f} MB: a bomb inflated"
         # The process never went down: same pid, ready throughout, still answering.
         assert service.process.poll() is None and service.process.pid == pid
         with rpc(base_settings, token(token_secret)) as proxy:
@@ -141,10 +191,11 @@ def test_malformed_messages_100_times_each_stop_nothing(
         purge(base_settings)
     assert readiness and set(readiness) == {200}, readiness
     assert service.log_tail(200_000).count("Traceback") == 0
-    print(f"\n{len(kinds)} malformed request kinds and 2 malformed event kinds, "
-          f"{TIMES} each: {answered_kinds * TIMES} answered with ValidationError, "
-          f"{unanswerable} dead-lettered; pid {pid} up throughout, "
-          f"{len(readiness)} readiness probes all 200")
+    print(f"\n{len(kinds)} malformed request kinds and 2 malformed event kinds, {TIMES} each, "
+          f"and {len(rare)} rarer kinds: {len(replies)} answered with ValidationError, "
+          f"{unanswerable} dead-lettered, {lost:.0f} of 20 answers to a forged reply address "
+          f"lost; pid {pid} up throughout (memory peak {rss_mb:.0f} MB), {len(readiness)} "
+          "readiness probes all 200")
 
 
 def amqp_connection(uri: str) -> amqp.Connection:

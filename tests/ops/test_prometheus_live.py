@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from shared import config
-from shared.broker.guard import dead_letter_queue
+from shared.broker.letters import dead_letter_queue
 from shared.errors import JinweiError
 from tests.ops.support import REPO, http_get, tool
 from tests.support import SUICHANG, XIHU, free_ports, rpc, sample_places, services_running, token

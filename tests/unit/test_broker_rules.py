@@ -81,16 +81,18 @@ def test_names_that_would_widen_a_pattern_are_refused():
 class Message:
     properties: dict = field(default_factory=dict)
     headers: dict = field(default_factory=dict)
+    delivery_info: dict = field(default_factory=lambda: {"routing_key": "organizations.get_place"})
 
 
 DIRECT = "amq.rabbitmq.reply-to.g1h2AA1yZXBseUA5MjQ4ODg0AAAX/wAAAABrFtjR.4qT7EmSfc8Y8vVzXoEE=="
 GOOD = {"args": [], "kwargs": {"code": "330000000000"}}
 
 
-def request(body=GOOD, **properties):
+def request(body=GOOD, headers=None, routing_key="organizations.get_place", **properties):
     props = {"reply_to": DIRECT, "correlation_id": "c1", **properties}
-    return guard.check_request(body, Message({k: v for k, v in props.items() if v is not None},
-                                             properties.pop("headers", {}) or {}))
+    message = Message({k: v for k, v in props.items() if v is not None}, headers or {},
+                      {"routing_key": routing_key})
+    return guard.check_request(body, message, "organizations")
 
 
 def test_the_guard_lets_a_proper_request_through():
@@ -128,9 +130,55 @@ def test_a_malformed_body_is_answered(body, reason):
     {"nameko.language": {"a": 1}},
 ])
 def test_a_context_of_the_wrong_type_is_answered(headers):
-    refusal = guard.check_request(GOOD, Message({"reply_to": DIRECT, "correlation_id": "c"},
-                                                headers))
+    refusal = request(headers=headers)
     assert (refusal.reason, refusal.answerable) == ("bad_context", True)
+
+
+@pytest.mark.parametrize("headers, routing_key", [
+    ({"CC": ["evaluation.open_round"]}, "organizations.get_place"),
+    ({"BCC": ["rpc-evaluation"]}, "organizations.get_place"),
+    ({}, "evaluation.open_round"),  # a copy that reached our queue with another's key
+    ({}, "organizations"),
+])
+def test_a_request_routed_otherwise_than_to_its_service_is_answered(headers, routing_key):
+    refusal = request(headers=headers, routing_key=routing_key)
+    assert (refusal.reason, refusal.answerable) == ("bad_routing", True)
+
+
+@dataclass
+class Raw:
+    properties: dict
+
+
+def test_what_kombu_would_inflate_or_decode_is_marked_and_not_inflated():
+    compressed = Raw({"application_headers": {"compression": "application/x-gzip"},
+                      "content_type": "application/json"})
+    assert "compressed" in guard.unsafe_to_decode(compressed)
+    assert "compression" not in compressed.properties["application_headers"]
+    for encoding in ("bz2", "zlib", "base64", "latin-1"):
+        raw = Raw({"content_type": "application/data", "content_encoding": encoding})
+        assert "UTF-8" in guard.unsafe_to_decode(raw)
+        assert raw.properties["content_encoding"] is None
+    for fine in ({}, {"content_encoding": "utf-8", "content_type": "application/json",
+                      "application_headers": {"nameko.auth_token": "t"}}):
+        assert guard.unsafe_to_decode(Raw(fine)) is None
+    assert guard.unsafe_to_decode(Raw({"application_headers": ["x"]})) is not None
+
+
+def test_properties_py_amqp_cannot_read_arrive_as_the_reason_only():
+    """Invalid UTF-8 in a short string: py-amqp would raise in the consumer's thread."""
+    from amqp.basic_message import Message as AmqpMessage
+
+    message = AmqpMessage(b"{}", correlation_id=b"\xff\xfe-not-utf-8", reply_to=DIRECT)
+    frame = message._serialize_properties()
+    received = AmqpMessage()
+    received._load_properties(60, frame, 0)  # 60: the Basic class
+    assert set(received.properties) == {guard.UNREADABLE}
+    assert "UnicodeDecodeError" in received.properties[guard.UNREADABLE]
+    fine = AmqpMessage(b"{}", correlation_id="c1", reply_to=DIRECT)
+    again = AmqpMessage()
+    again._load_properties(60, fine._serialize_properties(), 0)
+    assert again.properties["correlation_id"] == "c1"
 
 
 def test_only_the_context_a_caller_may_set_is_passed_on():
@@ -139,3 +187,27 @@ def test_only_the_context_a_caller_may_set_is_passed_on():
         "nameko.something_else": {"x": 1}, "x-jinwei-verified-publisher": "forged",
         "nameko.amqp_correlation_id": "spoofed"})
     assert context == {"auth_token": "t", "call_id_stack": ["gateway.req-1"]}
+
+
+def test_a_service_never_runs_on_an_account_not_its_own(tmp_path):
+    from shared import config
+
+    env = {"JINWEI_VAR_DIR": str(tmp_path),
+           "AMQP_URI": "amqp://jinwei:operator@127.0.0.1:5672/jinwei",
+           "ORGANIZATIONS_AMQP_URI": "amqp://jinwei:operator@127.0.0.1:5672/jinwei",
+           "NPE_AMQP_URI": "amqp://jinwei-npe:secret@127.0.0.1:5672/jinwei"}
+    settings = config.load(env)
+    with pytest.raises(config.MissingBrokerAccount, match="not its own 'jinwei-organizations'"):
+        settings.nameko_config("organizations")
+    with pytest.raises(config.MissingBrokerAccount, match="no broker account for evaluation"):
+        settings.nameko_config("evaluation")
+    assert settings.nameko_config("npe")["AMQP_URI"].startswith("amqp://jinwei-npe:")
+    assert settings.nameko_config("npe")["JINWEI"].amqp_uri.startswith("amqp://jinwei-npe:")
+    # a container given only its own AMQP_URI (compose, Kubernetes) finds it there
+    alone = config.load({"JINWEI_VAR_DIR": str(tmp_path),
+                         "AMQP_URI": "amqp://jinwei-gateway:g@rabbitmq:5672/jinwei"})
+    assert alone.amqp_uri_of("gateway") == "amqp://jinwei-gateway:g@rabbitmq:5672/jinwei"
+    from services.gateway.app import Gateway
+
+    with pytest.raises(config.MissingBrokerAccount):
+        Gateway(settings)  # the gateway refuses to run on the operator's account
