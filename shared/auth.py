@@ -97,10 +97,14 @@ def issue_token(
     system: str = "operator",
     ttl_seconds: int = 8 * 3600,
     now: float | None = None,
+    max_ttl_seconds: int | None = None,
 ) -> str:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise ValueError(f"unknown roles: {', '.join(unknown)}; known: {', '.join(ROLES)}")
+    if ttl_seconds <= 0 or (max_ttl_seconds is not None and ttl_seconds > max_ttl_seconds):
+        raise ValueError(f"a token lives 1 to {max_ttl_seconds} seconds "
+                         f"(JINWEI_TOKEN_MAX_TTL_SECONDS), not {ttl_seconds}")
     regions.parse(place_code)  # a jurisdiction must be a real place code
     issued = int(now if now is not None else time.time())
     claims = {
@@ -122,12 +126,16 @@ class TokenVerifier:
     are still accepted during a rotation). Verified tokens are cached until they
     expire, so a busy caller pays for the HMAC once."""
 
-    def __init__(self, secrets: tuple[str, ...], cache_size: int = 4096):
+    CLOCK_SKEW_S = 60  # issued a little in the future by a machine whose clock is ahead
+
+    def __init__(self, secrets: tuple[str, ...], cache_size: int = 4096,
+                 max_ttl_seconds: int = 7 * 24 * 3600):
         if not secrets:
             raise ValueError("no token secret configured")
         self.secrets = secrets
         self.cache: dict[str, tuple[float, Principal]] = {}
         self.cache_size = cache_size
+        self.max_ttl_seconds = max_ttl_seconds
 
     def verify(self, token: str | None) -> Principal:
         if not token:
@@ -172,6 +180,11 @@ class TokenVerifier:
             if missing:
                 raise Unauthenticated(f"bad token: missing claims {', '.join(missing)}")
             _check_claims(claims)
+            if claims["exp"] - claims["iat"] > self.max_ttl_seconds:
+                raise Unauthenticated(f"bad token: it lives longer than the "
+                                      f"{self.max_ttl_seconds} s a token may")
+            if claims["iat"] > time.time() + self.CLOCK_SKEW_S:
+                raise Unauthenticated("bad token: issued in the future")
             return claims
         raise Unauthenticated(f"bad token: {last_error}")
 
@@ -199,7 +212,8 @@ class CallerIdentity(DependencyProvider):
 
     def setup(self):
         settings: config.Settings = self.container.config["JINWEI"]
-        self.verifier = TokenVerifier(settings.token_secrets)
+        self.verifier = TokenVerifier(settings.token_secrets,
+                                      max_ttl_seconds=settings.token_max_ttl_seconds)
 
     def get_dependency(self, worker_ctx):
         return _Caller(self.verifier, worker_ctx.data.get(AUTH_TOKEN_CONTEXT_KEY))
@@ -248,6 +262,7 @@ def main(argv=None) -> int:
             roles=[r.strip() for r in args.roles.split(",") if r.strip()],
             system=args.system,
             ttl_seconds=args.ttl or settings.token_ttl_seconds,
+            max_ttl_seconds=settings.token_max_ttl_seconds,
         )
     except (ValueError, regions.RegionCodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -163,7 +163,8 @@ def token_issue(obj: Context, subject, department, place, roles, system, ttl):
         click.echo(auth.issue_token(
             obj.settings.token_secrets[0], subject=subject, department=department,
             place_code=place, roles=[r.strip() for r in roles.split(",") if r.strip()],
-            system=system, ttl_seconds=ttl or obj.settings.token_ttl_seconds))
+            system=system, ttl_seconds=ttl or obj.settings.token_ttl_seconds,
+            max_ttl_seconds=obj.settings.token_max_ttl_seconds))
     except (ValueError, regions.RegionCodeError) as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -250,7 +251,8 @@ def import_(obj: Context, kind, file: Path, dry_run, request_id):
         raise click.UsageError(f"no import of {kind}; kinds: {', '.join(spreadsheets.IMPORTS)}")
     service = spreadsheets.IMPORTS[kind][0]
     try:
-        rows = spreadsheets.parse(kind, file.read_bytes())
+        rows = spreadsheets.parse(kind, file.read_bytes(),
+                                  limits=spreadsheets.SheetLimits.from_env())
         params = {"kind": kind, "rows": rows, "dry_run": dry_run}
         if request_id:
             params["request_id"] = request_id

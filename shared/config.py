@@ -124,6 +124,9 @@ class Settings:
     # A service's stop (SIGTERM) may take this long; then the process exits anyway.
     # Below Kubernetes' terminationGracePeriodSeconds (60) and supervisord's stopwaitsecs.
     shutdown_timeout_s: float = 50.0
+    # No token lives longer than this (exp − iat): one that does is refused, whoever
+    # signed it (JINWEI_TOKEN_MAX_TTL_SECONDS; 7 days).
+    token_max_ttl_seconds: int = 7 * 24 * 3600
     # A message larger than this is refused unread (dead-lettered or answered).
     max_message_bytes: int = 16 * 1024 * 1024
     # Where outside systems reach the broker, when not where this process does
@@ -321,6 +324,7 @@ def load(env: dict | None = None) -> Settings:
         service_amqp_uris=_service_amqp_uris(env, operator_uri, var_dir, prefix),
         broker_account_prefix=prefix,
         shutdown_timeout_s=float(env.get("JINWEI_SHUTDOWN_TIMEOUT", 50)),
+        token_max_ttl_seconds=int(env.get("JINWEI_TOKEN_MAX_TTL_SECONDS", 7 * 24 * 3600)),
         max_message_bytes=int(env.get("JINWEI_MAX_MESSAGE_BYTES", 16 * 1024 * 1024)),
         integrator_amqp_address=env.get("JINWEI_INTEGRATOR_AMQP_ADDRESS") or None,
         amqp_ca_file=_ca_file(env, var_dir),

@@ -74,16 +74,25 @@ def _command(service, contract, fn, principal: Principal, values: dict):
     request_id = values.pop("request_id", None) or service.db.worker_ctx.data.get(CORRELATION_KEY)
     with service.db.transaction(actor=principal.as_audit(), operation=contract.method,
                                 request_id=request_id) as tx:
-        if request_id:
-            first = _first_result(tx, request_id, contract.method, principal.subject,
+        log_key = _scoped(principal, request_id) if request_id else None
+        if log_key:
+            first = _first_result(tx, log_key, request_id, contract.method, principal.subject,
                                   _fingerprint(values, contract.personal))
             if first is not None:
                 return first
         result = contract.result.dump(fn(service, Call(tx, principal), values))
-        if request_id:
+        if log_key:
             tx.defer("UPDATE request_log SET result = %s WHERE request_id = %s",
-                     (psycopg2.extras.Json(result, dumps=json_dumps), request_id))
+                     (psycopg2.extras.Json(result, dumps=json_dumps), log_key))
     return result
+
+
+def _scoped(principal: Principal, request_id: str) -> str:
+    """A request id within its caller: the same key from another principal — another
+    place or system, even under the same subject's name — is another request, and
+    never gets this one's result."""
+    return hashlib.sha256("\x1f".join((principal.subject, principal.place_code,
+                                       principal.system, request_id)).encode()).hexdigest()
 
 
 def _fingerprint(values: dict, personal: tuple[str, ...] = ()) -> str:
@@ -94,22 +103,23 @@ def _fingerprint(values: dict, personal: tuple[str, ...] = ()) -> str:
     return hashlib.sha256(json_dumps(dict(sorted(kept.items()))).encode()).hexdigest()
 
 
-def _first_result(tx: Transaction, request_id: str, operation: str, subject: str,
-                  fingerprint: str):
+def _first_result(tx: Transaction, log_key: str, request_id: str, operation: str,
+                  subject: str, fingerprint: str):
     """None for a new request id; the stored result for a repeat.
 
     The insert waits while another transaction holds the same id uncommitted (the
     same request delivered twice at once), then finds it committed. The same id with
-    other arguments, another method or another caller is a Conflict, not a replay."""
+    other arguments or another method is a Conflict, not a replay (another caller's
+    is another key: `_scoped`)."""
     new = tx.scalar(
         "INSERT INTO request_log (request_id, operation, subject, fingerprint)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING true",
-        (request_id, operation, subject, fingerprint),
+        (log_key, operation, subject, fingerprint),
     )
     if new:
         return None
     row = tx.one("SELECT operation, subject, fingerprint, result FROM request_log"
-                 " WHERE request_id = %s", (request_id,))
+                 " WHERE request_id = %s", (log_key,))
     if (row["operation"], row["subject"], row["fingerprint"]) != (operation, subject, fingerprint):
         raise Conflict(f"request id {request_id} was already used for another call",
                        {"request_id": request_id, "operation": row["operation"]})

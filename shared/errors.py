@@ -77,6 +77,14 @@ class Unauthenticated(JinweiError):
 
 
 @deserialize_to_instance
+class TooLarge(JinweiError):
+    """The input is past one of the documented limits (size, rows, nesting)."""
+
+    http_status = 413
+    code = "too_large"
+
+
+@deserialize_to_instance
 class ServiceUnavailable(JinweiError):
     """A dependency (database, another service) did not answer; safe to retry."""
 
@@ -85,7 +93,8 @@ class ServiceUnavailable(JinweiError):
 
 
 # What an entrypoint expects to raise: nameko logs these without a traceback.
-EXPECTED = (ValidationError, NotFound, Conflict, Forbidden, Unauthenticated, ServiceUnavailable)
+EXPECTED = (ValidationError, NotFound, Conflict, Forbidden, Unauthenticated, TooLarge,
+            ServiceUnavailable)
 
 
 def outcome_of(exc: BaseException | None) -> str:

@@ -278,6 +278,7 @@ class Gateway:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JINWEI_")}
         self.env.update(AMQP_URI=settings.amqp_uri_of("gateway"),
                         JINWEI_BROKER_ACCOUNT_PREFIX=settings.broker_account_prefix,
+                        JINWEI_TOKEN_SECRET=settings.token_secrets[0],
                         GATEWAY_HTTP_PORT=str(self.port),
                         JINWEI_VAR_DIR=str(var_dir), JINWEI_RPC_TIMEOUT=str(rpc_timeout),
                         JINWEI_GATEWAY_WORKERS=str(workers),

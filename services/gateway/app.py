@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -31,19 +30,24 @@ from services.gateway import docs_page, health, metrics, openapi
 from services.gateway import spreadsheet_routes as sheets
 from services.gateway.http import (
     bearer_token,
+    call_once,
     if_match_version,
     json_response,
     problem,
     problem_of,
     query_params,
+    with_request_id,
 )
-from shared import config, contracts
+from services.gateway.limits import Limits, TooLarge, parse_json, read_body
+from services.gateway.limits import request_id as sanitized_request_id
+from shared import auth, config, contracts
 from shared.errors import JinweiError, ValidationError
 from shared.rpc_client import RpcClient
 
 log = logging.getLogger("jinwei.gateway")
 
-MAX_JSON_BYTES = 16 * 1024 * 1024
+# What answers without a token; everything else verifies it before reading anything else.
+PUBLIC = frozenset({"live", "ready", "metrics", "openapi", "docs", "import_template"})
 
 URLS = Map([
     Rule("/health/live", endpoint="live"),
@@ -63,6 +67,11 @@ class Gateway:
         if rpc is None:
             settings = settings.for_process("gateway")  # its own broker account, or refuse
         self.settings = settings
+        self.limits = Limits.from_env()
+        # The same check every service makes, made first: nothing of a request is read
+        # or forwarded for a caller whose token is not good.
+        self.verifier = auth.TokenVerifier(settings.token_secrets,
+                                           max_ttl_seconds=settings.token_max_ttl_seconds)
         self.rpc = rpc or RpcClient(settings, settings.rpc_timeout)
         self.readiness = health.BrokerCheck(settings)
         self.document = openapi.build(extra_paths=sheets.openapi_paths())
@@ -72,14 +81,16 @@ class Gateway:
     # -- WSGI ---------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
-        request.max_content_length = sheets.MAX_UPLOAD_BYTES
-        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        request.max_content_length = self.limits.upload_bytes
+        request_id = sanitized_request_id(request.headers.get("X-Request-Id"))
         started = time.perf_counter()
         label, outcome = "unrouted", "success"
         try:
             adapter = URLS.bind_to_environ(environ)
             endpoint, args = adapter.match()
             label = _label(endpoint, args)
+            if endpoint not in PUBLIC:
+                self.verifier.verify(bearer_token(request.headers.get("Authorization")))
             response = getattr(self, f"on_{endpoint}")(request, request_id, **args)
         except JinweiError as error:
             outcome = error.code
@@ -105,6 +116,12 @@ class Gateway:
                                "finds it in the log", request.path, request_id=request_id)
         if response.status_code >= 400 and outcome == "success":
             outcome = f"http_{response.status_code}"
+        if response.status_code >= 400 and _has_body(request):
+            # Its body may be unread: closing spares gunicorn reading it all to reuse
+            # the connection (a refusal costs the gateway nothing of the body).
+            response.headers["Connection"] = "close"
+        if response.status_code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="jinwei"'
         response.headers["X-Request-Id"] = request_id
         metrics.observe(label, outcome, time.perf_counter() - started)
         return response(environ, start_response)
@@ -126,10 +143,11 @@ class Gateway:
             params = self._body(request)
             self._headers_into(request, contract, params)
         else:
-            params = query_params(contract.params, request.args)
+            params = query_params(contract.params, self._args(request))
+        key = with_request_id(contract, params)
         contracts.load_params(contract, params)  # 400 here, without a round trip
-        result = self.call(request, request_id, service, method, params)
-        headers = {}
+        result = call_once(lambda: self.call(request, request_id, service, method, params), key)
+        headers = {"Idempotency-Key": key} if key else {}
         if isinstance(result, dict):
             if result.get("version") is not None:
                 headers["ETag"] = f'"{result["version"]}"'
@@ -139,6 +157,12 @@ class Gateway:
                 headers["Link"] = f'<{request.path}?{urlencode(query)}>; rel="next"'
         return json_response(result, headers=headers)
 
+    def _args(self, request: Request):
+        if len(request.args) > self.limits.query_parameters:
+            raise TooLarge("too many query parameters",
+                           {"query": [f"at most {self.limits.query_parameters}"]})
+        return request.args
+
     def call(self, request: Request, request_id: str, service: str, method: str,
              params: dict):
         return self.rpc.call(service, method, params,
@@ -146,20 +170,13 @@ class Gateway:
                              call_id=f"gateway.{request_id}")
 
     def _body(self, request: Request) -> dict:
-        if request.content_length and request.content_length > MAX_JSON_BYTES:
-            raise ValidationError("the request body is too large",
-                                  {"body": [f"at most {MAX_JSON_BYTES} bytes"]})
-        raw = request.get_data(cache=False)
-        if not raw.strip():
-            return {}
         if request.mimetype not in ("application/json", ""):
             raise ValidationError("the body must be JSON (Content-Type: application/json)",
                                   {"body": [f"not JSON: {request.mimetype}"]})
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise ValidationError("the body is not valid JSON",
-                                  {"body": [str(exc)[:200] or "nested too deeply"]}) from None
+        raw = read_body(request, self.limits.json_bytes, "request body")
+        if not raw.strip():
+            return {}
+        body = parse_json(raw, self.limits)
         if not isinstance(body, dict):
             raise ValidationError("the body must be a JSON object",
                                   {"body": ["expected an object of parameters"]})
@@ -217,6 +234,11 @@ class Gateway:
     def on_metrics(self, request, request_id):
         body, content_type = metrics.render()
         return Response(body, content_type=content_type)
+
+
+def _has_body(request: Request) -> bool:
+    return bool(request.content_length) or "chunked" in (
+        request.headers.get("Transfer-Encoding") or "").lower()
 
 
 def operation_verb(contract: contracts.RpcContract) -> str:

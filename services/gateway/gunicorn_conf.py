@@ -6,7 +6,7 @@ with it). gthread workers: gunicorn 26+ has no eventlet worker, and each thread 
 own RPC proxy (services/gateway/rpc.py).
 
 Sizing: JINWEI_GATEWAY_WORKERS processes × JINWEI_GATEWAY_THREADS threads is how many
-requests are in flight at once; each thread holds one reply queue on the broker.
+requests are in flight at once; each thread holds one broker connection.
 """
 
 import os as _os
@@ -31,9 +31,15 @@ threads = int(_os.environ.get("JINWEI_GATEWAY_THREADS", 8))
 timeout = int(_settings.rpc_timeout * 3 + 30)
 graceful_timeout = int(_os.environ.get("JINWEI_GATEWAY_GRACEFUL_TIMEOUT", 30))
 keepalive = 5
-# No limit on the request line: long filter lists are legitimate, and gunicorn's own 414
-# is an HTML page outside the API's error format. The ingress in front bounds sizes.
-limit_request_line = 0
+# gunicorn reads the request line and headers before the application sees anything: it
+# refuses (400) what is past these as it reads. Unbounded (0), a 50 MB request line took
+# minutes to parse. 8190 is the most gunicorn allows; query strings longer than that
+# have no use here (a filter list goes in a POST body).
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+# A restarted master binds at once even while the old workers still hold the port.
+reuse_port = True
 max_requests = 0
 accesslog = _os.environ.get("JINWEI_GATEWAY_ACCESS_LOG") or None
 # The path without its query string (%(U)s, not %(r)s): no parameter value reaches a log.

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from shared.errors import JinweiError, ValidationError
+from shared import contracts
+from shared.errors import JinweiError, ServiceUnavailable, ValidationError
 
 PROBLEM = "application/problem+json"
 TITLES = {
@@ -114,3 +116,28 @@ def if_match_version(header: str | None):
     except ValueError:
         raise ValidationError("If-Match must carry a version (an ETag such as \"3\")",
                               {"If-Match": ["not a version"]}) from None
+
+
+def with_request_id(contract: contracts.RpcContract, params: dict) -> str | None:
+    """A mutating call's request id: the caller's (Idempotency-Key or request_id), else
+    one made here, so that a call that timed out can be retried safely with it."""
+    if "request_id" not in contract.params.fields:
+        return None
+    if not params.get("request_id"):
+        params["request_id"] = f"gw-{uuid.uuid4().hex}"
+    return params["request_id"]
+
+
+def call_once(call, key: str | None):
+    """`call()`; a 503 of a mutating call says how to finish it: it may have been done
+    (the service committed, its answer was lost), and a retry with the same key is done
+    at most once."""
+    try:
+        return call()
+    except ServiceUnavailable as error:
+        if key is None:
+            raise
+        raise ServiceUnavailable(
+            f"{error.message}; it may have been done: repeat it with the header "
+            f"Idempotency-Key: {key} (done at most once)",
+            {**(error.details or {}), "idempotency_key": key}) from None

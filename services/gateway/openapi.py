@@ -161,5 +161,6 @@ def _results_may_be_null(document: dict) -> None:
 _STATUS_TEXT = {400: "Bad input: messages per field", 401: "No token, or a bad one",
                 403: "Outside the caller's jurisdiction, or without the role",
                 404: "No such thing", 409: "Changed meanwhile (stale version), or not allowed now",
+                413: "Past a size limit (body, file, rows, values): the problem names it",
                 503: "A service did not answer in time; safe to retry with the same "
                      "Idempotency-Key"}

@@ -13,13 +13,19 @@ from urllib.parse import quote
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from services.gateway.http import bearer_token, boolean_arg, json_response, query_params
+from services.gateway.http import (
+    boolean_arg,
+    call_once,
+    json_response,
+    query_params,
+    with_request_id,
+)
+from services.gateway.limits import TooLarge, read_body
 from shared import contracts, spreadsheets
-from shared.errors import NotFound, Unauthenticated, ValidationError
+from shared.errors import NotFound, ValidationError
 from shared.rpc_client import all_pages
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 RULES = [
     Rule("/v1/imports/<kind>", endpoint="import_start", methods=["POST"]),
@@ -38,29 +44,36 @@ def _import_kind(kind: str) -> str:
                                                 "kinds": sorted(spreadsheets.IMPORTS)}) from None
 
 
-def _workbook_bytes(request) -> bytes:
+def _workbook_bytes(request, limit: int) -> bytes:
+    """The uploaded file, read no further than `limit` (the form's parser spools files
+    to disk and stops at request.max_content_length, set to the same limit)."""
     if request.mimetype == "multipart/form-data":
+        request.max_form_memory_size = 64 * 1024  # the form's other fields
         upload = request.files.get("file")
         if upload is None:
             raise ValidationError("no file in the form", {"file": ["attach the .xlsx as file"]})
-        return upload.read()
-    return request.get_data(cache=False)
+        data = upload.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge("the file is too large", {"file": [f"at most {limit} bytes"]})
+        return data
+    return read_body(request, limit, "file")
 
 
 def start_import(gateway, request, request_id: str, kind: str) -> Response:
     service = _import_kind(kind)
-    if bearer_token(request.headers.get("Authorization")) is None:
-        # Not even reading a file of up to 64 MB for an anonymous caller.
-        raise Unauthenticated("no bearer token", {})
     dry_run = boolean_arg(request.args, "dry_run")
-    rows = spreadsheets.parse(kind, _workbook_bytes(request))
+    rows = spreadsheets.parse(kind, _workbook_bytes(request, gateway.limits.upload_bytes),
+                              limits=spreadsheets.SheetLimits.from_env())
     params = {"kind": kind, "rows": rows, "dry_run": dry_run}
     if request.headers.get("Idempotency-Key"):
         params["request_id"] = request.headers["Idempotency-Key"]
-    contracts.load_params(contracts.RPC[(service, "start_import")], params)  # e.g. too many rows
-    job = gateway.call(request, request_id, service, "start_import", params)
+    contract = contracts.RPC[(service, "start_import")]
+    key = with_request_id(contract, params)
+    contracts.load_params(contract, params)  # e.g. too many rows
+    job = call_once(lambda: gateway.call(request, request_id, service, "start_import", params),
+                    key)
     location = f"/v1/imports/{kind}/{job['id']}"
-    return json_response(job, status=202, headers={"Location": location})
+    return json_response(job, status=202, headers={"Location": location, "Idempotency-Key": key})
 
 
 def import_job(gateway, request, request_id: str, kind: str, job_id: str) -> Response:

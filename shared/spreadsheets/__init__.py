@@ -13,7 +13,8 @@ Pure functions on bytes (the HTTP gateway and the command line do the I/O):
 
 from shared.spreadsheets.columns import IMPORTS, KINDS, Column, Kind
 from shared.spreadsheets.importing import parse, split_params, template, write_rows
+from shared.spreadsheets.reader import SheetLimits
 from shared.spreadsheets.reports import EXPORTS, export
 
-__all__ = ["EXPORTS", "IMPORTS", "KINDS", "Column", "Kind", "export", "parse", "split_params",
-           "template", "write_rows"]
+__all__ = ["EXPORTS", "IMPORTS", "KINDS", "Column", "Kind", "SheetLimits", "export", "parse",
+           "split_params", "template", "write_rows"]

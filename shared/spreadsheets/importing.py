@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from shared.errors import ValidationError
+from shared.errors import TooLarge, ValidationError
 from shared.spreadsheets import cells, reader
 from shared.spreadsheets.columns import Column, Kind, kind
 
@@ -39,16 +39,18 @@ def display_width(text) -> int:
 
 
 # -- parse ---------------------------------------------------------------------------------
-def parse(kind_name: str, data: bytes) -> list[dict]:
+def parse(kind_name: str, data: bytes, limits: reader.SheetLimits | None = None) -> list[dict]:
     """The data rows of an import file of `kind_name`, each {"row": its row number in the
     sheet, "values": {parameter: value}} (the shape of contracts.imports.ImportRow).
     Blank cells are left out; blank rows are skipped. A cell that does not convert is
     passed as it is, for the service to report by row. Problems of the file itself raise
     ValidationError: not an xlsx file, unknown, missing or repeated headings, no data
     rows, and codes whose number cells Excel cut to 15 digits (details["rows"]: by row,
-    {row, fields, message}, like an import job's errors)."""
+    {row, fields, message}, like an import job's errors). A file past `limits` raises
+    TooLarge as soon as reading reaches the limit (rows: at the first row too many)."""
     spec = kind(kind_name)
-    book = _open(data)
+    limits = limits or reader.SheetLimits()
+    book = _open(data, limits)
     parsed, problems = [], []
     try:
         rows = book.rows(_sheet(book, spec))
@@ -56,6 +58,8 @@ def parse(kind_name: str, data: bytes) -> list[dict]:
         for number, values in rows:
             row = _row(number, values, positions, problems)
             if row is not None:
+                if len(parsed) >= limits.rows:
+                    raise reader.too_large("data rows", limits.rows)
                 parsed.append(row)
     except (zipfile.BadZipFile, zlib.error, SyntaxError, EOFError) as exc:  # a damaged sheet
         raise _not_xlsx(f"the workbook is damaged ({type(exc).__name__})") from None
@@ -71,11 +75,13 @@ def parse(kind_name: str, data: bytes) -> list[dict]:
     return parsed
 
 
-def _open(data: bytes):
+def _open(data: bytes, limits: reader.SheetLimits):
     if not isinstance(data, bytes | bytearray) or bytes(data[:4]) == b"\xd0\xcf\x11\xe0":
         raise _not_xlsx("an old Excel 97-2003 (.xls) file, or not a file: save it as .xlsx")
     try:
-        return reader.open_book(bytes(data))
+        return reader.open_book(bytes(data), limits)
+    except TooLarge:
+        raise
     except Exception as exc:  # noqa: BLE001 - whatever openpyxl trips on, it is not an xlsx
         raise _not_xlsx(f"not an xlsx workbook ({type(exc).__name__})") from None
 
