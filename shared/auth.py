@@ -74,6 +74,15 @@ class Principal:
                 {"place_code": place_code, "jurisdiction": self.place_code},
             )
 
+    def require_visible(self, place_code: str, absent: Exception) -> None:
+        """A record the caller named (by its id or key): outside the caller's jurisdiction
+        it is `absent` — the very NotFound the store raises when there is no such record —
+        so that "not yours" and "not there" are one answer, and no caller learns that a
+        record exists outside its subtree. (A place the caller names is public: outside
+        the subtree it is Forbidden, `require_place`.)"""
+        if not self.covers(place_code):
+            raise absent
+
     def require_superior(self, place_code: str) -> None:
         """The caller is above the place (a superior grades, surveys and rates stars): in
         its jurisdiction and not the place itself."""
