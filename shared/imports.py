@@ -170,9 +170,10 @@ class _Jobs:
     def get(self, call: Call, job_id) -> dict:
         row = call.tx.one(f"SELECT {JOB_COLUMNS}, now() AS now FROM import_jobs WHERE id = %s",
                           (str(job_id),))
+        absent = NotFound(f"no import job {job_id} (未找到该导入任务)", {"job_id": str(job_id)})
         if row is None:
-            raise NotFound(f"no import job {job_id} (未找到该导入任务)", {"job_id": str(job_id)})
-        call.principal.require_place(row["place_code"])
+            raise absent
+        call.principal.require_visible(row["place_code"], absent)  # another's: "not there"
         return _view(row)
 
     # -- the job's thread ----------------------------------------------------------------

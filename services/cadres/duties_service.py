@@ -18,9 +18,11 @@ class CadreDuties:
     """Methods of CadresService (which provides db, caller, _person and _place_known)."""
 
     # -- training classes and forums ------------------------------------------------------
+    # A record named by its id and outside the caller's jurisdiction is the store's own
+    # NotFound (require_visible): whether it exists elsewhere is not the caller's to learn.
     def _class(self, call, class_id: int, *, lock: bool = False) -> dict:
         row = store.training_class(call.tx, class_id, lock=lock)
-        call.principal.require_place(row["place_code"])
+        call.principal.require_visible(row["place_code"], store.class_absent(class_id))
         return row
 
     @operation
@@ -77,7 +79,9 @@ class CadreDuties:
     @operation
     def settle_commitment(self, call, params):
         commitment = store.commitment(call.tx, params["commitment_id"], lock=True)
-        self._person(call, commitment["person_id"])
+        # Its person's place is the commitment's: outside, the commitment is not found.
+        call.principal.require_visible(commitment["place_code"],
+                                       store.commitment_absent(params["commitment_id"]))
         if commitment["status"] != "signed":
             raise Conflict(f"commitment {commitment['id']} was settled on "
                            f"{commitment['settled_on']} ({commitment['status']})", {})
@@ -116,7 +120,8 @@ class CadreDuties:
     @operation
     def follow_up_problem(self, call, params):
         problem = store.problem(call.tx, params["problem_id"], lock=True)
-        call.principal.require_place(problem["place_code"])
+        call.principal.require_visible(problem["place_code"],
+                                       store.problem_absent(params["problem_id"]))
         if problem["status"] != "open":
             raise Conflict(f"problem {problem['id']} was closed on {problem['closed_on']}", {})
         if params["taken_on"] < problem["found_on"]:

@@ -14,6 +14,21 @@ from shared.errors import Conflict, NotFound
 REPORT_LISTED = 500
 
 
+# -- not found ----------------------------------------------------------------------------
+# Built in one place for the store and for the service, which raises the same for a record
+# outside the caller's jurisdiction (Principal.require_visible).
+def class_absent(class_id: int) -> NotFound:
+    return NotFound(f"no class {class_id}", {"class_id": class_id})
+
+
+def commitment_absent(commitment_id: int) -> NotFound:
+    return NotFound(f"no commitment {commitment_id}", {"commitment_id": commitment_id})
+
+
+def problem_absent(problem_id: int) -> NotFound:
+    return NotFound(f"no problem {problem_id}", {"problem_id": problem_id})
+
+
 # -- classes -----------------------------------------------------------------------------
 def insert_class(tx: Transaction, values: dict) -> int:
     return tx.scalar("INSERT INTO classes (place_code, kind, title, starts_on, ends_on, hours)"
@@ -25,7 +40,7 @@ def training_class(tx: Transaction, class_id: int, *, lock: bool = False) -> dic
     row = tx.one("SELECT * FROM classes WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (class_id,))
     if row is None:
-        raise NotFound(f"no class {class_id}", {"class_id": class_id})
+        raise class_absent(class_id)
     row["attendance"] = tx.all(
         "SELECT a.person_id, p.name, p.place_code, a.attended, a.absence_reason"
         " FROM attendance a JOIN people p ON p.id = a.person_id WHERE a.class_id = %s"
@@ -79,10 +94,11 @@ def insert_commitment(tx: Transaction, values: dict) -> int:
 
 
 def commitment(tx: Transaction, commitment_id: int, *, lock: bool = False) -> dict:
-    row = tx.one("SELECT * FROM commitments WHERE id = %s" + (" FOR UPDATE" if lock else ""),
-                 (commitment_id,))
+    """The commitment, with its person's place (its jurisdiction)."""
+    row = tx.one("SELECT c.*, p.place_code FROM commitments c JOIN people p ON p.id = c.person_id"
+                 " WHERE c.id = %s" + (" FOR UPDATE OF c" if lock else ""), (commitment_id,))
     if row is None:
-        raise NotFound(f"no commitment {commitment_id}", {"commitment_id": commitment_id})
+        raise commitment_absent(commitment_id)
     return row
 
 
@@ -142,7 +158,7 @@ def problem(tx: Transaction, problem_id: int, *, lock: bool = False) -> dict:
     row = tx.one(_PROBLEM + " WHERE pr.id = %s" + (" FOR UPDATE OF pr" if lock else ""),
                  (problem_id,))
     if row is None:
-        raise NotFound(f"no problem {problem_id}", {"problem_id": problem_id})
+        raise problem_absent(problem_id)
     return _with_follow_ups(tx, [row])[0]
 
 

@@ -69,9 +69,12 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "id_number_index": self.personal_data.index(number),
                 "id_number_masked": identity_number.mask(number)}
 
+    # A record named by its id (or by an id among the parameters) and outside the caller's
+    # jurisdiction is the store's own NotFound (require_visible): whether it exists
+    # elsewhere is not the caller's to learn.
     def _person(self, call, person_id: int, *, lock: bool = False) -> dict:
         person = store.person(call.tx, person_id, lock=lock)
-        call.principal.require_place(person["place_code"])
+        call.principal.require_visible(person["place_code"], store.person_absent(person_id))
         return person
 
     @operation
@@ -125,11 +128,13 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     def find_person(self, call, params):
         person_id = store.person_id_by_index(
             call.tx, self.personal_data.indexes(params["identity_number"]))
-        person = None if person_id is None else store.person(call.tx, person_id)
         # Outside the caller's jurisdiction it is not found either: whether a citizen is
         # registered somewhere is not the caller's to learn.
-        if person is None or not call.principal.covers(person["place_code"]):
-            raise NotFound("no person with this identity number in your jurisdiction", {})
+        absent = NotFound("no person with this identity number in your jurisdiction", {})
+        if person_id is None:
+            raise absent
+        person = store.person(call.tx, person_id)
+        call.principal.require_visible(person["place_code"], absent)
         return self._show(call, person)
 
     @operation
@@ -144,7 +149,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     # -- reserve cadres ----------------------------------------------------------------------
     def _reserve(self, call, reserve_id: int, *, lock: bool = False) -> dict:
         reserve = store.reserve(call.tx, reserve_id, lock=lock)
-        call.principal.require_place(reserve["place_code"])
+        call.principal.require_visible(reserve["place_code"], store.reserve_absent(reserve_id))
         return reserve
 
     def _reserve_view(self, call, reserve: dict) -> dict:
@@ -344,7 +349,8 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     @operation
     def leave_pool(self, call, params):
         member = store.pool_member(call.tx, params["member_id"], lock=True)
-        call.principal.require_place(member["place_code"])
+        call.principal.require_visible(member["place_code"],
+                                       store.member_absent(params["member_id"]))
         if member["status"] != "in_pool":
             raise Conflict(f"member {member['id']} left the pool on {member['left_on']}", {})
         if params["left_on"] < member["selected_on"]:
@@ -381,16 +387,21 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     def _check_organization(self, call, values: dict) -> None:
         org = store.organization(call.tx, values["organization_id"])
+        unknown = _not_the_village_organization(
+            values["organization_id"],
+            "is not known to cadres (organizations arrive from the registry)")
+        if org is None:
+            raise unknown
+        # One outside the jurisdiction is unknown too, before its state or place is told.
+        call.principal.require_visible(org["place_code"], unknown)
         problem = (
-            "is not known to cadres (organizations arrive from the registry)" if org is None
-            else f"is {org['status']}" if org["status"] != "active"
+            f"is {org['status']}" if org["status"] != "active"
             else f"is at {org['place_code']}, not {values['place_code']}"
             if org["place_code"] != values["place_code"]
             else f"is of the {org['sector']} sector, not a village's or community's"
             if org["sector"] not in VILLAGE_SECTORS else None)
         if problem:
-            raise ValidationError("not the village's party organization", {
-                "organization_id": [f"organization {values['organization_id']} {problem}"]})
+            raise _not_the_village_organization(values["organization_id"], problem)
 
     @operation
     def person_placements(self, call, params):
@@ -436,6 +447,11 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         if placement_id is not None:
             store.set_placement_outcome(tx, placement_id, "refused", event["data"]["message"])
             tx.audit("placement", placement_id, {"refused": event["data"]["details"]})
+
+
+def _not_the_village_organization(organization_id: int, problem: str) -> ValidationError:
+    return ValidationError("not the village's party organization", {
+        "organization_id": [f"organization {organization_id} {problem}"]})
 
 
 def _agrees(number: str, person: dict) -> None:

@@ -17,6 +17,22 @@ PERSON_COLUMNS = ("name", "sex", "ethnicity", "birth_date", "native_place", "edu
                   "id_number_sealed", "id_number_index", "id_number_masked")
 
 
+# -- not found ----------------------------------------------------------------------------
+# Each record's NotFound is built in one place: the service raises the very same one for a
+# record outside the caller's jurisdiction (Principal.require_visible), so that "not
+# there" and "not yours" cannot be told apart.
+def person_absent(person_id: int) -> NotFound:
+    return NotFound(f"no person {person_id}", {"person_id": person_id})
+
+
+def reserve_absent(reserve_id: int) -> NotFound:
+    return NotFound(f"no reserve cadre {reserve_id}", {"reserve_id": reserve_id})
+
+
+def member_absent(member_id: int) -> NotFound:
+    return NotFound(f"no talent pool member {member_id}", {"member_id": member_id})
+
+
 # -- people ---------------------------------------------------------------------------
 def _row(values: dict) -> dict:
     """The columns of `values` as psycopg2 parameters (the identity number itself, whole,
@@ -61,7 +77,7 @@ def person(tx: Transaction, person_id: int, *, lock: bool = False) -> dict:
                  " LEFT JOIN places pl ON pl.code = p.place_code WHERE p.id = %s"
                  + (" FOR UPDATE OF p" if lock else ""), (person_id,))
     if row is None:
-        raise NotFound(f"no person {person_id}", {"person_id": person_id})
+        raise person_absent(person_id)
     return row
 
 
@@ -130,7 +146,7 @@ def reserve(tx: Transaction, reserve_id: int, *, lock: bool = False) -> dict:
     row = tx.one(_RESERVE + " WHERE r.id = %s" + (" FOR UPDATE OF r" if lock else ""),
                  (reserve_id,))
     if row is None:
-        raise NotFound(f"no reserve cadre {reserve_id}", {"reserve_id": reserve_id})
+        raise reserve_absent(reserve_id)
     return _with_assessments(tx, [row])[0]
 
 
@@ -257,7 +273,7 @@ def pool_member(tx: Transaction, member_id: int, *, lock: bool = False) -> dict:
     row = tx.one(_MEMBER + " WHERE m.id = %s" + (" FOR UPDATE OF m" if lock else ""),
                  (member_id,))
     if row is None:
-        raise NotFound(f"no talent pool member {member_id}", {"member_id": member_id})
+        raise member_absent(member_id)
     return row
 
 

@@ -28,7 +28,7 @@ class ServiceSurveyEntrypoints:
 
     def _campaign(self, call, campaign_id: int, *, lock: bool = False) -> dict:
         campaign = campaigns.campaign(call.tx, campaign_id, lock=lock)
-        call.principal.require_place(campaign["place_code"])
+        call.principal.require_visible(campaign["place_code"], campaigns.campaign_absent(campaign_id))
         return campaign
 
     @operation

@@ -83,11 +83,17 @@ def open_surveys(tx: Transaction, campaign_id: int, place_code: str, year: int,
     return tx.cursor.rowcount
 
 
+def campaign_absent(campaign_id: int) -> NotFound:
+    """The one NotFound of a campaign: not there, or not the caller's to see
+    (Principal.require_visible), alike."""
+    return NotFound(f"no survey campaign {campaign_id}", {"campaign_id": campaign_id})
+
+
 def campaign(tx: Transaction, campaign_id: int, *, lock: bool = False) -> dict:
     row = tx.one("SELECT * FROM survey_campaigns WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (campaign_id,))
     if row is None:
-        raise NotFound(f"no survey campaign {campaign_id}", {"campaign_id": campaign_id})
+        raise campaign_absent(campaign_id)
     return row
 
 

@@ -41,8 +41,16 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     def _organization(self, call, organization_id: int, *, lock: bool = False) -> dict:
         org = store.organization(call.tx, organization_id, lock=lock)
-        call.principal.require_place(org["place_code"])
+        call.principal.require_visible(org["place_code"],
+                                       store.organization_absent(organization_id))
         return org
+
+    def _require_visible_through(self, call, organization_id: int, absent) -> None:
+        """A survey or an acceptance is its organization's: outside the caller's
+        jurisdiction it is `absent` — its own NotFound, not the organization's, which
+        would tell that it exists (and whose it is)."""
+        org = store.organization(call.tx, organization_id)
+        call.principal.require_visible(org["place_code"], absent)
 
     def organization_registered(self, tx, organization: dict) -> None:
         self.survey_creations_that_came_first(tx, organization)
@@ -59,14 +67,27 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                                                          ("place_code", "year", "name")}})
         return round_
 
+    def _round(self, call, round_id: int) -> dict:
+        """The round, if the caller may know of it: a round is the business of the places
+        under it and of those that cover its place (a township grades its villages in
+        the county's round). Elsewhere it is no such round."""
+        round_ = store.get_round(call.tx, round_id)
+        if not regions.in_subtree(call.principal.place_code, round_["place_code"]):
+            call.principal.require_visible(round_["place_code"], store.round_absent(round_id))
+        return round_
+
     @operation
     def get_round(self, call, params):
-        round_ = store.get_round(call.tx, params["round_id"])
+        round_ = self._round(call, params["round_id"])
+        # Read only within the subtree; a place under the round knows of it (it takes
+        # part), so refusing it says nothing new.
         call.principal.require_place(round_["place_code"])
         return round_
 
     def _round_and_organization(self, call, round_id: int, organization_id: int):
-        round_ = store.get_round(call.tx, round_id)
+        # Both named records are checked for visibility before the place mismatch, which
+        # would tell where a round of another jurisdiction is.
+        round_ = self._round(call, round_id)
         org = self._organization(call, organization_id, lock=call.tx.writes)
         _require_in_round(org, round_)
         return round_, org
@@ -122,14 +143,17 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
             # id order (each one's rows in file order), as every other path locks them.
             ordered = sorted(rows, key=lambda r: r["organization_id"])
             return [self._set_grades(call, [params])[0] for params in ordered]
-        rounds = {round_id: store.get_round(call.tx, round_id)
+        rounds = {round_id: self._round(call, round_id)
                   for round_id in sorted({r["round_id"] for r in rows})}
         orgs = store.organizations_by_id(call.tx, [r["organization_id"] for r in rows], lock=True)
         chosen = []
         for params in rows:
             round_ = rounds[params["round_id"]]
-            org = orgs.get(params["organization_id"]) or store.unknown(params["organization_id"])
-            call.principal.require_place(org["place_code"])
+            absent = store.organization_absent(params["organization_id"])
+            org = orgs.get(params["organization_id"])
+            if org is None:
+                raise absent
+            call.principal.require_visible(org["place_code"], absent)
             _require_in_round(org, round_)
             call.principal.require_superior(org["place_code"])  # the superior sets a grade
             chosen.append((round_, org, params))
@@ -183,7 +207,8 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     # -- satisfaction surveys ------------------------------------------------------------
     def _survey(self, call, survey_id: int, *, lock: bool = False) -> dict:
         survey = store.get_survey(call.tx, survey_id, lock=lock)
-        self._organization(call, survey["organization_id"])
+        self._require_visible_through(call, survey["organization_id"],
+                                      store.survey_absent(survey_id))
         return survey
 
     @operation
@@ -244,7 +269,8 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     # -- acceptance and stars -------------------------------------------------------------
     def _acceptance(self, call, acceptance_id: int, *, lock: bool = False) -> dict:
         acceptance = store.get_acceptance(call.tx, acceptance_id, lock=lock)
-        self._organization(call, acceptance["organization_id"])
+        self._require_visible_through(call, acceptance["organization_id"],
+                                      store.acceptance_absent(acceptance_id))
         acceptance["allowed_stars"] = domain.allowed_stars(acceptance["grade"], self.rules)
         return acceptance
 

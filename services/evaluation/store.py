@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import psycopg2.errors
 from psycopg2.extras import Json
 
@@ -17,12 +15,36 @@ def _json(value) -> Json:
     return Json(value, dumps=json_dumps)
 
 
+# -- not found ----------------------------------------------------------------------------
+# Each record's NotFound is built in one place: the service raises the very same one for a
+# record outside the caller's jurisdiction (Principal.require_visible), so that "not
+# there" and "not yours" cannot be told apart.
+def organization_absent(organization_id: int) -> NotFound:
+    return NotFound(f"organization {organization_id} is not known to evaluation (yet): "
+                    "it arrives by the organizations service's events",
+                    {"organization_id": organization_id})
+
+
+def round_absent(round_id: int) -> NotFound:
+    return NotFound(f"no grading round {round_id}", {"round_id": round_id})
+
+
+def survey_absent(survey_id: int) -> NotFound:
+    return NotFound(f"no survey {survey_id}", {"survey_id": survey_id})
+
+
+def acceptance_absent(acceptance_id: int) -> NotFound:
+    return NotFound(f"no acceptance {acceptance_id}", {"acceptance_id": acceptance_id})
+
+
 # -- what this service knows of places and organizations (from events) -----------------
 
 def organization(tx: Transaction, organization_id: int, *, lock: bool = False) -> dict:
     row = tx.one("SELECT * FROM organizations WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (organization_id,))
-    return row if row is not None else unknown(organization_id)
+    if row is None:
+        raise organization_absent(organization_id)
+    return row
 
 
 def organizations_by_id(tx: Transaction, ids, *, lock: bool = False) -> dict[int, dict]:
@@ -30,12 +52,6 @@ def organizations_by_id(tx: Transaction, ids, *, lock: bool = False) -> dict[int
     rows = tx.all("SELECT * FROM organizations WHERE id = ANY(%s) ORDER BY id"
                   + (" FOR UPDATE" if lock else ""), (sorted(set(ids)),))
     return {row["id"]: row for row in rows}
-
-
-def unknown(organization_id: int) -> NoReturn:
-    raise NotFound(f"organization {organization_id} is not known to evaluation (yet): "
-                   "it arrives by the organizations service's events",
-                   {"organization_id": organization_id})
 
 
 def refresh_grades(tx: Transaction, organization_ids: list[int]) -> dict[int, dict]:
@@ -89,7 +105,7 @@ def insert_round(tx: Transaction, values: dict, rules: dict) -> dict:
 def get_round(tx: Transaction, round_id: int) -> dict:
     row = tx.one("SELECT * FROM rounds WHERE id = %s", (round_id,))
     if row is None:
-        raise NotFound(f"no grading round {round_id}", {"round_id": round_id})
+        raise round_absent(round_id)
     return row
 
 
@@ -154,7 +170,7 @@ def get_survey(tx: Transaction, survey_id: int, *, lock: bool = False) -> dict:
     row = tx.one("SELECT * FROM surveys WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (survey_id,))
     if row is None:
-        raise NotFound(f"no survey {survey_id}", {"survey_id": survey_id})
+        raise survey_absent(survey_id)
     row["counts"] = {answer: 0 for answer in ANSWERS}
     for count in tx.all("SELECT answer, ballots FROM survey_counts WHERE survey_id = %s",
                         (survey_id,)):
@@ -200,7 +216,7 @@ def get_acceptance(tx: Transaction, acceptance_id: int, *, lock: bool = False) -
     row = tx.one("SELECT * FROM acceptances WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (acceptance_id,))
     if row is None:
-        raise NotFound(f"no acceptance {acceptance_id}", {"acceptance_id": acceptance_id})
+        raise acceptance_absent(acceptance_id)
     return row
 
 

@@ -45,10 +45,29 @@ class NpeService(PlaceDirectory):
     def _view(self, enterprise: dict) -> dict:
         return {**enterprise, "due_own_organization": domain.due_own(enterprise, self.rules)}
 
+    # A record named by its key and outside the caller's jurisdiction is the store's own
+    # NotFound (require_visible): whether it exists elsewhere is not the caller's to learn.
     def _enterprise(self, call, credit_code: str, *, lock: bool = False) -> dict:
         enterprise = store.get_enterprise(call.tx, credit_code, lock=lock)
-        call.principal.require_place(enterprise["place_code"])
+        call.principal.require_visible(enterprise["place_code"],
+                                       store.enterprise_absent(credit_code))
         return enterprise
+
+    def _enterprises(self, call, credit_codes: list[str], *, lock: bool = False) -> list[dict]:
+        """Every one of these enterprises; those outside the jurisdiction are named among
+        the missing ones, exactly as if they were."""
+        found = [row for row in store.enterprises(call.tx, credit_codes, lock=lock)
+                 if call.principal.covers(row["place_code"])]
+        missing = sorted(set(credit_codes) - {row["credit_code"] for row in found})
+        if missing:
+            raise store.enterprises_absent(missing)
+        return found
+
+    def _establishment(self, call, establishment_id: int, *, lock: bool = False) -> dict:
+        establishment = store.get_establishment(call.tx, establishment_id, lock=lock)
+        call.principal.require_visible(establishment["place_code"],
+                                       store.establishment_absent(establishment_id))
+        return establishment
 
     def _place_known(self, call, code: str, field: str = "place_code") -> None:
         if places.name(call.tx, code) is None:
@@ -128,9 +147,8 @@ class NpeService(PlaceDirectory):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         codes = sorted(set(params["credit_codes"]))
-        members = store.enterprises(call.tx, codes, lock=True)
+        members = self._enterprises(call, codes, lock=True)
         for enterprise in members:
-            call.principal.require_place(enterprise["place_code"])
             if not regions.in_subtree(enterprise["place_code"], params["place_code"]):
                 raise ValidationError("the enterprises lie outside the organization's place", {
                     "credit_codes": [f"{enterprise['credit_code']} is in {enterprise['place_code']}"]})
@@ -153,15 +171,15 @@ class NpeService(PlaceDirectory):
 
     @operation
     def join_organization(self, call, params):
-        establishment = store.get_establishment(call.tx, params["establishment_id"], lock=True)
-        call.principal.require_place(establishment["place_code"])
+        # Both records seen before anything is said of either.
+        establishment = self._establishment(call, params["establishment_id"], lock=True)
+        enterprise = self._enterprise(call, params["credit_code"], lock=True)
         if establishment["kind"] == "own":
             raise ValidationError("an own organization is one enterprise's",
                                   {"establishment_id": ["own organizations take no others"]})
         if establishment["status"] not in domain.COVERING:
             raise ValidationError("that organization covers no one", {
                 "establishment_id": [f"it is {establishment['status']}"]})
-        enterprise = self._enterprise(call, params["credit_code"], lock=True)
         if not regions.in_subtree(enterprise["place_code"], establishment["place_code"]):
             raise ValidationError("the enterprise lies outside the organization's place", {
                 "credit_code": [f"{enterprise['place_code']} is outside {establishment['place_code']}"]})
@@ -175,8 +193,7 @@ class NpeService(PlaceDirectory):
 
     @operation
     def leave_organization(self, call, params):
-        establishment = store.get_establishment(call.tx, params["establishment_id"], lock=True)
-        call.principal.require_place(establishment["place_code"])
+        establishment = self._establishment(call, params["establishment_id"], lock=True)
         self._enterprise(call, params["credit_code"], lock=True)
         store.remove_member(call.tx, establishment["id"], params["credit_code"])
         store.refresh_coverage(call.tx, [params["credit_code"]])
@@ -185,9 +202,7 @@ class NpeService(PlaceDirectory):
 
     @operation
     def get_establishment(self, call, params):
-        establishment = store.get_establishment(call.tx, params["establishment_id"])
-        call.principal.require_place(establishment["place_code"])
-        return establishment
+        return self._establishment(call, params["establishment_id"])
 
     @operation
     def assign_work_coverage(self, call, params):
@@ -201,7 +216,11 @@ class NpeService(PlaceDirectory):
     @operation
     def end_work_coverage(self, call, params):
         assignment = store.assignment(call.tx, params["assignment_id"])
-        self._enterprise(call, assignment["credit_code"], lock=True)
+        # Its enterprise's place is the assignment's: outside, the assignment is not found
+        # (not its enterprise, whose code the caller did not give).
+        call.principal.require_visible(assignment["place_code"],
+                                       store.assignment_absent(params["assignment_id"]))
+        store.get_enterprise(call.tx, assignment["credit_code"], lock=True)
         ended = store.end_assignment(call.tx, assignment["id"], params["ended_on"])
         store.refresh_coverage(call.tx, [assignment["credit_code"]])
         call.tx.audit("enterprise", assignment["credit_code"], {"work_coverage_ended": assignment["id"]})
@@ -252,11 +271,6 @@ class NpeService(PlaceDirectory):
         return self._named(call, params, "due_own")
 
     # -- standardization ----------------------------------------------------------------
-    def _establishment_in_reach(self, call, establishment_id: int) -> dict:
-        establishment = store.get_establishment(call.tx, establishment_id)
-        call.principal.require_place(establishment["place_code"])
-        return establishment
-
     def _standardization(self, call, establishment_id: int) -> dict:
         items, completion = domain.standardization(
             store.standard_checks(call.tx, establishment_id), self.rules)
@@ -264,7 +278,7 @@ class NpeService(PlaceDirectory):
 
     @operation
     def record_standard(self, call, params):
-        self._establishment_in_reach(call, params["establishment_id"])
+        self._establishment(call, params["establishment_id"])
         if params["item"] not in self.rules.standard_items:
             raise ValidationError("not an item of the checklist", {
                 "item": [f"one of {', '.join(self.rules.standard_items)}"]})
@@ -276,7 +290,7 @@ class NpeService(PlaceDirectory):
 
     @operation
     def standardization(self, call, params):
-        self._establishment_in_reach(call, params["establishment_id"])
+        self._establishment(call, params["establishment_id"])
         return self._standardization(call, params["establishment_id"])
 
     # -- the advanced end: double strong, dual-managed contacts ---------------------------------
@@ -291,7 +305,8 @@ class NpeService(PlaceDirectory):
     @operation
     def advance_double_strong(self, call, params):
         application = store.application(call.tx, params["application_id"], lock=True)
-        call.principal.require_place(application["place_code"])
+        call.principal.require_visible(application["place_code"],
+                                       store.application_absent(params["application_id"]))
         domain.check_double_strong_step(application["status"], params["status"])
         store.record_step(call.tx, application["id"], params["status"], params["on"],
                           params["note"])
@@ -324,7 +339,7 @@ class NpeService(PlaceDirectory):
     # -- the lagging end ---------------------------------------------------------------------
     @operation
     def mark_lagging(self, call, params):
-        self._establishment_in_reach(call, params["establishment_id"])
+        self._establishment(call, params["establishment_id"])
         lagging_id = store.insert_lagging(call.tx, params)
         call.tx.audit("establishment", params["establishment_id"], {"lagging": params["cause"]})
         return store.lagging(call.tx, lagging_id)
@@ -332,7 +347,8 @@ class NpeService(PlaceDirectory):
     @operation
     def transform_lagging(self, call, params):
         record = store.lagging(call.tx, params["lagging_id"])
-        call.principal.require_place(record["place_code"])
+        call.principal.require_visible(record["place_code"],
+                                       store.lagging_absent(params["lagging_id"]))
         store.transform(call.tx, record["id"], params["transformed_on"], params["note"])
         call.tx.audit("establishment", record["establishment_id"], {"transformed": record["id"]})
         return store.lagging(call.tx, record["id"])
@@ -350,7 +366,7 @@ class NpeService(PlaceDirectory):
     # -- double strong, six good ------------------------------------------------------------------
     @operation
     def enter_six_good(self, call, params):
-        self._establishment_in_reach(call, params["establishment_id"])
+        self._establishment(call, params["establishment_id"])
         entry_id = store.insert_six_good(call.tx, params["establishment_id"], params["year"])
         call.tx.audit("establishment", params["establishment_id"], {"six_good": params["year"]})
         return store.six_good(call.tx, entry_id)
@@ -358,7 +374,8 @@ class NpeService(PlaceDirectory):
     @operation
     def recognize_six_good(self, call, params):
         entry = store.six_good(call.tx, params["entry_id"])
-        call.principal.require_place(entry["place_code"])
+        call.principal.require_visible(entry["place_code"],
+                                       store.six_good_absent(params["entry_id"]))
         store.recognize(call.tx, entry["id"])
         call.tx.audit("establishment", entry["establishment_id"], {"six_good_recognized": entry["year"]})
         return store.six_good(call.tx, entry["id"])
@@ -371,7 +388,7 @@ class NpeService(PlaceDirectory):
     # -- training classes and the association --------------------------------------------------
     def _class(self, call, class_id: int, *, lock: bool = False) -> dict:
         training = store.training_class(call.tx, class_id, lock=lock)
-        call.principal.require_place(training["place_code"])
+        call.principal.require_visible(training["place_code"], store.class_absent(class_id))
         for enrolment in training["enrolments"]:
             enrolment["attendance_rate"] = domain.attendance_rate(enrolment["attended"],
                                                                   training["sessions_held"])

@@ -17,22 +17,56 @@ _SELECT = ("SELECT e.*, p.name AS place_name FROM enterprises e"
            " LEFT JOIN places p ON p.code = e.place_code")
 
 
+# -- not found ----------------------------------------------------------------------------
+# Each record's NotFound is built in one place: the service raises the very same one for a
+# record outside the caller's jurisdiction (Principal.require_visible), so that "not
+# there" and "not yours" cannot be told apart.
+def enterprise_absent(credit_code: str) -> NotFound:
+    return NotFound(f"no enterprise {credit_code} (未找到该企业)", {"credit_code": credit_code})
+
+
+def enterprises_absent(credit_codes: list[str]) -> NotFound:
+    return NotFound(f"no enterprise {', '.join(credit_codes)}", {"credit_codes": credit_codes})
+
+
+def establishment_absent(establishment_id: int) -> NotFound:
+    return NotFound(f"no establishment {establishment_id}", {"establishment_id": establishment_id})
+
+
+def assignment_absent(assignment_id: int) -> NotFound:
+    return NotFound(f"no assignment {assignment_id}", {"assignment_id": assignment_id})
+
+
+def application_absent(application_id: int) -> NotFound:
+    return NotFound(f"no application {application_id}", {"application_id": application_id})
+
+
+def lagging_absent(lagging_id: int) -> NotFound:
+    return NotFound(f"no lagging record {lagging_id}", {"lagging_id": lagging_id})
+
+
+def six_good_absent(entry_id: int) -> NotFound:
+    return NotFound(f"no entry {entry_id}", {"entry_id": entry_id})
+
+
+def class_absent(class_id: int) -> NotFound:
+    return NotFound(f"no training class {class_id}", {"class_id": class_id})
+
+
 # -- enterprises ---------------------------------------------------------------------
 def get_enterprise(tx: Transaction, credit_code: str, *, lock: bool = False) -> dict:
     row = tx.one(_SELECT + " WHERE e.credit_code = %s" + (" FOR UPDATE OF e" if lock else ""),
                  (credit_code,))
     if row is None:
-        raise NotFound(f"no enterprise {credit_code} (未找到该企业)", {"credit_code": credit_code})
+        raise enterprise_absent(credit_code)
     return row
 
 
 def enterprises(tx: Transaction, credit_codes: list[str], *, lock: bool = False) -> list[dict]:
-    rows = tx.all(_SELECT + " WHERE e.credit_code = ANY(%s) ORDER BY e.credit_code"
+    """Those of these enterprises that exist (the caller reports the others, with those it
+    may not see, by enterprises_absent)."""
+    return tx.all(_SELECT + " WHERE e.credit_code = ANY(%s) ORDER BY e.credit_code"
                   + (" FOR UPDATE OF e" if lock else ""), (credit_codes,))
-    missing = sorted(set(credit_codes) - {row["credit_code"] for row in rows})
-    if missing:
-        raise NotFound(f"no enterprise {', '.join(missing)}", {"credit_codes": missing})
-    return rows
 
 
 def insert_enterprise(tx: Transaction, values: dict) -> None:
@@ -128,7 +162,7 @@ def get_establishment(tx: Transaction, establishment_id: int, *, lock: bool = Fa
     row = tx.one("SELECT * FROM establishments WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (establishment_id,))
     if row is None:
-        raise NotFound(f"no establishment {establishment_id}", {"establishment_id": establishment_id})
+        raise establishment_absent(establishment_id)
     row["credit_codes"] = [r["credit_code"] for r in tx.all(
         "SELECT credit_code FROM establishment_members WHERE establishment_id = %s"
         " ORDER BY credit_code", (establishment_id,))]
@@ -170,9 +204,12 @@ def end_assignment(tx: Transaction, assignment_id: int, ended_on: dt.date) -> di
 
 
 def assignment(tx: Transaction, assignment_id: int) -> dict:
-    row = tx.one("SELECT * FROM work_coverage WHERE id = %s", (assignment_id,))
+    """The assignment, with its enterprise's place (its jurisdiction)."""
+    row = tx.one("SELECT w.*, e.place_code FROM work_coverage w"
+                 " JOIN enterprises e ON e.credit_code = w.credit_code WHERE w.id = %s",
+                 (assignment_id,))
     if row is None:
-        raise NotFound(f"no assignment {assignment_id}", {"assignment_id": assignment_id})
+        raise assignment_absent(assignment_id)
     return row
 
 
@@ -256,7 +293,7 @@ def application(tx: Transaction, application_id: int, *, lock: bool = False) -> 
                  " JOIN enterprises e ON e.credit_code = d.credit_code WHERE d.id = %s"
                  + (" FOR UPDATE OF d" if lock else ""), (application_id,))
     if row is None:
-        raise NotFound(f"no application {application_id}", {"application_id": application_id})
+        raise application_absent(application_id)
     row["history"] = tx.all("SELECT status, on_date AS on, note FROM double_strong_history"
                             " WHERE application_id = %s ORDER BY recorded_at", (application_id,))
     return row
@@ -299,7 +336,7 @@ def insert_lagging(tx: Transaction, values: dict) -> int:
 def lagging(tx: Transaction, lagging_id: int) -> dict:
     row = tx.one(_LAGGING + " WHERE l.id = %s", (lagging_id,))
     if row is None:
-        raise NotFound(f"no lagging record {lagging_id}", {"lagging_id": lagging_id})
+        raise lagging_absent(lagging_id)
     return row
 
 
@@ -334,7 +371,7 @@ def insert_six_good(tx: Transaction, establishment_id: int, year: int) -> int:
 def six_good(tx: Transaction, entry_id: int) -> dict:
     row = tx.one(_SIX_GOOD + " WHERE x.id = %s", (entry_id,))
     if row is None:
-        raise NotFound(f"no entry {entry_id}", {"entry_id": entry_id})
+        raise six_good_absent(entry_id)
     return row
 
 
@@ -360,7 +397,7 @@ def training_class(tx: Transaction, class_id: int, *, lock: bool = False) -> dic
     row = tx.one("SELECT * FROM training_classes WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (class_id,))
     if row is None:
-        raise NotFound(f"no training class {class_id}", {"class_id": class_id})
+        raise class_absent(class_id)
     row["sessions_held"] = tx.scalar(
         "SELECT count(DISTINCT session) FROM attendance a JOIN enrolments n ON n.id = a.enrolment_id"
         " WHERE n.class_id = %s", (class_id,))

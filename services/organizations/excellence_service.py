@@ -48,7 +48,8 @@ class ExcellenceEntrypoints:
     @operation
     def check_commitment(self, call, params):
         commitment = records.commitment(call.tx, params["commitment_id"], lock=True)
-        call.principal.require_place(commitment["place_code"])
+        call.principal.require_visible(commitment["place_code"],
+                                       records.missing_commitment(params["commitment_id"]))
         excellence.not_before(params["checked_on"], commitment["made_on"], "checked_on",
                               "it was made")
         records.check_commitment(call.tx, commitment["id"], params)
@@ -79,7 +80,7 @@ class ExcellenceEntrypoints:
     # -- shining words and deeds -----------------------------------------------------------
     def _deed(self, call, deed_id: int, *, lock: bool = False) -> dict:
         deed = records.deed(call.tx, deed_id, lock=lock)
-        call.principal.require_place(deed["place_code"])
+        call.principal.require_visible(deed["place_code"], records.missing_deed(deed_id))
         return deed
 
     @operation
@@ -162,6 +163,8 @@ class ExcellenceEntrypoints:
     @operation
     def recognize_service_organization(self, call, params):
         creation = records.creation(call.tx, params["creation_id"], lock=True)
+        call.principal.require_visible(creation["place_code"],
+                                       records.missing_creation(params["creation_id"]))
         call.principal.require_superior(creation["place_code"])  # named by the superior
         if creation["status"] == "recognized":
             raise Conflict(f"recognized already on {creation['recognized_on']}", {})

@@ -49,11 +49,16 @@ _COMMITMENT = ("SELECT x.*, o.name AS organization_name, o.place_code FROM commi
                + _ORG)
 
 
+# missing_*: not there, or outside the caller's jurisdiction (store.missing_organization).
+def missing_commitment(commitment_id: int) -> NotFound:
+    return NotFound(f"no commitment {commitment_id}", {"commitment_id": commitment_id})
+
+
 def commitment(tx: Transaction, commitment_id: int, *, lock: bool = False) -> dict:
     row = tx.one(_COMMITMENT + " WHERE x.id = %s" + (" FOR UPDATE OF x" if lock else ""),
                  (commitment_id,))
     if row is None:
-        raise NotFound(f"no commitment {commitment_id}", {"commitment_id": commitment_id})
+        raise missing_commitment(commitment_id)
     return _with_checks(tx, [row])[0]
 
 
@@ -112,10 +117,14 @@ def insert_deed(tx: Transaction, values: dict) -> int:
                      " %(story)s, %(happened_on)s, 'submitted') RETURNING id", values)
 
 
+def missing_deed(deed_id: int) -> NotFound:
+    return NotFound(f"no deed {deed_id}", {"deed_id": deed_id})
+
+
 def deed(tx: Transaction, deed_id: int, *, lock: bool = False) -> dict:
     row = tx.one(_DEED + " WHERE x.id = %s" + (" FOR UPDATE OF x" if lock else ""), (deed_id,))
     if row is None:
-        raise NotFound(f"no deed {deed_id}", {"deed_id": deed_id})
+        raise missing_deed(deed_id)
     return row
 
 
@@ -201,12 +210,15 @@ def insert_creation(tx: Transaction, values: dict) -> int:
                        {"year": values["year"]}) from None
 
 
+def missing_creation(creation_id: int) -> NotFound:
+    return NotFound(f"no service-oriented creation {creation_id}", {"creation_id": creation_id})
+
+
 def creation(tx: Transaction, creation_id: int, *, lock: bool = False) -> dict:
     row = tx.one(_CREATION + " WHERE x.id = %s" + (" FOR UPDATE OF x" if lock else ""),
                  (creation_id,))
     if row is None:
-        raise NotFound(f"no service-oriented creation {creation_id}",
-                       {"creation_id": creation_id})
+        raise missing_creation(creation_id)
     return row
 
 

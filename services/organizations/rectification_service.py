@@ -20,10 +20,14 @@ operation = entrypoints.operations("organizations")
 
 
 class RectificationEntrypoints:
-    def _case_in_reach(self, call, case_id: int, *, lock: bool = False):
+    """Methods of OrganizationsService (which provides _organization_in_reach)."""
+
+    def _case_in_reach(self, call, case_id: int, *, lock: bool = False, absent=None):
+        """The case and its organization; outside the jurisdiction, `absent` (the case's
+        own NotFound, or that of the record that named the case, e.g. a task)."""
         case = cases.get_case(call.tx, case_id, lock=lock)
         org = store.get_organization(call.tx, case.organization_id)
-        call.principal.require_place(org.place_code)
+        call.principal.require_visible(org.place_code, absent or cases.missing_case(case_id))
         return case, org
 
     def _case_view(self, call, case, org) -> dict:
@@ -45,8 +49,7 @@ class RectificationEntrypoints:
     @operation
     def cases_of(self, call, params):
         with call.tx.snapshot():
-            org = store.get_organization(call.tx, params["organization_id"])
-            call.principal.require_place(org.place_code)
+            org = self._organization_in_reach(call, params["organization_id"])
             return {"items": [self._case_view(call, cases.get_case(call.tx, case_id), org)
                               for case_id in cases.case_ids_of(call.tx, org.id)]}
 
@@ -73,7 +76,8 @@ class RectificationEntrypoints:
     @operation
     def complete_task(self, call, params):
         task = cases.get_task(call.tx, params["task_id"])
-        case, org = self._case_in_reach(call, task["case_id"], lock=True)
+        case, org = self._case_in_reach(call, task["case_id"], lock=True,
+                                        absent=cases.missing_task(params["task_id"]))
         rectification.check_can_complete_tasks(case)
         if task["round"] != case.round:
             raise ValidationError("the task belongs to an earlier round",
@@ -133,8 +137,7 @@ class RectificationEntrypoints:
     # -- exemplars and demonstration sites ---------------------------------------------
     @operation
     def add_exemplar(self, call, params):
-        org = store.get_organization(call.tx, params["organization_id"])
-        call.principal.require_place(org.place_code)
+        org = self._organization_in_reach(call, params["organization_id"])
         exemplar_id = cases.insert_exemplar(call.tx, params)
         call.tx.audit("organization", org.id, {"exemplar": {"id": exemplar_id,
                                                             "title": params["title"]}})
@@ -148,8 +151,7 @@ class RectificationEntrypoints:
 
     @operation
     def designate_demonstration_site(self, call, params):
-        org = store.get_organization(call.tx, params["organization_id"])
-        call.principal.require_place(org.place_code)
+        org = self._organization_in_reach(call, params["organization_id"])
         # S§2: the province, the cities and the counties each designate their own batch.
         caller_level = regions.level_of(call.principal.place_code)
         if regions.LEVELS.index(caller_level) > regions.LEVELS.index(params["level"]):

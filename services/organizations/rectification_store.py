@@ -33,11 +33,20 @@ def has_case_for_round(tx: Transaction, organization_id: int, round_id: int) -> 
                      " AND grade_round_id = %s", (organization_id, round_id)) is not None
 
 
+# missing_*: not there, or outside the caller's jurisdiction (store.missing_organization).
+def missing_case(case_id: int) -> NotFound:
+    return NotFound(f"no rectification case {case_id} (未找到该整改事项)", {"case_id": case_id})
+
+
+def missing_task(task_id: int) -> NotFound:
+    return NotFound(f"no task {task_id}", {"task_id": task_id})
+
+
 def get_case(tx: Transaction, case_id: int, *, lock: bool = False) -> Case:
     row = tx.one(f"SELECT {', '.join(_CASE_FIELDS)} FROM rectification_cases WHERE id = %s"
                  + (" FOR UPDATE" if lock else ""), (case_id,))
     if row is None:
-        raise NotFound(f"no rectification case {case_id} (未找到该整改事项)", {"case_id": case_id})
+        raise missing_case(case_id)
     return _case(row)
 
 
@@ -88,7 +97,7 @@ def add_tasks(tx: Transaction, case: Case, new_tasks: list[dict]) -> None:
 def get_task(tx: Transaction, task_id: int) -> dict:
     row = tx.one("SELECT * FROM rectification_tasks WHERE id = %s", (task_id,))
     if row is None:
-        raise NotFound(f"no task {task_id}", {"task_id": task_id})
+        raise missing_task(task_id)
     return row
 
 

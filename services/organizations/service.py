@@ -14,7 +14,7 @@ from services.organizations import domain, excellence_store, store
 from services.organizations.excellence_service import ExcellenceEntrypoints
 from services.organizations.rectification_service import RectificationEntrypoints
 from shared import entrypoints, regions
-from shared.auth import CallerIdentity
+from shared.auth import CallerIdentity, Principal
 from shared.contracts import organizations as contract
 from shared.contracts.common import encode_cursor
 from shared.db import Database
@@ -130,24 +130,26 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         except NotFound:
             raise ValidationError("unknown place", {"place_code": [f"no place {code}"]}) from None
 
-    def _check_parent(self, call, org: domain.Organization) -> None:
-        if org.parent_id is not None:
-            self._check_parent_in(call.tx, org)
-
-    def _check_parent_in(self, tx, org: domain.Organization) -> None:
+    def _check_parent(self, call, org: domain.Organization, *, named: bool) -> None:
+        """`named`: the caller chose this parent now, so it must be one the caller sees."""
+        if org.parent_id is None:
+            return
         try:
             # FOR SHARE: a parent dissolved meanwhile would count no children and leave
             # this one under a dissolved organization.
-            parent = store.get_organization(tx, org.parent_id, lock="share")
+            parent = store.get_organization(call.tx, org.parent_id, lock="share")
         except NotFound:
-            raise ValidationError("unknown parent", {"parent_id": [f"no organization {org.parent_id}"]}) from None
-        above = store.ancestor_ids(tx, parent.id) if org.id is not None else []
-        domain.check_parent(org, parent, above)
+            raise _unknown_parent(org.parent_id) from None
+        if named:
+            call.principal.require_visible(parent.place_code, _unknown_parent(parent.id))
+        domain.check_parent(org, parent, store.ancestor_ids(call.tx, parent.id))
 
-    def _check_new_parents(self, tx, orgs: list[domain.Organization]) -> None:
-        """_check_parent_in for organizations being registered, their parents read (and
+    def _check_new_parents(self, tx, orgs: list[domain.Organization],
+                           principal: Principal | None) -> None:
+        """_check_parent for organizations being registered, their parents read (and
         share-locked) in one statement: an import's chunk names the same few committees
-        again and again."""
+        again and again. `principal`: the caller, who must see each parent (None: an
+        event's)."""
         wanted = {org.parent_id for org in orgs if org.parent_id is not None}
         if not wanted:
             return
@@ -156,13 +158,29 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             if org.parent_id is None:
                 continue
             if org.parent_id not in parents:
-                raise ValidationError("unknown parent", {"parent_id": [f"no organization {org.parent_id}"]})
+                raise _unknown_parent(org.parent_id)
+            if principal is not None:
+                principal.require_visible(parents[org.parent_id].place_code,
+                                          _unknown_parent(org.parent_id))
             domain.check_parent(org, parents[org.parent_id], [])  # a new one is under nothing
 
     def _organization_in_reach(self, call, organization_id: int, *, lock: str | None = None):
         org = store.get_organization(call.tx, organization_id, lock=lock)
-        call.principal.require_place(org.place_code)
+        call.principal.require_visible(org.place_code, store.missing_organization(organization_id))
         return org
+
+    def _leader_in_reach(self, call, leader_id: int, *, lock: str | None = None):
+        """The leader and its organization (locked with `lock`); a leader of an
+        organization outside the jurisdiction is no such leader."""
+        organization_id = store.get_leader(call.tx, leader_id)["organization_id"]
+        org = store.get_organization(call.tx, organization_id, lock=lock)
+        call.principal.require_visible(org.place_code, store.missing_leader(leader_id))
+        return store.get_leader(call.tx, leader_id), org  # the leader as it is under the lock
+
+    def _organizer_in_reach(self, call, organizer_id: int) -> dict:
+        organizer = store.get_organizer(call.tx, organizer_id)
+        call.principal.require_visible(organizer["place_code"], store.missing_organizer(organizer_id))
+        return organizer
 
     @operation
     def register_organization(self, call, params):
@@ -176,11 +194,12 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         """register_organization's path for many (an import's chunk): all or an error."""
         for values in rows:
             call.principal.require_place(values["place_code"])
-        return self._register(call.tx, rows)
+        return self._register(call.tx, rows, call.principal)
 
-    def _register(self, tx, rows: list[dict]) -> list[domain.Organization]:
+    def _register(self, tx, rows: list[dict],
+                  principal: Principal | None = None) -> list[domain.Organization]:
         orgs = [domain.register(values, self.rules) for values in rows]
-        self._check_new_parents(tx, orgs)
+        self._check_new_parents(tx, orgs, principal)
         store.insert_organizations(tx, orgs)  # refuses an unknown place
         seats = {org.id: domain.vacancy_posts_to_open(org, [], []) for org in orgs}
         store.defer_vacancies(tx, seats, "unfilled", dt.date.today())
@@ -225,7 +244,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         if not diff:
             return self._dump(org)
         if {"parent_id", "place_code", "kind"} & diff.keys():
-            self._check_parent(call, new)
+            self._check_parent(call, new, named="parent_id" in diff)
         for changed in ("kind", "place_code"):
             if changed in diff:
                 domain.check_children(new, store.active_children(call.tx, new.id), changed)
@@ -404,9 +423,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     @operation
     def end_leader(self, call, params):
-        organization_id = store.get_leader(call.tx, params["leader_id"])["organization_id"]
-        org = self._organization_in_reach(call, organization_id, lock="update")
-        leader = store.get_leader(call.tx, params["leader_id"])  # as it is under the lock
+        leader, org = self._leader_in_reach(call, params["leader_id"], lock="update")
         if leader["ended_on"] is not None:
             raise Conflict(f"leader {leader['id']} already left on {leader['ended_on']}",
                            {"leader_id": leader["id"]})
@@ -455,8 +472,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     @operation
     def end_organizer(self, call, params):
-        organizer = store.get_organizer(call.tx, params["organizer_id"])
-        call.principal.require_place(organizer["place_code"])
+        organizer = self._organizer_in_reach(call, params["organizer_id"])
         if organizer["ended_on"] is not None:
             raise Conflict(f"organizer {organizer['id']} already left on {organizer['ended_on']}",
                            {"organizer_id": organizer["id"]})
@@ -488,24 +504,31 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     @operation
     def audit_trail(self, call, params):
         entity_type, entity_id = params["entity_type"], params["entity_id"]
-        call.principal.require_place(self._place_of(call, entity_type, entity_id))
+        self._audited_in_reach(call, entity_type, entity_id)
         return {"items": store.audit_trail(call.tx, entity_type, entity_id)}
 
-    def _place_of(self, call, entity_type: str, entity_id: str) -> str:
-        """The place whose jurisdiction covers an audited entity."""
+    def _audited_in_reach(self, call, entity_type: str, entity_id: str) -> None:
+        """The audited entity is the caller's to see: a place (public) within the
+        jurisdiction, a record as each of its own methods finds it."""
         if entity_type == "place":
-            return store.get_place(call.tx, entity_id)["code"]
+            call.principal.require_place(store.get_place(call.tx, entity_id)["code"])
+            return
         if not entity_id.isdigit():
             raise ValidationError("bad entity id", {"entity_id": ["must be a number"]})
         number = int(entity_id)
         if entity_type == "organization":
-            return store.get_organization(call.tx, number).place_code
-        if entity_type == "organizer":
-            return store.get_organizer(call.tx, number)["place_code"]
-        if entity_type == "rectification_case":
-            return self._case_in_reach(call, number)[1].place_code
-        organization_id = store.get_leader(call.tx, number)["organization_id"]  # a leader
-        return store.get_organization(call.tx, organization_id).place_code
+            self._organization_in_reach(call, number)
+        elif entity_type == "organizer":
+            self._organizer_in_reach(call, number)
+        elif entity_type == "rectification_case":
+            self._case_in_reach(call, number)
+        else:
+            self._leader_in_reach(call, number)
+
+
+def _unknown_parent(parent_id: int) -> ValidationError:
+    """A parent that is not there, or not the caller's to see: one answer for both."""
+    return ValidationError("unknown parent", {"parent_id": [f"no organization {parent_id}"]})
 
 
 def _require_version(org: domain.Organization, read_version: int) -> None:

@@ -85,13 +85,20 @@ def _organization(row: dict) -> Organization:
     return Organization(**row)
 
 
+# missing_*: the one NotFound for a record that is not there and for one outside the
+# caller's jurisdiction (Principal.require_visible), built in one place so that the two
+# answers cannot drift apart and tell a caller what exists elsewhere.
+def missing_organization(organization_id: int) -> NotFound:
+    return NotFound(f"no organization {organization_id} (未找到该党组织)",
+                    {"organization_id": organization_id})
+
+
 def get_organization(tx: Transaction, organization_id: int, *, lock: str | None = None) -> Organization:
     """`lock`: "update" to change it, "share" to rely on it (a parent) until commit."""
     row = tx.one(_ORG_SELECT + " WHERE o.id = %s" + (f" FOR {lock.upper()} OF o" if lock else ""),
                  (organization_id,))
     if row is None:
-        raise NotFound(f"no organization {organization_id} (未找到该党组织)",
-                       {"organization_id": organization_id})
+        raise missing_organization(organization_id)
     return _organization(row)
 
 
@@ -268,10 +275,14 @@ def open_vacancy_rows(tx: Transaction, organization_id: int) -> list[dict]:
                   " AND status = 'open' ORDER BY opened_on, id", (organization_id,))
 
 
+def missing_leader(leader_id: int) -> NotFound:  # see missing_organization
+    return NotFound(f"no leader {leader_id}", {"leader_id": leader_id})
+
+
 def get_leader(tx: Transaction, leader_id: int) -> dict:
     row = tx.one(f"SELECT {LEADER_COLUMNS} FROM leaders WHERE id = %s", (leader_id,))
     if row is None:
-        raise NotFound(f"no leader {leader_id}", {"leader_id": leader_id})
+        raise missing_leader(leader_id)
     return row
 
 
@@ -427,11 +438,15 @@ def insert_organizer(tx: Transaction, values: dict) -> dict:
     return get_organizer(tx, organizer_id)
 
 
+def missing_organizer(organizer_id: int) -> NotFound:  # see missing_organization
+    return NotFound(f"no organizer {organizer_id}", {"organizer_id": organizer_id})
+
+
 def get_organizer(tx: Transaction, organizer_id: int) -> dict:
     row = tx.one(f"SELECT {ORGANIZER_COLUMNS} FROM organizers o JOIN places p ON p.code = o.place_code"
                  " WHERE o.id = %s", (organizer_id,))
     if row is None:
-        raise NotFound(f"no organizer {organizer_id}", {"organizer_id": organizer_id})
+        raise missing_organizer(organizer_id)
     return row
 
 

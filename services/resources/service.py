@@ -45,7 +45,7 @@ class ResourcesService(PlaceDirectory):
     # -- programs, budgets, allocations ---------------------------------------------------
     def _program(self, call, program_id: int, *, lock: bool = False) -> dict:
         program = store.program(call.tx, program_id, lock=lock)
-        call.principal.require_place(program["place_code"])
+        call.principal.require_visible(program["place_code"], store.program_absent(program_id))
         return program
 
     @operation
@@ -90,11 +90,13 @@ class ResourcesService(PlaceDirectory):
     def _allocation(self, call, allocation_id: int, *, lock: bool = False,
                     program_too: bool = False) -> dict:
         allocation = store.allocation(call.tx, allocation_id, lock=lock)
-        call.principal.require_place(allocation["place_code"])
+        call.principal.require_visible(allocation["place_code"],
+                                       store.allocation_absent(allocation_id))
         if program_too:
             # Paying out and recording what the money raised are the program's business,
             # as allocating is: the village's own principal sees its allocation but must
-            # not pay a county program's money out to itself.
+            # not pay a county program's money out to itself. Forbidden, not NotFound:
+            # the allocation it sees names the program already.
             call.principal.require_place(allocation["program_place_code"])
         return allocation
 
@@ -191,7 +193,7 @@ class ResourcesService(PlaceDirectory):
     # -- retired village cadres --------------------------------------------------------------
     def _cadre(self, call, cadre_id: int, *, lock: bool = False) -> dict:
         cadre = store.cadre(call.tx, cadre_id, lock=lock)
-        call.principal.require_place(cadre["place_code"])
+        call.principal.require_visible(cadre["place_code"], store.cadre_absent(cadre_id))
         why = domain.pension_shortfalls(cadre["years_served"], cadre["birth_date"],
                                         dt.date.today(), self.rules)
         return {**cadre, "eligible": not why, "why_not": why}
@@ -264,7 +266,7 @@ class ResourcesService(PlaceDirectory):
     # -- venues ----------------------------------------------------------------------------
     def _venue(self, call, venue_id: int, *, lock: bool = False) -> dict:
         venue = store.venue(call.tx, venue_id, lock=lock)
-        call.principal.require_place(venue["place_code"])
+        call.principal.require_visible(venue["place_code"], store.venue_absent(venue_id))
         venue["shortfalls"] = domain.venue_shortfalls(venue["place_code"], venue["area"],
                                                       venue["functions"], self.rules)
         venue["compliant"] = not venue["shortfalls"]  # by the rules in force, as reports count
@@ -296,6 +298,9 @@ class ResourcesService(PlaceDirectory):
 
     def _project_venue(self, call, project_id: int) -> tuple[dict, dict]:
         project = store.project(call.tx, project_id)
+        # Named by the project's id: outside the jurisdiction it is no such project (its
+        # venue's NotFound would tell that the project exists, and its venue).
+        call.principal.require_visible(project["place_code"], store.project_absent(project_id))
         return project, self._venue(call, project["venue_id"], lock=True)
 
     @operation

@@ -9,6 +9,30 @@ from shared.db import Transaction
 from shared.errors import Conflict, NotFound
 
 
+# -- not found ----------------------------------------------------------------------------
+# Each record's NotFound is built in one place: the service raises the very same one for a
+# record outside the caller's jurisdiction (Principal.require_visible), so that "not
+# there" and "not yours" cannot be told apart.
+def program_absent(program_id: int) -> NotFound:
+    return NotFound(f"no program {program_id}", {"program_id": program_id})
+
+
+def allocation_absent(allocation_id: int) -> NotFound:
+    return NotFound(f"no allocation {allocation_id}", {"allocation_id": allocation_id})
+
+
+def cadre_absent(cadre_id: int) -> NotFound:
+    return NotFound(f"no retired cadre {cadre_id}", {"cadre_id": cadre_id})
+
+
+def venue_absent(venue_id: int) -> NotFound:
+    return NotFound(f"no venue {venue_id}", {"venue_id": venue_id})
+
+
+def project_absent(project_id: int) -> NotFound:
+    return NotFound(f"no project {project_id}", {"project_id": project_id})
+
+
 # -- programs and money ----------------------------------------------------------------
 def insert_program(tx: Transaction, values: dict) -> int:
     return tx.scalar("INSERT INTO programs (kind, name, place_code) VALUES"
@@ -19,7 +43,7 @@ def program(tx: Transaction, program_id: int, *, lock: bool = False) -> dict:
     row = tx.one("SELECT * FROM programs WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                  (program_id,))
     if row is None:
-        raise NotFound(f"no program {program_id}", {"program_id": program_id})
+        raise program_absent(program_id)
     row["budgets"] = tx.all("SELECT year, amount::text FROM budgets WHERE program_id = %s"
                             " ORDER BY year", (program_id,))
     return row
@@ -55,7 +79,7 @@ def allocation(tx: Transaction, allocation_id: int, *, lock: bool = False) -> di
     row = tx.one(_ALLOCATIONS + " WHERE a.id = %s" + (" FOR UPDATE OF a" if lock else ""),
                  (allocation_id,))
     if row is None:
-        raise NotFound(f"no allocation {allocation_id}", {"allocation_id": allocation_id})
+        raise allocation_absent(allocation_id)
     return _with_payments(tx, [row])[0]
 
 
@@ -169,7 +193,7 @@ def cadre(tx: Transaction, cadre_id: int, *, lock: bool = False) -> dict:
                  " LEFT JOIN places p ON p.code = c.place_code WHERE c.id = %s"
                  + (" FOR UPDATE OF c" if lock else ""), (cadre_id,))
     if row is None:
-        raise NotFound(f"no retired cadre {cadre_id}", {"cadre_id": cadre_id})
+        raise cadre_absent(cadre_id)
     row["paid"] = tx.all("SELECT period, amount, paid_on FROM subsidies WHERE cadre_id = %s"
                          " ORDER BY period", (cadre_id,))
     return row
@@ -225,7 +249,7 @@ def venue(tx: Transaction, venue_id: int, *, lock: bool = False) -> dict:
                  " LEFT JOIN places p ON p.code = v.place_code WHERE v.id = %s"
                  + (" FOR UPDATE OF v" if lock else ""), (venue_id,))
     if row is None:
-        raise NotFound(f"no venue {venue_id}", {"venue_id": venue_id})
+        raise venue_absent(venue_id)
     row["projects"] = tx.all("SELECT id, kind, budget, status, started_on, planned_area,"
                              " planned_functions, completed_on, reason FROM venue_projects"
                              " WHERE venue_id = %s ORDER BY id", (venue_id,))
@@ -249,9 +273,11 @@ def insert_project(tx: Transaction, venue_id: int, values: dict) -> None:
 
 
 def project(tx: Transaction, project_id: int) -> dict:
-    row = tx.one("SELECT * FROM venue_projects WHERE id = %s", (project_id,))
+    """The project, with its venue's place (whose jurisdiction it is in)."""
+    row = tx.one("SELECT j.*, v.place_code FROM venue_projects j JOIN venues v ON v.id = j.venue_id"
+                 " WHERE j.id = %s", (project_id,))
     if row is None:
-        raise NotFound(f"no project {project_id}", {"project_id": project_id})
+        raise project_absent(project_id)
     return row
 
 

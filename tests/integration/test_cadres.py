@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from shared import identity_number
-from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from shared.errors import Conflict, Forbidden, JinweiError, NotFound, ValidationError
 from tests.support import (
     ALL_ROLES,
     SUICHANG,
@@ -499,23 +499,34 @@ def test_training_commitments_reviews_and_problems(stack, proxy):
 
 
 # -- jurisdiction --------------------------------------------------------------------------
+def error_of(call) -> tuple:
+    """What a call raises, all a caller can tell of it: the type, the message, the details."""
+    with pytest.raises(JinweiError) as raised:
+        call()
+    return type(raised.value), raised.value.message, raised.value.details
+
+
 def test_jurisdiction(stack, proxy, token_secret):
     village = next(iter(rural_townships(proxy).values()))[-1]
     theirs = proxy.cadres.register_person(**person(village))
     with rpc(stack.settings, token(token_secret, place=XIHU,
                                    roles=("cadres.read", "cadres.write",
                                           "cadres.personal_data"))) as xihu:
+        # a place the caller names is public: outside its jurisdiction, Forbidden
+        for call in (lambda: xihu.cadres.register_person(**person(village)),
+                     lambda: xihu.cadres.reserve_shortfall(place_code=SUICHANG),
+                     lambda: xihu.cadres.reserve_roster(place_code=SUICHANG),
+                     lambda: xihu.cadres.pool_report(place_code=SUICHANG)):
+            with pytest.raises(Forbidden):
+                call()
+        # a person it names there is not found, as if there were none
         for call in (lambda: xihu.cadres.get_person(person_id=theirs["id"]),
                      lambda: xihu.cadres.update_person(person_id=theirs["id"], version=1,
                                                          name="改名"),
-                     lambda: xihu.cadres.register_person(**person(village)),
-                     lambda: xihu.cadres.reserve_shortfall(place_code=SUICHANG),
-                     lambda: xihu.cadres.reserve_roster(place_code=SUICHANG),
                      lambda: xihu.cadres.recommend_reserve(
                          person_id=theirs["id"], place_code=village, recommended_by="x",
-                         method="self", recommended_on="2026-03-01"),
-                     lambda: xihu.cadres.pool_report(place_code=SUICHANG)):
-            with pytest.raises(Forbidden):
+                         method="self", recommended_on="2026-03-01")):
+            with pytest.raises(NotFound):
                 call()
         with pytest.raises(NotFound):  # not even whether the citizen is registered elsewhere
             xihu.cadres.find_person(identity_number=proxy.cadres.get_person(
@@ -542,7 +553,7 @@ def test_jurisdiction_across_townships_of_one_county(stack, proxy, token_secret)
         b_class = proxy.cadres.create_class(place_code=town_b, kind="forum", title="座谈会",
                                             starts_on="2026-06-01", ends_on="2026-06-01",
                                             hours="3")
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # B's class, as if there were none
             a.cadres.record_attendance(class_id=b_class["id"], person_id=mover["id"],
                                        attended=True)
     with pytest.raises(ValidationError):  # the county may, but B's class is for B's cadres
@@ -552,7 +563,7 @@ def test_jurisdiction_across_townships_of_one_county(stack, proxy, token_secret)
     # but the identity number whole only where it may read the person.
     as_reserve(proxy, mover["id"], villages_b[0])
     with rpc(stack.settings, token(token_secret, place=town_b, roles=roles)) as b:
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):
             b.cadres.get_person(person_id=mover["id"])
         rows = [r for r in b.cadres.reserve_roster(place_code=villages_b[0])["rows"]
                 if r["name"] == mover["name"]]
@@ -560,6 +571,63 @@ def test_jurisdiction_across_townships_of_one_county(stack, proxy, token_secret)
     rows = [r for r in proxy.cadres.reserve_roster(place_code=villages_b[0])["rows"]
             if r["name"] == mover["name"]]
     assert [r["identity_number"] for r in rows] == [whole]
+
+
+def test_an_id_in_another_township_is_answered_as_one_that_does_not_exist(stack, proxy,
+                                                                         token_secret):
+    (town_a, villages_a), (town_b, villages_b) = list(rural_townships(proxy).items())[12:14]
+    mine = proxy.cadres.register_person(**person(villages_a[0]))["id"]
+    someone = proxy.cadres.register_person(**person(villages_b[0]))["id"]
+    last_reserve = as_reserve(proxy, someone, villages_b[0], confirm=False)["id"]
+    person_id, reserve_id = someone + 1, last_reserve + 1  # ids yet to be given
+
+    def attempts(a):
+        return [
+            lambda: a.cadres.get_person(person_id=person_id),
+            lambda: a.cadres.update_person(person_id=person_id, version=1, name="改名"),
+            lambda: a.cadres.person_placements(person_id=person_id),
+            lambda: a.cadres.person_duties(person_id=person_id),
+            lambda: a.cadres.select_for_pool(person_id=person_id, selected_on="2026-03-01",
+                                             assessment="excellent", recommended_by="x"),
+            lambda: a.cadres.record_commitment(person_id=person_id, kind="start_up",
+                                               signed_on="2026-03-01", content="x"),
+            lambda: a.cadres.record_problem(person_id=person_id, kind="not_at_post",
+                                            found_on="2026-03-01", description="x"),
+            # a person named inside a reserve registration, to a village of the caller's
+            lambda: a.cadres.recommend_reserve(person_id=person_id, place_code=villages_a[0],
+                                               recommended_by="x", method="self",
+                                               recommended_on="2026-03-01"),
+            lambda: a.cadres.get_reserve(reserve_id=reserve_id),
+            lambda: a.cadres.assess_reserve(reserve_id=reserve_id, assessed_on="2026-03-15",
+                                            assessor="x", result="competent"),
+            lambda: a.cadres.confirm_reserve(reserve_id=reserve_id, confirmed_on="2026-04-01"),
+            lambda: a.cadres.withdraw_reserve(reserve_id=reserve_id,
+                                              withdrawn_on=TODAY.isoformat(), reason="x"),
+        ]
+
+    roles = ("cadres.read", "cadres.write", "cadres.personal_data")
+    with rpc(stack.settings, token(token_secret, place=town_a, roles=roles)) as a:
+        absent = [error_of(call) for call in attempts(a)]
+        # now they exist, in B: the person, and the person as B's reserve cadre
+        made = proxy.cadres.register_person(**person(villages_b[1]))["id"]
+        made_reserve = as_reserve(proxy, made, villages_b[1])["id"]
+        assert (made, made_reserve) == (person_id, reserve_id)
+        elsewhere = [error_of(call) for call in attempts(a)]
+        # an organization named in a placement: B's is as unknown as none at all
+        org = village_branch(stack, proxy, villages_b[0])
+
+        def placed_in(organization_id):
+            kind, message, details = error_of(lambda: a.cadres.record_placement(
+                person_id=mine, kind="party_secretary", placed_on=TODAY.isoformat(),
+                place_code=villages_a[0], organization_id=organization_id))
+            return kind, message, json.dumps(details).replace(str(organization_id), "<id>")
+
+        assert placed_in(org["id"]) == placed_in(org["id"] + 10**6)
+    assert all(kind is NotFound for kind, _, _ in absent)
+    assert elsewhere == absent
+    assert absent[0][2] == {"person_id": str(person_id)}  # nameko sends details as str()
+    assert absent[-1][2] == {"reserve_id": str(reserve_id)}
+    assert proxy.cadres.get_person(person_id=made)["name"] != "改名"
 
 
 @pytest.mark.parametrize("field, value", [("votes", 2**31), ("recommended_by", "村\x00党组织"),

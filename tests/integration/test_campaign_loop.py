@@ -10,8 +10,10 @@ from decimal import Decimal
 import kombu
 import psycopg2
 import pytest
+from nameko.exceptions import safe_for_serialization
 from prometheus_client import REGISTRY
 
+from services.evaluation import campaign_store, store
 from shared import dead_letters
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.support import (
@@ -433,6 +435,21 @@ def test_every_event_delivered_twice_changes_nothing_and_a_late_one_is_ignored(s
     assert dead_letters.list_dead_letters(stack.settings, "organizations") == []
 
 
+MISSING = 9_000_000_001  # an id no record has
+
+
+def astext(error):
+    """An error's message and details as a caller gets them (nameko sends values as text)."""
+    return error.message, safe_for_serialization(error.details)
+
+
+def refusal(call):
+    """What a call is refused with: (type, message, details)."""
+    with pytest.raises(Exception) as caught:
+        call()
+    return type(caught.value), caught.value.message, caught.value.details
+
+
 def test_refusals_are_typed_and_write_nothing(stack, proxy, token_secret):
     org = register(proxy, villages(proxy, townships(proxy)[3])[0])
     round_ = proxy.evaluation.open_round(place_code=SUICHANG, year=2026, name="错误测试")
@@ -462,18 +479,66 @@ def test_refusals_are_typed_and_write_nothing(stack, proxy, token_secret):
     changed = {k for k in after if after[k] != before[k]}
     assert changed == {"evaluation.surveys", "evaluation.audit"}  # the survey opened by hand
     assert after["evaluation.audit"] == before["evaluation.audit"] + 1
+    acceptance = proxy.evaluation.open_acceptance(organization_id=org["id"])  # poor: 0 or 1 star
+    campaign = proxy.evaluation.open_service_survey(place_code=SUICHANG, year=2026)
+    xihu_org = register(proxy, "330106002001")  # a community of Xihu
+    settled = state(stack)
     with rpc(stack.settings, token(token_secret, place="330106000000",
                                    roles=("evaluation.read", "evaluation.write",
                                           "organizations.read", "organizations.write"))) as xihu:
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # another county's round and organization: no such round
             xihu.evaluation.set_grade(round_id=round_["id"], organization_id=org["id"],
                                       grade="good", reason="越权")
+        # A record of another county is no such record: the same NotFound, word for word,
+        # as the store's for an id that does not exist — reads and writes alike, and before
+        # any other check (the round's place, a closed or empty survey, the stars' range).
+        named = {
+            "round": (store.round_absent, round_["id"], [
+                lambda i: xihu.evaluation.get_round(round_id=i),
+                # its own organization in another county's round: not "the organization is
+                # not in the round's place", which told that the round exists, and where
+                lambda i: xihu.evaluation.set_grade(round_id=i, organization_id=xihu_org["id"],
+                                                    grade="good", reason="越界"),
+                lambda i: xihu.evaluation.record_scores(round_id=i,
+                                                        organization_id=xihu_org["id"],
+                                                        assessor="self", scores=scores(90)),
+                lambda i: xihu.evaluation.get_grading(round_id=i,
+                                                      organization_id=xihu_org["id"])]),
+            "organization": (store.organization_absent, org["id"], [
+                lambda i: xihu.evaluation.surveys_of(organization_id=i),
+                lambda i: xihu.evaluation.acceptances_of(organization_id=i),
+                lambda i: xihu.evaluation.open_survey(kind="service_oriented",
+                                                      organization_id=i),
+                lambda i: xihu.evaluation.open_acceptance(organization_id=i),
+                lambda i: xihu.evaluation.set_grade(round_id=xihu_round["id"],
+                                                    organization_id=i, grade="good",
+                                                    reason="越界")]),
+            "survey": (store.survey_absent, survey["id"], [
+                lambda i: xihu.evaluation.get_survey(survey_id=i),
+                lambda i: xihu.evaluation.record_ballot(survey_id=i, answer="satisfied"),
+                lambda i: xihu.evaluation.record_counts(survey_id=i, counts={"satisfied": 1}),
+                lambda i: xihu.evaluation.close_survey(survey_id=i)]),  # no ballots: Conflict
+            "acceptance": (store.acceptance_absent, acceptance["id"], [
+                lambda i: xihu.evaluation.suggest_stars(acceptance_id=i, score=70),
+                lambda i: xihu.evaluation.rate_stars(acceptance_id=i, score=70, stars=2,
+                                                     reason="越权")]),  # 2: out of range
+            "campaign": (campaign_store.campaign_absent, campaign["id"], [
+                lambda i: xihu.evaluation.service_survey_report(campaign_id=i),
+                lambda i: xihu.evaluation.close_service_survey(campaign_id=i)]),
+        }
+        for kind, (absent, record_id, calls) in named.items():
+            for call in calls:
+                there = refusal(lambda call=call, record_id=record_id: call(record_id))
+                assert there == (NotFound, *astext(absent(record_id))), kind
+                assert refusal(lambda call=call: call(MISSING)) \
+                    == (NotFound, *astext(absent(MISSING))), kind
         with pytest.raises(Forbidden):
             xihu.evaluation.moving_up_report(place_code=LISHUI)
         with pytest.raises(Forbidden):
             xihu.organizations.ledger(place_code=SUICHANG)
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # a case of another county: no such case
             xihu.organizations.get_case(case_id=case["id"])
+    assert state(stack) == settled
 
 
 def test_joint_reviews_and_township_reports(stack, proxy):

@@ -3,14 +3,16 @@ service-oriented organizations (evaluation), on the real broker and databases: r
 over a generated county checked against numbers computed here, jurisdiction, bad input."""
 
 import datetime as dt
+import json
 import random
+import re
 import uuid
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from shared.errors import Conflict, Forbidden, ValidationError
+from shared.errors import Conflict, Forbidden, JinweiError, NotFound, ValidationError
 from tests.support import (
     SUICHANG,
     XIHU,
@@ -342,10 +344,10 @@ def test_concurrent_campaign_opens_and_late_creations(stack, proxy, token_secret
         campaign_id=opened[0]["id"])["total"]["organizations"] == 2)
 
 
-def organizations_event(stack, event_type, data):
-    """An event as the organizations service's relay would publish it."""
+def service_event(stack, source, event_type, data):
+    """An event as the `source` service's relay would publish it."""
 
-    body = {"id": str(uuid.uuid4()), "type": event_type, "source": "organizations",
+    body = {"id": str(uuid.uuid4()), "type": event_type, "source": source,
             "occurred_at": dt.datetime.now(dt.UTC).isoformat(), "schema_version": 1,
             "actor": {"subject": "test", "department": "test", "system": "test"}, "data": data}
     publish_event(stack.settings, body)
@@ -358,7 +360,7 @@ def test_a_creation_that_arrives_before_its_organization_is_surveyed_when_it_arr
     year, township = YEAR - 3, list(county_tree(proxy, XIHU))[0]
     campaign = proxy.evaluation.open_service_survey(place_code=XIHU, year=year)
     organization_id = 2_000_000_000 + random.randrange(1_000_000)  # unknown to evaluation
-    organizations_event(stack, "service_creation_entered", {
+    service_event(stack, "organizations", "service_creation_entered", {
         "creation_id": organization_id, "organization_id": organization_id, "year": year,
         "focus": "window_unit"})
     eventually(lambda: sql_value(stack.urls["evaluation"], "SELECT count(*) FROM service_creations"
@@ -367,7 +369,7 @@ def test_a_creation_that_arrives_before_its_organization_is_surveyed_when_it_arr
                (organization_id, campaign["id"]))
     assert sql_value(stack.urls["evaluation"], *surveys) == 0  # not known: none yet
 
-    organizations_event(stack, "organization_registered", {"organization": {
+    service_event(stack, "organizations", "organization_registered", {"organization": {
         "id": organization_id, "name": "迟到的党支部", "kind": "631",
         "sector": "government_agency", "place_code": township, "parent_id": None,
         "full_members": 5, "committee_size": 0, "status": "active",
@@ -375,29 +377,106 @@ def test_a_creation_that_arrives_before_its_organization_is_surveyed_when_it_arr
     eventually(lambda: sql_value(stack.urls["evaluation"], *surveys) == 1)
 
 
+NOWHERE = 987_654_321  # an id no record has
+
+
+def answer(call, record_id) -> tuple:
+    """What `call(record_id)` raises, the id itself masked: a record of another county must
+    get the very answer (type, message, details) that an id nobody has gets, or the
+    difference would tell that it exists."""
+    with pytest.raises(JinweiError) as caught:
+        call(record_id)
+    error = caught.value
+
+    def mask(text: str) -> str:
+        return re.sub(rf"\b{record_id}\b", "<id>", text)
+
+    return type(error), mask(error.message), mask(json.dumps(error.details, ensure_ascii=False))
+
+
 def test_jurisdiction(stack, proxy, token_secret):
     township = list(county_tree(proxy, SUICHANG))[9]
     org = register(proxy, township)
+    # A poor grade opens a rectification case (as evaluation's grade_assigned would).
+    service_event(stack, "evaluation", "grade_assigned", {
+        "organization_id": org["id"], "place_code": township, "round_id": NOWHERE,
+        "year": YEAR, "grade": "poor", "baseline_grade": "poor", "current_grade": "poor",
+        "is_baseline": True, "is_current": True, "sequence": 1, "method": "set",
+        "score": None, "reason": "测试"})
+    case = eventually(lambda: proxy.organizations.cases_of(organization_id=org["id"])["items"])[0]
+    soon = (TODAY + dt.timedelta(days=30)).isoformat()
+    task = proxy.organizations.set_plan(
+        case_id=case["id"], main_problems="x", measures=["x"],
+        tasks=[{"content": "x", "responsible": "x", "deadline": soon}])["tasks"][0]
+    commitment = proxy.organizations.make_commitment(
+        organization_id=org["id"], committer="organization", sentence="x", year=YEAR,
+        made_on=TODAY.isoformat())
+    deed = proxy.organizations.submit_deed(organization_id=org["id"], member_name="x",
+                                           title="x", story="x", happened_on=TODAY.isoformat())
+    creation = proxy.organizations.enter_service_creation(
+        organization_id=org["id"], year=YEAR, focus="general", entered_on=TODAY.isoformat(),
+        measures="x")
+    today = TODAY.isoformat()
     with rpc(stack.settings, token(token_secret, place=XIHU)) as xihu:
+        own = xihu.organizations
+        # Suichang's records, named by id from Xihu, are not there: the same NotFound as
+        # an id nobody has, before anything else about them (a deed not yet displayed, a
+        # case's state) is checked.
+        for call, record_id in [
+                (lambda i: own.make_commitment(organization_id=i, committer="organization",
+                                               sentence="x", year=YEAR, made_on=today),
+                 org["id"]),
+                (lambda i: own.record_system(organization_id=i, name="x", category="other",
+                                             established_on=today), org["id"]),
+                (lambda i: own.submit_deed(organization_id=i, member_name="x", title="x",
+                                           story="x", happened_on=today), org["id"]),
+                (lambda i: own.enter_service_creation(organization_id=i, year=YEAR,
+                                                      focus="general", entered_on=today,
+                                                      measures="x"), org["id"]),
+                (lambda i: own.commitments_of(organization_id=i), org["id"]),
+                (lambda i: own.systems_of(organization_id=i), org["id"]),
+                (lambda i: own.check_commitment(commitment_id=i, checked_on=today,
+                                                result="fulfilled", note="x"), commitment["id"]),
+                (lambda i: own.display_deed(deed_id=i, displayed_on=today, where="x"),
+                 deed["id"]),
+                (lambda i: own.rate_deed(deed_id=i, rated_on=today, rating="excellent",
+                                         rated_by="x"), deed["id"]),
+                (lambda i: own.recognize_service_organization(creation_id=i,
+                                                              recognized_on=today),
+                 creation["id"]),
+                (lambda i: own.get_case(case_id=i), case["id"]),
+                (lambda i: own.set_plan(case_id=i, main_problems="x", measures=["x"], tasks=[
+                    {"content": "x", "responsible": "x", "deadline": soon}]), case["id"]),
+                (lambda i: own.add_task(case_id=i, content="x", responsible="x", deadline=soon),
+                 case["id"]),
+                (lambda i: own.assign_help(case_id=i, kind="work_team", person="x", unit="x",
+                                           assigned_on=today), case["id"]),
+                (lambda i: own.notice(case_id=i), case["id"]),
+                (lambda i: own.record_posting(case_id=i, posted_on=today, location="x"),
+                 case["id"]),
+                (lambda i: own.audit_trail(entity_type="rectification_case", entity_id=str(i)),
+                 case["id"]),
+                (lambda i: own.complete_task(task_id=i, done_on=today), task["id"])]:
+            theirs = answer(call, record_id)
+            assert theirs == answer(call, NOWHERE) and theirs[0] is NotFound
+        # A place the caller names is public: outside the jurisdiction it is Forbidden.
         for call in (
-                lambda: xihu.organizations.make_commitment(
-                    organization_id=org["id"], committer="organization", sentence="x",
-                    year=YEAR, made_on=TODAY.isoformat()),
-                lambda: xihu.organizations.record_system(
-                    organization_id=org["id"], name="x", category="other",
-                    established_on=TODAY.isoformat()),
-                lambda: xihu.organizations.submit_deed(
-                    organization_id=org["id"], member_name="x", title="x", story="x",
-                    happened_on=TODAY.isoformat()),
-                lambda: xihu.organizations.enter_service_creation(
-                    organization_id=org["id"], year=YEAR, focus="general",
-                    entered_on=TODAY.isoformat(), measures="x"),
                 lambda: xihu.organizations.systems_report(place_code=SUICHANG),
                 lambda: xihu.organizations.publicity_report(place_code=SUICHANG, year=YEAR),
                 lambda: xihu.organizations.issue_publicity_cards(
                     place_code=township, year=YEAR, cards=1, issued_on=TODAY.isoformat()),
                 lambda: xihu.organizations.commitment_report(place_code=SUICHANG, year=YEAR),
+                lambda: xihu.organizations.ledger(place_code=SUICHANG),
                 lambda: xihu.evaluation.open_service_survey(place_code=SUICHANG, year=YEAR + 1)):
             with pytest.raises(Forbidden):
                 call()
+    # Nothing of it was written.
+    after = proxy.organizations.get_case(case_id=case["id"])
+    assert ([t["status"] for t in after["tasks"]], after["help"], after["postings"]) == \
+        (["open"], [], [])
+    assert proxy.organizations.commitments_of(organization_id=org["id"])["items"][0]["checks"] == []
     assert proxy.organizations.systems_of(organization_id=org["id"])["items"] == []
+    assert [d["status"] for d in proxy.organizations.deeds(place_code=township,
+                                                           year=YEAR)["items"]] == ["submitted"]
+    assert proxy.organizations.service_creation_report(
+        place_code=township, year=YEAR)["total"]["recognized"] == 0

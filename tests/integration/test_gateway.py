@@ -105,7 +105,8 @@ def test_queries_commands_and_their_errors(gw, province, token_secret, stack):
     xihu = token(token_secret, place=XIHU)
     status, _, problem = gw.get(
         f"/v1/organizations/get_organization?organization_id={created['id']}", token=xihu)
-    assert (status, problem["code"]) == (403, "forbidden")
+    # another county's record is "not there" to it, as an id that does not exist
+    assert (status, problem["code"]) == (404, "not_found")
     assert gw.post("/v1/organizations/register_organization", organization(place=place),
                    token=xihu)[0] == 403
     assert gw.get("/v1/organizations/get_organization?organization_id=999999",

@@ -14,7 +14,7 @@ import pytest
 
 from shared import credit_code, identity_number, regions
 from shared.contracts.imports import MAX_ROWS
-from shared.errors import Forbidden, NotFound, Unauthenticated, ValidationError
+from shared.errors import NotFound, Unauthenticated, ValidationError
 from shared.infra import provision
 from tests.support import (
     SUICHANG,
@@ -228,8 +228,9 @@ def test_get_import_not_found_forbidden_unauthenticated(stack, proxy, token_secr
     with pytest.raises(NotFound):
         proxy.organizations.get_import(job_id=str(uuid.uuid4()))
     with rpc(stack.settings, token(token_secret, place=LIANDU)) as other_county:
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as elsewhere:  # as if there were no such job
             other_county.organizations.get_import(job_id=job["id"])
+    assert elsewhere.value.message == f"no import job {job['id']} (未找到该导入任务)"
     with rpc(stack.settings, None) as anonymous:
         with pytest.raises(Unauthenticated):
             anonymous.organizations.get_import(job_id=job["id"])

@@ -2,6 +2,8 @@
 what another department's system does with a token."""
 
 import datetime as dt
+import json
+import re
 import uuid
 
 import eventlet
@@ -9,7 +11,14 @@ import psycopg2
 import pytest
 
 from shared.contracts.common import encode_cursor
-from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    JinweiError,
+    NotFound,
+    Unauthenticated,
+    ValidationError,
+)
 from tests.support import (
     HANGZHOU,
     LISHUI,
@@ -412,18 +421,84 @@ def test_the_audit_trail_records_who_changed_what(admin, stack, token_secret):
 
 
 # -- who may do what ------------------------------------------------------------------------
+NOWHERE = 987_654_321  # an id no record has
+
+
+def answer(call, record_id) -> tuple:
+    """What `call(record_id)` raises, the id itself masked: a record of another county must
+    get the very answer (type, message, details) that an id nobody has gets, or the
+    difference would tell that it exists."""
+    with pytest.raises(JinweiError) as caught:
+        call(record_id)
+    error = caught.value
+
+    def mask(text: str) -> str:
+        return re.sub(rf"\b{record_id}\b", "<id>", text)
+
+    return type(error), mask(error.message), mask(json.dumps(error.details, ensure_ascii=False))
+
+
 def test_a_county_principal_cannot_read_or_change_another_countys_organizations(stack, admin,
                                                                               token_secret):
-    xihu_org = admin.register_organization(**branch())
+    xihu_org = admin.register_organization(**committee())
+    xihu_leader = admin.appoint_leader(organization_id=xihu_org["id"], post="secretary",
+                                       name="西湖书记", method="election",
+                                       started_on="2024-06-01")["leaders"][0]
+    xihu_organizer = admin.appoint_organizer(place_code=TOWNSHIP, name="西湖组织员",
+                                             appointed_on="2024-01-01")
     suichang_org = admin.register_organization(**branch(place=VILLAGE_TOWNSHIP))
-    with rpc(stack.settings, token(token_secret, place=SUICHANG, roles=WRITE,
+    with rpc(stack.settings, token(token_secret, place=SUICHANG, roles=(*WRITE, "audit.read"),
                                    subject="遂昌县委组织部")) as proxy:
         county = proxy.organizations
         assert county.get_organization(organization_id=suichang_org["id"])["id"] == suichang_org["id"]
-        with pytest.raises(Forbidden):
-            county.get_organization(organization_id=xihu_org["id"])
-        with pytest.raises(Forbidden):
-            county.update_organization(organization_id=xihu_org["id"], version=1, name="越权")
+        assert county.audit_trail(entity_type="organization",
+                                  entity_id=str(suichang_org["id"]))["items"]
+        # Another county's record, named by its id, is not there: the same NotFound as an
+        # id nobody has, checked before anything else about it (its version, its state).
+        for call, record_id in [
+            (lambda i: county.get_organization(organization_id=i), xihu_org["id"]),
+            (lambda i: county.update_organization(organization_id=i, version=9, name="越权"),
+             xihu_org["id"]),
+            (lambda i: county.dissolve_organization(organization_id=i, version=1,
+                                                    effective_on="2025-01-01", reason="越权"),
+             xihu_org["id"]),
+            (lambda i: county.merge_organization(organization_id=suichang_org["id"], version=1,
+                                                 into_organization_id=i,
+                                                 effective_on="2025-01-01", reason="越权"),
+             xihu_org["id"]),
+            (lambda i: county.get_leadership(organization_id=i), xihu_org["id"]),
+            (lambda i: county.appoint_leader(organization_id=i, post="secretary", name="越权",
+                                             method="election", started_on="2025-01-01"),
+             xihu_org["id"]),
+            (lambda i: county.cases_of(organization_id=i), xihu_org["id"]),
+            (lambda i: county.add_exemplar(organization_id=i, title="越权", practice="越权",
+                                           level="county", published_on="2025-01-01"),
+             xihu_org["id"]),
+            (lambda i: county.designate_demonstration_site(organization_id=i, level="county",
+                                                           year=2025), xihu_org["id"]),
+            (lambda i: county.end_leader(leader_id=i, ended_on="2025-01-01", reason="resigned"),
+             xihu_leader["id"]),
+            (lambda i: county.end_organizer(organizer_id=i, ended_on="2025-01-01"),
+             xihu_organizer["id"]),
+            (lambda i: county.audit_trail(entity_type="organization", entity_id=str(i)),
+             xihu_org["id"]),
+            (lambda i: county.audit_trail(entity_type="leader", entity_id=str(i)),
+             xihu_leader["id"]),
+            (lambda i: county.audit_trail(entity_type="organizer", entity_id=str(i)),
+             xihu_organizer["id"]),
+        ]:
+            theirs = answer(call, record_id)
+            assert theirs == answer(call, NOWHERE) and theirs[0] is NotFound
+        # A parent named in the parameters too: "unknown parent", as for one nobody has,
+        # not whether (and why) another county's committee would fit.
+        for call in (
+                lambda i: county.register_organization(**branch(place=VILLAGE_TOWNSHIP,
+                                                                parent_id=i)),
+                lambda i: county.update_organization(organization_id=suichang_org["id"],
+                                                     version=1, parent_id=i)):
+            theirs = answer(call, xihu_org["id"])
+            assert theirs == answer(call, NOWHERE) and theirs[0] is ValidationError
+        # Places are public: one outside the jurisdiction, or a missing role, is Forbidden.
         with pytest.raises(Forbidden):
             county.list_organizations(place_code=XIHU)
         with pytest.raises(Forbidden):
@@ -432,30 +507,21 @@ def test_a_county_principal_cannot_read_or_change_another_countys_organizations(
             county.import_places(places=[{"code": SUICHANG, "name": "遂昌县"}])  # no places.admin
         assert county.place_path(code=TOWNSHIP)["items"]  # place names are reference data
         for method, kwargs in [
-            ("dissolve_organization", {"organization_id": xihu_org["id"], "version": 1,
-                                       "effective_on": "2025-01-01", "reason": "越权"}),
-            ("merge_organization", {"organization_id": suichang_org["id"], "version": 1,
-                                    "into_organization_id": xihu_org["id"],
-                                    "effective_on": "2025-01-01", "reason": "越权"}),
-            ("get_leadership", {"organization_id": xihu_org["id"]}),
-            ("appoint_leader", {"organization_id": xihu_org["id"], "post": "secretary",
-                                "name": "越权", "method": "election", "started_on": "2025-01-01"}),
             ("incomplete_teams", {"place_code": XIHU}),
             ("reelection_due", {"place_code": XIHU}),
             ("townships_without_organizer", {"code": XIHU}),
             ("list_organizers", {"code": XIHU}),
             ("appoint_organizer", {"place_code": TOWNSHIP, "name": "越权",
                                    "appointed_on": "2025-01-01"}),
+            ("audit_trail", {"entity_type": "place", "entity_id": TOWNSHIP}),
         ]:
             with pytest.raises(Forbidden):
                 getattr(county, method)(**kwargs)
-    with rpc(stack.settings, token(token_secret, place=SUICHANG, roles=("audit.read",))) as proxy:
-        with pytest.raises(Forbidden):
-            proxy.organizations.audit_trail(entity_type="organization",
-                                            entity_id=str(xihu_org["id"]))
-        assert proxy.organizations.audit_trail(entity_type="organization",
-                                               entity_id=str(suichang_org["id"]))["items"]
     assert admin.get_organization(organization_id=xihu_org["id"])["version"] == 1
+    assert admin.get_organization(organization_id=suichang_org["id"])["version"] == 1
+    assert [p["id"] for p in admin.get_leadership(organization_id=xihu_org["id"])["leaders"]] == \
+        [xihu_leader["id"]]
+    assert xihu_organizer["id"] in {o["id"] for o in admin.list_organizers(code=XIHU)["items"]}
     with rpc(stack.settings, token(token_secret, place=LISHUI, roles=READ)) as proxy:
         with pytest.raises(Forbidden):  # reads only
             proxy.organizations.register_organization(**branch(place=VILLAGE_TOWNSHIP))

@@ -11,10 +11,11 @@ import eventlet
 import kombu
 import psycopg2
 import pytest
+from nameko.exceptions import safe_for_serialization
 
 from services.resources import domain, store
 from shared.db import Transaction
-from shared.errors import Conflict, Forbidden, ValidationError
+from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.support import SUICHANG, XIHU, eventually, rpc, sample_places, services_running, token
 
 TODAY = dt.date.today()
@@ -413,23 +414,98 @@ def test_only_the_programs_place_pays_out_and_records_income(stack, proxy, token
     assert paid["disbursed"] == "10.00"
 
 
+MISSING = 9_000_000_001  # an id no record has
+
+
+def astext(error):
+    """An error's message and details as a caller gets them (nameko sends values as text)."""
+    return error.message, safe_for_serialization(error.details)
+
+
+def refusal(call):
+    """What a call is refused with: (type, message, details)."""
+    with pytest.raises(Exception) as caught:
+        call()
+    return type(caught.value), caught.value.message, caught.value.details
+
+
 def test_jurisdiction(stack, proxy, token_secret):
     county = tree(proxy)
     village = villages_only(county[rural(county)[0]])[-1]
+    full = ["party_activities", "education_training", "convenience_services", "culture"]
     program = proxy.resources.create_program(kind="other", name="测试", place_code=SUICHANG)
     proxy.resources.set_budget(program_id=program["id"], year=2026, amount="100.00")
     allocation = proxy.resources.allocate(program_id=program["id"], year=2026, place_code=village,
                                           amount="100.00", purpose="x")
+    venue = proxy.resources.register_venue(place_code=village, name="活动室", area="120",
+                                           functions=full)
+    project = proxy.resources.start_project(venue_id=venue["id"], kind="upgrade",
+                                            budget="1000.00", started_on=TODAY.isoformat(),
+                                            planned_area="220", planned_functions=full)["projects"][0]
+    cadre = proxy.resources.register_retired_cadre(name="跨区测试", place_code=village,
+                                                   birth_date="1990-01-01", years_served=2,
+                                                   left_on="2020-01-01")  # not eligible
+    url = stack.urls["resources"]
+    written = ("SELECT (SELECT array_agg((year, amount)) FROM budgets WHERE program_id = %(p)s)::text,"
+               " (SELECT count(*) FROM allocations WHERE program_id = %(p)s),"
+               " (SELECT count(*) FROM disbursements WHERE allocation_id = %(a)s),"
+               " (SELECT count(*) FROM project_income WHERE allocation_id = %(a)s),"
+               " (SELECT count(*) FROM venue_projects WHERE venue_id = %(v)s AND status = 'in_progress'),"
+               " (SELECT count(*) FROM subsidies WHERE cadre_id = %(c)s)")
+    ids = {"p": program["id"], "a": allocation["id"], "v": venue["id"], "c": cadre["id"]}
+    before = rows(url, written, ids)
+    xihu_village = "330106002201"
     with rpc(stack.settings, token(token_secret, place=XIHU,
                                    roles=("resources.read", "resources.write"))) as xihu:
-        for call in (lambda: xihu.resources.get_allocation(allocation_id=allocation["id"]),
-                     lambda: xihu.resources.disburse(allocation_id=allocation["id"], amount="1",
-                                                     paid_on=TODAY.isoformat(), document="x"),
-                     lambda: xihu.resources.funding_report(place_code=SUICHANG, year=2026),
-                     lambda: xihu.resources.allocate(program_id=program["id"], year=2026,
-                                                     place_code="330106002201", amount="1",
-                                                     purpose="x"),
-                     lambda: xihu.resources.venue_report(place_code=SUICHANG)):
+        # A record of another county is no such record: the same NotFound, word for word,
+        # as the store's for an id that does not exist — reads and writes alike, and
+        # before any check of its state (over the budget, not under way, not eligible).
+        named = {
+            "program": (store.program_absent, program["id"], [
+                lambda i: xihu.resources.set_budget(program_id=i, year=2026, amount="0.00"),
+                lambda i: xihu.resources.allocate(program_id=i, year=2026,
+                                                  place_code=xihu_village, amount="1000.00",
+                                                  purpose="x")]),
+            "allocation": (store.allocation_absent, allocation["id"], [
+                lambda i: xihu.resources.get_allocation(allocation_id=i),
+                lambda i: xihu.resources.disburse(allocation_id=i, amount="1000.00",
+                                                  paid_on=TODAY.isoformat(), document="x"),
+                lambda i: xihu.resources.record_income(allocation_id=i, year=2026,
+                                                       income="1.00")]),
+            "venue": (store.venue_absent, venue["id"], [
+                lambda i: xihu.resources.get_venue(venue_id=i),
+                lambda i: xihu.resources.start_project(  # one is under way already
+                    venue_id=i, kind="upgrade", budget="1.00", started_on=TODAY.isoformat(),
+                    planned_area="220", planned_functions=full)]),
+            "project": (store.project_absent, project["id"], [
+                lambda i: xihu.resources.complete_project(project_id=i, area="220",
+                                                          functions=full,
+                                                          completed_on=TODAY.isoformat()),
+                lambda i: xihu.resources.cancel_project(project_id=i, reason="x")]),
+            "cadre": (store.cadre_absent, cadre["id"], [
+                lambda i: xihu.resources.get_retired_cadre(cadre_id=i),
+                lambda i: xihu.resources.pay_subsidy(cadre_id=i, period="2026-01",
+                                                     amount="300.00",
+                                                     paid_on=TODAY.isoformat())]),
+        }
+        for kind, (absent, record_id, calls) in named.items():
+            for call in calls:
+                there = refusal(lambda call=call, record_id=record_id: call(record_id))
+                missing = refusal(lambda call=call: call(MISSING))
+                assert there == (NotFound, *astext(absent(record_id))), kind
+                assert missing == (NotFound, *astext(absent(MISSING))), kind
+
+        # Places are public: a report or a record under a place outside the subtree is
+        # Forbidden, as is a missing role.
+        for call in (lambda: xihu.resources.funding_report(place_code=SUICHANG, year=2026),
+                     lambda: xihu.resources.venue_report(place_code=SUICHANG),
+                     lambda: xihu.resources.create_program(kind="other", name="x",
+                                                           place_code=SUICHANG)):
             with pytest.raises(Forbidden):
                 call()
+    with rpc(stack.settings, token(token_secret, place=XIHU,
+                                   roles=("resources.read",))) as reader:
+        with pytest.raises(Forbidden):  # the role first: nothing is looked up without it
+            reader.resources.set_budget(program_id=program["id"], year=2026, amount="0.00")
+    assert rows(url, written, ids) == before
     assert proxy.resources.get_allocation(allocation_id=allocation["id"])["disbursed"] == "0.00"
