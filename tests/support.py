@@ -269,11 +269,12 @@ class Gateway:
     """The HTTP gateway under a real gunicorn (a child process), on a free port."""
 
     def __init__(self, settings: config.Settings, var_dir, *, rpc_timeout: float = 3,
-                 workers: int = 2, threads: int = 4):
+                 workers: int = 2, threads: int = 4, port: int | None = None,
+                 extra_env: dict | None = None):
         import os
         import sys
 
-        self.port = free_ports(1)[0]
+        self.port = port or free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JINWEI_")}
         self.env.update(AMQP_URI=settings.amqp_uri_of("gateway"),
@@ -282,7 +283,8 @@ class Gateway:
                         GATEWAY_HTTP_PORT=str(self.port),
                         JINWEI_VAR_DIR=str(var_dir), JINWEI_RPC_TIMEOUT=str(rpc_timeout),
                         JINWEI_GATEWAY_WORKERS=str(workers),
-                        JINWEI_GATEWAY_THREADS=str(threads), PYTHONUNBUFFERED="1")
+                        JINWEI_GATEWAY_THREADS=str(threads), PYTHONUNBUFFERED="1",
+                        **(extra_env or {}))
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.argv = [sys.executable, "-m", "services.gateway"]
         self.log = open(f"{var_dir}/gateway.log", "ab")  # noqa: SIM115 - closed in stop

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import docs_page, health, metrics, openapi
+from services.gateway import connection, docs_page, health, metrics, openapi
 from services.gateway import spreadsheet_routes as sheets
 from services.gateway.http import (
     bearer_token,
@@ -38,7 +38,7 @@ from services.gateway.http import (
     query_params,
     with_request_id,
 )
-from services.gateway.limits import Limits, TooLarge, parse_json, read_body
+from services.gateway.limits import BODY_READ, Limits, TooLarge, parse_json, read_body
 from services.gateway.limits import request_id as sanitized_request_id
 from shared import auth, config, contracts
 from shared.errors import JinweiError, ValidationError
@@ -116,10 +116,9 @@ class Gateway:
                                "finds it in the log", request.path, request_id=request_id)
         if response.status_code >= 400 and outcome == "success":
             outcome = f"http_{response.status_code}"
-        if response.status_code >= 400 and _has_body(request):
-            # Its body may be unread: closing spares gunicorn reading it all to reuse
-            # the connection (a refusal costs the gateway nothing of the body).
-            response.headers["Connection"] = "close"
+        if response.status_code >= 400 and _has_body(request) \
+                and not environ.get(BODY_READ):
+            connection.close_after_answer()  # gunicorn would read the rest to reuse it
         if response.status_code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="jinwei"'
         response.headers["X-Request-Id"] = request_id

@@ -56,6 +56,14 @@ def on_starting(server):
     _metrics_dir.mkdir(parents=True, exist_ok=True)
 
 
+def pre_request(worker, req):
+    # The application may end the connection instead of letting gunicorn read a body it
+    # refused (services/gateway/connection.py).
+    from services.gateway import connection
+
+    connection.remember(req)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from shared.errors import TooLarge, ValidationError
 
-__all__ = ["Limits", "TooLarge", "parse_json", "read_body", "request_id"]
+__all__ = ["BODY_READ", "Limits", "TooLarge", "parse_json", "read_body", "request_id"]
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+BODY_READ = "jinwei.body_read"  # in the WSGI environ: the body was read to its end
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def read_body(request, limit: int, what: str) -> bytes:
     body = b"".join(pieces)
     if len(body) > limit:
         raise TooLarge(f"the {what} is too large", {"body": [f"at most {limit} bytes"]})
+    request.environ[BODY_READ] = True
     return body
 
 
