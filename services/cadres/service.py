@@ -77,6 +77,36 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         call.principal.require_visible(person["place_code"], store.person_absent(person_id))
         return person
 
+    def _on_the_ledger(self, call, person_id: int) -> dict:
+        """A person to recommend, select or place: visible, and not withdrawn (locked, so
+        a withdrawal waits for the recommendation, or the recommendation sees it)."""
+        person = self._person(call, person_id, lock=True)
+        if person["withdrawn_on"] is not None:
+            raise Conflict(f"person {person_id} was withdrawn from the ledger on "
+                           f"{person['withdrawn_on']} (该人员已移出名册)",
+                           {"person_id": person_id})
+        return person
+
+    # An identity number is unique within a jurisdiction, not across the province: a
+    # number held only outside the caller's jurisdiction is registered again, and the
+    # answer is the one for a number held nowhere — whether a citizen is registered in
+    # another county is not the caller's to learn. The common superior of the two places
+    # sees the clash (identity_clashes) and has it resolved (docs/platform.md).
+    def _holders_in_reach(self, call, number: str, *, lock: bool) -> list[dict]:
+        """The people on the ledger with this number that the caller sees; with lock, no
+        one else checks or registers the number until this transaction ends."""
+        if lock:
+            store.lock_identity_number(call.tx, self.personal_data.index(number))
+        return [p for p in store.holders(call.tx, self.personal_data.indexes(number))
+                if call.principal.covers(p["place_code"])]
+
+    @staticmethod
+    def _registered(holders: list[dict]) -> Conflict:
+        return Conflict("a person with this identity number is registered in your "
+                        "jurisdiction already (该身份证号码已在本辖区登记)",
+                        {"identity_number": "registered",
+                         "person_ids": [p["id"] for p in holders]})
+
     @operation
     def register_person(self, call, params):
         return self._show(call, store.person(call.tx, self._register_person(call, params)))
@@ -88,9 +118,9 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         number = params["identity_number"]
         values = {**params, **self._sealed(number),
                   "birth_date": params["birth_date"] or identity_number.birth_date(number)}
-        if store.person_id_by_index(call.tx, self.personal_data.indexes(number)) is not None:
-            raise Conflict("a person with this identity number is registered already "
-                           "(该身份证号码已登记)", {"identity_number": "registered"})
+        holders = self._holders_in_reach(call, number, lock=True)
+        if holders:
+            raise self._registered(holders)
         person_id = store.insert_person(call.tx, values)
         call.tx.audit("person", person_id, {"registered": _audited(values)})
         return person_id
@@ -105,10 +135,10 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
             self._place_known(call, changes["place_code"])
         number = changes.pop("identity_number", None)
         if number is not None:
-            other = store.person_id_by_index(call.tx, self.personal_data.indexes(number))
-            if other not in (None, person["id"]):
-                raise Conflict("another person has this identity number (该身份证号码已登记)",
-                               {"identity_number": "registered"})
+            others = [p for p in self._holders_in_reach(call, number, lock=True)
+                      if p["id"] != person["id"]]
+            if others:
+                raise self._registered(others)
             changes.update(self._sealed(number))
         else:
             number = self.personal_data.open(person["id_number_sealed"], purpose=ID_PURPOSE)
@@ -126,16 +156,50 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     @operation
     def find_person(self, call, params):
-        person_id = store.person_id_by_index(
-            call.tx, self.personal_data.indexes(params["identity_number"]))
         # Outside the caller's jurisdiction it is not found either: whether a citizen is
         # registered somewhere is not the caller's to learn.
-        absent = NotFound("no person with this identity number in your jurisdiction", {})
-        if person_id is None:
-            raise absent
-        person = store.person(call.tx, person_id)
-        call.principal.require_visible(person["place_code"], absent)
-        return self._show(call, person)
+        holders = self._holders_in_reach(call, params["identity_number"], lock=False)
+        if not holders:
+            raise NotFound("no person with this identity number in your jurisdiction", {})
+        if len(holders) > 1:
+            raise Conflict("this identity number is registered more than once in your "
+                           "jurisdiction: see identity_clashes (该身份证号码在本辖区重复登记)",
+                           {"person_ids": [p["id"] for p in holders],
+                            "place_codes": [p["place_code"] for p in holders]})
+        return self._show(call, store.person(call.tx, holders[0]["id"]))
+
+    @operation
+    def identity_clashes(self, call, params):
+        call.principal.require_place(params["place_code"])
+        try:
+            after = bytes.fromhex(params["after"][0]) if params["after"] else None
+        except ValueError:
+            raise ValidationError("not a cursor of this listing",
+                                  {"after": ["not a cursor of this listing"]}) from None
+        with call.tx.snapshot():
+            groups, last = store.clashes(call.tx, params["place_code"],
+                                         limit=params["limit"], after=after)
+        return {"items": [{"identity_number": self._show(call, people[0])["identity_number"],
+                           "people": [{k: p[k] for k in ("id", "name", "place_code",
+                                                         "place_name")} for p in people]}
+                          for people in groups],
+                "next_cursor": encode_cursor([last.hex()]) if last else None}
+
+    @operation
+    def withdraw_person(self, call, params):
+        person = self._person(call, params["person_id"], lock=True)
+        if person["withdrawn_on"] is not None:
+            raise Conflict(f"person {person['id']} was withdrawn on {person['withdrawn_on']}",
+                           {"person_id": person["id"]})
+        holding = {k: v for k, v in store.dependents(call.tx, person["id"]).items() if v}
+        if holding:
+            raise Conflict("end the person's open reserve recommendations and talent pool "
+                           "membership first (请先退出后备干部和人才库)", holding)
+        store.withdraw_person(call.tx, person["id"], params["version"],
+                              params["withdrawn_on"], params["reason"])
+        call.tx.audit("person", person["id"], {"withdrawn": {
+            "on": params["withdrawn_on"], "reason": params["reason"]}})
+        return self._show(call, store.person(call.tx, person["id"]))
 
     @operation
     def list_people(self, call, params):
@@ -200,7 +264,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     def _recommend_reserve(self, call, params) -> int:
         """recommend_reserve's whole path (an import runs it for each row): the id."""
-        self._person(call, params["person_id"])
+        self._on_the_ledger(call, params["person_id"])
         call.principal.require_place(params["place_code"])
         domain.check_reserve_place(params["place_code"], self.rules)
         self._place_known(call, params["place_code"])
@@ -214,15 +278,14 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     def _import_reserve_cadre(self, call, row: dict) -> None:
-        """A reserve cadre row: the person (one already registered in the caller's
-        jurisdiction is reused; anywhere else register_person refuses the number), then
+        """A reserve cadre row: the person (one on the ledger in the caller's jurisdiction
+        is reused, else registered: one elsewhere is not the caller's to know of), then
         the recommendation to the person's place."""
         person = row["person"]
-        person_id = store.person_id_by_index(
-            call.tx, self.personal_data.indexes(person["identity_number"]))
-        if person_id is None or not call.principal.covers(
-                store.person(call.tx, person_id)["place_code"]):
-            person_id = self._register_person(call, person)
+        holders = self._holders_in_reach(call, person["identity_number"], lock=True)
+        if len(holders) > 1:
+            raise self._registered(holders)
+        person_id = holders[0]["id"] if holders else self._register_person(call, person)
         self._recommend_reserve(call, {**row["reserve"], "person_id": person_id,
                                        "place_code": person["place_code"]})
 
@@ -339,7 +402,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     # -- the talent pool and placements ------------------------------------------------------
     @operation
     def select_for_pool(self, call, params):
-        person = self._person(call, params["person_id"], lock=True)
+        person = self._on_the_ledger(call, params["person_id"])
         domain.check_pool_selection(person, params["assessment"], self.rules)
         member_id = store.insert_pool_member(call.tx, person["id"], params)
         call.tx.audit("pool_member", member_id, {"selected": {
@@ -363,7 +426,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     @operation
     def record_placement(self, call, params):
-        person = self._person(call, params["person_id"])
+        person = self._on_the_ledger(call, params["person_id"])
         call.principal.require_place(params["place_code"])
         values = domain.placement(params)
         self._place_known(call, values["place_code"])

@@ -49,24 +49,16 @@ def _row(values: dict) -> dict:
 def insert_person(tx: Transaction, values: dict) -> int:
     row = _row(values)
     columns = list(row)
-    try:
-        return tx.scalar(f"INSERT INTO people ({', '.join(columns)}) VALUES"
-                         f" ({', '.join(f'%({c})s' for c in columns)}) RETURNING id", row)
-    except psycopg2.errors.UniqueViolation:
-        raise Conflict("a person with this identity number is registered already "
-                       "(该身份证号码已登记)", {"identity_number": "registered"}) from None
+    return tx.scalar(f"INSERT INTO people ({', '.join(columns)}) VALUES"
+                     f" ({', '.join(f'%({c})s' for c in columns)}) RETURNING id", row)
 
 
 def update_person(tx: Transaction, person_id: int, changes: dict, read_version: int) -> None:
     row = _row(changes)
     sets = "".join(f"{c} = %({c})s, " for c in row)
-    try:
-        updated = tx.scalar(f"UPDATE people SET {sets}version = version + 1"
-                            " WHERE id = %(id)s AND version = %(read_version)s RETURNING id",
-                            {**row, "id": person_id, "read_version": read_version})
-    except psycopg2.errors.UniqueViolation:
-        raise Conflict("another person has this identity number (该身份证号码已登记)",
-                       {"identity_number": "registered"}) from None
+    updated = tx.scalar(f"UPDATE people SET {sets}version = version + 1"
+                        " WHERE id = %(id)s AND version = %(read_version)s RETURNING id",
+                        {**row, "id": person_id, "read_version": read_version})
     if updated is None:
         raise Conflict(f"person {person_id} was changed by someone else; read it again "
                        "(数据已被他人修改)", {"person_id": person_id})
@@ -81,15 +73,71 @@ def person(tx: Transaction, person_id: int, *, lock: bool = False) -> dict:
     return row
 
 
-def person_id_by_index(tx: Transaction, indexes: list[bytes]) -> int | None:
-    return tx.scalar("SELECT id FROM people WHERE id_number_index = ANY(%s)",
-                     ([psycopg2.Binary(i) for i in indexes],))
+def lock_identity_number(tx: Transaction, index: bytes) -> None:
+    """Until the transaction ends, no one else checks or registers this number: the
+    check of the caller's jurisdiction and the insert are one step."""
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+               ("cadres-identity:" + index.hex(),))
+
+
+def holders(tx: Transaction, indexes: list[bytes]) -> list[dict]:
+    """The people on the ledger (not withdrawn) with this identity number, anywhere: the
+    service keeps those in the caller's jurisdiction."""
+    return tx.all("SELECT id, place_code FROM people WHERE id_number_index = ANY(%s)"
+                  " AND withdrawn_on IS NULL ORDER BY id",
+                  ([psycopg2.Binary(i) for i in indexes],))
+
+
+def withdraw_person(tx: Transaction, person_id: int, read_version: int, on, reason: str) -> None:
+    updated = tx.scalar("UPDATE people SET withdrawn_on = %s, withdrawn_reason = %s,"
+                        " version = version + 1 WHERE id = %s AND version = %s RETURNING id",
+                        (on, reason, person_id, read_version))
+    if updated is None:
+        raise Conflict(f"person {person_id} was changed by someone else; read it again "
+                       "(数据已被他人修改)", {"person_id": person_id})
+
+
+def dependents(tx: Transaction, person_id: int) -> dict[str, list[int]]:
+    """What keeps a person on the ledger: open reserve recommendations, the talent pool."""
+    return {
+        "reserves": [r["id"] for r in tx.all("SELECT id FROM reserves WHERE person_id = %s"
+                                       " AND status IN ('candidate', 'reserve') ORDER BY id",
+                                       (person_id,))],
+        "pool_members": [r["id"] for r in tx.all("SELECT id FROM pool_members WHERE person_id = %s"
+                                           " AND status = 'in_pool' ORDER BY id",
+                                           (person_id,))],
+    }
+
+
+def clashes(tx: Transaction, place_code: str, *, limit: int, after: bytes | None):
+    """Identity numbers held by more than one person on the ledger under a place, each
+    with its people (by blind index: one group per number under the current key)."""
+    lo, hi = regions.subtree_bounds(place_code)
+    rows = tx.all(
+        "SELECT p.id_number_index AS number_index, p.id, p.name, p.place_code,"
+        " pl.name AS place_name, p.id_number_sealed, p.id_number_masked"
+        " FROM people p LEFT JOIN places pl ON pl.code = p.place_code"
+        " WHERE p.withdrawn_on IS NULL AND p.id_number_index IN ("
+        "   SELECT id_number_index FROM people WHERE withdrawn_on IS NULL"
+        "   AND place_code BETWEEN %(lo)s AND %(hi)s"
+        "   AND (%(after)s::bytea IS NULL OR id_number_index > %(after)s)"
+        "   GROUP BY id_number_index HAVING count(*) > 1"
+        "   ORDER BY id_number_index LIMIT %(limit)s)"
+        " AND p.place_code BETWEEN %(lo)s AND %(hi)s ORDER BY p.id_number_index, p.id",
+        {"lo": lo, "hi": hi, "limit": limit + 1,
+         "after": psycopg2.Binary(after) if after is not None else None})
+    groups: dict[bytes, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(bytes(row.pop("number_index")), []).append(row)
+    keys = list(groups)
+    more = len(keys) > limit
+    return [groups[k] for k in keys[:limit]], (keys[limit - 1] if more else None)
 
 
 def people_page(tx: Transaction, place_code: str, filters: dict, *, limit: int, after=None):
     lo, hi = regions.subtree_bounds(place_code)
     params = {"lo": lo, "hi": hi, "limit": limit + 1, **filters}
-    where = ["p.place_code BETWEEN %(lo)s AND %(hi)s"]
+    where = ["p.place_code BETWEEN %(lo)s AND %(hi)s", "p.withdrawn_on IS NULL"]
     for name in ("college_graduate_official", "post_category"):
         if filters.get(name) is not None:
             where.append(f"p.{name} = %({name})s")

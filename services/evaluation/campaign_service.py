@@ -41,10 +41,15 @@ class ServiceSurveyEntrypoints:
                                   {"place_code": ["unknown place (未知的行政区划)"]})
         campaigns.lock_year(call.tx, year)  # two opens of one year take turns
         taken = campaigns.overlapping(call.tx, place_code, year)
-        if taken is not None:
+        if taken is not None and call.principal.covers(taken["place_code"]):
             raise Conflict(f"the {year} survey of {taken['place_code']} (campaign {taken['id']}) "
                            "covers these organizations already (已开展本年度测评)",
                            {"campaign_id": taken["id"]})
+        if taken is not None:
+            # A superior's campaign, over this place: its organizations' surveys are the
+            # caller's to see, the campaign (its id, its place) is not.
+            raise Conflict(f"a {year} survey above {place_code} covers these organizations "
+                           "already (上级已开展本年度测评)", {"place_code": place_code})
         title = params["title"] or f"{name}{year}年服务型基层党组织建设满意度测评"
         campaign_id = campaigns.insert_campaign(call.tx, place_code, year, title)
         opened = campaigns.open_surveys(call.tx, campaign_id, place_code, year, SURVEY_TITLE)

@@ -211,12 +211,47 @@ class Person(Schema):
     identity_number_whole = fields.Boolean()
     college_graduate_official = fields.Boolean()
     cv = fields.List(fields.Dict())
+    withdrawn_on = fields.Date(allow_none=True, metadata={
+        "description": "withdrawn from the ledger (移出名册): kept, but counted nowhere"})
+    withdrawn_reason = fields.String(allow_none=True)
     version = fields.Integer()
 
 
 class PeoplePage(Schema):
     items = fields.List(fields.Nested(Person))
     next_cursor = fields.String(allow_none=True)
+
+
+class ClashQuery(Schema):
+    place_code = PlaceCode(required=True)
+    limit, after = page_fields(default=100, maximum=500, shape=(str,)).values()
+
+
+class ClashingPerson(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+
+
+class IdentityClash(Schema):
+    identity_number = fields.String(metadata={
+        "description": "masked unless the caller has cadres.personal_data"})
+    people = fields.List(fields.Nested(ClashingPerson))
+
+
+class IdentityClashes(Schema):
+    items = fields.List(fields.Nested(IdentityClash))
+    next_cursor = fields.String(allow_none=True)
+
+
+class WithdrawPerson(Schema):
+    request_id = request_id_field()
+    person_id = _id(required=True)
+    version = fields.Integer(strict=True, required=True, metadata={
+        "description": "the version read; someone else's change since → Conflict"})
+    withdrawn_on = PastDate(required=True)
+    reason = text(200, required=True, metadata={"description": "移出名册的原因"})
 
 
 # -- reserve cadres ----------------------------------------------------------------------
@@ -506,7 +541,15 @@ for _method, _params, _result, _role, _mutating, _summary in [
     ("find_person", FindPerson, Person, PERSONAL_DATA, False,
      "The person with this identity number (a lookup by the whole number is personal data: "
      "without the role, it would tell whether a guessed number is registered)."),
-    ("list_people", PeopleQuery, PeoplePage, READ, False, "People under a place."),
+    ("list_people", PeopleQuery, PeoplePage, READ, False,
+     "People on the ledger under a place (not those withdrawn)."),
+    ("identity_clashes", ClashQuery, IdentityClashes, READ, False,
+     "Identity numbers registered by more than one place under this one (each place "
+     "checks only its own jurisdiction): the superior that sees both has one withdrawn."),
+    ("withdraw_person", WithdrawPerson, Person, WRITE, True,
+     "Take a person off the ledger (a duplicate of another place's, or registered in "
+     "error); refused while the person has open reserve recommendations or is in the "
+     "talent pool."),
     ("recommend_reserve", RecommendReserve, Reserve, WRITE, True,
      "Recommend a person as a village's reserve cadre (a candidate)."),
     ("assess_reserve", AssessReserve, Reserve, WRITE, True, "An assessment (考察) of a candidate."),
@@ -546,4 +589,4 @@ IMPORT_KINDS = {"reserve_cadres": "后备干部"}
 imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE, personal=True, values=(
     "A row's values: register_person's params and recommend_reserve's recommended_by, "
     "method, recommended_on, votes, remarks (the reserve's place is the person's; a person "
-    "registered already in the caller's jurisdiction is reused)."))
+    "on the ledger in the caller's jurisdiction is reused)."))

@@ -4,6 +4,7 @@ and the inverse of parse (sample files, tests)."""
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import unicodedata
 import zipfile
@@ -61,7 +62,7 @@ def parse(kind_name: str, data: bytes, limits: reader.SheetLimits | None = None)
                 if len(parsed) >= limits.rows:
                     raise reader.too_large("data rows", limits.rows)
                 parsed.append(row)
-    except (zipfile.BadZipFile, zlib.error, SyntaxError, EOFError) as exc:  # a damaged sheet
+    except DAMAGED as exc:
         raise _not_xlsx(f"the workbook is damaged ({type(exc).__name__})") from None
     finally:
         book.close()
@@ -73,6 +74,13 @@ def parse(kind_name: str, data: bytes, limits: reader.SheetLimits | None = None)
         raise ValidationError("the sheet has no data rows", {
             "rows": [f"表头（第{heading_row}行）以下没有数据 (no data rows below the headings)"]})
     return parsed
+
+
+# What reading a damaged sheet raises: a bad zip entry, a corrupt stream (deflate, bzip2 —
+# an OSError —, lzma), a compression method or flag zipfile does not know
+# (NotImplementedError), an encrypted entry (RuntimeError), broken XML (SyntaxError).
+DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, SyntaxError,
+           NotImplementedError, RuntimeError)
 
 
 def _open(data: bytes, limits: reader.SheetLimits):

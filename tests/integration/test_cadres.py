@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import random
+import threading
 import uuid
 from collections import Counter
 
@@ -628,6 +629,114 @@ def test_an_id_in_another_township_is_answered_as_one_that_does_not_exist(stack,
     assert absent[0][2] == {"person_id": str(person_id)}  # nameko sends details as str()
     assert absent[-1][2] == {"reserve_id": str(reserve_id)}
     assert proxy.cadres.get_person(person_id=made)["name"] != "改名"
+
+
+def test_an_identity_number_is_unique_within_a_jurisdiction_and_a_clash_is_resolved_above(
+        stack, proxy, token_secret):
+    """A township registering a resident another township holds is answered as for any new
+    number; the county above both sees the clash and has one record withdrawn."""
+    (town_a, villages_a), (town_b, villages_b) = list(rural_townships(proxy).items())[14:16]
+    roles = ("cadres.read", "cadres.write", "cadres.personal_data")
+    rng = random.Random(16)
+    with rpc(stack.settings, token(token_secret, place=town_a, roles=roles)) as a, \
+            rpc(stack.settings, token(token_secret, place=town_b, roles=roles)) as b, \
+            rpc(stack.settings, token(token_secret, place=SUICHANG, roles=roles)) as county:
+        held_by_a = [a.cadres.register_person(**person(villages_a[0], rng)) for _ in range(2)]
+        numbers = [a.cadres.get_person(person_id=p["id"])["identity_number"] for p in held_by_a]
+
+        # B registers A's residents as it registers numbers held nowhere: the same answer
+        def registered(values):
+            answer = b.cadres.register_person(**values)
+            return answer, sorted(answer), answer["identity_number_whole"]
+
+        fresh, fresh_keys, fresh_whole = registered(person(villages_b[0], rng))
+        doubles = [registered(person(villages_b[0], rng, identity_number=n, sex=p["sex"]))
+                   for n, p in zip(numbers, held_by_a, strict=True)]
+        assert all((keys, whole) == (fresh_keys, fresh_whole) for _, keys, whole in doubles)
+        assert [d[0]["place_code"] for d in doubles] == [villages_b[0]] * 2
+        # ... and so is a correction of a number to one A holds
+        third = new_number(rng, sex=fresh["sex"], born=dt.date.fromisoformat(fresh["birth_date"]))
+        a.cadres.register_person(**person(villages_a[1], rng, identity_number=third,
+                                          sex=fresh["sex"]))
+        changed = b.cadres.update_person(person_id=fresh["id"], version=1, identity_number=third)
+        assert changed["version"] == 2
+        # inside B's jurisdiction the number is taken
+        with pytest.raises(Conflict) as taken:
+            b.cadres.register_person(**person(villages_b[1], rng, identity_number=numbers[0],
+                                              sex=held_by_a[0]["sex"]))
+        assert taken.value.details["person_ids"] == [str(doubles[0][0]["id"])]  # as nameko sends
+        # each township finds its own; the county sees both, and the clash
+        assert a.cadres.find_person(identity_number=numbers[0])["id"] == held_by_a[0]["id"]
+        assert b.cadres.find_person(identity_number=numbers[0])["id"] == doubles[0][0]["id"]
+        with pytest.raises(Conflict) as twice:
+            county.cadres.find_person(identity_number=numbers[0])
+        assert "identity_clashes" in twice.value.message
+        assert a.cadres.identity_clashes(place_code=town_a)["items"] == []
+        pages, after = [], None
+        while True:  # a page of one clash at a time
+            page = county.cadres.identity_clashes(place_code=SUICHANG, limit=1,
+                                                  **({"after": after} if after else {}))
+            pages.append(page["items"])
+            after = page["next_cursor"]
+            if not after:
+                break
+        clashes = {c["identity_number"]: c["people"] for items in pages for c in items}
+        assert all(len(items) <= 1 for items in pages)
+        for number, mine, double in zip(numbers, held_by_a, doubles, strict=True):
+            assert [(p["id"], p["place_code"]) for p in clashes[number]] == [
+                (mine["id"], villages_a[0]), (double[0]["id"], villages_b[0])]
+
+        # Resolved: B's record goes, once nothing keeps it on the ledger
+        duplicate = doubles[0][0]
+        reserve = as_reserve(b, duplicate["id"], villages_b[0], confirm=False)
+        before = table_text(stack.urls["cadres"], "people")
+        with pytest.raises(Conflict) as kept:
+            b.cadres.withdraw_person(person_id=duplicate["id"], version=1,
+                                     withdrawn_on=TODAY.isoformat(), reason="与甲乡重复登记")
+        assert kept.value.details == {"reserves": [str(reserve["id"])]}
+        assert table_text(stack.urls["cadres"], "people") == before
+        with pytest.raises(NotFound):  # A cannot touch B's record: there is none for A
+            a.cadres.withdraw_person(person_id=duplicate["id"], version=1,
+                                     withdrawn_on=TODAY.isoformat(), reason="x")
+        b.cadres.withdraw_reserve(reserve_id=reserve["id"], withdrawn_on=TODAY.isoformat(),
+                                  reason="重复登记")
+        gone = b.cadres.withdraw_person(person_id=duplicate["id"], version=1,
+                                        withdrawn_on=TODAY.isoformat(), reason="与甲乡重复登记")
+        assert (gone["withdrawn_on"], gone["version"]) == (TODAY.isoformat(), 2)
+        assert county.cadres.find_person(identity_number=numbers[0])["id"] == held_by_a[0]["id"]
+        left = county.cadres.identity_clashes(place_code=SUICHANG)["items"]
+        assert numbers[0] not in {c["identity_number"] for c in left}
+        assert numbers[1] in {c["identity_number"] for c in left}
+        listed = b.cadres.list_people(place_code=villages_b[0])["items"]
+        assert duplicate["id"] not in {p["id"] for p in listed}
+        with pytest.raises(Conflict):  # off the ledger: not recommended again
+            as_reserve(b, duplicate["id"], villages_b[0], confirm=False)
+        # the number is B's to register again, now that B holds it no more
+        again = b.cadres.register_person(**person(villages_b[1], rng, identity_number=numbers[0],
+                                                  sex=held_by_a[0]["sex"]))
+        assert again["place_code"] == villages_b[1]
+
+
+def test_one_number_registered_twice_at_once_in_one_jurisdiction_is_one_person(
+        stack, proxy, token_secret):
+    village = list(rural_townships(proxy).values())[16][0]
+    values = person(village)
+    answers = []
+
+    def register():
+        with rpc(stack.settings, token(token_secret)) as own:
+            try:
+                answers.append(own.cadres.register_person(**values)["id"])
+            except Conflict:
+                answers.append("conflict")
+
+    threads = [threading.Thread(target=register) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers, key=str).count("conflict") == 3, answers
+    assert proxy.cadres.find_person(identity_number=values["identity_number"])["id"] in answers
 
 
 @pytest.mark.parametrize("field, value", [("votes", 2**31), ("recommended_by", "村\x00党组织"),

@@ -258,8 +258,14 @@ def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, tok
     campaign = proxy.evaluation.open_service_survey(place_code=SUICHANG, year=YEAR)
     assert campaign["total"]["organizations"] == len(entered)
     assert campaign["title"].endswith("服务型基层党组织建设满意度测评")
-    with pytest.raises(Conflict):  # a township of the county: surveyed already this year
+    with pytest.raises(Conflict) as above:  # a township of the county: surveyed this year
         proxy.evaluation.open_service_survey(place_code=townships[0], year=YEAR)
+    assert above.value.details == {"campaign_id": str(campaign["id"])}  # the caller's own
+    with rpc(stack.settings, token(token_secret, place=townships[0])) as own_township:
+        with pytest.raises(Conflict) as above:  # the county's campaign is not the township's
+            own_township.evaluation.open_service_survey(place_code=townships[0], year=YEAR)
+    assert above.value.details == {"place_code": townships[0]}
+    assert "campaign" not in above.value.message and SUICHANG not in above.value.message
 
     answers = ["satisfied", "fairly_satisfied", "basically_satisfied", "dissatisfied"]
     tally = defaultdict(Counter)

@@ -38,7 +38,7 @@ class StubServices:
 
     def call(self, service, method, params, *, token=None, call_id=None, timeout=None):
         auth.TokenVerifier((SECRET,)).verify(token)  # as a service would
-        return {"id": 1, "version": 1, "items": [], "next_cursor": None}
+        return {"id": 1, "version": 1, "items": [], "next_cursor": None, "html": "<p>通知书</p>"}
 
 # No example may make the code under test hold more than this at once: the inputs are
 # a few KB, so anything near it is an allocation the input does not bound.

@@ -729,3 +729,25 @@ def test_a_damaged_sheet_is_not_an_xlsx_file(old, new):
 def test_a_truncated_file_is_not_an_xlsx_file():
     data = _excel_file()
     assert "file" in _raises(data[: len(data) // 2])
+
+
+def _sheet_entry_patched(data: bytes, *, flags: int = 0, method: int | None = None) -> bytes:
+    """`data` with the sheet's central-directory entry claiming other general-purpose flags
+    (bit 0 encrypted, bit 5 patched data) or another compression method."""
+    at = data.index(b"PK\x01\x02")
+    name = b"xl/worksheets/sheet1.xml"
+    while data[at + 46:at + 46 + len(name)] != name:
+        at = data.index(b"PK\x01\x02", at + 4)
+    patched = bytearray(data)
+    patched[at + 8] |= flags
+    if method is not None:
+        patched[at + 10:at + 12] = method.to_bytes(2, "little")
+    return bytes(patched)
+
+
+# Found by make fuzz: zipfile raises NotImplementedError or RuntimeError for these, which
+# reached the gateway as a 500.
+@pytest.mark.parametrize("flags, method", [(0x01, None), (0x20, None), (0, 99), (0, 12),
+                                           (0, 14)])
+def test_a_sheet_zipfile_cannot_read_is_not_an_xlsx_file(flags, method):
+    assert "file" in _raises(_sheet_entry_patched(_excel_file(), flags=flags, method=method))
