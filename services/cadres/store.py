@@ -76,8 +76,9 @@ def person(tx: Transaction, person_id: int, *, lock: bool = False) -> dict:
 def lock_identity_number(tx: Transaction, index: bytes) -> None:
     """Until the transaction ends, no one else checks or registers this number: the
     check of the caller's jurisdiction and the insert are one step."""
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-               ("cadres-identity:" + index.hex(),))
+    tx.execute("INSERT INTO identity_number_locks (number_index) VALUES (%s)"
+               " ON CONFLICT (number_index) DO UPDATE SET number_index = EXCLUDED.number_index",
+               (psycopg2.Binary(index),))
 
 
 def holders(tx: Transaction, indexes: list[bytes]) -> list[dict]:

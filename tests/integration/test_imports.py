@@ -220,6 +220,25 @@ def test_reserve_cadres_all_or_nothing_and_a_known_person_reused(stack, proxy):
     assert after == {"people": before["people"] + 199, "reserves": before["reserves"] + 200}
 
 
+def test_an_import_of_the_most_rows_registers_every_person(stack, proxy):
+    """Each registration locks its identity number until the import commits: as row
+    locks, not advisory locks, which share a table of max_locks_per_transaction ×
+    (max_connections + max_prepared_transactions) entries and some slack (here 64 × 100:
+    between 12 000 and 15 000 in one transaction, then "out of shared memory")."""
+    villages = [p["code"] for p in sample_places(SUICHANG)
+                if regions.level_of(p["code"]) == "village" and 200 <= int(p["code"][9:]) <= 399]
+    wanted, seen, rows = MAX_ROWS, set(), []
+    for row in reserve_rows(random.Random(16), villages, wanted * 2):  # numbers may repeat
+        if len(rows) < wanted and row["values"]["identity_number"] not in seen:
+            seen.add(row["values"]["identity_number"])
+            rows.append(dict(row, row=len(rows) + 2))
+    before = counts(stack, "cadres", "people")
+    job, _ = finished(proxy.cadres, proxy.cadres.start_import(kind="reserve_cadres", rows=rows),
+                      timeout=300)  # ~70 s here
+    assert (job["status"], job["applied"]) == ("applied", len(rows)), job.get("errors")
+    assert counts(stack, "cadres", "people")["people"] == before["people"] + len(rows)
+
+
 # -- get_import and bad input ----------------------------------------------------------------
 def test_get_import_not_found_forbidden_unauthenticated(stack, proxy, token_secret):
     rows = [{"row": 2, "values": {"name": "x"}}]
