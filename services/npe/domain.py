@@ -138,6 +138,8 @@ def rates(row: dict) -> dict:
 
 DOUBLE_STRONG_NEXT = {"applied": ("cultivating", "rejected"),
                       "cultivating": ("recognized", "rejected")}
+# Applications not yet decided: they hold their enterprise's record on the ledger.
+DOUBLE_STRONG_OPEN = tuple(DOUBLE_STRONG_NEXT)
 
 
 def check_double_strong_step(current: str, new: str) -> None:
@@ -158,3 +160,28 @@ def standardization(items: dict[str, dict], rules: Rules) -> tuple[list[dict], D
 def attendance_rate(attended: int, held: int):
     return (Decimal(attended) / held).quantize(FOUR, ROUND_HALF_UP) if held else None
 
+
+
+# What holds a record on the ledger, and how the place that holds it ends each (§6): an
+# organization that covers it (the enterprise leaves), an instructor or liaison not
+# withdrawn, a double-strong application not yet decided.
+WITHDRAWAL_BLOCKERS = {
+    "establishments": "the organizations (establishments) {ids}: leave_organization "
+                      "(先退出所在党组织)",
+    "work_assignments": "the work coverage (assignments) {ids}: end_work_coverage "
+                        "(先结束党建指导员、联络员工作覆盖)",
+    "double_strong_applications": "the double-strong applications {ids}: advance_double_strong"
+                                  " to recognized or rejected (先办结双强申报)",
+}
+
+
+def check_withdrawal(credit_code: str, dependents: dict[str, list[int]]) -> None:
+    """A record comes off the ledger only with nothing active left on it: the caller is
+    told what to end first, by id."""
+    held = {kind: ids for kind, ids in dependents.items() if ids}
+    if held:
+        ends = "; ".join(WITHDRAWAL_BLOCKERS[kind].format(ids=", ".join(map(str, ids)))
+                         for kind, ids in held.items())
+        raise Conflict(f"enterprise {credit_code} cannot be withdrawn while it has active "
+                       f"dependents; end them first: {ends} (该企业仍有在办事项，不能撤回登记)",
+                       {"credit_code": credit_code, **held})

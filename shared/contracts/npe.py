@@ -145,7 +145,29 @@ class EnterpriseRef(Schema):
     credit_code = CreditCode(required=True)
 
 
+def _record_id(**kw):
+    return _id(load_default=None, metadata={
+        "description": "which record of the code, where your jurisdiction holds more than "
+                       "one (a clash: see credit_code_clashes)"}, **kw)
+
+
+class GetEnterprise(EnterpriseRef):
+    enterprise_id = _record_id()
+
+
+class WithdrawEnterprise(Schema):
+    request_id = request_id_field()
+    credit_code = CreditCode(required=True)
+    enterprise_id = _record_id()
+    version = fields.Integer(strict=True, required=True)
+    reason = text(1000, required=True, metadata={
+        "description": "why the record comes off the ledger (e.g. 该企业属另一辖区，重复登记)"})
+
+
 class Enterprise(Schema):
+    id = fields.Integer(metadata={
+        "description": "the record's id: a code is unique within a jurisdiction, and two "
+                       "places may each hold a record of it (credit_code_clashes)"})
     credit_code = fields.String()
     name = fields.String()
     place_code = fields.String()
@@ -165,6 +187,9 @@ class Enterprise(Schema):
     coverage_label = label_of(COVERAGE)("coverage")
     due_own_organization = fields.Boolean(metadata={"description": "≥ 3 full members, none of its own"})
     version = fields.Integer()
+    withdrawn_on = fields.Date(allow_none=True, metadata={
+        "description": "off the ledger since (withdraw_enterprise); null while on it"})
+    withdrawn_reason = fields.String(allow_none=True)
 
 
 class ListEnterprises(Schema):
@@ -177,6 +202,32 @@ class ListEnterprises(Schema):
 
 class EnterprisePage(Schema):
     items = fields.List(fields.Nested(Enterprise))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ClashQuery(Schema):
+    place_code = PlaceCode(required=True)
+    limit, after = page_fields(default=100, maximum=1000, shape=(str,)).values()
+
+
+class ClashRecord(Schema):
+    id = fields.Integer(metadata={"description": "the record's id (enterprise_id)"})
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    name = fields.String()
+    operating_status = fields.String()
+    operating_status_label = label_of(OPERATING)("operating_status")
+    created_at = fields.AwareDateTime()
+
+
+class CreditCodeClash(Schema):
+    credit_code = fields.String()
+    records = fields.List(fields.Nested(ClashRecord), metadata={
+        "description": "its records on the ledger in the place's subtree, two or more"})
+
+
+class ClashPage(Schema):
+    items = fields.List(fields.Nested(CreditCodeClash))
     next_cursor = fields.String(allow_none=True)
 
 
@@ -215,6 +266,8 @@ class Establishment(Schema):
     status_label = label_of(ESTABLISHMENT_STATUSES)("status")
     status_reason = fields.String(allow_none=True)
     credit_codes = fields.List(fields.String())
+    enterprise_ids = fields.List(fields.Integer(), metadata={
+        "description": "the members' records, in the order of credit_codes"})
 
 
 class LeaveOrganization(JoinOrganization):
@@ -242,6 +295,7 @@ class EndWorkCoverage(Schema):
 class WorkAssignment(Schema):
     id = fields.Integer()
     credit_code = fields.String()
+    enterprise_id = fields.Integer()
     role = fields.String()
     role_label = label_of(WORK_ROLES)("role")
     person = fields.String()
@@ -274,6 +328,7 @@ class CoverageRow(Schema):
 
 
 class NamedEnterprise(Schema):
+    id = fields.Integer()
     credit_code = fields.String()
     name = fields.String()
     place_code = fields.String()
@@ -291,11 +346,15 @@ class CoverageReport(Schema):
     uncovered = fields.List(fields.Nested(NamedEnterprise), metadata={
         "description": "the first ones by name; uncovered_enterprises pages through all"})
     due_own = fields.List(fields.Nested(NamedEnterprise))
+    duplicate_credit_codes = fields.Integer(metadata={
+        "description": "credit codes registered more than once in the subtree (each such "
+                       "enterprise is counted once per record): credit_code_clashes lists "
+                       "them (重复登记的统一社会信用代码数)"})
 
 
 class EnterpriseListing(Schema):
     place_code = PlaceCode(required=True)
-    limit, after = page_fields(default=200, maximum=1000, shape=(str, str)).values()
+    limit, after = page_fields(default=200, maximum=1000, shape=(str, str, int)).values()
 
 
 class NamedPage(Schema):
@@ -351,6 +410,7 @@ class DoubleStrongStep(Schema):
 class DoubleStrongApplication(Schema):
     id = fields.Integer()
     credit_code = fields.String()
+    enterprise_id = fields.Integer()
     enterprise_name = fields.String()
     year = fields.Integer()
     status = fields.String()
@@ -380,6 +440,7 @@ class RecordContact(Schema):
 class Contact(Schema):
     id = fields.Integer()
     credit_code = fields.String()
+    enterprise_id = fields.Integer()
     kind = fields.String()
     kind_label = label_of(CONTACT_KINDS)("kind")
     leader = fields.String()
@@ -485,6 +546,7 @@ class Enrolment(Schema):
     id = fields.Integer()
     person = fields.String()
     credit_code = fields.String()
+    enterprise_id = fields.Integer()
     enterprise_name = fields.String()
     attended = fields.Integer()
     attendance_rate = fields.Decimal(places=4, as_string=True, allow_none=True)
@@ -514,6 +576,7 @@ class AssociationMember(Schema):
     id = fields.Integer()
     person = fields.String()
     credit_code = fields.String()
+    enterprise_id = fields.Integer()
     enterprise_name = fields.String()
     place_code = fields.String()
     role = fields.String()
@@ -544,14 +607,24 @@ READ, WRITE = "npe.read", "npe.write"
 
 for _method, _params, _result, _role, _mutating, _summary in [
     ("register_enterprise", RegisterEnterprise, Enterprise, WRITE, True,
-     "Register an enterprise by its unified social credit code; a known code is a Conflict."),
+     "Register an enterprise by its unified social credit code; a code registered in your "
+     "jurisdiction already is a Conflict (a code is unique within a jurisdiction)."),
     ("import_enterprises", ImportEnterprises, EnterprisesImported, WRITE, True,
-     "Create or update up to 5 000 enterprises at once, all or nothing."),
+     "Create or update up to 5 000 enterprises at once, all or nothing (a code registered "
+     "in your jurisdiction is updated, any other is created)."),
     ("update_enterprise", UpdateEnterprise, Enterprise, WRITE, True,
      "Change an enterprise; state the version you read (stale → Conflict)."),
-    ("get_enterprise", EnterpriseRef, Enterprise, READ, False, "One enterprise."),
+    ("get_enterprise", GetEnterprise, Enterprise, READ, False,
+     "One enterprise: the record its code names in your jurisdiction (a withdrawn one when "
+     "none is on the ledger there); a code registered more than once there is a Conflict."),
     ("list_enterprises", ListEnterprises, EnterprisePage, READ, False,
      "Enterprises in a subtree, filtered, in keyset pages."),
+    ("credit_code_clashes", ClashQuery, ClashPage, READ, False,
+     "Credit codes registered more than once in a subtree (by different places), each "
+     "with its records: the superior decides where the enterprise belongs."),
+    ("withdraw_enterprise", WithdrawEnterprise, Enterprise, WRITE, True,
+     "Take a wrong record off the ledger (one of a clash); state the version you read. "
+     "Refused while organizations, work coverage or double-strong applications hang on it."),
     ("establish_organization", Establish, Establishment, WRITE, True,
      "A party organization set up for enterprises (own, joint ≤ 5, regional, industry); the "
      "organizations service registers it (enterprise_org_established)."),

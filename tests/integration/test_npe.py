@@ -3,16 +3,20 @@
 import datetime as dt
 import json
 import random
+import shutil
+import threading
 import uuid
 from decimal import Decimal
 
 import kombu
 import psycopg2
+import psycopg2.errors
 import pytest
 
-from shared import credit_code
+from shared import config, credit_code
 from shared.errors import Conflict, Forbidden, JinweiError, NotFound, ValidationError
 from tests.support import (
+    PROVINCE,
     SUICHANG,
     XIHU,
     eventually,
@@ -260,9 +264,9 @@ def error_of(call) -> tuple:
 def test_a_county_principal_sees_and_changes_only_its_own_enterprises(stack, proxy, token_secret):
     townships, villages = village_places(proxy)
     mine = proxy.npe.register_enterprise(**enterprise(villages[townships[3]][0]))
-    theirs = proxy.npe.register_enterprise(**enterprise(
-        proxy.organizations.list_children(code="330106002000")["items"][0]["code"],
-        full_members=3))
+    xihu_village = proxy.organizations.list_children(code="330106002000")["items"][0]["code"]
+    theirs = proxy.npe.register_enterprise(**enterprise(xihu_village, full_members=3))
+    also_theirs = proxy.npe.register_enterprise(**enterprise(xihu_village))
     with rpc(stack.settings, token(token_secret, place=SUICHANG,
                                    roles=("npe.read", "npe.write"))) as county:
         assert county.npe.get_enterprise(credit_code=mine["credit_code"])["name"] == mine["name"]
@@ -284,14 +288,19 @@ def test_a_county_principal_sees_and_changes_only_its_own_enterprises(stack, pro
                          full_members=5, founded_on=TODAY)):
             with pytest.raises(NotFound):
                 call()
-        # taking another county's enterprise over by importing it with a place of ours
-        # (a credit code registered elsewhere: the uniqueness answer, left for its redesign)
-        with pytest.raises(Forbidden):
-            county.npe.import_enterprises(enterprises=[{**enterprise(mine["place_code"]),
-                                                        "credit_code": theirs["credit_code"]}])
+        # importing another county's code with a place of ours takes nothing over: it is
+        # a record of our own, as for a code registered nowhere (a clash for the province)
+        assert county.npe.import_enterprises(enterprises=[{
+            **enterprise(mine["place_code"]), "credit_code": also_theirs["credit_code"]}]) == {
+            "created": 1, "updated": 0}
+        assert county.npe.get_enterprise(credit_code=also_theirs["credit_code"])[
+            "place_code"] == mine["place_code"]
         listed = county.npe.list_enterprises(place_code=SUICHANG, limit=1000)["items"]
         assert all(e["place_code"].startswith("331123") for e in listed)
     assert proxy.npe.get_enterprise(credit_code=theirs["credit_code"])["version"] == 1
+    untouched = proxy.npe.get_enterprise(credit_code=also_theirs["credit_code"],
+                                         enterprise_id=also_theirs["id"])
+    assert {k: untouched[k] for k in also_theirs} == also_theirs
     # calls that name a record by id check the record's place
     xihu_org = proxy.npe.establish_organization(
         kind="regional", name="西湖园区", place_code=XIHU, credit_codes=[theirs["credit_code"]],
@@ -560,3 +569,372 @@ def test_a_registry_refusal_or_dissolution_uncovers_the_enterprises(databases, b
                 assert proxy.npe.get_enterprise(credit_code=five["credit_code"])["coverage"] == "none"
     finally:
         provision.delete_vhost(vhost)
+
+
+# -- a credit code is unique within a jurisdiction (issue 16) ----------------------------------
+NPE_ROLES = ("npe.read", "npe.write")
+XIHU_TOWNSHIP = "330106002000"
+
+
+def county(stack, token_secret, place):
+    return rpc(stack.settings, token(token_secret, place=place, roles=NPE_ROLES,
+                                     subject=f"county {place}"))
+
+
+def but_the_record(answer: dict) -> dict:
+    """An answer about an enterprise, less what names its record (the code, the id)."""
+    return {k: v for k, v in answer.items() if k not in ("credit_code", "id")}
+
+
+def xihu_village(proxy, index):
+    return proxy.organizations.list_children(code=XIHU_TOWNSHIP)["items"][index]["code"]
+
+
+def import_job(proxy, rows):
+    job = proxy.npe.start_import(kind="enterprises",
+                                 rows=[{"row": i + 2, "values": v} for i, v in enumerate(rows)])
+    return eventually(lambda: (lambda j: j if j["status"] != "running" else None)(
+        proxy.npe.get_import(job_id=job["id"])), timeout=30)
+
+
+def test_a_code_registered_in_another_county_is_registered_again_as_if_nowhere(
+        stack, proxy, token_secret):
+    townships, villages = village_places(proxy)
+    here, there = villages[townships[7]][0], xihu_village(proxy, 2)
+    elsewhere, nowhere = new_code(), new_code()
+    with county(stack, token_secret, XIHU) as xihu, \
+            county(stack, token_secret, SUICHANG) as suichang:
+        theirs = xihu.npe.register_enterprise(**enterprise(there, elsewhere, name="西湖某公司"))
+        answers = [suichang.npe.register_enterprise(**enterprise(here, code, name="遂昌某公司",
+                                                                 full_members=4))
+                   for code in (elsewhere, nowhere)]
+        assert [a["credit_code"] for a in answers] == [elsewhere, nowhere]
+        assert but_the_record(answers[0]) == but_the_record(answers[1])
+        assert answers[0]["id"] != theirs["id"] and answers[0]["place_code"] == here
+        # a repeat inside its own jurisdiction is the Conflict it always was, for both alike
+        repeats = [error_of(lambda c=code: suichang.npe.register_enterprise(**enterprise(here, c)))
+                   for code in (elsewhere, nowhere)]
+        assert repeats[0][0] is Conflict and "该企业已在本辖区登记" in repeats[0][1]
+        assert (repeats[0][0], repeats[0][1].replace(elsewhere, "C")) == (
+            repeats[1][0], repeats[1][1].replace(nowhere, "C"))
+        assert [r[2] for r in repeats] == [{"credit_code": elsewhere}, {"credit_code": nowhere}]
+        # each county reads its own record; Xihu's is untouched
+        assert xihu.npe.get_enterprise(credit_code=elsewhere) == theirs
+        assert suichang.npe.get_enterprise(credit_code=elsewhere) == answers[0]
+
+        # import_enterprises alike: created, then updated (its own record), as if nowhere
+        elsewhere, nowhere = new_code(), new_code()
+        assert xihu.npe.import_enterprises(enterprises=[enterprise(there, elsewhere)]) == {
+            "created": 1, "updated": 0}
+        rows = [enterprise(here, code, name="遂昌导入100%公司") for code in (elsewhere, nowhere)]
+        assert [suichang.npe.import_enterprises(enterprises=[row]) for row in rows] == [
+            {"created": 1, "updated": 0}] * 2
+        assert [suichang.npe.import_enterprises(enterprises=[{**row, "employees": 99}])
+                for row in rows] == [{"created": 0, "updated": 1}] * 2
+        views = [suichang.npe.get_enterprise(credit_code=row["credit_code"]) for row in rows]
+        assert but_the_record(views[0]) == but_the_record(views[1])
+        assert views[0]["employees"] == 99 and views[0]["version"] == 2
+        assert xihu.npe.get_enterprise(credit_code=elsewhere)["employees"] == 50
+        # both in one batch, and through an import job (register_enterprise's path per row)
+        elsewhere, nowhere = new_code(), new_code()
+        xihu.npe.register_enterprise(**enterprise(there, elsewhere))
+        assert suichang.npe.import_enterprises(enterprises=[
+            enterprise(here, elsewhere), enterprise(here, nowhere)]) == {"created": 2, "updated": 0}
+        elsewhere, nowhere = new_code(), new_code()
+        xihu.npe.register_enterprise(**enterprise(there, elsewhere))
+        job = import_job(suichang, [enterprise(here, elsewhere, name="%s公司"),
+                                    enterprise(here, nowhere, name="%(lo)s公司")])
+        assert (job["status"], job["applied"]) == ("applied", 2)
+        assert suichang.npe.get_enterprise(credit_code=nowhere)["name"] == "%(lo)s公司"
+        job = import_job(suichang, [enterprise(here, nowhere)])  # now a repeat: its Conflict
+        assert job["status"] == "invalid" and "该企业已在本辖区登记" in job["errors"][0]["message"]
+
+
+def all_clashes(caller, place):
+    """Every clash under `place`, paged one code at a time: {code: records}."""
+    seen, cursor = {}, None
+    while True:
+        page = caller.npe.credit_code_clashes(place_code=place, limit=1, after=cursor)
+        for clash in page["items"]:
+            assert clash["credit_code"] not in seen
+            seen[clash["credit_code"]] = clash["records"]
+        if not (cursor := page["next_cursor"]):
+            assert list(seen) == sorted(seen)
+            return seen
+
+
+def test_the_common_superior_sees_a_clash_and_the_wrong_record_is_withdrawn(
+        stack, proxy, token_secret):
+    townships, villages = village_places(proxy)
+    township = townships[8]
+    here, there = villages[township][0], xihu_village(proxy, 3)
+    clashing = sorted([new_code(), new_code()])
+    code, other = clashing
+    before = {place: proxy.npe.coverage_report(place_code=place)["duplicate_credit_codes"]
+              for place in (PROVINCE, SUICHANG)}
+    with county(stack, token_secret, XIHU) as xihu, \
+            county(stack, token_secret, SUICHANG) as suichang:
+        ours = {c: suichang.npe.register_enterprise(**enterprise(here, c, full_members=5))
+                for c in clashing}
+        theirs = {c: xihu.npe.register_enterprise(**enterprise(there, c)) for c in clashing}
+
+        # the province, above both, sees the clashes; the counties see none
+        assert proxy.npe.coverage_report(place_code=PROVINCE)["duplicate_credit_codes"] == (
+            before[PROVINCE] + 2)
+        assert suichang.npe.coverage_report(place_code=SUICHANG)["duplicate_credit_codes"] == (
+            before[SUICHANG])
+        listed = all_clashes(proxy, PROVINCE)
+        for c in clashing:
+            assert [(r["id"], r["place_code"], r["name"]) for r in listed[c]] == sorted(
+                (e["id"], e["place_code"], e["name"]) for e in (ours[c], theirs[c]))
+            assert all(r["place_name"] and r["operating_status_label"] == "在营" and r["created_at"]
+                       for r in listed[c])
+        assert not set(clashing) & set(all_clashes(suichang, SUICHANG))
+        assert not set(clashing) & set(all_clashes(xihu, XIHU))
+        # a superior naming the code is told of both records; each county reads its own
+        for call in (lambda: proxy.npe.get_enterprise(credit_code=code),
+                     lambda: proxy.npe.update_enterprise(credit_code=code, version=1, employees=7),
+                     lambda: proxy.npe.withdraw_enterprise(credit_code=code, version=1,
+                                                           reason="x")):
+            kind, message, details = error_of(call)
+            assert kind is Conflict and "credit_code_clashes" in message
+            assert here in message and there in message and "重复登记" in message
+            assert details["credit_code"] == code
+            assert sorted(r["place_code"] for r in details["records"]) == sorted([here, there])
+        kind, _, details = error_of(lambda: proxy.npe.establish_organization(
+            kind="regional", name="跨区", place_code=PROVINCE, credit_codes=clashing,
+            full_members=5, founded_on=TODAY))
+        assert kind is Conflict and details["credit_codes"] == clashing
+        assert suichang.npe.get_enterprise(credit_code=code) == ours[code]
+        assert xihu.npe.get_enterprise(credit_code=code) == theirs[code]
+        assert proxy.npe.get_enterprise(credit_code=code,
+                                        enterprise_id=ours[code]["id"]) == ours[code]
+
+        # Suichang's is the wrong record: refused while anything active hangs on it
+        org = suichang.npe.establish_organization(kind="own", name="自建党支部", place_code=here,
+                                                  credit_codes=[code], full_members=5,
+                                                  founded_on=TODAY)
+        assignment = suichang.npe.assign_work_coverage(credit_code=code, role="instructor",
+                                                       person="指导员", assigned_on=TODAY)
+        application = suichang.npe.apply_double_strong(credit_code=code, year=2026,
+                                                       applied_on=TODAY)
+        current = suichang.npe.get_enterprise(credit_code=code)
+        counted = suichang.npe.coverage_report(place_code=township)["total"]["enterprises"]
+        reason = "属西湖区企业，重复登记"
+        kind, message, details = error_of(lambda: suichang.npe.withdraw_enterprise(
+            credit_code=code, version=current["version"], reason=reason))
+        assert kind is Conflict and "不能撤回登记" in message
+        assert details == {"credit_code": code, "establishments": [str(org["id"])],
+                           "work_assignments": [str(assignment["id"])],
+                           "double_strong_applications": [str(application["id"])]}
+        for ending in ("leave_organization", "end_work_coverage", "advance_double_strong"):
+            assert ending in message
+        assert suichang.npe.get_enterprise(credit_code=code) == current  # nothing changed
+        assert code in all_clashes(proxy, PROVINCE)
+        suichang.npe.leave_organization(establishment_id=org["id"], credit_code=code)
+        suichang.npe.end_work_coverage(assignment_id=assignment["id"], ended_on=TODAY)
+        suichang.npe.advance_double_strong(application_id=application["id"], status="rejected",
+                                           on=TODAY, note="重复登记")
+        with pytest.raises(Conflict):  # a stale version
+            suichang.npe.withdraw_enterprise(credit_code=code, version=current["version"] - 1,
+                                             reason=reason)
+        gone = suichang.npe.withdraw_enterprise(credit_code=code, version=current["version"],
+                                                reason=reason)
+        assert (gone["id"], gone["withdrawn_on"], gone["withdrawn_reason"], gone["version"]) == (
+            ours[code]["id"], TODAY, reason, current["version"] + 1)
+
+        # off the ledger: the clash is gone and the remaining record resolves
+        assert code not in all_clashes(proxy, PROVINCE) and other in all_clashes(proxy, PROVINCE)
+        assert proxy.npe.coverage_report(place_code=PROVINCE)["duplicate_credit_codes"] == (
+            before[PROVINCE] + 1)
+        assert proxy.npe.get_enterprise(credit_code=code) == theirs[code]
+        assert suichang.npe.get_enterprise(credit_code=code) == gone  # readable, with why
+        assert suichang.npe.coverage_report(place_code=township)["total"]["enterprises"] == (
+            counted - 1)
+        assert ours[code]["id"] not in {e["id"] for e in suichang.npe.list_enterprises(
+            place_code=township, limit=1000)["items"]}
+        # and writes no longer find it there, word for word as a code registered nowhere
+        never = new_code()
+
+        def writes(c):
+            return [lambda: suichang.npe.update_enterprise(credit_code=c, version=2, employees=1),
+                    lambda: suichang.npe.assign_work_coverage(credit_code=c, role="liaison",
+                                                              person="x", assigned_on=TODAY),
+                    lambda: suichang.npe.withdraw_enterprise(credit_code=c, version=2,
+                                                             reason="x")]
+        for withdrawn, absent in zip(writes(code), writes(never), strict=True):
+            (kind, message, details), absent_error = error_of(withdrawn), error_of(absent)
+            assert kind is NotFound and (kind, message.replace(code, "C"), details) == (
+                absent_error[0], absent_error[1].replace(never, "C"), {"credit_code": code})
+
+        # a superior may withdraw one record of a clash itself, naming it
+        proxy.npe.withdraw_enterprise(credit_code=other, enterprise_id=theirs[other]["id"],
+                                      version=1, reason="属遂昌县企业")
+        assert other not in all_clashes(proxy, PROVINCE)
+        assert proxy.npe.get_enterprise(credit_code=other) == ours[other]
+        assert proxy.npe.coverage_report(place_code=PROVINCE)["duplicate_credit_codes"] == (
+            before[PROVINCE])
+        # a code withdrawn in Suichang is Suichang's to register again
+        again = suichang.npe.register_enterprise(**enterprise(here, code))
+        assert again["id"] not in (gone["id"], theirs[code]["id"])
+        assert suichang.npe.get_enterprise(credit_code=code) == again
+
+
+def test_withdrawing_a_record_outside_the_jurisdiction_is_not_found(stack, proxy, token_secret):
+    townships, villages = village_places(proxy)
+    code = new_code()
+    with county(stack, token_secret, XIHU) as xihu, \
+            county(stack, token_secret, SUICHANG) as suichang:
+        def attempts():
+            return [lambda: suichang.npe.withdraw_enterprise(credit_code=code, version=1,
+                                                             reason="不属本县"),
+                    lambda: suichang.npe.get_enterprise(credit_code=code)]
+
+        absent = [error_of(call) for call in attempts()]
+        theirs = xihu.npe.register_enterprise(**enterprise(xihu_village(proxy, 4), code))
+        elsewhere = [error_of(call) for call in attempts()]
+        assert absent[0] == (NotFound, f"no enterprise {code} (未找到该企业)", {"credit_code": code})
+        assert elsewhere == absent
+        # naming Xihu's record by its id changes nothing either
+        mine = suichang.npe.register_enterprise(**enterprise(villages[townships[9]][0], code))
+        for call in (lambda: suichang.npe.withdraw_enterprise(
+                         credit_code=code, enterprise_id=theirs["id"], version=1, reason="x"),
+                     lambda: suichang.npe.get_enterprise(credit_code=code,
+                                                         enterprise_id=theirs["id"])):
+            assert error_of(call) == absent[0]
+        assert xihu.npe.get_enterprise(credit_code=code) == theirs
+        assert suichang.npe.get_enterprise(credit_code=code) == mine
+
+
+def test_one_code_registered_at_once_within_one_jurisdiction_is_one_record(
+        stack, proxy, token_secret):
+    townships, villages = village_places(proxy)
+    places = villages[townships[10]][:2]
+    for _attempt in range(3):
+        code, answers = new_code(), []
+        start = threading.Barrier(4)
+
+        def register(index, code=code, answers=answers, start=start):
+            with county(stack, token_secret, SUICHANG) as own:
+                values = enterprise(places[index % 2], code)
+                start.wait()
+                try:
+                    if index < 2:
+                        answers.append(("registered", own.npe.register_enterprise(**values)["id"]))
+                    else:
+                        answers.append(("imported", own.npe.import_enterprises(
+                            enterprises=[values])["created"]))
+                except Conflict:
+                    answers.append(("conflict", None))
+
+        threads = [threading.Thread(target=register, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        created = (sum(1 for kind, _ in answers if kind == "registered")
+                   + sum(n for kind, n in answers if kind == "imported"))
+        assert len(answers) == 4 and created == 1, answers
+        assert npe_value(stack, "SELECT count(*) FROM enterprises WHERE credit_code = %s",
+                         (code,)) == 1
+        assert npe_value(stack, "SELECT registered FROM credit_codes WHERE credit_code = %s",
+                         (code,)) == 1
+
+
+def npe_value(stack, statement, params=()):
+    conn = psycopg2.connect(stack.urls["npe"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_the_migration_links_existing_rows_by_enterprise_id(databases, tmp_path):
+    """0002 on a database that has 0001's shape and data: every row that named an
+    enterprise by its code names its record, and the code may then repeat."""
+    from shared.infra import provision
+    from shared.migrate import PLATFORM_MIGRATIONS, migrate
+
+    migrations = config.REPO_ROOT / "services" / "npe" / "migrations"
+    old = tmp_path / "npe-0001"
+    old.mkdir()
+    shutil.copy(migrations / "0001-npe.sql", old)
+    url = databases.create(f"npe_upgrade_{uuid.uuid4().hex[:6]}")
+    codes = sorted(new_code() for _ in range(3))
+    try:
+        migrate("npe", url, sources=[PLATFORM_MIGRATIONS, old])
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM information_schema.columns"
+                        " WHERE table_name = 'enterprises' AND column_name = 'id'")
+            assert cur.fetchone()[0] == 0  # the old shape
+            for index, code in enumerate(codes):
+                cur.execute("INSERT INTO enterprises (credit_code, name, place_code, industry,"
+                            " size, operating_status, employees, full_members, coverage)"
+                            " VALUES (%s, %s, '331123102201', 'C', 'small', 'operating', 20,"
+                            " %s, %s)", (code, f"旧企业{index}", 3 + index,
+                                         ["own", "work", "none"][index]))
+            cur.execute("INSERT INTO establishments (kind, org_kind, name, place_code,"
+                        " full_members, founded_on, status) VALUES ('own', '631', '旧党支部',"
+                        " '331123102201', 3, '2020-01-01', 'registered') RETURNING id")
+            establishment = cur.fetchone()[0]
+            cur.execute("INSERT INTO establishment_members (establishment_id, credit_code)"
+                        " VALUES (%s, %s)", (establishment, codes[0]))
+            cur.execute("INSERT INTO work_coverage (credit_code, role, person, assigned_on)"
+                        " VALUES (%s, 'instructor', '指导员', '2021-01-01')", (codes[1],))
+            cur.execute("INSERT INTO double_strong (credit_code, year) VALUES (%s, 2024),"
+                        " (%s, 2025)", (codes[0], codes[0]))
+            cur.execute("INSERT INTO contacts (credit_code, kind, leader, contact_on, content)"
+                        " VALUES (%s, 'key_contact', '县委常委', '2024-05-01', '走访')",
+                        (codes[2],))
+            cur.execute("INSERT INTO training_classes (kind, title, place_code, starts_on,"
+                        " sessions) VALUES ('other', '旧班', '331123000000', '2024-01-01', 2)"
+                        " RETURNING id")
+            training = cur.fetchone()[0]
+            cur.execute("INSERT INTO enrolments (class_id, person, credit_code) VALUES"
+                        " (%s, '张三', %s)", (training, codes[1]))
+            cur.execute("INSERT INTO association_members (person, credit_code, role, joined_on)"
+                        " VALUES ('李四', %s, 'member', '2023-01-01')", (codes[2],))
+
+            assert migrate("npe", url) == ["0002-enterprise-records-by-jurisdiction"]
+
+            cur.execute("SELECT credit_code, id FROM enterprises ORDER BY credit_code")
+            ids = dict(cur.fetchall())
+            assert sorted(ids) == codes and len(set(ids.values())) == 3
+            linked = {}
+            for table in ("establishment_members", "work_coverage", "double_strong", "contacts",
+                          "enrolments", "association_members"):
+                cur.execute("SELECT column_name FROM information_schema.columns"
+                            " WHERE table_name = %s AND column_name = 'credit_code'", (table,))
+                assert cur.fetchall() == [], f"{table} still names enterprises by code"
+                cur.execute(f"SELECT e.credit_code FROM {table} t"
+                            " JOIN enterprises e ON e.id = t.enterprise_id ORDER BY 1")
+                linked[table] = [row[0] for row in cur.fetchall()]
+            assert linked == {"establishment_members": [codes[0]], "work_coverage": [codes[1]],
+                              "double_strong": [codes[0], codes[0]], "contacts": [codes[2]],
+                              "enrolments": [codes[1]], "association_members": [codes[2]]}
+            cur.execute("SELECT credit_code, registered FROM credit_codes ORDER BY 1")
+            assert cur.fetchall() == [(code, 1) for code in codes]
+            cur.execute("SELECT count(*) FROM enterprises WHERE withdrawn_on IS NULL"
+                        " AND coverage <> 'none'")
+            assert cur.fetchone()[0] == 2
+            # the keys now hold on the record: a second record of a code is allowed, a row
+            # naming no record is not, and a record applies once a year
+            cur.execute("INSERT INTO enterprises (credit_code, name, place_code, industry, size,"
+                        " operating_status, employees, full_members) VALUES (%s, '另一处登记',"
+                        " '330106002001', 'C', 'small', 'operating', 5, 0)", (codes[0],))
+            with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+                cur.execute("INSERT INTO contacts (enterprise_id, kind, leader, contact_on,"
+                            " content) VALUES (-1, 'key_contact', 'x', '2024-01-01', 'y')")
+            with pytest.raises(psycopg2.errors.UniqueViolation):
+                cur.execute("INSERT INTO double_strong (enterprise_id, year) VALUES (%s, 2024)",
+                            (ids[codes[0]],))
+            with pytest.raises(psycopg2.errors.UniqueViolation):
+                cur.execute("INSERT INTO establishment_members (establishment_id, enterprise_id)"
+                            " VALUES (%s, %s)", (establishment, ids[codes[0]]))
+        conn.close()
+    finally:
+        provision.drop_database(databases.admin_url, url)

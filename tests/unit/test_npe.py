@@ -101,3 +101,35 @@ def test_standardization_completion_over_the_configured_items():
          "systems": {"met": True, "checked_on": None}}, RULES)
     assert [i["item"] for i in items] == list(RULES.standard_items)
     assert completion == Decimal("0.3333")
+
+
+def test_a_record_is_withdrawn_only_with_nothing_active_on_it():
+    domain.check_withdrawal("91350100M000100Y43", {})
+    domain.check_withdrawal("91350100M000100Y43", {"establishments": [], "work_assignments": []})
+    with pytest.raises(Conflict) as refused:
+        domain.check_withdrawal("91350100M000100Y43", {"establishments": [12, 15],
+                                                       "double_strong_applications": [4]})
+    assert refused.value.details == {"credit_code": "91350100M000100Y43",
+                                     "establishments": [12, 15],
+                                     "double_strong_applications": [4]}
+    message = refused.value.message
+    assert "12, 15: leave_organization" in message and "4: advance_double_strong" in message
+    assert "end_work_coverage" not in message and "不能撤回登记" in message
+    assert set(domain.DOUBLE_STRONG_OPEN) == {"applied", "cultivating"}
+
+
+def test_a_clash_names_each_record_and_where_to_resolve_it():
+    from services.npe import store
+
+    records = [{"id": 7, "place_code": "331123102201", "place_name": "梅坞村"},
+               {"id": 9, "place_code": "330106002001", "place_name": None}]
+    one = store.credit_code_clash({"91350100M000100Y43": records})
+    assert isinstance(one, Conflict) and one.details == {
+        "credit_code": "91350100M000100Y43",
+        "records": [{"id": 7, "place_code": "331123102201"},
+                    {"id": 9, "place_code": "330106002001"}]}
+    assert "at 梅坞村 (331123102201), 330106002001;" in one.message
+    assert "credit_code_clashes" in one.message and "重复登记" in one.message
+    batch = store.credit_code_clash({"B": records[:1], "A": records}, batch=True)
+    assert batch.details["credit_codes"] == ["A", "B"] and list(batch.details["records"]) == [
+        "A", "B"]
