@@ -10,7 +10,6 @@ from decimal import Decimal
 import kombu
 import psycopg2
 import pytest
-from nameko.exceptions import safe_for_serialization
 from prometheus_client import REGISTRY
 
 from services.evaluation import campaign_store, store
@@ -20,8 +19,10 @@ from tests.support import (
     LISHUI,
     SUICHANG,
     XIHU,
+    as_sent,
     eventually,
     publish_event,
+    refusal,
     rpc,
     sample_places,
     services_running,
@@ -438,18 +439,6 @@ def test_every_event_delivered_twice_changes_nothing_and_a_late_one_is_ignored(s
 MISSING = 9_000_000_001  # an id no record has
 
 
-def astext(error):
-    """An error's message and details as a caller gets them (nameko sends values as text)."""
-    return error.message, safe_for_serialization(error.details)
-
-
-def refusal(call):
-    """What a call is refused with: (type, message, details)."""
-    with pytest.raises(Exception) as caught:
-        call()
-    return type(caught.value), caught.value.message, caught.value.details
-
-
 def test_refusals_are_typed_and_write_nothing(stack, proxy, token_secret):
     org = register(proxy, villages(proxy, townships(proxy)[3])[0])
     round_ = proxy.evaluation.open_round(place_code=SUICHANG, year=2026, name="错误测试")
@@ -529,9 +518,9 @@ def test_refusals_are_typed_and_write_nothing(stack, proxy, token_secret):
         for kind, (absent, record_id, calls) in named.items():
             for call in calls:
                 there = refusal(lambda call=call, record_id=record_id: call(record_id))
-                assert there == (NotFound, *astext(absent(record_id))), kind
+                assert there == (NotFound, *as_sent(absent(record_id))), kind
                 assert refusal(lambda call=call: call(MISSING)) \
-                    == (NotFound, *astext(absent(MISSING))), kind
+                    == (NotFound, *as_sent(absent(MISSING))), kind
         with pytest.raises(Forbidden):
             xihu.evaluation.moving_up_report(place_code=LISHUI)
         with pytest.raises(Forbidden):

@@ -3,19 +3,19 @@ service-oriented organizations (evaluation), on the real broker and databases: r
 over a generated county checked against numbers computed here, jurisdiction, bad input."""
 
 import datetime as dt
-import json
 import random
-import re
 import uuid
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from shared.errors import Conflict, Forbidden, JinweiError, NotFound, ValidationError
+from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.support import (
+    NOWHERE,
     SUICHANG,
     XIHU,
+    answer,
     eventually,
     publish_event,
     rpc,
@@ -381,23 +381,6 @@ def test_a_creation_that_arrives_before_its_organization_is_surveyed_when_it_arr
         "full_members": 5, "committee_size": 0, "status": "active",
         "term_ends_on": f"{YEAR + 2}-01-01", "version": 1}})
     eventually(lambda: sql_value(stack.urls["evaluation"], *surveys) == 1)
-
-
-NOWHERE = 987_654_321  # an id no record has
-
-
-def answer(call, record_id) -> tuple:
-    """What `call(record_id)` raises, the id itself masked: a record of another county must
-    get the very answer (type, message, details) that an id nobody has gets, or the
-    difference would tell that it exists."""
-    with pytest.raises(JinweiError) as caught:
-        call(record_id)
-    error = caught.value
-
-    def mask(text: str) -> str:
-        return re.sub(rf"\b{record_id}\b", "<id>", text)
-
-    return type(error), mask(error.message), mask(json.dumps(error.details, ensure_ascii=False))
 
 
 def test_jurisdiction(stack, proxy, token_secret):

@@ -24,6 +24,7 @@ from tests.support import (
     rpc,
     sample_places,
     services_running,
+    sql_value,
     token,
 )
 
@@ -842,13 +843,7 @@ def test_one_code_registered_at_once_within_one_jurisdiction_is_one_record(
 
 
 def npe_value(stack, statement, params=()):
-    conn = psycopg2.connect(stack.urls["npe"])
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
+    return sql_value(stack.urls["npe"], statement, params)
 
 
 def test_the_migration_links_existing_rows_by_enterprise_id(databases, tmp_path):

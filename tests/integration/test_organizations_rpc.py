@@ -2,8 +2,6 @@
 what another department's system does with a token."""
 
 import datetime as dt
-import json
-import re
 import uuid
 
 import eventlet
@@ -14,7 +12,6 @@ from shared.contracts.common import encode_cursor
 from shared.errors import (
     Conflict,
     Forbidden,
-    JinweiError,
     NotFound,
     Unauthenticated,
     ValidationError,
@@ -22,12 +19,14 @@ from shared.errors import (
 from tests.support import (
     HANGZHOU,
     LISHUI,
+    NOWHERE,
     PROVINCE,
     READ,
     SUICHANG,
     WRITE,
     XIHU,
     RawRpc,
+    answer,
     organizations_service,
     rpc,
     sample_places,
@@ -421,23 +420,6 @@ def test_the_audit_trail_records_who_changed_what(admin, stack, token_secret):
 
 
 # -- who may do what ------------------------------------------------------------------------
-NOWHERE = 987_654_321  # an id no record has
-
-
-def answer(call, record_id) -> tuple:
-    """What `call(record_id)` raises, the id itself masked: a record of another county must
-    get the very answer (type, message, details) that an id nobody has gets, or the
-    difference would tell that it exists."""
-    with pytest.raises(JinweiError) as caught:
-        call(record_id)
-    error = caught.value
-
-    def mask(text: str) -> str:
-        return re.sub(rf"\b{record_id}\b", "<id>", text)
-
-    return type(error), mask(error.message), mask(json.dumps(error.details, ensure_ascii=False))
-
-
 def test_a_county_principal_cannot_read_or_change_another_countys_organizations(stack, admin,
                                                                               token_secret):
     xihu_org = admin.register_organization(**committee())

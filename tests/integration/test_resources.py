@@ -11,12 +11,21 @@ import eventlet
 import kombu
 import psycopg2
 import pytest
-from nameko.exceptions import safe_for_serialization
 
 from services.resources import domain, store
 from shared.db import Transaction
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
-from tests.support import SUICHANG, XIHU, eventually, rpc, sample_places, services_running, token
+from tests.support import (
+    SUICHANG,
+    XIHU,
+    as_sent,
+    eventually,
+    refusal,
+    rpc,
+    sample_places,
+    services_running,
+    token,
+)
 
 TODAY = dt.date.today()
 
@@ -417,18 +426,6 @@ def test_only_the_programs_place_pays_out_and_records_income(stack, proxy, token
 MISSING = 9_000_000_001  # an id no record has
 
 
-def astext(error):
-    """An error's message and details as a caller gets them (nameko sends values as text)."""
-    return error.message, safe_for_serialization(error.details)
-
-
-def refusal(call):
-    """What a call is refused with: (type, message, details)."""
-    with pytest.raises(Exception) as caught:
-        call()
-    return type(caught.value), caught.value.message, caught.value.details
-
-
 def test_jurisdiction(stack, proxy, token_secret):
     county = tree(proxy)
     village = villages_only(county[rural(county)[0]])[-1]
@@ -492,8 +489,8 @@ def test_jurisdiction(stack, proxy, token_secret):
             for call in calls:
                 there = refusal(lambda call=call, record_id=record_id: call(record_id))
                 missing = refusal(lambda call=call: call(MISSING))
-                assert there == (NotFound, *astext(absent(record_id))), kind
-                assert missing == (NotFound, *astext(absent(MISSING))), kind
+                assert there == (NotFound, *as_sent(absent(record_id))), kind
+                assert missing == (NotFound, *as_sent(absent(MISSING))), kind
 
         # Places are public: a report or a record under a place outside the subtree is
         # Forbidden, as is a missing role.
