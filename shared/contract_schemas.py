@@ -2,18 +2,35 @@
 the gateway's OpenAPI document and the AsyncAPI document alike.
 
 What apispec cannot know on its own:
-- a Decimal travels as a string ("12.50": exact money, rates to four places), so it is
-  documented as a string of format decimal, its bounds in words rather than as numeric
-  minimum/maximum (which would not apply to a string);
+- a field of shared/contracts/common.py may state its own schema (`json_schema()`):
+  a decimal travels as text or a JSON number ("12.50": exact money, rates to four
+  places), so it is `anyOf` a string whose pattern holds its bounds and a number;
+- a marshmallow Decimal is documented the same way, its pattern made from its Range;
+- a Range that excludes its bound ("more than zero") is `exclusiveMinimum`, or for an
+  integer the next integer; a year "no later than next year" is a maximum computed on
+  the day the document is made;
+- a Dict whose keys are one of a few is an object of those optional properties and no
+  other;
+- a schema's own rule between its fields, where it can be stated (`oneOf`), is its
+  class attribute `json_schema_extra`;
 - schemas of different contract modules share class names (Place, Row…), so a component
   is named module.Class.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import fields
+from marshmallow import fields, validate
+
+from shared.contracts.common import NotAfterNextYear, decimal_pattern
+
+_NUMERIC_KEYS = ("type", "format", "pattern", "minimum", "maximum", "exclusiveMinimum",
+                 "exclusiveMaximum", "x-minimum", "x-maximum")
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def schema_name(schema) -> str:
@@ -21,24 +38,118 @@ def schema_name(schema) -> str:
     return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
 
 
-def _decimal_as_text(self, field, ret, **kwargs) -> dict:
-    if not isinstance(field, fields.Decimal):
+def _own_schema(self, field, ret, **kwargs) -> dict:
+    """A field that knows its schema (shared/contracts/common.py) says it."""
+    own = getattr(field, "json_schema", None)
+    if own is None:
         return {}
-    bounds = [f"{word} {ret.pop(key)}" for key, word in (("minimum", "at least"),
-                                                         ("maximum", "at most"))
-              if key in ret]
-    ret.pop("exclusiveMinimum", None)
-    ret.pop("exclusiveMaximum", None)
-    out = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
-    if bounds:
-        note = "a decimal number as text, " + " and ".join(bounds)
-        out["description"] = f"{ret['description']} ({note})" if ret.get("description") else note
+    schema = own()
+    if "anyOf" in schema:
+        for key in _NUMERIC_KEYS:
+            ret.pop(key, None)
+    return schema
+
+
+def _decimal_as_text(self, field, ret, **kwargs) -> dict:
+    if not isinstance(field, fields.Decimal) or hasattr(field, "json_schema"):
+        return {}
+    low, high = _range_of(field)
+    for key in _NUMERIC_KEYS:
+        ret.pop(key, None)
+    text = {"type": "string", "format": "decimal", "pattern": DECIMAL_TEXT}
+    if low is None and high is None:  # a result: always text
+        return text
+    number = {"type": "number"}
+    if low is not None:
+        number["minimum"] = float(low[0])
+        if not low[1]:
+            number["exclusiveMinimum"] = True
+    if high is not None:
+        number["maximum"] = float(high[0])
+        if not high[1]:
+            number["exclusiveMaximum"] = True
+    if low is not None and high is not None and low[0] >= 0 and high[1] \
+            and int(low[0]) != int(high[0]):
+        text["pattern"] = decimal_pattern(low[0], high[0], exclusive_minimum=not low[1])
+    places = None if field.places is None else -field.places.as_tuple().exponent
+    return {"anyOf": [text, number], "x-decimal-places": places}
+
+
+def _range_of(field):
+    """The tightest (bound, inclusive) below and above, from the field's Range rules."""
+    low = high = None
+    for rule in field.validators:
+        if not isinstance(rule, validate.Range):
+            continue
+        if rule.min is not None:
+            candidate = (Decimal(str(rule.min)), rule.min_inclusive)
+            if low is None or candidate[0] > low[0] or (candidate[0] == low[0] and not candidate[1]):
+                low = candidate
+        if rule.max is not None:
+            candidate = (Decimal(str(rule.max)), rule.max_inclusive)
+            if high is None or candidate[0] < high[0] or (candidate[0] == high[0] and not candidate[1]):
+                high = candidate
+    return low, high
+
+
+def _exclusive_bounds(self, field, ret, **kwargs) -> dict:
+    """apispec drops min_inclusive/max_inclusive: an excluded bound is stated here (as the
+    next integer for an integer), and so is a year bounded by next year."""
+    if not isinstance(field, fields.Integer | fields.Float) or isinstance(field, fields.Decimal):
+        return {}
+    out = {}
+    low, high = _range_of(field)
+    integer = isinstance(field, fields.Integer)
+    if low is not None and not low[1]:
+        if integer:
+            out["minimum"] = int(low[0]) + 1
+        else:
+            out["exclusiveMinimum"] = True
+    if high is not None and not high[1]:
+        if integer:
+            out["maximum"] = int(high[0]) - 1
+        else:
+            out["exclusiveMaximum"] = True
+    if any(isinstance(rule, NotAfterNextYear) for rule in field.validators):
+        next_year = dt.date.today().year + 1
+        out["maximum"] = min(out.get("maximum", ret.get("maximum", next_year)), next_year)
+        out["description"] = _join(ret.get("description"), "this year or the next")
     return out
 
 
+def _dict_of_known_keys(self, field, ret, **kwargs) -> dict:
+    """{answer: count} where the answer is one of a few: those properties, no other."""
+    if not isinstance(field, fields.Dict) or field.key_field is None:
+        return {}
+    choices = [rule.choices for rule in field.key_field.validators
+               if isinstance(rule, validate.OneOf)]
+    if not choices:
+        return {}
+    value = ret.pop("additionalProperties", {}) or {}
+    return {"properties": {key: dict(value) for key in choices[0]},
+            "additionalProperties": False}
+
+
+def _join(first: str | None, second: str) -> str:
+    return f"{first} ({second})" if first else second
+
+
+class ContractPlugin(MarshmallowPlugin):
+    """A contract schema may add what its fields cannot say alone — a rule between two
+    fields, as `oneOf` — in a class attribute `json_schema_extra`."""
+
+    def schema_helper(self, name, _, schema=None, **kwargs):
+        out = super().schema_helper(name, _, schema=schema, **kwargs)
+        extra = getattr(schema, "json_schema_extra", None)
+        if out is not None and extra:
+            out.update(extra)
+        return out
+
+
 def new_spec(title: str, version: str, **kwargs) -> tuple[APISpec, MarshmallowPlugin]:
-    plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+    plugin = ContractPlugin(schema_name_resolver=schema_name)
     spec = APISpec(title=title, version=version, openapi_version="3.0.3", plugins=[plugin],
                    **kwargs)
-    plugin.converter.add_attribute_function(_decimal_as_text)
+    for function in (_exclusive_bounds, _decimal_as_text, _own_schema, _dict_of_known_keys):
+        plugin.converter.add_attribute_function(function)
     return spec, plugin

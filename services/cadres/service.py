@@ -171,11 +171,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     @operation
     def identity_clashes(self, call, params):
         call.principal.require_place(params["place_code"])
-        try:
-            after = bytes.fromhex(params["after"][0]) if params["after"] else None
-        except ValueError:
-            raise ValidationError("not a cursor of this listing",
-                                  {"after": ["not a cursor of this listing"]}) from None
+        after = params["after"][0] if params["after"] else None
         with call.tx.snapshot():
             groups, last = store.clashes(call.tx, params["place_code"],
                                          limit=params["limit"], after=after)

@@ -319,15 +319,10 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         window = params["within_days"]
         if window is None:
             window = self.rules.reelection_window_days
-        after = params["after"]
-        if after is not None:
-            try:
-                after = [dt.date.fromisoformat(after[0]), after[1]]
-            except ValueError:
-                raise ValidationError("bad cursor", {"after": ["not a cursor of this report"]}) from None
         rows, cursor = store.reelection_due(call.tx, params["place_code"],
                                             today + dt.timedelta(days=window),
-                                            limit=params["limit"], after=after)
+                                            limit=params["limit"],
+                                            after=params["after"])  # [date, id]: the contract's
         for row in rows:
             row["days_left"] = (row["term_ends_on"] - today).days
             row["overdue"] = row["days_left"] < 0

@@ -9,7 +9,15 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shared.contracts import rpc_method
 from shared.contracts.cadres import READ, SERVICE, WRITE, PersonRef
-from shared.contracts.common import Enum, PastDate, PlaceCode, label_of, request_id_field, text
+from shared.contracts.common import (
+    DecimalNumber,
+    Enum,
+    PastDate,
+    PlaceCode,
+    label_of,
+    request_id_field,
+    text,
+)
 
 CLASS_KINDS = {"rotational_training": "集中轮训", "forum": "座谈交流"}
 COMMITMENT_KINDS = {"start_up": "创业承诺", "resignation": "辞职承诺"}
@@ -39,8 +47,7 @@ class CreateClass(Schema):
     title = text(200, required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
-    hours = fields.Decimal(required=True, places=1, as_string=True,
-                           validate=validate.Range(min=0.5, max=1000))
+    hours = DecimalNumber(1, minimum="0.5", maximum=1000, required=True)
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -144,9 +151,8 @@ class RecordDualReview(Schema):
     year = _year(required=True)
     held_on = PastDate(required=True)
     rating = Enum(REVIEW_RATINGS, required=True, metadata={"description": "评议结果"})
-    approval = fields.Decimal(load_default=None, allow_none=True, places=4, as_string=True,
-                              validate=validate.Range(0, 1), metadata={
-                                  "description": "share of reviewers satisfied, 0–1"})
+    approval = DecimalNumber(4, minimum=0, maximum=1, load_default=None, allow_none=True,
+                             metadata={"description": "share of reviewers satisfied, 0–1"})
     remarks = text(1000, load_default=None, allow_none=True)
 
 

@@ -15,7 +15,9 @@ from shared import identity_number
 from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
     Enum,
+    IdentityNumber,
     PastDate,
+    Pattern,
     PlaceCode,
     label_of,
     page_fields,
@@ -72,31 +74,13 @@ def _id(**kw):
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
 
 
-class IdentityNumber(fields.String):
-    """A citizen identity number (GB 11643): 18 characters, a real birth date, the check
-    character. Errors never repeat it."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {})
-        kwargs["metadata"].update(personal=True, description=(
-            "公民身份号码, 18 characters; whole in results only for cadres.personal_data"))
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        number = identity_number.normalize(super()._deserialize(value, attr, data, **kwargs))
-        problem = identity_number.problem(number)
-        if problem:
-            raise ValidationError(problem)
-        return number
-
-
-YEAR_MONTH = r"^(19|20)\d\d-(0[1-9]|1[0-2])$"
+YEAR_MONTH = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
 
 
 class CvEntry(Schema):
-    start = fields.String(required=True, validate=validate.Regexp(YEAR_MONTH),
+    start = fields.String(required=True, validate=Pattern(YEAR_MONTH),
                           metadata={"description": "YYYY-MM"})
-    end = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(YEAR_MONTH),
+    end = fields.String(load_default=None, allow_none=True, validate=Pattern(YEAR_MONTH),
                         metadata={"description": "YYYY-MM; none: to this day"})
     unit_and_post = text(200, required=True)
 
@@ -224,7 +208,7 @@ class PeoplePage(Schema):
 
 class ClashQuery(Schema):
     place_code = PlaceCode(required=True)
-    limit, after = page_fields(default=100, maximum=500, shape=(str,)).values()
+    limit, after = page_fields(default=100, maximum=500, shape=(bytes,)).values()
 
 
 class ClashingPerson(Schema):

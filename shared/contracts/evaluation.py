@@ -7,8 +7,11 @@ from marshmallow import Schema, fields, validate
 
 from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
+    PERIOD,
+    DecimalNumber,
     Enum,
     PastDate,
+    Pattern,
     PlaceCode,
     label_of,
     page_fields,
@@ -53,7 +56,7 @@ def _id(**kw):
 
 
 def _score(**kw):
-    return fields.Decimal(places=2, as_string=True, validate=validate.Range(0, 100), **kw)
+    return DecimalNumber(2, minimum=0, maximum=100, **kw)
 
 
 
@@ -296,7 +299,8 @@ class MovingUpPage(Schema):
 # -- joint reviews (三级联述联评联考) and township reports --------------------------------
 class RecordJointReview(Schema):
     request_id = request_id_field()
-    place_code = PlaceCode(required=True, metadata={"description": "the city, county or township"})
+    place_code = PlaceCode(required=True, levels=("city", "county", "township"),
+                           metadata={"description": "the city, county or township"})
     year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
     secretary = fields.String(required=True, validate=validate.Length(min=1, max=100))
     reported_on = PastDate(required=True, metadata={"description": "述职 (the secretary's report)"})
@@ -330,8 +334,9 @@ class JointReviewList(Schema):
 
 class RecordTownshipReport(Schema):
     request_id = request_id_field()
-    place_code = PlaceCode(required=True, metadata={"description": "the township reporting"})
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    place_code = PlaceCode(required=True, levels=("township",),
+                           metadata={"description": "the township reporting"})
+    period = fields.String(required=True, validate=Pattern(PERIOD),
                            metadata={"description": "the month reported on, YYYY-MM"})
     submitted_on = PastDate(required=True)
     summary = fields.String(required=True, validate=validate.Length(min=1, max=5000))
@@ -339,7 +344,7 @@ class RecordTownshipReport(Schema):
 
 class TownshipReportQuery(Schema):
     place_code = PlaceCode(required=True, metadata={"description": "a county (or above)"})
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    period = fields.String(required=True, validate=Pattern(PERIOD))
 
 
 class TownshipReportRow(Schema):

@@ -78,6 +78,14 @@ class MakeCommitment(Schema):
             raise ValidationError("a member's commitment names the member; an "
                                   "organization's does not", "member_name")
 
+    # The rule above, as the OpenAPI document states it.
+    json_schema_extra = {"oneOf": [
+        {"properties": {"committer": {"enum": ["member"]}, "member_name": {"type": "string"}},
+         "required": ["member_name"]},
+        {"properties": {"committer": {"enum": [c for c in COMMITTERS if c != "member"]},
+                        "member_name": {"nullable": True, "enum": [None]}}},
+    ]}
+
 
 class CheckCommitment(Schema):
     request_id = request_id_field()

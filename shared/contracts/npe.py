@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
-from shared import credit_code
 from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
+    CreditCode,
+    DecimalNumber,
     Enum,
     PastDate,
     PlaceCode,
@@ -66,17 +67,6 @@ TRAINING_KINDS = {
 ASSOCIATION_ROLES = {"member": "会员", "council": "理事", "officer": "会长、副会长、秘书长"}
 
 
-class CreditCode(fields.String):
-    """A unified social credit code, check character and all (GB 32100)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs)
-        problem = credit_code.problem(code)
-        if problem:
-            raise ValidationError(problem)
-        return code
-
-
 def _id(**kw):
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
 
@@ -101,9 +91,8 @@ class EnterpriseFields(Schema):
     operating_status = Enum(OPERATING, load_default="operating")
     employees = _count(required=True)
     full_members = _count(required=True, metadata={"description": "正式党员"})
-    migrant_share = fields.Decimal(places=4, as_string=True, load_default=0,
-                                   validate=validate.Range(0, 1),
-                                   metadata={"description": "share of migrant workers, 0–1"})
+    migrant_share = DecimalNumber(4, minimum=0, maximum=1, load_default=0,
+                                  metadata={"description": "share of migrant workers, 0–1"})
     cluster = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                             metadata={"description": "the park, building or cluster it is in"})
     dual_managed = fields.Boolean(load_default=False,
@@ -136,7 +125,7 @@ class UpdateEnterprise(Schema):
     operating_status = Enum(OPERATING)
     employees = _count()
     full_members = _count()
-    migrant_share = fields.Decimal(places=4, as_string=True, validate=validate.Range(0, 1))
+    migrant_share = DecimalNumber(4, minimum=0, maximum=1)
     cluster = fields.String(allow_none=True, validate=validate.Length(max=200))
     dual_managed = fields.Boolean()
 

@@ -3,6 +3,8 @@ township organizers (docs/domain.md §1)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, fields, validate
 
 from shared import regions
@@ -10,6 +12,7 @@ from shared.contracts import event, imports, rpc_method
 from shared.contracts.common import (
     Enum,
     PastDate,
+    Pattern,
     PlaceCode,
     label_of,
     page_fields,
@@ -248,7 +251,7 @@ class ReelectionDue(Schema):
     within_days = fields.Integer(strict=True, load_default=None, allow_none=True,
                                  validate=validate.Range(min=0, max=3650),
                                  metadata={"description": "default: the configured reminder window"})
-    limit, after = page_fields(default=200, maximum=1000).values()
+    limit, after = page_fields(default=200, maximum=1000, shape=(dt.date, int)).values()
 
 
 class ReelectionItem(Schema):
@@ -388,7 +391,8 @@ class Organizer(Schema):
 
 class AppointOrganizer(Schema):
     request_id = request_id_field()
-    place_code = PlaceCode(required=True, metadata={"description": "a township (乡镇/街道)"})
+    place_code = PlaceCode(required=True, levels=("township",),
+                           metadata={"description": "a township (乡镇/街道)"})
     name = _name(required=True)
     sex = Enum(SEXES, load_default=None, allow_none=True)
     appointed_on = PastDate(required=True)
@@ -424,7 +428,8 @@ class TownshipsWithoutOrganizer(Schema):
 class AuditQuery(Schema):
     entity_type = fields.String(required=True, validate=validate.OneOf(
         ["organization", "place", "leader", "organizer", "rectification_case"]))
-    entity_id = fields.String(required=True)
+    entity_id = fields.String(required=True, validate=Pattern(r"^[0-9]{1,18}$"), metadata={
+        "description": "the record's id; a place's code"})
 
 
 class AuditEntry(Schema):

@@ -4,11 +4,13 @@ exemplars and demonstration sites; and the rectification events."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
 from shared.contracts import event, rpc_method
 from shared.contracts.common import (
     Enum,
+    FutureDate,
+    NotAfterNextYear,
     PastDate,
     PlaceCode,
     label_of,
@@ -45,18 +47,6 @@ def _id(**kw):
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
 
 
-
-
-class FutureDate(fields.Date):
-    """A deadline: today or later (a task is not created already overdue)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        import datetime as dt
-
-        day = super()._deserialize(value, attr, data, **kwargs)
-        if day < dt.date.today():
-            raise ValidationError("a deadline cannot be in the past (完成时限不能早于今天)")
-        return day
 
 
 class TaskInput(Schema):
@@ -245,14 +235,8 @@ class DesignateSite(Schema):
     request_id = request_id_field()
     organization_id = _id(required=True)
     level = Enum(LEVELS, required=True)
-    year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
-
-    @validates("year")
-    def _not_far_future(self, value, **kwargs):
-        import datetime as dt
-
-        if value > dt.date.today().year + 1:
-            raise ValidationError("a batch is designated for this year or the next")
+    year = fields.Integer(strict=True, required=True,
+                          validate=[validate.Range(2000, 2100), NotAfterNextYear()])
 
 
 class Site(Schema):

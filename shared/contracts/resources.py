@@ -10,9 +10,12 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.contracts import event, rpc_method
 from shared.contracts.common import (
+    PERIOD,
     Enum,
     PastDate,
+    Pattern,
     PlaceCode,
+    decimal_pattern,
     label_of,
     labels_of,
     page_fields,
@@ -74,6 +77,17 @@ class _Figure(fields.Decimal):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else format(Decimal(value).quantize(TWO_PLACES), "f")
+
+    def json_schema(self) -> dict:
+        """Text with at most two decimals (an optional "+"), or a JSON integer; the same
+        bounds either way."""
+        positive = getattr(self, "positive", False)
+        return {"anyOf": [
+            {"type": "string", "format": "decimal", "pattern": decimal_pattern(
+                0, self.maximum, 2, exclusive_minimum=positive, plus=True)},
+            {"type": "integer", "minimum": 1 if positive else 0,
+             "maximum": int(self.maximum)},
+        ], "x-decimal-places": 2}
 
 
 class Money(_Figure):
@@ -149,7 +163,7 @@ class Allocate(Schema):
     request_id = request_id_field()
     program_id = _id(required=True)
     year = _year(required=True)
-    place_code = PlaceCode(required=True, metadata={
+    place_code = PlaceCode(required=True, kinds=("village", "community"), metadata={
         "description": "a village or community (村、社区) under the program's place"})
     amount = Money(positive=True, required=True)
     purpose = text(500, required=True, metadata={"description": "the project or the use"})
@@ -245,7 +259,8 @@ class AllocationPage(Schema):
 # -- economically weak villages -------------------------------------------------------
 class RecordVillageIncome(Schema):
     request_id = request_id_field()
-    place_code = PlaceCode(required=True, metadata={"description": "a village (村)"})
+    place_code = PlaceCode(required=True, kinds=("village",),
+                           metadata={"description": "a village (村)"})
     year = _year(required=True)
     income = Money(required=True, metadata={"description": "the village's collective income"})
 
@@ -274,7 +289,8 @@ class WeakVillages(Schema):
 class RegisterRetiredCadre(Schema):
     request_id = request_id_field()
     name = text(100, required=True)
-    place_code = PlaceCode(required=True, metadata={"description": "the village served"})
+    place_code = PlaceCode(required=True, levels=("village",),
+                           metadata={"description": "the village served"})
     birth_date = PastDate(required=True)
     years_served = fields.Integer(strict=True, required=True, validate=validate.Range(0, 70))
     left_on = PastDate(required=True)
@@ -302,7 +318,7 @@ class RetiredCadre(Schema):
 class PaySubsidy(Schema):
     request_id = request_id_field()
     cadre_id = _id(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    period = fields.String(required=True, validate=Pattern(PERIOD),
                            metadata={"description": "the month paid for, YYYY-MM: from the month "
                                                     "the cadre left to this month; eligible then"})
     amount = Money(positive=True, required=True)
@@ -339,7 +355,8 @@ class PensionReport(Schema):
 # -- venues ---------------------------------------------------------------------------
 class RegisterVenue(Schema):
     request_id = request_id_field()
-    place_code = PlaceCode(required=True, metadata={"description": "a village or community"})
+    place_code = PlaceCode(required=True, levels=("village",),
+                           metadata={"description": "a village or community"})
     name = text(200, required=True)
     area = Area(required=True)
     functions = fields.List(Enum(VENUE_FUNCTIONS), required=True)
