@@ -17,6 +17,7 @@ and roles are the services' own checks, exactly as over RPC.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -74,9 +75,8 @@ class Gateway:
                                            max_ttl_seconds=settings.token_max_ttl_seconds)
         self.rpc = rpc or RpcClient(settings, settings.rpc_timeout)
         self.readiness = health.BrokerCheck(settings)
-        self.document = openapi.build(extra_paths=sheets.openapi_paths())
-        self.document_bytes = json.dumps(self.document, ensure_ascii=False).encode()
-        self.docs_bytes = docs_page.render(self.document).encode()
+        self._documents_of = None
+        self._documents()
 
     # -- WSGI ---------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -85,21 +85,31 @@ class Gateway:
         request_id = sanitized_request_id(request.headers.get("X-Request-Id"))
         started = time.perf_counter()
         label, outcome = "unrouted", "success"
+        adapter = URLS.bind_to_environ(environ)
         try:
-            adapter = URLS.bind_to_environ(environ)
-            endpoint, args = adapter.match()
-            label = _label(endpoint, args)
-            if endpoint not in PUBLIC:
-                self.verifier.verify(bearer_token(request.headers.get("Authorization")))
-            response = getattr(self, f"on_{endpoint}")(request, request_id, **args)
+            if request.method == "OPTIONS":
+                label = "options"
+                response = self.on_options(adapter, request)
+            else:
+                endpoint, args = adapter.match()
+                label = _label(endpoint, args)
+                if endpoint not in PUBLIC:
+                    self.verifier.verify(bearer_token(request.headers.get("Authorization")))
+                response = getattr(self, f"on_{endpoint}")(request, request_id, **args)
         except JinweiError as error:
             outcome = error.code
             response = problem_of(error, request.path, request_id)
-        except MethodNotAllowed as error:
-            outcome = "method_not_allowed"
-            response = problem(405, outcome, f"{request.method} is not allowed here",
-                               request.path, request_id=request_id,
-                               headers={"Allow": ", ".join(error.valid_methods or ())})
+        except MethodNotAllowed:
+            allowed = allowed_methods(adapter, request.path)
+            if allowed is None:
+                outcome = "not_found"
+                response = problem(404, outcome, f"no resource at {request.path}",
+                                   request.path, request_id=request_id)
+            else:
+                outcome = "method_not_allowed"
+                response = problem(405, outcome, f"{request.method} is not allowed here",
+                                   request.path, request_id=request_id,
+                                   headers={"Allow": ", ".join(allowed)})
         except NotFound:
             outcome = "not_found"
             response = problem(404, outcome, f"no resource at {request.path}", request.path,
@@ -129,11 +139,13 @@ class Gateway:
     def on_operation(self, request: Request, request_id: str, service: str, method: str):
         try:
             contract = contracts.RPC[(service, method)]
-        except KeyError:
+        except KeyError:  # no operation; maybe a spreadsheet route, by another method
+            if allowed_methods(URLS.bind_to_environ(request.environ), request.path):
+                raise MethodNotAllowed() from None
             raise NotFound() from None
         wanted = operation_verb(contract)
-        if request.method != wanted:
-            raise MethodNotAllowed(valid_methods=[wanted])
+        if request.method != wanted and (request.method, wanted) != ("HEAD", "GET"):
+            raise MethodNotAllowed()
         if wanted == "POST":
             if contract.personal and request.args:
                 # Personal data never rides in a URL: URLs end up in access logs.
@@ -183,22 +195,42 @@ class Gateway:
 
     @staticmethod
     def _headers_into(request: Request, contract, params: dict) -> None:
+        """Over HTTP the request id is the Idempotency-Key header and the version the
+        If-Match header, never members of the body: one place each, so the two can never
+        disagree (the OpenAPI document's bodies do not have them)."""
         fields_ = contract.params.fields
+        in_body = {name: [f"over HTTP it is the {header} header, not a member of the body"]
+                   for header, name in (("Idempotency-Key", "request_id"),
+                                        ("If-Match", "version"))
+                   if name in fields_ and name in params}
+        if in_body:
+            raise ValidationError("the request id and the version travel in headers",
+                                  in_body)
         key = request.headers.get("Idempotency-Key")
         if key is not None and "request_id" in fields_:
-            if params.get("request_id") not in (None, key):
-                raise ValidationError("Idempotency-Key and request_id differ",
-                                      {"request_id": ["differs from the Idempotency-Key header"]})
+            if not 8 <= len(key) <= 100:
+                raise ValidationError("Idempotency-Key must be 8 to 100 characters",
+                                      {"Idempotency-Key": ["8 to 100 characters"]})
             params["request_id"] = key
         if "If-Match" in request.headers and "version" not in fields_:
             raise ValidationError(f"{contract.method} is not a conditional update",
                                   {"If-Match": ["this operation takes no version"]})
         version = if_match_version(request.headers.get("If-Match"))
         if version is not None:
-            if params.get("version") not in (None, version):
-                raise ValidationError("If-Match and version differ",
-                                      {"version": ["differs from the If-Match header"]})
             params["version"] = version
+        elif "version" in fields_ and fields_["version"].required:
+            raise ValidationError(f"{contract.method} is a conditional update",
+                                  {"If-Match": ["required: the ETag of the version read, "
+                                                "e.g. \"3\""]})
+
+    @staticmethod
+    def on_options(adapter, request: Request) -> Response:
+        """The methods the path takes (RFC 9110 §9.3.7), with no token: they are in
+        /openapi.json for anyone to read."""
+        allowed = allowed_methods(adapter, request.path)
+        if allowed is None:
+            raise NotFound()
+        return Response(status=204, headers={"Allow": ", ".join(allowed)})
 
     # -- spreadsheets -------------------------------------------------------------------
     def on_import_start(self, request, request_id, kind):
@@ -217,11 +249,22 @@ class Gateway:
         return sheets.notice(self, request, request_id, case_id)
 
     # -- the documents and health ---------------------------------------------------------
+    def _documents(self) -> tuple[bytes, bytes]:
+        """/openapi.json and /docs, made again on a new day: a bound such as "this year or
+        the next" is stated as the number it is today."""
+        today = dt.date.today()
+        if self._documents_of != today:
+            self.document = openapi.build(extra_paths=sheets.openapi_paths())
+            self.document_bytes = json.dumps(self.document, ensure_ascii=False).encode()
+            self.docs_bytes = docs_page.render(self.document).encode()
+            self._documents_of = today
+        return self.document_bytes, self.docs_bytes
+
     def on_openapi(self, request, request_id):
-        return Response(self.document_bytes, content_type="application/json; charset=utf-8")
+        return Response(self._documents()[0], content_type="application/json; charset=utf-8")
 
     def on_docs(self, request, request_id):
-        return Response(self.docs_bytes, content_type="text/html; charset=utf-8")
+        return Response(self._documents()[1], content_type="text/html; charset=utf-8")
 
     def on_live(self, request, request_id):
         return json_response({"status": "live"})
@@ -238,6 +281,24 @@ class Gateway:
 def _has_body(request: Request) -> bool:
     return bool(request.content_length) or "chunked" in (
         request.headers.get("Transfer-Encoding") or "").lower()
+
+
+def allowed_methods(adapter, path: str) -> list[str] | None:
+    """The methods the OpenAPI document gives `path` (for Allow), or None when nothing is
+    there. HEAD (a GET without the body) and OPTIONS are answered too, as everywhere."""
+    methods = set()
+    for method in ("GET", "POST"):
+        try:
+            endpoint, args = adapter.match(path, method=method)
+        except (MethodNotAllowed, NotFound):
+            continue
+        if endpoint == "operation":
+            contract = contracts.RPC.get((args["service"], args["method"]))
+            if contract is not None:  # else no operation: a spreadsheet route, or nothing
+                methods.add(operation_verb(contract))
+        elif sheets.exists(endpoint, args):
+            methods.add(method)
+    return sorted(methods) or None
 
 
 def operation_verb(contract: contracts.RpcContract) -> str:

@@ -79,6 +79,8 @@ def _fields(schema: dict, schemas: dict) -> str:
 def _type(schema: dict) -> str:
     if "$ref" in schema:
         return escape(schema["$ref"].rsplit("/", 1)[-1])
+    if "anyOf" in schema and "type" not in schema:  # a decimal: text or a number
+        return " or ".join(_type(branch) for branch in schema["anyOf"])
     kind = schema.get("type", "any")
     if kind == "array":
         return f"list of {_type(schema.get('items', {}))}"

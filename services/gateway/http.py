@@ -80,17 +80,24 @@ def _scalar(field, value: str):
     # Only plain ASCII digits: int() would also take "1_000", " 7 " and other scripts'.
     if isinstance(field, fields.Integer) and _INTEGER.fullmatch(value):
         return int(value)
+    # A boolean is spelled as in JSON; anything else stays text, which the schema refuses.
+    if isinstance(field, fields.Boolean) and value in _BOOLEANS:
+        return _BOOLEANS[value]
     return value
 
 
+_BOOLEANS = {"true": True, "false": False}
+
+
 def boolean_arg(args: MultiDict, name: str) -> bool:
-    """?name=true|false (1/0, yes/no); absent is false; anything else is a 400 rather
-    than a guess (a typo in dry_run must not mean "apply")."""
-    value = args.get(name, "false").strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
+    """?name=true|false, as JSON spells them; absent is false; anything else is a 400
+    rather than a guess (a typo in dry_run must not mean "apply")."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise ValidationError("invalid query parameters", {name: ["given more than once"]})
+    value = values[0] if values else "false"
+    if value in _BOOLEANS:
+        return _BOOLEANS[value]
     raise ValidationError(f"{name} must be true or false", {name: ["not true or false"]})
 
 
@@ -103,19 +110,20 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
+# An entity tag (RFC 9110 §8.8.3) carrying a version: "3", or weak W/"3".
+IF_MATCH = r'^(W/)?"[0-9]{1,18}"$'
+_IF_MATCH = re.compile(r'(?:W/)?"([0-9]{1,18})"', re.ASCII)
+
+
 def if_match_version(header: str | None):
-    """`If-Match: "3"` (or W/"3", or 3) → 3; anything else is a 400."""
+    """`If-Match: "3"` (or W/"3") → 3; anything else is a 400."""
     if header is None:
         return None
-    text = header.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    try:
-        return int(text)
-    except ValueError:
+    match = _IF_MATCH.fullmatch(header.strip())
+    if match is None:
         raise ValidationError("If-Match must carry a version (an ETag such as \"3\")",
-                              {"If-Match": ["not a version"]}) from None
+                              {"If-Match": ["not a version"]})
+    return int(match.group(1))
 
 
 def with_request_id(contract: contracts.RpcContract, params: dict) -> str | None:

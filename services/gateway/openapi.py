@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from services.gateway.http import IF_MATCH
 from shared import contracts
 from shared.auth import ROLES
 from shared.contract_schemas import new_spec
@@ -58,7 +59,14 @@ def build(version: str = "1.0.0", *, extra_paths=()) -> dict:
             "The REST face of the Jinwei services: the same operations, rules, errors and "
             "jurisdiction as their RPC interface (docs/contract.md). Authenticate with "
             "`Authorization: Bearer <token>` (`jinwei token issue`). Lists are keyset pages: "
-            "pass `next_cursor` back as `after`, or follow the `Link: rel=\"next\"` header."),
+            "pass `next_cursor` back as `after`, or follow the `Link: rel=\"next\"` header. "
+            "The request id is the `Idempotency-Key` header and the version the `If-Match` "
+            "header, never members of a body. No string may contain U+0000 or a lone "
+            "surrogate. Named formats: `credit-code` (GB 32100, check character right), "
+            "`identity-number` (GB 11643: a real birth date, check character right), "
+            "`past-date` (not after today), `future-date` (not before today), "
+            "`cursor-<shape>` (a next_cursor of the same listing), `decimal` (digits and a "
+            "point, bounds in its pattern)."),
         })
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "bearerFormat": "JWT"})
@@ -71,8 +79,50 @@ def build(version: str = "1.0.0", *, extra_paths=()) -> dict:
     for path, operations in extra_paths:
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
+    _headers_not_body(document)
+    _absent_not_null(document)
     _results_may_be_null(document)
     return document
+
+
+def _absent_not_null(document: dict) -> None:
+    """A query string has no null: a parameter is given, or left out for its default.
+    (An empty value is the empty string, and is checked as one.)"""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") != "query" or "$ref" in schema:
+                    continue
+                schema.pop("nullable", None)
+                if "default" in schema and schema["default"] is None:
+                    del schema["default"]
+                if "enum" in schema:
+                    schema["enum"] = [value for value in schema["enum"] if value is not None]
+
+
+# Over HTTP the request id and the version travel in headers only, so a body and a header
+# can never say two different things: the body's schema does not have them.
+_IN_HEADERS = {"Idempotency-Key": "request_id", "If-Match": "version"}
+
+
+def _headers_not_body(document: dict) -> None:
+    schemas = document["components"]["schemas"]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            moved = {_IN_HEADERS[p["name"]] for p in operation.get("parameters", ())
+                     if p.get("in") == "header" and p["name"] in _IN_HEADERS}
+            body = operation.get("requestBody", {}).get("content", {}).get(
+                "application/json", {}).get("schema", {})
+            if not moved or "$ref" not in body:
+                continue
+            target = schemas[body["$ref"].rsplit("/", 1)[-1]]
+            for name in moved:
+                target.get("properties", {}).pop(name, None)
+            if "required" in target:
+                target["required"] = [n for n in target["required"] if n not in moved]
+                if not target["required"]:
+                    del target["required"]
 
 
 def _operation(contract: contracts.RpcContract) -> dict:
@@ -98,12 +148,16 @@ def _operation(contract: contracts.RpcContract) -> dict:
         if "request_id" in params_fields:
             headers.append({"in": "header", "name": "Idempotency-Key", "required": False,
                             "schema": {"type": "string", "minLength": 8, "maxLength": 100},
-                            "description": "the request_id, as a header: a repeat returns "
-                                           "the first result"})
+                            "description": "the request id (a UUID): a repeat returns the "
+                                           "first result instead of doing the work twice. "
+                                           "Over HTTP only here, never as request_id in "
+                                           "the body"})
         if "version" in params_fields:  # (elsewhere If-Match is refused: not conditional)
-            headers.append({"in": "header", "name": "If-Match", "required": False,
-                            "schema": {"type": "string"},
-                            "description": "the version read (its ETag), as a header"})
+            headers.append({"in": "header", "name": "If-Match",
+                            "required": params_fields["version"].required,
+                            "schema": {"type": "string", "pattern": IF_MATCH},
+                            "description": "the version read: its ETag (e.g. \"3\"). Over "
+                                           "HTTP only here, never as version in the body"})
         if headers:
             operation["parameters"] = headers
     else:

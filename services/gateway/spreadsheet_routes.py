@@ -36,6 +36,13 @@ RULES = [
 ]
 
 
+def exists(endpoint: str, args: dict) -> bool:
+    """Whether a route's arguments name something: a known import kind or export."""
+    if "kind" in args and args["kind"] not in spreadsheets.IMPORTS:
+        return False
+    return "report" not in args or args["report"] in spreadsheets.EXPORTS
+
+
 def _import_kind(kind: str) -> str:
     try:
         return spreadsheets.IMPORTS[kind][0]
@@ -115,14 +122,16 @@ def _xlsx(data: bytes, title: str) -> Response:
 
 
 def openapi_paths() -> list[tuple[str, dict]]:
-    """The spreadsheet routes, for /openapi.json."""
+    """The spreadsheet routes, for /openapi.json: each export a path of its own, its query
+    the report method's own parameters."""
     problem = {str(s): {"$ref": f"#/components/responses/{s}"} for s in (400, 401, 403, 404, 503)}
     security = [{"bearer": []}]
     kinds = sorted(spreadsheets.IMPORTS)
-    reports = sorted(spreadsheets.EXPORTS)
     job = {"description": "the import job", "content": {"application/json": {"schema": {
         "type": "object", "additionalProperties": True}}}}
-    return [
+    workbook = {"description": "the workbook", "content": {XLSX: {
+        "schema": {"type": "string", "format": "binary"}}}}
+    paths = [
         ("/v1/imports/{kind}", {"post": {
             "operationId": "imports.start", "tags": ["spreadsheets"], "security": security,
             "summary": "Import a spreadsheet (.xlsx): every row checked, all applied or none",
@@ -131,12 +140,19 @@ def openapi_paths() -> list[tuple[str, dict]]:
                  "schema": {"type": "string", "enum": kinds}},
                 {"in": "query", "name": "dry_run", "schema": {"type": "boolean"},
                  "description": "check every row and apply nothing"},
-                {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "description": "the .xlsx file's bytes as the "
-                            "body (any content type), or multipart/form-data with it as `file`",
-                            "content": {"application/octet-stream": {"schema": {
-                                "type": "string", "format": "binary"}}}},
-            "responses": {"202": job, **problem}}}),
+                {"in": "header", "name": "Idempotency-Key",
+                 "schema": {"type": "string", "minLength": 8, "maxLength": 100},
+                 "description": "the request id: a repeat returns the first job"}],
+            "requestBody": {"required": True, "description": (
+                "an .xlsx workbook with the headings of the kind's template (GET "
+                "/v1/imports/{kind}/template) and at least one data row, read from the sheet "
+                "named like the kind, else the first sheet. The body is the file's bytes "
+                "(any Content-Type), or multipart/form-data with the file as `file`. A "
+                "file that is not such a workbook is a 400"),
+                "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+            "responses": {"202": job, **problem,
+                          "409": {"$ref": "#/components/responses/409"},
+                          "413": {"$ref": "#/components/responses/413"}}}}),
         ("/v1/imports/{kind}/{job_id}", {"get": {
             "operationId": "imports.job", "tags": ["spreadsheets"], "security": security,
             "summary": "An import job: status, processed of total, errors by row",
@@ -151,16 +167,7 @@ def openapi_paths() -> list[tuple[str, dict]]:
             "summary": "A blank workbook with the headings and a sheet explaining them",
             "parameters": [{"in": "path", "name": "kind", "required": True,
                             "schema": {"type": "string", "enum": kinds}}],
-            "responses": {"200": {"description": "the workbook", "content": {XLSX: {
-                "schema": {"type": "string", "format": "binary"}}}}, "404": problem["404"]}}}),
-        ("/v1/exports/{report}", {"get": {
-            "operationId": "exports.report", "tags": ["spreadsheets"], "security": security,
-            "summary": "A report as a workbook with Chinese headings; the query takes the "
-                       "report method's own parameters",
-            "parameters": [{"in": "path", "name": "report", "required": True,
-                            "schema": {"type": "string", "enum": reports}}],
-            "responses": {"200": {"description": "the workbook", "content": {XLSX: {
-                "schema": {"type": "string", "format": "binary"}}}}, **problem}}}),
+            "responses": {"200": workbook, "404": problem["404"]}}}),
         ("/v1/notices/{case_id}", {"get": {
             "operationId": "notices.page", "tags": ["spreadsheets"], "security": security,
             "summary": "A rectification case's public notice (公示), as a printable page",
@@ -169,3 +176,11 @@ def openapi_paths() -> list[tuple[str, dict]]:
             "responses": {"200": {"description": "the page", "content": {"text/html": {
                 "schema": {"type": "string"}}}}, **problem}}}),
     ]
+    for report, (service, method, title) in sorted(spreadsheets.EXPORTS.items()):
+        paths.append((f"/v1/exports/{report}", {"get": {
+            "operationId": f"exports.{report}", "tags": ["spreadsheets"], "security": security,
+            "summary": f"{title}: the report {service}.{method} as a workbook with Chinese "
+                       "headings, every page of it",
+            "parameters": [{"in": "query", "schema": contracts.RPC[(service, method)].params}],
+            "responses": {"200": workbook, **problem}}}))
+    return paths
