@@ -129,6 +129,10 @@ class Settings:
     token_max_ttl_seconds: int = 7 * 24 * 3600
     # A message larger than this is refused unread (dead-lettered or answered).
     max_message_bytes: int = 16 * 1024 * 1024
+    # How long a service waits for the organizations service when it asks for a place
+    # or an organization whose event has not reached it yet (shared.owner_lookup);
+    # well under the callers' own timeout, so a caller hears 503, not its own timeout.
+    owner_lookup_timeout_s: float = 3.0
     # Where outside systems reach the broker, when not where this process does
     # (JINWEI_INTEGRATOR_AMQP_ADDRESS, e.g. amqps://mq.example.gov.cn:5671/jinwei).
     integrator_amqp_address: str | None = None
@@ -326,6 +330,7 @@ def load(env: dict | None = None) -> Settings:
         shutdown_timeout_s=float(env.get("JINWEI_SHUTDOWN_TIMEOUT", 50)),
         token_max_ttl_seconds=int(env.get("JINWEI_TOKEN_MAX_TTL_SECONDS", 7 * 24 * 3600)),
         max_message_bytes=int(env.get("JINWEI_MAX_MESSAGE_BYTES", 16 * 1024 * 1024)),
+        owner_lookup_timeout_s=float(env.get("JINWEI_OWNER_LOOKUP_TIMEOUT", 3)),
         integrator_amqp_address=env.get("JINWEI_INTEGRATOR_AMQP_ADDRESS") or None,
         amqp_ca_file=_ca_file(env, var_dir),
         amqp_cert_file=_optional_path(env, "JINWEI_AMQP_CERT_FILE"),

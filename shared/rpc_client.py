@@ -228,12 +228,13 @@ class RpcClient:
         if call_id:
             context["call_id_stack"] = [call_id]
         for attempt in (1, 2):
+            channel = None
             try:
                 channel = self._channel()
                 correlation_id = channel.publish(service, method, params, context, timeout)
                 break
             except BROKER_ERRORS as exc:
-                self._forget()  # nothing was sent: one fresh connection may do
+                self._forget(channel)  # nothing was sent: one fresh connection may do
                 if attempt == 2:
                     raise ServiceUnavailable(f"the message broker did not answer: {exc}",
                                              {"service": service}) from None
@@ -245,6 +246,45 @@ class RpcClient:
             channels, self._channels = self._channels, []
         for channel in channels:
             channel.close()
+
+
+class PooledRpcClient(RpcClient):
+    """An RpcClient for a nameko service, whose green threads come and go with each
+    call: connections are taken from a pool for one call and given back after its
+    reply, rather than kept per thread (a worker's thread would leave its connection
+    behind). One that timed out or broke is closed, not given back."""
+
+    def __init__(self, amqp_uri: str, ssl_options: dict | None, timeout: float):
+        self.amqp_uri, self.ssl_options, self.timeout = amqp_uri, ssl_options, timeout
+        self._local = threading.local()  # stays empty: nothing is kept per thread
+        self._channels: list[BrokerChannel] = []
+        self._idle: list[BrokerChannel] = []
+        self._lock = threading.Lock()
+
+    def _channel(self) -> BrokerChannel:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        channel = BrokerChannel(self.amqp_uri, self.ssl_options)
+        with self._lock:
+            self._channels.append(channel)
+        return channel
+
+    def call(self, service: str, method: str, params: dict, *, token: str | None = None,
+             call_id: str | None = None, timeout: float | None = None):
+        reply = self.call_async(service, method, params, token=token, call_id=call_id,
+                                timeout=timeout)
+        try:
+            return reply.result()
+        finally:
+            with self._lock:
+                if reply.channel in self._channels:  # not forgotten after a failure
+                    self._idle.append(reply.channel)
+
+    def close(self) -> None:
+        with self._lock:
+            self._idle = []
+        super().close()
 
 
 class PendingReply:

@@ -4,12 +4,11 @@ performing, not acting (contract: shared/contracts/cadre_duties.py; domain.md §
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from services.cadres import duties_store as store
 from shared import entrypoints, places, regions
 from shared.contracts.cadres import SERVICE
 from shared.errors import Conflict, ValidationError
+from shared.shares import share
 
 operation = entrypoints.operations(SERVICE)
 
@@ -63,8 +62,7 @@ class CadreDuties:
         trained = sum(1 for s in secretaries if s["trained"])
         return {**figures, "place_code": params["place_code"], "year": params["year"],
                 "secretaries": len(secretaries), "secretaries_trained": trained,
-                "training_rate": (Decimal(trained) / len(secretaries)).quantize(Decimal("0.0001"))
-                if secretaries else None,
+                "training_rate": share(trained, len(secretaries)),
                 "untrained": [s for s in secretaries if not s["trained"]][:store.REPORT_LISTED]}
 
     # -- commitments ----------------------------------------------------------------------

@@ -5,7 +5,6 @@ village, the talent pool of college-graduate village officials and their placeme
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from services.cadres import domain, store
 from services.cadres.duties_service import CadreDuties
@@ -19,9 +18,11 @@ from shared.events import handles
 from shared.imports import Importer, ImportJobs, import_operations, without
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
+from shared.owner_lookup import OwnerLookup
 from shared.personal_data import PersonalData
 from shared.places import OrganizationDirectory, PlaceDirectory
 from shared.rules import RuleSet
+from shared.shares import share
 
 operation = entrypoints.operations(contract.SERVICE)
 PERSONAL_DATA_ROLE = contract.PERSONAL_DATA
@@ -43,10 +44,11 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     monitoring = Monitoring()
     personal_data = PersonalData()
     imports = ImportJobs()
+    owner = OwnerLookup()
 
     # -- people --------------------------------------------------------------------------
     def _place_known(self, call, code: str, field: str = "place_code") -> str:
-        name = places.name(call.tx, code)
+        name = self.owner.place_names(call, [code]).get(code)
         if name is None:
             raise ValidationError("unknown place", {field: [
                 f"no place {code} known to cadres (places arrive from organizations)"]})
@@ -446,6 +448,8 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     def _check_organization(self, call, values: dict) -> None:
         org = store.organization(call.tx, values["organization_id"])
+        if org is None and self.owner.organization(call, values["organization_id"]):
+            org = store.organization(call.tx, values["organization_id"])  # just registered
         unknown = _not_the_village_organization(
             values["organization_id"],
             "is not known to cadres (organizations arrive from the registry)")
@@ -485,8 +489,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         with_ = sum(1 for r in items if r["target_met"])
         return {"place_code": place_code, "place_name": name, "since": params["since"],
                 "in_pool": in_pool, "entered_two_committees": entered,
-                "two_committees_rate": (Decimal(entered) / in_pool).quantize(Decimal("0.0001"))
-                if in_pool else None,
+                "two_committees_rate": share(entered, in_pool),
                 "chief_posts": sum(r["chief_posts"] for r in items),
                 "townships": len(items), "townships_with": with_,
                 "townships_without": len(items) - with_, "items": items}

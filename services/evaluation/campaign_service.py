@@ -8,8 +8,6 @@ under the same satisfaction rule as the rectification surveys."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from services.evaluation import campaign_store as campaigns
 from services.evaluation import domain
 from shared import entrypoints, places
@@ -17,6 +15,7 @@ from shared.contracts.excellence import SERVICE_FOCUS
 from shared.contracts.service_surveys import SERVICE
 from shared.errors import Conflict, ValidationError
 from shared.events import handles
+from shared.shares import share
 
 operation = entrypoints.operations(SERVICE)
 SURVEY_TITLE = "年度服务型党组织满意度测评"
@@ -36,6 +35,8 @@ class ServiceSurveyEntrypoints:
         place_code, year = params["place_code"], params["year"]
         call.principal.require_place(place_code)
         name = places.name(call.tx, place_code)
+        if name is None and self.owner.place(call, place_code):  # imported a moment ago
+            name = places.name(call.tx, place_code)
         if name is None:
             raise ValidationError(f"no place {place_code} known to evaluation yet",
                                   {"place_code": ["unknown place (未知的行政区划)"]})
@@ -117,7 +118,5 @@ class ServiceSurveyEntrypoints:
 
 
 def _rated(row: dict) -> dict:
-    row["rate"] = (Decimal(row["satisfied"]) / row["valid_ballots"]).quantize(Decimal("0.0001"),
-                                                                      ROUND_HALF_UP) \
-        if row["valid_ballots"] else None
+    row["rate"] = share(row["satisfied"], row["valid_ballots"])
     return row

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from shared.contracts.enums import GRADE_RANK, GRADES
 from shared.contracts.evaluation import ANSWERS, ASSESSORS, INDICATORS
 from shared.errors import Conflict, ValidationError
+from shared.shares import check_threshold, share
 
 TWO = Decimal("0.01")
 FOUR = Decimal("0.0001")
@@ -72,6 +73,11 @@ class Rules:
         cut = [_decimal(self.cutoffs[g]) for g in ("good", "fairly_good", "average")]
         if not cut[0] > cut[1] > cut[2]:
             raise ValueError("cut-offs must fall from good to fairly_good to average")
+        # Shares are shown cut to four decimals (shared.shares): against a threshold of
+        # more, a shown rate could read as reaching what the exact ratio does not.
+        check_threshold("survey_threshold", self.survey_threshold)
+        for grade, target in self.moving_up_targets.items():
+            check_threshold(f"moving_up_targets.{grade}", target)
         two_levels = [g for g, stars in self.star_ranges.items() if len(stars) > 1]
         if not set(two_levels) <= set(self.star_thresholds):
             raise ValueError(f"a star threshold is needed for {', '.join(two_levels)}")
@@ -144,11 +150,11 @@ def satisfaction(counts: dict[str, int], rules: Rules) -> Satisfaction:
     if valid == 0:
         raise Conflict("no valid ballots: nothing to close on (尚无有效票)", {"valid_ballots": 0})
     satisfied = sum(counts.get(answer, 0) for answer in rules.satisfied_answers)
-    rate = (Decimal(satisfied) / Decimal(valid)).quantize(FOUR, ROUND_HALF_UP)  # for display
+    rate = share(satisfied, valid)  # for display: cut, never across the threshold
     threshold = _decimal(rules.survey_threshold)
     rule = {"satisfied_answers": list(rules.satisfied_answers),
             "threshold": str(threshold)}
-    # Decided on the exact ratio: 79.996 % rounds to 80.00 % but does not pass.
+    # Decided on the exact ratio; the rate shown agrees (79.995 % reads 0.7999).
     return Satisfaction(valid, satisfied, rate, threshold, satisfied >= threshold * valid, rule)
 
 
@@ -182,7 +188,7 @@ def moving_up_rows(counts: dict[str, tuple[int, int]], rules: Rules) -> list[dic
     rows = []
     for grade in GRADES:
         total, up = counts.get(grade, (0, 0))
-        rate = (Decimal(up) / Decimal(total)).quantize(FOUR, ROUND_HALF_UP) if total else None
+        rate = share(up, total)
         target = rules.moving_up_targets.get(grade)
         target = _decimal(target) if target is not None else None
         met = None if rate is None or target is None else up >= target * total  # exact

@@ -18,11 +18,12 @@ from shared.contracts import evaluation as contract
 from shared.contracts.common import encode_cursor
 from shared.contracts.evaluation import SURVEY_KINDS
 from shared.db import Database
-from shared.errors import Conflict, ValidationError
+from shared.errors import Conflict, NotFound, ValidationError
 from shared.events import handles
 from shared.imports import Importer, ImportJobs, import_operations
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
+from shared.owner_lookup import OwnerLookup
 from shared.places import OrganizationDirectory, PlaceDirectory
 from shared.rules import RuleSet
 
@@ -38,9 +39,16 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     relay = OutboxRelay()
     monitoring = Monitoring()
     imports = ImportJobs()
+    owner = OwnerLookup()
 
     def _organization(self, call, organization_id: int, *, lock: bool = False) -> dict:
-        org = store.organization(call.tx, organization_id, lock=lock)
+        try:
+            org = store.organization(call.tx, organization_id, lock=lock)
+        except NotFound:
+            # Registered a moment ago, its event still on its way: the owner is asked.
+            if not self.owner.organization(call, organization_id):
+                raise
+            org = store.organization(call.tx, organization_id, lock=lock)
         call.principal.require_visible(org["place_code"],
                                        store.organization_absent(organization_id))
         return org
@@ -145,7 +153,12 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
             return [self._set_grades(call, [params])[0] for params in ordered]
         rounds = {round_id: self._round(call, round_id)
                   for round_id in sorted({r["round_id"] for r in rows})}
-        orgs = store.organizations_by_id(call.tx, [r["organization_id"] for r in rows], lock=True)
+        ids = [r["organization_id"] for r in rows]
+        orgs = store.organizations_by_id(call.tx, ids, lock=True)
+        unknown = [i for i in sorted(set(ids)) if i not in orgs]
+        if unknown:  # registered a moment ago, their events still on their way
+            asked = [i for i in unknown if self.owner.organization(call, i)]
+            orgs.update(store.organizations_by_id(call.tx, asked, lock=True))
         chosen = []
         for params in rows:
             round_ = rounds[params["round_id"]]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from shared.errors import Conflict, ValidationError
+from shared.shares import share
 
 FOUR = Decimal("0.0001")
 ORGANIZATIONAL = ("own", "joint", "regional", "industry")
@@ -128,7 +129,7 @@ def rates(row: dict) -> dict:
     operating = row["operating"]
 
     def rate(part: int):
-        return (Decimal(part) / operating).quantize(FOUR, ROUND_HALF_UP) if operating else None
+        return share(part, operating)
 
     organizational = sum(row[kind] for kind in ORGANIZATIONAL)
     return {**row, "organizational": organizational,
@@ -154,11 +155,11 @@ def standardization(items: dict[str, dict], rules: Rules) -> tuple[list[dict], D
                "checked_on": items.get(item, {}).get("checked_on")}
               for item, label in rules.standard_items.items()]
     met = sum(1 for item in listed if item["met"])
-    return listed, (Decimal(met) / len(listed)).quantize(FOUR, ROUND_HALF_UP)
+    return listed, share(met, len(listed))
 
 
 def attendance_rate(attended: int, held: int):
-    return (Decimal(attended) / held).quantize(FOUR, ROUND_HALF_UP) if held else None
+    return share(attended, held)
 
 
 

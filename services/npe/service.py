@@ -20,6 +20,7 @@ from shared.events import handles
 from shared.imports import Importer, ImportJobs, import_operations
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
+from shared.owner_lookup import OwnerLookup
 from shared.places import PlaceDirectory
 from shared.rules import RuleSet
 
@@ -40,6 +41,7 @@ class NpeService(PlaceDirectory):
     relay = OutboxRelay()
     monitoring = Monitoring()
     imports = ImportJobs()
+    owner = OwnerLookup()
 
     # -- enterprises -------------------------------------------------------------------
     def _view(self, enterprise: dict) -> dict:
@@ -88,7 +90,7 @@ class NpeService(PlaceDirectory):
         return establishment
 
     def _place_known(self, call, code: str, field: str = "place_code") -> None:
-        if places.name(call.tx, code) is None:
+        if code not in self.owner.place_names(call, [code]):
             raise _unknown_place(code, field)
 
     @operation
@@ -107,7 +109,7 @@ class NpeService(PlaceDirectory):
         (the common superior sees the clash: credit_code_clashes)."""
         for row in rows:
             call.principal.require_place(row["place_code"])
-        known = places.names(call.tx, {row["place_code"] for row in rows})
+        known = self.owner.place_names(call, {row["place_code"] for row in rows})
         for row in rows:
             if row["place_code"] not in known:
                 raise _unknown_place(row["place_code"])
@@ -133,7 +135,7 @@ class NpeService(PlaceDirectory):
     @operation
     def import_enterprises(self, call, params):
         rows, errors, seen = params["enterprises"], {}, set()
-        known = places.names(call.tx, {row["place_code"] for row in rows})
+        known = self.owner.place_names(call, {row["place_code"] for row in rows})
         for index, row in enumerate(rows):
             call.principal.require_place(row["place_code"])
             if row["credit_code"] in seen:

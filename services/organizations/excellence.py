@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from shared.contracts.excellence import CAMPAIGN_KINDS
 from shared.errors import Conflict, ValidationError
+from shared.shares import share
 
 
 def rate(part: int, whole: int) -> Decimal | None:
-    return (Decimal(part) / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP) if whole else None
+    return share(part, whole)
 
 
 def not_before(day: dt.date, earliest: dt.date, field: str, what: str) -> None:

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from shared import regions
 from shared.contracts.resources import VENUE_FUNCTIONS
 from shared.errors import Conflict, ValidationError
+from shared.shares import share
 
 FEN = Decimal("0.01")
 # The venue standard's default areas (m²), by the kind of village-level place that has a
@@ -192,4 +193,4 @@ def check_completion(started_on: dt.date, completed_on: dt.date) -> None:
 
 
 def rate(part: int, whole: int):
-    return (Decimal(part) / whole).quantize(Decimal("0.0001"), ROUND_HALF_UP) if whole else None
+    return share(part, whole)

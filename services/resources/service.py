@@ -16,6 +16,7 @@ from shared.db import Database
 from shared.errors import Conflict, ValidationError
 from shared.monitoring import Monitoring
 from shared.outbox import Event, OutboxRelay
+from shared.owner_lookup import OwnerLookup
 from shared.places import PlaceDirectory
 from shared.rules import RuleSet
 
@@ -36,9 +37,10 @@ class ResourcesService(PlaceDirectory):
     rules = RuleSet(domain.Rules)
     relay = OutboxRelay()
     monitoring = Monitoring()
+    owner = OwnerLookup()
 
     def _place_known(self, call, code: str) -> None:
-        if places.name(call.tx, code) is None:
+        if code not in self.owner.place_names(call, [code]):
             raise ValidationError("unknown place", {"place_code": [
                 f"no place {code} known to resources (places arrive from organizations)"]})
 

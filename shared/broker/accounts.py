@@ -114,11 +114,15 @@ def _one_of(names: Iterable[str]) -> str:
     return "(" + "|".join(re.escape(n) for n in sorted(set(names))) + ")"
 
 
-def service_grant(account: str, service: str, subscriptions: Iterable[Subscription]) -> Grant:
+def service_grant(account: str, service: str, subscriptions: Iterable[Subscription],
+                  calls: Mapping[str, Iterable[str]] | None = None) -> Grant:
     """A service: its RPC queue, its events exchange, its dead letters, its event queues
     (and their retry queues), the exchanges those bind to, and the default exchange
-    (replies through direct reply-to, retries and the dead-letter queue's way back)."""
+    (replies through direct reply-to, retries and the dead-letter queue's way back).
+    `calls`: the other services' methods it requests itself (shared.owner_lookup), by
+    direct reply-to like any client."""
     _check_name(service)
+    request_keys = _request_keys(calls or {})
     subscriptions = sorted(set(subscriptions), key=lambda s: s.queue)
     if any(s.service != service for s in subscriptions):
         raise ValueError(f"a subscription of another service was given for {service}")
@@ -130,13 +134,13 @@ def service_grant(account: str, service: str, subscriptions: Iterable[Subscripti
               + ")$")
     exchanges = [RPC_EXCHANGE, *(events_exchange(s) for s in sources)]
     configure = _union(queues, exactly(*own, *exchanges))
-    write = _union(queues, exactly(events_exchange(service), dead_letters(service),
-                                   DEFAULT_EXCHANGE))
+    writable = [events_exchange(service), dead_letters(service), DEFAULT_EXCHANGE]
+    write = _union(queues, exactly(*writable, *([RPC_EXCHANGE] if calls else [])))
     # Retry queues are read too: RabbitMQ lets an account declare a queue with a
     # dead-letter exchange only where it may read the queue (and write the exchange).
     read = _union(queues, exactly(*exchanges))
     topics = [
-        TopicGrant(RPC_EXCHANGE, NOTHING, exactly(rpc_binding_key(service))),
+        TopicGrant(RPC_EXCHANGE, request_keys, exactly(rpc_binding_key(service))),
         TopicGrant(events_exchange(service), f"^{METHOD}$", NOTHING),
     ]
     for source in sources:
@@ -150,6 +154,14 @@ def client_grant(account: str, methods: Mapping[str, Iterable[str] | None],
     """An RPC client: requests to these services' methods (None: every method of that
     service), replies by direct reply-to; nothing to declare. `dead_letters_of`: the
     services whose dead-letter queues it may read (the operator)."""
+    request_keys = _request_keys(methods)
+    readable = [dead_letters(s) for s in dead_letters_of]
+    return Grant(account, NOTHING, exactly(RPC_EXCHANGE) if request_keys != NOTHING else NOTHING,
+                 exactly(*readable), (TopicGrant(RPC_EXCHANGE, request_keys, NOTHING),))
+
+
+def _request_keys(methods: Mapping[str, Iterable[str] | None]) -> str:
+    """The routing keys of requests to these services' methods (None: every method)."""
     keys = []
     for service, names in sorted(methods.items()):
         _check_name(service)
@@ -161,10 +173,7 @@ def client_grant(account: str, methods: Mapping[str, Iterable[str] | None],
                 _check_name(name)
             if names:
                 keys.append(f"{re.escape(service)}\\.{_one_of(names)}")
-    request_keys = "^(" + "|".join(keys) + ")$" if keys else NOTHING
-    readable = [dead_letters(s) for s in dead_letters_of]
-    return Grant(account, NOTHING, exactly(RPC_EXCHANGE) if keys else NOTHING,
-                 exactly(*readable), (TopicGrant(RPC_EXCHANGE, request_keys, NOTHING),))
+    return "^(" + "|".join(keys) + ")$" if keys else NOTHING
 
 
 def _union(*patterns: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nameko.events import EventHandler
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 
 from shared.broker.accounts import (
     Grant,
@@ -33,9 +33,20 @@ def subscriptions(service_cls) -> list[Subscription]:
     return found
 
 
+def calls(service_cls) -> dict[str, tuple[str, ...]]:
+    """The other services' methods a service requests itself: what its dependency
+    providers declare (`calls`, e.g. shared.owner_lookup.OwnerLookup)."""
+    found: dict[str, set[str]] = {}
+    for _attribute, member in inspect.getmembers(service_cls):
+        if isinstance(member, DependencyProvider):
+            for service, methods in getattr(member, "calls", {}).items():
+                found.setdefault(service, set()).update(methods)
+    return {service: tuple(sorted(methods)) for service, methods in found.items()}
+
+
 def grant_for_service(prefix: str, service_cls) -> Grant:
     return service_grant(service_account(prefix, service_cls.name), service_cls.name,
-                         subscriptions(service_cls))
+                         subscriptions(service_cls), calls(service_cls))
 
 
 def deployment_grants(prefix: str, operator: str, service_classes: Iterable) -> list[Grant]:

@@ -5,7 +5,7 @@ import datetime as dt
 import json
 import random
 import uuid
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import kombu
 import psycopg2
@@ -248,7 +248,7 @@ def test_the_moving_up_report_matches_numbers_computed_here(stack, proxy):
         for grade in grades:
             chosen = [o for o in selection if o[1] == grade]
             up = sum(moved(b, c, s) for _, b, c, s in chosen)
-            rate = (Decimal(up) / len(chosen)).quantize(Decimal("0.0001")) if chosen else None
+            rate = (Decimal(up) / len(chosen)).quantize(Decimal("0.0001"), ROUND_DOWN) if chosen else None
             met = None if rate is None or grade not in targets else up >= targets[grade] * len(chosen)
             result[grade] = (len(chosen), up, None if rate is None else str(rate), met)
         return result

@@ -6,7 +6,7 @@ import random
 import shutil
 import threading
 import uuid
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import kombu
 import psycopg2
@@ -139,7 +139,7 @@ def test_a_generated_county_coverage_report_matches_numbers_computed_here(stack,
         organizational = sum(counts[k] for k in order)
 
         def rate(n):
-            return str((Decimal(n) / len(ops)).quantize(Decimal("0.0001"))) if ops else None
+            return str((Decimal(n) / len(ops)).quantize(Decimal("0.0001"), ROUND_DOWN)) if ops else None
 
         return {"enterprises": len(selection), "operating": len(ops), "own": counts["own"],
                 "organizational": organizational, "work": counts["work"],

@@ -50,6 +50,25 @@ def test_a_service_may_touch_its_own_queues_and_exchanges_only():
     assert topic(ORGS, "organizations.events").read == accounts.NOTHING
 
 
+def test_a_service_asks_its_owner_only_what_its_lookups_declare():
+    """evaluation's OwnerLookup: requests to two organizations methods, nothing else."""
+    from shared.broker import topology
+    from shared.containers import service_class
+
+    grant = topology.grant_for_service("jinwei-", service_class("evaluation"))
+    assert matches(grant.write, "nameko-rpc")
+    keys = topic(grant, "nameko-rpc").write
+    for allowed in ("organizations.get_organization", "organizations.place_path"):
+        assert matches(keys, allowed), allowed
+    for refused in ("organizations.register_organization", "organizations.get_place",
+                    "npe.register_enterprise", "evaluation.open_round", "#"):
+        assert not matches(keys, refused), refused
+    # organizations asks nobody: its account publishes no request
+    owner = topology.grant_for_service("jinwei-", service_class("organizations"))
+    assert topic(owner, "nameko-rpc").write == accounts.NOTHING
+    assert not matches(owner.write, "nameko-rpc")
+
+
 def test_a_client_publishes_requests_it_was_given_and_reads_nothing():
     outside = accounts.client_grant("jinwei-ext-finance", {
         "organizations": ["get_place", "list_children"], "evaluation": None})

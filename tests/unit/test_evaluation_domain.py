@@ -52,9 +52,16 @@ def test_satisfaction_counts_the_first_three_answers_against_eighty_percent():
         (100, 79, Decimal("0.7900"), False)
     exactly = domain.satisfaction({"satisfied": 80, "dissatisfied": 20}, RULES)
     assert exactly.rate == Decimal("0.8000") and exactly.passed
-    # 79 996 of 100 000 shows as 80.00 % but is below the threshold
+    # below the threshold by a hair: shown cut, so it never reads as the threshold
     hair = domain.satisfaction({"satisfied": 79_996, "dissatisfied": 20_004}, RULES)
-    assert hair.rate == Decimal("0.8000") and not hair.passed
+    assert hair.rate == Decimal("0.7999") and not hair.passed
+    for satisfied, valid, shown, passed in [(15_999, 20_000, "0.7999", False),  # 79.995 %
+                                            (16_000, 20_000, "0.8000", True),   # 80 %
+                                            (16_001, 20_000, "0.8000", True)]:  # 80.005 %
+        result = domain.satisfaction({"satisfied": satisfied,
+                                      "dissatisfied": valid - satisfied}, RULES)
+        assert (str(result.rate), result.passed) == (shown, passed)
+        assert (result.rate >= result.threshold) == result.passed
     strict = domain.Rules(satisfied_answers=("satisfied",))
     assert not domain.satisfaction({"satisfied": 70, "fairly_satisfied": 30}, strict).passed
     with pytest.raises(Conflict):
@@ -88,7 +95,7 @@ def test_moving_up_rows_rate_target_and_met():
         {"fairly_good": (10, 5), "average": (10, 5), "poor": (3, 2), "good": (4, 1)}, RULES)}
     assert rows["fairly_good"]["rate"] == Decimal("0.5000") and rows["fairly_good"]["met"]
     assert rows["average"]["target"] == Decimal("0.60") and rows["average"]["met"] is False
-    assert rows["poor"]["rate"] == Decimal("0.6667") and rows["poor"]["met"] is False
+    assert rows["poor"]["rate"] == Decimal("0.6666") and rows["poor"]["met"] is False  # 2/3, cut
     assert rows["good"]["target"] is None and rows["good"]["met"] is None
     empty = domain.moving_up_rows({}, RULES)
     assert all(r["organizations"] == 0 and r["rate"] is None and r["met"] is None for r in empty)
@@ -110,4 +117,15 @@ def test_rules_refuse_what_cannot_be_right():
 def test_met_is_decided_on_the_exact_ratio():
     rows = {r["baseline_grade"]: r for r in domain.moving_up_rows({"poor": (100_000, 69_999)},
                                                                   RULES)}
-    assert rows["poor"]["rate"] == Decimal("0.7000") and rows["poor"]["met"] is False
+    # 69.999 % is shown cut, so it never reads as the 70 % target it misses
+    assert rows["poor"]["rate"] == Decimal("0.6999") and rows["poor"]["met"] is False
+
+
+def test_a_threshold_of_more_than_four_decimals_is_refused_at_start_up():
+    """A shown rate (four decimals, cut) and the verdict agree only against thresholds
+    of at most four decimals."""
+    for values in ({"survey_threshold": "0.80005"}, {"survey_threshold": "1.2"},
+                   {"moving_up_targets": {"poor": "0.700001"}}):
+        with pytest.raises(ValueError, match="at most four decimals"):
+            domain.Rules.from_config(values)
+    assert domain.Rules.from_config({"survey_threshold": "0.8125"}).survey_threshold == "0.8125"

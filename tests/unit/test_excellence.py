@@ -31,10 +31,10 @@ def test_a_deed_is_displayed_then_rated_once():
         excellence.check_rating(deed("displayed", DAY), dt.date(2026, 4, 30))
 
 
-def test_rates_round_half_up_and_none_without_a_denominator():
-    assert excellence.rate(2, 3) == Decimal("0.6667")
+def test_rates_are_cut_to_four_decimals_and_none_without_a_denominator():
+    assert excellence.rate(2, 3) == Decimal("0.6666")
     assert excellence.rate(1, 8) == Decimal("0.1250")
-    assert excellence.rate(1, 20000) == Decimal("0.0001")  # 0.00005 rounds up
+    assert excellence.rate(1, 20000) == Decimal("0.0000")  # 0.00005: never rounded up
     assert excellence.rate(0, 0) is None
 
 
