@@ -212,7 +212,7 @@ def main(argv=None):
 
         def register(proxy):
             proxy.organizations.register_organization(
-                request_id=str(uuid.uuid4()), name="基准党支部", kind="631",
+                request_id=str(uuid.uuid4()), name=f"基准党支部{uuid.uuid4().hex[:8]}", kind="631",
                 sector="urban_community", place_code=TOWNSHIP, full_members=5,
                 founded_on="2024-01-01")
 

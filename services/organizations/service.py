@@ -106,17 +106,17 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     # jurisdiction or not (a county's staff need their province's name in a path).
     @operation
     def get_place(self, call, params):
-        return store.get_place(call.tx, params["code"])
+        return store.get_place(call.tx, params["place_code"])
 
     @operation
     def list_children(self, call, params):
-        store.get_place(call.tx, params["code"])
-        return {"items": store.children(call.tx, params["code"])}
+        store.get_place(call.tx, params["place_code"])
+        return {"items": store.children(call.tx, params["place_code"])}
 
     @operation
     def place_path(self, call, params):
-        store.get_place(call.tx, params["code"])
-        return {"items": store.path(call.tx, params["code"])}
+        store.get_place(call.tx, params["place_code"])
+        return {"items": store.path(call.tx, params["place_code"])}
 
     # -- organizations --------------------------------------------------------------
     def _dump(self, org: domain.Organization) -> dict:
@@ -223,14 +223,13 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             "founded_on": data["founded_on"], "external_ref": data["external_ref"]}
         try:
             domain.register(values, self.rules)  # the party rules, before anything is written
-        except ValidationError as refusal:
+            self._register(tx, [values])  # Conflict: the name is taken at that place
+        except (ValidationError, Conflict) as refusal:
             # No retry can change the answer: say so to npe instead of dead-lettering it.
             tx.emit(Event("enterprise_org_refused", {
                 "external_ref": data["external_ref"], "message": refusal.message,
                 "details": refusal.details}))
             ignore(self.name, "on_enterprise_org_established", "refused", event)
-            return
-        self._register(tx, [values])
 
     @operation
     def update_organization(self, call, params):
@@ -248,6 +247,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         for changed in ("kind", "place_code"):
             if changed in diff:
                 domain.check_children(new, store.active_children(call.tx, new.id), changed)
+        if {"name", "place_code"} & diff.keys():
+            store.require_name_free(call.tx, new)  # (the unique index holds it against a race)
         store.save_organization(call.tx, new, read_version)
         if "committee_size" in diff:
             diff["vacancies"] = self._reconcile_vacancies(call, new)
@@ -480,15 +481,15 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     @operation
     def list_organizers(self, call, params):
-        call.principal.require_place(params["code"])
-        return {"items": store.organizers_in_post(call.tx, params["code"])}
+        call.principal.require_place(params["place_code"])
+        return {"items": store.organizers_in_post(call.tx, params["place_code"])}
 
     @operation
     def townships_without_organizer(self, call, params):
-        call.principal.require_place(params["code"])
+        call.principal.require_place(params["place_code"])
         townships, short = domain.organizer_coverage(
-            store.townships_with_organizer_counts(call.tx, params["code"]), self.rules)
-        return {"place_code": params["code"],
+            store.townships_with_organizer_counts(call.tx, params["place_code"]), self.rules)
+        return {"place_code": params["place_code"],
                 "rules": self.rules.as_report("organizers_per_township", "organizer_township_kinds"),
                 "townships": len(townships), "short": len(short), "items": short}
 

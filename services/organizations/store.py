@@ -117,11 +117,18 @@ def organization_id_by_ref(tx: Transaction, external_ref: str) -> int | None:
     return tx.scalar("SELECT id FROM organizations WHERE external_ref = %s", (external_ref,))
 
 
+# domain.name_key in SQL: the expression of the unique index organizations_active_name
+# (migration 0007), which holds one name per place among active organizations.
+NAME_KEY = "regexp_replace(normalize({}, NFKC), '\\s+', '', 'g')"
+
+
 def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Organization]:
     """Insert, in one statement, and learn each place's name with it: the foreign key is
-    what checks that the place exists. For several, their ids are drawn first, so that
-    each row's id is known without relying on the order of RETURNING (which PostgreSQL
-    does not promise); one alone costs no second round trip."""
+    what checks that the place exists, the unique index that the name is free there
+    (a row it refuses is not inserted: Conflict naming the one that has the name). For
+    several, their ids are drawn first, so that each row's id is known without relying
+    on the order of RETURNING (which PostgreSQL does not promise); one alone costs no
+    second round trip."""
     if len(orgs) == 1:
         ids = [psycopg2.extensions.AsIs("DEFAULT")]
     else:
@@ -136,12 +143,17 @@ def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Orga
             f"INSERT INTO organizations ({', '.join(columns)}) OVERRIDING SYSTEM VALUE VALUES",
             f"({', '.join(['%s'] * len(columns))})",
             ([getattr(org, name) for name in columns] for org in orgs))
-            + b" RETURNING id, updated_at, (SELECT p.name FROM places p"
+            + b" ON CONFLICT DO NOTHING"  # the name's index: told below, row by row
+              b" RETURNING id, updated_at, (SELECT p.name FROM places p"
               b" WHERE p.code = organizations.place_code) AS place_name")
     except psycopg2.errors.ForeignKeyViolation as exc:
         if exc.diag.constraint_name != "organizations_place_code_fkey" or len(orgs) > 1:
             raise  # several: the import replays them one by one, each told apart
         raise ValidationError("unknown place", {"place_code": [f"no place {orgs[0].place_code}"]}) from None
+    if len(rows) < len(orgs):
+        returned = {row["id"] for row in rows}
+        refused = orgs[0] if len(orgs) == 1 else next(o for o in orgs if o.id not in returned)
+        raise name_taken(tx, refused)  # (its id was drawn but not inserted)
     if len(orgs) == 1:
         orgs[0].id = rows[0]["id"]
     inserted = {row["id"]: row for row in rows}
@@ -151,15 +163,46 @@ def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Orga
     return orgs
 
 
+def name_taken(tx: Transaction, org: Organization, other_than: int | None = None) -> Conflict:
+    """The Conflict for `org`, whose name an active organization of its place (other
+    than `other_than`: itself, when renamed) has."""
+    holder = tx.one(
+        "SELECT id, name FROM organizations WHERE place_code = %s AND status = 'active'"
+        f" AND NOT name_clash AND {NAME_KEY.format('name')} = {NAME_KEY.format('%s')}"
+        " AND id IS DISTINCT FROM %s ORDER BY id LIMIT 1", (org.place_code, org.name, other_than))
+    if holder is None:  # released meanwhile: the caller may try again
+        return Conflict(f"the name {org.name} was being taken at {org.place_code}; try again",
+                        {"name": ["being taken at this place"]})
+    return Conflict(
+        f"an active organization at {org.place_code} is named {holder['name']} already "
+        f"(organization {holder['id']}) (同一地点已有同名的正常党组织)",
+        {"name": ["taken at this place"], "existing_organization_id": holder["id"]})
+
+
+def require_name_free(tx: Transaction, org: Organization) -> None:
+    """Before a rename or a move: the name free at the (new) place."""
+    taken = tx.scalar(
+        "SELECT true FROM organizations WHERE place_code = %s AND status = 'active'"
+        f" AND NOT name_clash AND {NAME_KEY.format('name')} = {NAME_KEY.format('%s')}"
+        " AND id <> %s", (org.place_code, org.name, org.id))
+    if taken:
+        raise name_taken(tx, org, other_than=org.id)
+
+
 def save_organization(tx: Transaction, org: Organization, read_version: int) -> Organization:
     """Write a changed organization if nobody changed it since `read_version` (its cases
     follow it to a new place by a trigger: migration 0006)."""
     columns = [name for name in _WRITABLE]
-    row = tx.one(
-        f"UPDATE organizations SET {', '.join(f'{c} = %s' for c in columns)}, updated_at = now()"
-        " WHERE id = %s AND version = %s RETURNING updated_at",
-        [getattr(org, c) for c in columns] + [org.id, read_version],
-    )
+    try:
+        row = tx.one(
+            f"UPDATE organizations SET {', '.join(f'{c} = %s' for c in columns)}, updated_at = now()"
+            " WHERE id = %s AND version = %s RETURNING updated_at",
+            [getattr(org, c) for c in columns] + [org.id, read_version],
+        )
+    except psycopg2.errors.UniqueViolation:  # the name taken at the same moment by another
+        raise Conflict(f"the name {org.name} was taken at {org.place_code} meanwhile "
+                       "(同一地点已有同名的正常党组织)",
+                       {"name": ["taken at this place"]}) from None
     if row is None:
         current = tx.scalar("SELECT version FROM organizations WHERE id = %s", (org.id,))
         raise Conflict(

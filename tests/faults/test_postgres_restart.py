@@ -61,7 +61,7 @@ def test_the_service_rides_out_a_database_restart(stack, private_postgres, token
             while running[0]:
                 try:
                     org = proxy.organizations.register_organization(
-                        request_id=str(uuid.uuid4()), name="压力测试党支部", kind="631",
+                        request_id=str(uuid.uuid4()), name=f"压力测试党支部{uuid.uuid4().hex[:8]}", kind="631",
                         sector="urban_community", place_code=TOWNSHIP, full_members=5,
                         founded_on="2024-01-01")
                     outcomes["ok"].append(org["id"])
