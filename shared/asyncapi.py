@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import warnings
+from urllib.parse import unquote, urlsplit
 
 from shared import config, contracts
 from shared.auth import ROLES
@@ -31,6 +32,8 @@ from shared.errors import EXPECTED
 
 DOC_PATH = config.REPO_ROOT / "docs" / "asyncapi.json"
 RPC_EXCHANGE = "nameko-rpc"
+# The vhost `make run` provisions and every account uses (AMQP_URI names the real one).
+VHOST = unquote(urlsplit(config.DEFAULT_AMQP_ADDRESS).path[1:]) or "/"
 
 
 def build() -> dict:
@@ -62,7 +65,7 @@ def build() -> dict:
                 "address": name, "title": name,
                 "messages": {"request": {"$ref": f"#/components/messages/{name}.request"}},
                 "bindings": {"amqp": {"is": "routingKey", "exchange": {
-                    "name": RPC_EXCHANGE, "type": "topic", "durable": True, "vhost": "/"}}}}
+                    "name": RPC_EXCHANGE, "type": "topic", "durable": True, "vhost": VHOST}}}}
             channels[f"{name}.reply"] = {
                 "address": "amq.rabbitmq.reply-to",
                 "title": f"the caller's direct reply-to (reply_to) for {name}",
@@ -92,7 +95,7 @@ def build() -> dict:
                 "messages": {"event": {"$ref": f"#/components/messages/{name}"}},
                 "bindings": {"amqp": {"is": "routingKey", "exchange": {
                     "name": f"{source}.events", "type": "topic", "durable": True,
-                    "vhost": "/"}}}}
+                    "vhost": VHOST}}}}
             operations[f"receive.{name}"] = {
                 "action": "receive", "channel": {"$ref": f"#/channels/{name}"},
                 "title": f"receive {event_type}", "summary": event.summary.splitlines()[0],
@@ -113,7 +116,7 @@ def build() -> dict:
                  "description": __doc__.split("\n\n", 1)[1]},
         "defaultContentType": "application/json",
         "servers": {"broker": {"host": "rabbitmq:5672", "protocol": "amqp",
-                               "pathname": "/jinwei",
+                               "pathname": f"/{VHOST}",
                                "description": "RabbitMQ; AMQP_URI names the real one"}},
         "channels": dict(sorted(channels.items())),
         "operations": dict(sorted(operations.items())),

@@ -130,6 +130,13 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+# What a call without a token is told, over RPC (the gateway words it for HTTP:
+# services/gateway/http.py).
+NO_TOKEN = ("no token: send a signed token in the message header nameko.auth_token "
+            "(shared.rpc_client does; with nameko's own proxies, context_data={'auth_token': "
+            "token})")
+
+
 class TokenVerifier:
     """Verifies tokens against every configured secret (the first signs; the others
     are still accepted during a rotation). Verified tokens are cached until they
@@ -148,7 +155,7 @@ class TokenVerifier:
 
     def verify(self, token: str | None) -> Principal:
         if not token:
-            raise Unauthenticated("no token: pass a signed token as context_data['auth_token']")
+            raise Unauthenticated(NO_TOKEN)
         if not isinstance(token, str):
             raise Unauthenticated(f"bad token: a token is a string, not {type(token).__name__}")
         cached = self.cache.get(token)

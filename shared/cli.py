@@ -228,7 +228,7 @@ def methods(service):
 def call(obj: Context, service, method, params):
     """Call SERVICE.METHOD with name=value parameters; print the result as JSON.
 
-    Example: jinwei call evaluation moving_up_report place_code=331100000000 year=2026"""
+    Example: jinwei call evaluation moving_up_report place_code=331100000000"""
     contract = _contract(service, method)
     try:
         result = obj.call(service, method, **_params(params, contract))

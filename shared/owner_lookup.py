@@ -33,6 +33,7 @@ read off the class by shared.broker.topology)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -40,8 +41,16 @@ from nameko.extensions import DependencyProvider
 
 from shared import places
 from shared.auth import issue_token
-from shared.errors import Forbidden, NotFound, ServiceUnavailable
+from shared.errors import (
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationError,
+)
 from shared.rpc_client import PooledRpcClient
+
+log = logging.getLogger(__name__)
 
 OWNER = "organizations"
 CALLS = {OWNER: ("get_organization", "place_path")}
@@ -95,8 +104,12 @@ class OwnerLookup(DependencyProvider):
             return self.client.call(OWNER, method, params, token=self.token(place_code))
         except NotFound:
             return None
-        except Forbidden as exc:  # this service's account or role is not set up for it
-            raise ServiceUnavailable(f"{self.service} may not ask {OWNER}: {exc}",
+        except (Forbidden, Unauthenticated, ValidationError) as exc:
+            # This service's account, token or question is not what the owner takes (a
+            # deployment half done, a secret rotated on one side): not the caller's
+            # fault, and not an answer — "try again", with the reason in the log.
+            log.warning("%s could not ask %s.%s: %s", self.service, OWNER, method, exc)
+            raise ServiceUnavailable(f"{self.service} could not ask {OWNER}: {exc}",
                                      {"service": OWNER}) from None
 
 
@@ -136,7 +149,8 @@ class _Lookup:
         nowhere must not turn into thousands of questions."""
         known = set()
         for code in sorted(set(codes))[:MAX_PLACES_ASKED]:
-            path = self.provider.ask(call.principal.place_code, "place_path", {"code": code})
+            path = self.provider.ask(call.principal.place_code, "place_path",
+                                      {"place_code": code})
             if path and path["items"] and path["items"][-1]["code"] == code:
                 places.upsert(call.tx, path["items"])
                 known.add(code)

@@ -348,7 +348,7 @@ class _Method:
 
 class rpc_proxy:  # noqa: N801 - used like nameko's ClusterRpcProxy, as a context manager
     """with rpc_proxy(settings or "amqp://…", token, timeout=10) as proxy:
-           proxy.organizations.get_place(code="331123000000")"""
+           proxy.organizations.get_place(place_code="331123000000")"""
 
     def __init__(self, settings: config.Settings | str, token: str | None = None,
                  timeout: float = 10, *, ca_file: str | None = None):

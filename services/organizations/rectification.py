@@ -13,7 +13,7 @@ import html
 from dataclasses import dataclass, field, replace
 
 from shared.contracts.enums import GRADES
-from shared.contracts.rectification import HELP_KINDS
+from shared.contracts.rectification import CASE_MACHINE, HELP_KINDS
 from shared.errors import Conflict
 from shared.outbox import Event
 
@@ -65,24 +65,36 @@ def regrade(case: Case, grade: str, round_id: int, is_current: bool) -> tuple[Ca
     return case, "unchanged"
 
 
-def _require(case: Case, *statuses: str, doing: str) -> None:
-    if case.status not in statuses:
-        raise Conflict(f"case {case.id} is {case.status}: cannot {doing} (整改状态不允许此操作)",
-                       {"case_id": case.id, "status": case.status})
+def _require(case: Case, command: str, doing: str) -> None:
+    """`command` is allowed from the case's status by the contract's table of the case's
+    transitions (shared/contracts/rectification.py CASE_MACHINE, docs/contract.md)."""
+    if case.status in CASE_MACHINE.sources(command):
+        return
+    if case.status == "planning":  # a new round (再整改) starts with its plan
+        hint = (f"; round {case.round} needs its plan first: set_plan with the round's "
+                "tasks, then complete them (请先制定本轮整改方案)")
+    else:
+        hint = " (整改状态不允许此操作)"
+    raise Conflict(f"case {case.id} is {case.status}: cannot {doing}{hint}",
+                   {"case_id": case.id, "status": case.status, "round": case.round})
 
 
 def set_plan(case: Case, main_problems: str, measures: list[str]) -> Case:
-    _require(case, "planning", "in_progress", doing="change its plan")
+    _require(case, "set_plan", doing="change its plan")
     return replace(case, main_problems=main_problems.strip(),
                    measures=[m.strip() for m in measures], status="in_progress", events=[])
 
 
 def check_can_add_tasks(case: Case) -> None:
-    _require(case, "planning", "in_progress", doing="take new tasks")
+    _require(case, "add_task", doing="take new tasks")
+
+
+def check_can_assign_help(case: Case) -> None:
+    _require(case, "assign_help", doing="take help")
 
 
 def check_can_complete_tasks(case: Case) -> None:
-    _require(case, "in_progress", doing="complete tasks")
+    _require(case, "complete_task", doing="complete tasks")
 
 
 def after_task_done(case: Case, open_tasks: int, today: dt.date, place_code: str) -> Case:

@@ -13,7 +13,7 @@ from services.organizations import rectification, store
 from services.organizations import rectification_store as cases
 from shared import entrypoints, regions
 from shared.contracts.common import encode_cursor
-from shared.errors import Forbidden, ValidationError
+from shared.errors import Forbidden, NotFound, ValidationError
 from shared.events import handles, ignore
 
 operation = entrypoints.operations("organizations")
@@ -93,7 +93,7 @@ class RectificationEntrypoints:
     @operation
     def assign_help(self, call, params):
         case, org = self._case_in_reach(call, params.pop("case_id"), lock=True)
-        rectification.check_can_add_tasks(case)  # help is for a case still being worked on
+        rectification.check_can_assign_help(case)  # for a case still being worked on
         cases.add_help(call.tx, case.id, params)
         call.tx.audit("rectification_case", case.id, {"help": {"kind": params["kind"],
                                                                "person": params["person"]}})
@@ -117,8 +117,10 @@ class RectificationEntrypoints:
         with call.tx.snapshot():
             case, org = self._case_in_reach(call, params["case_id"])
             if not rectification.can_post_notice(regions.level_of(org.place_code)):
-                raise ValidationError("public notices are for village and township organizations",
-                                      {"case_id": ["the organization is not a village or township one"]})
+                # The request is well formed and the case exists: this case has no notice.
+                raise NotFound(f"case {case.id} has no public notice: notices are for village "
+                               "and township organizations (仅村级、乡镇级党组织的整改需公示)",
+                               {"case_id": case.id})
             path = [p["name"] for p in store.path(call.tx, org.place_code)]
             tasks = [t for t in cases.tasks(call.tx, case.id) if t["round"] == case.round]
             title, html = rectification.render_notice(case, {"name": org.name}, path, tasks,

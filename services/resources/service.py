@@ -139,7 +139,10 @@ class ResourcesService(PlaceDirectory):
             children = places.children(call.tx, place_code)
             codes = {row["place_code"] for rows in counts.values() for row in rows}
             names = places.names(call.tx, [place_code, *children, *codes])
-        rows: dict[str, dict] = {code: {"place_code": code} for code in [*children, *codes]}
+        # Rows at the place itself (store.funding_counts gives them the place's own code:
+        # a program the county runs, its budget) are its `own`, not a child's.
+        rows: dict[str, dict] = {code: {"place_code": code}
+                                 for code in [place_code, *children, *codes]}
         for row in counts["budgets"]:
             rows[row["place_code"]]["budget"] = row["budget"]
         for row in counts["money"]:
@@ -153,10 +156,11 @@ class ResourcesService(PlaceDirectory):
             return {"place_code": row["place_code"], "place_name": names.get(row["place_code"]),
                     **sums, "undisbursed": sums["allocated"] - sums["disbursed"]}
 
+        own = finish(rows.pop(place_code))
         by_child = [finish(rows[code]) for code in sorted(rows)]
-        total = {"place_code": place_code, **_sum_rows(by_child, fields)}
+        total = {"place_code": place_code, **_sum_rows([own, *by_child], fields)}
         return {"place_code": place_code, "year": year, "kind": params["kind"],
-                "total": finish(total), "by_child_place": by_child}
+                "total": finish(total), "own": own, "by_child_place": by_child}
 
     @operation
     def undisbursed(self, call, params):

@@ -50,6 +50,60 @@ RPC: dict[tuple[str, str], RpcContract] = {}
 EVENTS: dict[tuple[str, str], EventContract] = {}
 
 
+# -- state machines -------------------------------------------------------------------
+# A status field whose values change by commands or events is declared here, next to its
+# labels, as the table of its transitions: docs/contract.md prints it, and the service
+# checks by it where its domain says so (services/organizations/rectification.py asks
+# `sources(command)`); tests/unit/test_public_contract.py holds every table against the
+# domain's own rules.
+NEW = None  # the from-state of a record being created
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str | None  # from-state (NEW: the record is created)
+    via: str            # an RPC method of the service, or "event <source>.<type>", or
+    #                     "background" (the service itself, e.g. an import job finishing)
+    target: str         # to-state (the same as source: allowed, the status stays)
+    who: str            # the role, and any further condition on the caller
+    when: str = ""      # the condition that picks this target, where one command has several
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    service: str
+    name: str
+    field: str          # where the status shows (Schema.field, …)
+    statuses: dict      # code → 中文标签
+    transitions: tuple[Transition, ...]
+    notes: str = ""
+
+    def sources(self, via: str) -> frozenset:
+        """The states `via` is allowed from."""
+        return frozenset(t.source for t in self.transitions if t.via == via)
+
+    def targets(self, source: str | None, via: str) -> frozenset:
+        return frozenset(t.target for t in self.transitions
+                         if t.source == source and t.via == via)
+
+
+STATE_MACHINES: dict[tuple[str, str], StateMachine] = {}
+
+
+def state_machine(service: str, name: str, *, field: str, statuses: dict,
+                  transitions, notes: str = "") -> StateMachine:
+    machine = StateMachine(service, name, field, dict(statuses),
+                           tuple(Transition(*t) if isinstance(t, tuple) else t
+                                 for t in transitions), notes)
+    states = {s for t in machine.transitions for s in (t.source, t.target)} - {NEW}
+    if states - statuses.keys():
+        raise ValueError(f"{name}: states not among its statuses: {states - statuses.keys()}")
+    if statuses.keys() - states:
+        raise ValueError(f"{name}: statuses no transition reaches: {statuses.keys() - states}")
+    STATE_MACHINES[(service, name)] = machine
+    return machine
+
+
 def rpc_method(service, method, *, params, result, role, summary, mutating=False):
     schema = params()
     personal = tuple(name for name, field in schema.fields.items()

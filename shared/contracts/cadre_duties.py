@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.contracts import rpc_method
+from shared.contracts import NEW, rpc_method, state_machine
 from shared.contracts.cadres import READ, SERVICE, WRITE, PersonRef
 from shared.contracts.common import (
     DecimalNumber,
@@ -48,6 +48,8 @@ class CreateClass(Schema):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
     hours = DecimalNumber(1, minimum="0.5", maximum=1000, required=True)
+
+    contract_rules = "`ends_on` is not before `starts_on`."
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -261,3 +263,21 @@ for _method, _params, _result, _role, _mutating, _summary in [
 ]:
     rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
                mutating=_mutating, summary=_summary)
+
+_W = "cadres.write, the person's place in the caller's jurisdiction"
+state_machine(
+    SERVICE, "commitment", field="Commitment.status", statuses=COMMITMENT_STATUSES,
+    transitions=[
+        (NEW, "record_commitment", "signed", _W, ""),
+        ("signed", "settle_commitment", "fulfilled", _W, "status=fulfilled"),
+        ("signed", "settle_commitment", "broken", _W, "status=broken"),
+    ],
+    notes="Settled once: settling it again is a Conflict.")
+state_machine(
+    SERVICE, "problem", field="Problem.status", statuses=PROBLEM_STATUSES,
+    transitions=[
+        (NEW, "record_problem", "open", _W, ""),
+        ("open", "follow_up_problem", "open", _W, "a follow-up with closes=false"),
+        ("open", "follow_up_problem", "closed", _W, "a follow-up with closes=true"),
+    ],
+    notes="A closed problem takes no more follow-ups (Conflict).")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared import identity_number
-from shared.contracts import event, imports, rpc_method
+from shared.contracts import NEW, event, imports, rpc_method, state_machine
 from shared.contracts.common import (
     Enum,
     IdentityNumber,
@@ -84,6 +84,8 @@ class CvEntry(Schema):
                         metadata={"description": "YYYY-MM; none: to this day"})
     unit_and_post = text(200, required=True)
 
+    contract_rules = "`end`, where given, is not before `start`."
+
     @validates_schema
     def _ordered(self, data, **kwargs):
         if data.get("end") and data["end"] < data["start"]:
@@ -104,7 +106,9 @@ def _person_fields(registering: bool) -> dict:
 
     return {
         "name": need(text(50)),
-        "sex": need(Enum(SEXES)),
+        "sex": need(Enum(SEXES, metadata={
+            "description": "must agree with the identity number (its 17th digit: odd male, "
+                           "even female)"})),
         "ethnicity": need(text(20, metadata={"description": "民族, e.g. 汉族"})),
         "birth_date": need(PastDate(allow_none=True, metadata={
             "description": "default: the one the identity number carries; must agree"})),
@@ -129,6 +133,13 @@ def _person_fields(registering: bool) -> dict:
 
 class _AgreesWithIdentityNumber(Schema):
     """Sex and birth date, where given, are those the identity number carries."""
+
+    contract_rules = ("`sex` and `birth_date`, where given, agree with `identity_number` "
+                      "(GB 11643: the birth date is its 7th–14th digits, the 17th digit is "
+                      "odd for male, even for female); `birth_date` left out is taken from "
+                      "it. update_person checks the person as updated: a new number must "
+                      "agree with the sex and birth date kept. Refused otherwise "
+                      "(性别、出生日期与身份证号码不符).")
 
     @validates_schema
     def _agrees(self, data, **kwargs):
@@ -574,3 +585,45 @@ imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE, personal=True, v
     "A row's values: register_person's params and recommend_reserve's recommended_by, "
     "method, recommended_on, votes, remarks (the reserve's place is the person's; a person "
     "on the ledger in the caller's jurisdiction is reused)."))
+
+_W = "cadres.write, the person's place in the caller's jurisdiction"
+_USED = ("a placement into that village's two committees (party posts once the registry "
+         "applied it)")
+state_machine(
+    SERVICE, "reserve cadre", field="Reserve.status", statuses=RESERVE_STATUSES,
+    transitions=[
+        (NEW, "recommend_reserve", "candidate", _W, "a village or community in reach"),
+        ("candidate", "assess_reserve", "candidate", _W, "an assessment (考察) is recorded"),
+        ("reserve", "assess_reserve", "reserve", _W, "an assessment (考察) is recorded"),
+        ("candidate", "confirm_reserve", "reserve", _W,
+         "after an assessment at least the configured minimum (basically competent by "
+         "default)"),
+        ("candidate", "withdraw_reserve", "withdrawn", _W, "with a reason"),
+        ("reserve", "withdraw_reserve", "withdrawn", _W, "with a reason"),
+        ("candidate", "record_placement", "appointed", _W, _USED),
+        ("reserve", "record_placement", "appointed", _W, _USED),
+        ("candidate", "event organizations.cadre_placement_applied", "appointed",
+         "the system, on the registry's answer", _USED),
+        ("reserve", "event organizations.cadre_placement_applied", "appointed",
+         "the system, on the registry's answer", _USED),
+    ],
+    notes="appointed (已使用) and withdrawn are final. Each change of a village's confirmed "
+          "reserves recounts its quota status (short, within, over: reserve_shortfall_changed "
+          "when it changes).")
+state_machine(
+    SERVICE, "talent pool membership", field="PoolMember.status", statuses=POOL_STATUSES,
+    transitions=[
+        (NEW, "select_for_pool", "in_pool", _W, "a college-graduate village official"),
+        ("in_pool", "leave_pool", "left", _W, "once, with a reason"),
+    ])
+state_machine(
+    SERVICE, "placement", field="Placement.status", statuses=PLACEMENT_STATUSES,
+    transitions=[
+        (NEW, "record_placement", "recorded", _W, "a post that is not a party post"),
+        (NEW, "record_placement", "pending", _W,
+         "a party post (party_*): cadre_placed asks the registry to fill it"),
+        ("pending", "event organizations.cadre_placement_applied", "applied",
+         "the system, on the registry's answer", "the person is in post"),
+        ("pending", "event organizations.cadre_placement_refused", "refused",
+         "the system, on the registry's answer", "`outcome` says why"),
+    ])

@@ -15,7 +15,7 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from shared import credit_code as credit_codes
 from shared import identity_number as identity_numbers
@@ -440,6 +440,38 @@ class IdentityNumber(fields.String):
         if problem:
             raise ValidationError(problem)
         return number
+
+
+class RenamedParameters(Schema):
+    """A schema some of whose parameters were renamed: `RENAMED = {old: new}`, and for
+    each old name a field made by `renamed_to(new, ...)`, so that the documents list it,
+    marked deprecated (`deprecated: true` in OpenAPI). The old name is still taken for one
+    release: its value is loaded as the new name's; both names at once is a
+    ValidationError."""
+
+    RENAMED: dict[str, str] = {}
+
+    @pre_load
+    def _old_names(self, data, **kwargs):
+        if not isinstance(data, dict) or not self.RENAMED.keys() & data.keys():
+            return data
+        data = dict(data)
+        for old, new in self.RENAMED.items():
+            if old in data:
+                if new in data:
+                    raise ValidationError({old: [f"the deprecated name of {new}: give {new} "
+                                                 "only"]})
+                data[new] = data.pop(old)
+        return data
+
+
+def renamed_to(new: str, field_class, **kwargs):
+    """The field of a parameter's old name (see RenamedParameters)."""
+    metadata = kwargs.setdefault("metadata", {})
+    metadata.update({"deprecated": True, "x-renamed-to": new,
+                     "description": f"the old name of `{new}`, taken until the next "
+                                    f"release; give `{new}`"})
+    return field_class(**kwargs)
 
 
 def request_id_field():

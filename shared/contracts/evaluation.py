@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts import event, imports, rpc_method
+from shared.contracts import NEW, event, imports, rpc_method, state_machine
 from shared.contracts.common import (
     PERIOD,
     DecimalNumber,
@@ -49,6 +49,41 @@ REVIEW_LEVELS = {"city": "市", "county": "县(市、区)", "township": "乡镇(
 REVIEW_RESULTS = {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"}
 
 _grade_label = label_of(GRADES)
+
+_W = "evaluation.write, the organization in the caller's jurisdiction"
+_SUPERIOR = ("evaluation.write, a superior of the organization's place (a place above it, "
+             "not the place itself)")
+state_machine(
+    SERVICE, "satisfaction survey", field="Survey.status", statuses=SURVEY_STATUSES,
+    transitions=[
+        (NEW, "event organizations.rectification_submitted", "open",
+         "the system, when a case's round is done", "a rectification survey of that round"),
+        (NEW, "open_survey", "open", _W, "by hand"),
+        (NEW, "event organizations.service_creation_entered", "open",
+         "the system, when an organization enters the year's service-oriented creation",
+         "while the year's campaign over its place is open"),
+        (NEW, "open_service_survey", "open", "evaluation.write (the campaign's place)",
+         "a service-oriented survey for each organization of the campaign"),
+        ("open", "record_ballot", "open", _W, "adds one ballot"),
+        ("open", "record_counts", "open", _W, "adds the counts to those recorded"),
+        ("open", "close_survey", "closed", _SUPERIOR,
+         "the rate on the configured rule; survey_closed (passed or not). Refused without a "
+         "valid ballot"),
+        ("open", "close_service_survey", "closed", "evaluation.write (the campaign's place)",
+         "every open survey of the campaign, those without ballots too (0 valid ballots, "
+         "neither passed nor failed)"),
+    ],
+    notes="A closed survey takes no more ballots (Conflict).")
+state_machine(
+    SERVICE, "acceptance", field="Acceptance.status", statuses=ACCEPTANCE_STATUSES,
+    transitions=[
+        (NEW, "event organizations.rectification_accepted", "awaiting_stars",
+         "the system, when a case is accepted", "in the range of the organization's grade"),
+        (NEW, "open_acceptance", "awaiting_stars", _W, "by hand; the organization is graded"),
+        ("awaiting_stars", "rate_stars", "rated", _SUPERIOR,
+         "stars in the grade's range, with a reason; star_rated"),
+    ],
+    notes="A rated acceptance is final: rating it again is a Conflict.")
 
 
 def _id(**kw):
@@ -414,20 +449,32 @@ for _method, _params, _result, _role, _mutating, _summary in [
      "Open a grading round for a place; it keeps the weights and cut-offs it grades by."),
     ("get_round", RoundRef, Round, READ, False, "One grading round."),
     ("record_scores", RecordScores, Grading, WRITE, True,
-     "Record one assessor's scores on the seven indicators for an organization."),
+     "Record one assessor's scores on the seven indicators for an organization.\n"
+     "Replaces that assessor's earlier scores for the organization in the round; the "
+     "superior's scores are recorded only by a superior of the organization's place."),
     ("grade_organization", GradeOrganization, Grading, WRITE, True,
-     "Grade from the recorded scores (all three assessors); emits grade_assigned."),
+     "Grade from the recorded scores (all three assessors); emits grade_assigned.\n"
+     "By a superior of the organization's place. Grading again in the same round replaces "
+     "the grade (a correction). An organization's baseline grade is that of its earliest "
+     "graded round (by year), its current grade that of its latest, whatever the order "
+     "they were entered in."),
     ("set_grade", SetGrade, Grading, WRITE, True,
-     "A superior sets the grade directly, with a reason; emits grade_assigned."),
+     "A superior sets the grade directly, with a reason; emits grade_assigned.\n"
+     "Replaces an earlier grade of the organization in that round, as grade_organization."),
     ("get_grading", GradingRef, Grading, READ, False, "An organization's grading in a round."),
     ("open_survey", OpenSurvey, Survey, WRITE, True,
      "Open a satisfaction survey by hand (rectification surveys open themselves)."),
     ("get_survey", SurveyRef, Survey, READ, False, "One survey with its counts."),
     ("surveys_of", SurveysOf, SurveyList, READ, False, "An organization's surveys, newest first."),
-    ("record_ballot", RecordBallot, Survey, WRITE, True, "Record one ballot."),
-    ("record_counts", RecordCounts, Survey, WRITE, True, "Record ballots counted per answer."),
+    ("record_ballot", RecordBallot, Survey, WRITE, True, "Record one ballot.\n"
+     "Adds one to the answer's count; the survey must be open."),
+    ("record_counts", RecordCounts, Survey, WRITE, True, "Record ballots counted per answer.\n"
+     "Adds each count to the answer's count already recorded (ballots of one paper count "
+     "recorded twice count twice; a repeat with the same request_id does not); it never "
+     "replaces them. The survey must be open."),
     ("close_survey", CloseSurvey, Survey, WRITE, True,
-     "Close: compute the rate by the configured rule; emits survey_closed (passed or failed)."),
+     "Close: compute the rate by the configured rule; emits survey_closed (passed or failed).\n"
+     "By a superior of the organization's place, with at least one valid ballot."),
     ("open_acceptance", OpenAcceptance, Acceptance, WRITE, True,
      "Open an acceptance for star rating by hand (accepted cases open one themselves)."),
     ("acceptances_of", SurveysOf, AcceptanceList, READ, False, "An organization's acceptances."),
@@ -436,7 +483,10 @@ for _method, _params, _result, _role, _mutating, _summary in [
     ("rate_stars", RateStars, Acceptance, WRITE, True,
      "The evaluator's star rating, inside the grade's range, with a reason; emits star_rated."),
     ("moving_up_report", MovingUpQuery, MovingUpReport, READ, False,
-     "晋位升级: per baseline grade, organizations, moved up, rate, target, met; by child place."),
+     "晋位升级: per baseline grade, organizations, moved up, rate, target, met; by child place.\n"
+     "As of today, across every round: an organization's baseline is the grade of its "
+     "earliest graded round, its current grade that of its latest (the report takes no "
+     "year)."),
     ("moving_up_organizations", MovingUpDrillDown, MovingUpPage, READ, False,
      "The organizations behind a moving-up figure."),
     ("record_joint_review", RecordJointReview, JointReview, WRITE, True,
@@ -444,7 +494,8 @@ for _method, _params, _result, _role, _mutating, _summary in [
     ("joint_reviews", JointReviewQuery, JointReviewList, READ, False,
      "Joint reviews in a subtree for a year, by level."),
     ("record_township_report", RecordTownshipReport, TownshipReportRow, WRITE, True,
-     "A township's regular report to the county on the campaign."),
+     "A township's regular report to the county on the campaign.\n"
+     "One per township and month: a second one for the same month replaces the first."),
     ("township_reports", TownshipReportQuery, TownshipReportStatus, READ, False,
      "Which townships under a place reported for a month, and which did not."),
 ]:

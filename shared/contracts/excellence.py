@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.contracts import event, rpc_method
+from shared.contracts import NEW, event, rpc_method, state_machine
 from shared.contracts.common import (
     Enum,
     PastDate,
@@ -71,6 +71,9 @@ class MakeCommitment(Schema):
     sentence = text(100, required=True, metadata={"description": "一句话承诺: one sentence"})
     year = _year(required=True)
     made_on = PastDate(required=True)
+
+    contract_rules = ("`member_name` is given exactly when `committer` is `member` (a "
+                      "member's commitment names the member; an organization's does not).")
 
     @validates_schema
     def _member_named(self, data, **kwargs):
@@ -331,6 +334,8 @@ class RecordAwareness(Schema):
     aware = _count(required=True, metadata={"description": "knew the campaign (知晓)"})
     participating = _count(required=True, metadata={"description": "took part (参与)"})
 
+    contract_rules = "`aware` and `participating` are each at most `surveyed`."
+
     @validates_schema
     def _within(self, data, **kwargs):
         errors = {name: [f"more than the {data['surveyed']} surveyed"]
@@ -416,3 +421,20 @@ for _method, _params, _result, _role, _mutating, _summary in [
 event(SERVICE, "service_creation_entered", data=ServiceCreationEntered,
       summary="An organization entered the year's service-oriented creation: evaluation "
               "includes it in that year's satisfaction survey.")
+
+_W = "organizations.write, the organization in the caller's jurisdiction"
+state_machine(
+    SERVICE, "shining deed", field="Deed.status", statuses=DEED_STATUSES, transitions=[
+        (NEW, "submit_deed", "submitted", _W, "of an active organization"),
+        ("submitted", "display_deed", "displayed", _W, "not before it happened"),
+        ("displayed", "rate_deed", "rated", _W, "once, not before it was displayed"),
+    ],
+    notes="Shown, then evaluated (展示考评): any other order is a Conflict.")
+state_machine(
+    SERVICE, "service-oriented creation", field="ServiceCreation.status",
+    statuses=CREATION_STATUSES, transitions=[
+        (NEW, "enter_service_creation", "entered", _W,
+         "service_creation_entered: evaluation surveys it in that year's campaign"),
+        ("entered", "recognize_service_organization", "recognized", _W,
+         "once: recognizing it again is a Conflict"),
+    ])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts import rpc_method
+from shared.contracts import NEW, rpc_method, state_machine
 from shared.contracts.common import Enum, label_of, request_id_field
 
 MAX_ROWS = 20_000
@@ -22,6 +22,21 @@ STATUSES = {
     "applied": "已导入",
     "interrupted": "已中断",      # the process stopped or died: nothing written
 }
+_RUNNING = "the service, when the job has checked every row"
+JOB_MACHINE = state_machine(
+    "imports", "import job", field="ImportJob.status (start_import, get_import)",
+    statuses=STATUSES, transitions=[
+        (NEW, "start_import", "running", "the kind's write role (every row's own checks, "
+         "jurisdiction included, apply)", "returned at once; poll get_import"),
+        ("running", "background", "valid", _RUNNING, "dry_run, no row in error: nothing "
+         "written"),
+        ("running", "background", "invalid", _RUNNING, "a row in error: nothing written, "
+         "no event sent"),
+        ("running", "background", "applied", _RUNNING, "not dry_run, no row in error: every "
+         "row written, in one transaction"),
+        ("running", "background", "interrupted", "the service, when it stops, dies or fails "
+         "with the job unfinished (its heartbeat stops)", "nothing written: start it again"),
+    ])
 KINDS: dict[str, str] = {}  # every service's import kinds, filled by register()
 _OWNERS: dict[str, str] = {}  # kind → its service
 
@@ -74,7 +89,11 @@ def register(service: str, kinds: dict[str, str], *, read: str, write: str, valu
     clash = {k for k in kinds if _OWNERS.setdefault(k, service) != service}
     if clash:
         raise ValueError(f"import kinds already used by another service: {clash}")
-    KINDS.update(kinds)
+    # In code order, whatever order the contract modules were imported in: the documents
+    # list them, and must come out the same from any process.
+    ordered = dict(sorted({**KINDS, **kinds}.items()))
+    KINDS.clear()
+    KINDS.update(ordered)
     row_meta = {"description": f"1–{MAX_ROWS} rows; all are written or none. {values}"}
     if personal:
         row_meta["personal"] = True

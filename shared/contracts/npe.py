@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts import event, imports, rpc_method
+from shared.contracts import NEW, event, imports, rpc_method, state_machine
 from shared.contracts.common import (
     CreditCode,
     DecimalNumber,
@@ -602,7 +602,8 @@ for _method, _params, _result, _role, _mutating, _summary in [
      "Create or update up to 5 000 enterprises at once, all or nothing (a code registered "
      "in your jurisdiction is updated, any other is created)."),
     ("update_enterprise", UpdateEnterprise, Enterprise, WRITE, True,
-     "Change an enterprise; state the version you read (stale → Conflict)."),
+     "Change an enterprise; state the version you read (stale → Conflict).\n"
+     "Only the parameters given change; those left out keep their values."),
     ("get_enterprise", GetEnterprise, Enterprise, READ, False,
      "One enterprise: the record its code names in your jurisdiction (a withdrawn one when "
      "none is on the ledger there); a code registered more than once there is a Conflict."),
@@ -633,7 +634,8 @@ for _method, _params, _result, _role, _mutating, _summary in [
     ("due_own_organization", EnterpriseListing, NamedPage, READ, False,
      "Operating enterprises with ≥ 3 full members and no own organization."),
     ("record_standard", RecordStandard, Standardization, WRITE, True,
-     "Mark an item of an organization's standardization checklist (标准化建设)."),
+     "Mark an item of an organization's standardization checklist (标准化建设).\n"
+     "Replaces the item's earlier mark (met or not, and the date checked)."),
     ("standardization", EstablishmentRef, Standardization, READ, False,
      "An organization's checklist and its completion."),
     ("apply_double_strong", ApplyDoubleStrong, DoubleStrongApplication, WRITE, True,
@@ -656,7 +658,9 @@ for _method, _params, _result, _role, _mutating, _summary in [
      "A training class (new-generation investors; dual-managed secretaries)."),
     ("enrol", Enrol, TrainingClass, WRITE, True, "Enrol a participant."),
     ("record_attendance", RecordAttendance, TrainingClass, WRITE, True,
-     "Who attended a session."),
+     "Who attended a session.\n"
+     "Every enrolment of the class is marked for the session: those listed present, "
+     "the others absent; recording the same session again replaces it."),
     ("get_training_class", ClassRef, TrainingClass, READ, False,
      "A class with its participants and their attendance."),
     ("join_association", JoinAssociation, AssociationMember, WRITE, True,
@@ -673,3 +677,44 @@ event(SERVICE, "enterprise_org_established", data=EnterpriseOrgEstablished,
 IMPORT_KINDS = {"enterprises": "非公企业"}
 imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE,
                  values="A row's values: register_enterprise's params.")
+
+_W = "npe.write, the enterprise's place in the caller's jurisdiction"
+_REGISTRY = "the system, on the organizations registry's answer"
+state_machine(
+    SERVICE, "establishment", field="Establishment.status", statuses=ESTABLISHMENT_STATUSES,
+    transitions=[
+        (NEW, "establish_organization", "pending", _W,
+         "enterprise_org_established asks the registry to register it"),
+        ("pending", "event organizations.organization_registered", "registered", _REGISTRY,
+         "registered: `organization_id` set"),
+        ("pending", "event organizations.enterprise_org_refused", "refused", _REGISTRY,
+         "its party rules refused it (`status_reason` says why); it covers no one"),
+        ("registered", "event organizations.organization_status_changed", "dissolved",
+         _REGISTRY, "the organization merged or dissolved in the registry; it covers no one"),
+    ])
+# services/npe/domain.py DOUBLE_STRONG_NEXT holds the same steps (a test compares them).
+state_machine(
+    SERVICE, "double-strong application", field="DoubleStrongApplication.status",
+    statuses=DOUBLE_STRONG, transitions=[
+        (NEW, "apply_double_strong", "applied", _W, ""),
+        ("applied", "advance_double_strong", "cultivating", _W, "status=cultivating"),
+        ("applied", "advance_double_strong", "rejected", _W, "status=rejected"),
+        ("cultivating", "advance_double_strong", "recognized", _W, "status=recognized"),
+        ("cultivating", "advance_double_strong", "rejected", _W, "status=rejected"),
+    ],
+    notes="Any other step is a Conflict (申报、培育、认定须依次进行); recognized and rejected "
+          "are final. Each step is kept in `history` with its date and note.")
+state_machine(
+    SERVICE, "lagging organization", field="Lagging.status", statuses=LAGGING_STATUSES,
+    transitions=[
+        (NEW, "mark_lagging", "rectifying", _W, ""),
+        ("rectifying", "transform_lagging", "transformed", _W,
+         "once: a transformed one again is a Conflict"),
+    ])
+state_machine(
+    SERVICE, "双强六好 entry", field="SixGoodEntry.status", statuses=SIX_GOOD,
+    transitions=[
+        (NEW, "enter_six_good", "entered", _W, ""),
+        ("entered", "recognize_six_good", "recognized", _W,
+         "once: a recognized one again is a Conflict"),
+    ])

@@ -8,14 +8,16 @@ import datetime as dt
 from marshmallow import Schema, fields, validate
 
 from shared import regions
-from shared.contracts import event, imports, rpc_method
+from shared.contracts import NEW, event, imports, rpc_method, state_machine
 from shared.contracts.common import (
     Enum,
     PastDate,
     Pattern,
     PlaceCode,
+    RenamedParameters,
     label_of,
     page_fields,
+    renamed_to,
     request_id_field,
     text,
 )
@@ -68,6 +70,7 @@ FLAGS = {
     "over_50_members": "党员超过50人，可考虑设立党总支",
     "committee_required": "正式党员7人以上，应设立支部委员会",
     "reelection_due": "即将届满，应准备换届",
+    "name_clash": "与同一地点的正常党组织重名（规则实施前登记），请更名、合并或撤销",
     "reelection_overdue": "已超期未换届",
 }
 
@@ -122,8 +125,11 @@ class PlacesImported(Schema):
     unchanged = fields.Integer()
 
 
-class PlaceRef(Schema):
-    code = PlaceCode(required=True)
+class PlaceRef(RenamedParameters):
+    place_code = PlaceCode(required=True)
+    # Until 1.x every place parameter is place_code; these methods took `code`.
+    RENAMED = {"code": "place_code"}
+    code = renamed_to("place_code", PlaceCode)
 
 
 class PlaceList(Schema):
@@ -534,9 +540,16 @@ for _method, _params, _result, _role, _mutating, _summary in [
     ("list_children", PlaceRef, PlaceList, READ, False, "The places directly under a place."),
     ("place_path", PlaceRef, PlaceList, READ, False, "The place and its ancestors, province first."),
     ("register_organization", RegisterOrganization, Organization, WRITE, True,
-     "Register a party organization; every party rule of domain.md §1 is enforced."),
+     "Register a party organization; every party rule of domain.md §1 is enforced.\n"
+     "A name is taken once among the active organizations of a place (compared after "
+     "Unicode NFKC, white space ignored: （一） and (一) are one name): a second is a "
+     "Conflict whose details name the `existing_organization_id`; an import reports "
+     "such rows. A rename or move onto a taken name is refused the same way."),
     ("update_organization", UpdateOrganization, Organization, WRITE, True,
-     "Change an organization; state the version you read (stale → Conflict)."),
+     "Change an organization; state the version you read (stale → Conflict).\n"
+     "Only the parameters given change; those left out keep their values (null is not "
+     "\"leave it\": give a parameter only to change it). A change of `elected_on` starts "
+     "a new term; a committee grown or shrunk opens or cancels vacancies."),
     ("dissolve_organization", DissolveOrganization, Organization, WRITE, True,
      "Dissolve (撤销) an organization without active child organizations."),
     ("merge_organization", MergeOrganization, Organization, WRITE, True,
@@ -594,3 +607,35 @@ event(SERVICE, "organization_status_changed", data=OrganizationStatusChanged,
 IMPORT_KINDS = {"organizations": "党组织"}
 imports.register(SERVICE, IMPORT_KINDS, read=READ, write=WRITE,
                  values="A row's values: register_organization's params.")
+
+# -- state machines ------------------------------------------------------------------
+_W = "organizations.write, the organization in the caller's jurisdiction"
+state_machine(
+    SERVICE, "organization", field="Organization.status", statuses=STATUSES, transitions=[
+        (NEW, "register_organization", "active", "organizations.write, its place in the "
+         "caller's jurisdiction", "also a row of start_import (organizations)"),
+        (NEW, "event npe.enterprise_org_established", "active",
+         "the system, at npe's request", "or enterprise_org_refused, with why"),
+        ("active", "dissolve_organization", "dissolved", _W,
+         "no active child organizations; its leaders leave, its vacancies are cancelled"),
+        ("active", "merge_organization", "merged", _W + " (and the target)",
+         "into an active organization, which takes its members; its leaders leave, its "
+         "vacancies are cancelled"),
+    ],
+    notes="merged and dissolved are final (organization_status_changed). update_organization "
+          "changes an active organization's details, not its status.")
+state_machine(
+    SERVICE, "vacancy", field="Vacancy.status", statuses=VACANCY_STATUSES, transitions=[
+        (NEW, "register_organization", "open", "as the organization", "each committee seat "
+         "(reason unfilled)"),
+        (NEW, "update_organization", "open", _W, "the committee grew"),
+        (NEW, "end_leader", "open", _W, "a committee post left (reason: the leaving reason)"),
+        ("open", "appoint_leader", "filled", _W, "the vacancy named, or the oldest open one of "
+         "the post"),
+        ("open", "event cadres.cadre_placed", "filled", "the system, on a cadres placement",
+         "cadre_placement_applied answers"),
+        ("open", "update_organization", "cancelled", _W, "the committee shrank: the newest "
+         "open vacancies other than the secretary's"),
+        ("open", "dissolve_organization", "cancelled", _W, "every open one"),
+        ("open", "merge_organization", "cancelled", _W, "every open one of the merged one"),
+    ])

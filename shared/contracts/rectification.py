@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts import event, rpc_method
+from shared.contracts import NEW, event, rpc_method, state_machine
 from shared.contracts.common import (
     Enum,
     FutureDate,
@@ -31,6 +31,54 @@ CASE_STATUSES = {
     "withdrawn": "已撤销（定级更正）",
 }
 TASK_STATUSES = {"open": "进行中", "done": "已完成"}
+
+_W = "organizations.write, the organization in the caller's jurisdiction"
+_GRADED = "the system, on evaluation's grade_assigned"
+_SURVEYED = "the system, on evaluation's survey_closed for the case's current round"
+# The case's life (domain.md §3.1–§3.7). services/organizations/rectification.py refuses
+# a command from any state this table does not list it from.
+CASE_MACHINE = state_machine(
+    SERVICE, "rectification case", field="Case.status, LedgerRow.status",
+    statuses=CASE_STATUSES, transitions=[
+        (NEW, "event evaluation.grade_assigned", "planning", _GRADED,
+         "a current grade of average or poor and no case in progress (poor: listed, 挂牌)"),
+        ("planning", "set_plan", "in_progress", _W,
+         "the plan of the current round with its tasks"),
+        ("in_progress", "set_plan", "in_progress", _W,
+         "the plan changed; the tasks given are added to the round"),
+        ("planning", "add_task", "planning", _W,
+         "a task of the current round; the case stays in planning until set_plan"),
+        ("in_progress", "add_task", "in_progress", _W, ""),
+        ("planning", "assign_help", "planning", _W, ""),
+        ("in_progress", "assign_help", "in_progress", _W, ""),
+        ("in_progress", "complete_task", "in_progress", _W,
+         "other tasks of the round are still open"),
+        ("in_progress", "complete_task", "submitted", _W,
+         "the round's last open task: rectification_submitted, and evaluation opens the "
+         "round's satisfaction survey"),
+        ("submitted", "event evaluation.survey_closed", "planning", _SURVEYED,
+         "not passed (below the threshold, 再整改): round + 1; call set_plan again with "
+         "the new round's tasks"),
+        ("submitted", "event evaluation.survey_closed", "accepted", _SURVEYED,
+         "passed: rectification_accepted; a listed case is crossed off (销号)"),
+        ("planning", "event evaluation.grade_assigned", "withdrawn", _GRADED,
+         "the grading that opened it corrected to good or fairly good"),
+        ("in_progress", "event evaluation.grade_assigned", "withdrawn", _GRADED,
+         "the same"),
+        ("submitted", "event evaluation.grade_assigned", "withdrawn", _GRADED, "the same"),
+    ],
+    notes="A correction of the opening grading to the other of average and poor keeps the "
+          "status and changes `grade` and `listed`; a later round's poor lists a case that "
+          "was not. Tasks belong to a round (`Task.round`): complete_task takes only the "
+          "current round's. accepted and withdrawn are final; a new grade of average or "
+          "poor in a later round opens a new case.")
+state_machine(SERVICE, "rectification task", field="Task.status", statuses=TASK_STATUSES,
+              transitions=[
+                  (NEW, "set_plan", "open", _W, "each task given"),
+                  (NEW, "add_task", "open", _W, ""),
+                  ("open", "complete_task", "done", _W,
+                   "a task of the case's current round, the case in_progress"),
+              ])
 # S§9: how a lagging organization is helped to transform.
 HELP_KINDS = {
     "leader_leads": "市县领导领衔破解",
@@ -280,10 +328,19 @@ for _method, _params, _result, _role, _mutating, _summary in [
     ("get_case", CaseRef, Case, READ, False, "A rectification case with its tasks and help."),
     ("cases_of", CasesOf, CaseList, READ, False, "An organization's rectification cases."),
     ("set_plan", SetPlan, Case, WRITE, True,
-     "The rectification plan (整改方案): problems, measures, tasks decomposed item by item."),
-    ("add_task", AddTask, Case, WRITE, True, "One more task in the current round."),
+     "The rectification plan (整改方案): problems, measures, tasks decomposed item by item.\n"
+     "Takes a case in planning to in_progress, the tasks given being the current round's. "
+     "Each round needs it: after a survey that did not pass the case is back in planning "
+     "with round + 1, and its tasks are done only once set_plan has given that round's "
+     "plan (add_task alone leaves it in planning). In in_progress it replaces the problems "
+     "and measures and adds the tasks given."),
+    ("add_task", AddTask, Case, WRITE, True, "One more task in the current round.\n"
+     "Allowed in planning and in_progress; it does not change the status (a case in "
+     "planning needs set_plan before any task can be completed)."),
     ("complete_task", CompleteTask, Case, WRITE, True,
-     "A task is done; when all are, the case is submitted (rectification_submitted)."),
+     "A task is done; when all are, the case is submitted (rectification_submitted).\n"
+     "Only in in_progress (a case in planning is a Conflict: set_plan first) and only for "
+     "a task of the current round."),
     ("assign_help", AssignHelp, Case, WRITE, True,
      "Help for a lagging organization: a leader, a township leader, a department, a work team."),
     ("ledger", LedgerQuery, Ledger, READ, False,

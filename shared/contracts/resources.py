@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from shared.contracts import event, rpc_method
+from shared.contracts import NEW, event, rpc_method, state_machine
 from shared.contracts.common import (
     PERIOD,
     Enum,
@@ -241,8 +241,13 @@ class FundingReport(Schema):
     year = fields.Integer()
     kind = fields.String(allow_none=True)
     kind_label = label_of(PROGRAM_KINDS)("kind")
-    total = fields.Nested(FundingRow)
-    by_child_place = fields.List(fields.Nested(FundingRow))
+    total = fields.Nested(FundingRow, metadata={"description": "own and every child place"})
+    own = fields.Nested(FundingRow, metadata={
+        "description": "recorded at the place itself, not under a child (e.g. the budget of "
+                       "a program the place runs)"})
+    by_child_place = fields.List(fields.Nested(FundingRow), metadata={
+        "description": "one row per child place, in code order (zeros where nothing is "
+                       "recorded); never the place itself"})
 
 
 class UndisbursedQuery(Schema):
@@ -468,21 +473,28 @@ READ, WRITE = "resources.read", "resources.write"
 
 for _method, _params, _result, _role, _mutating, _summary in [
     ("create_program", CreateProgram, Program, WRITE, True, "A funding program of a place."),
-    ("set_budget", SetBudget, Program, WRITE, True, "The program's budget for a year."),
+    ("set_budget", SetBudget, Program, WRITE, True, "The program's budget for a year.\n"
+     "Replaces the year's budget (never below what is allocated of it already)."),
     ("allocate", Allocate, Allocation, WRITE, True,
      "Allocate part of a year's budget to a village or community under the program's place; "
      "never more than the budget left."),
     ("disburse", Disburse, Allocation, WRITE, True,
-     "Pay out of an allocation, with its date and document; never more than remains."),
+     "Pay out of an allocation, with its date and document; never more than remains.\n"
+     "Each call adds a payment; `disbursed` is their sum."),
     ("record_income", RecordIncome, Allocation, WRITE, True,
-     "The collective income a property economy project raised in a year."),
+     "The collective income a property economy project raised in a year.\n"
+     "Replaces the income recorded for that allocation and year."),
     ("get_allocation", AllocationRef, Allocation, READ, False, "An allocation and its payments."),
     ("funding_report", FundingQuery, FundingReport, READ, False,
-     "Budget, allocated, disbursed, undisbursed and income raised, by place."),
+     "Budget, allocated, disbursed, undisbursed and income raised, by place.\n"
+     "`by_child_place` has one row per child place (zeros where nothing is recorded); "
+     "`own` holds what is recorded at the place itself (a program it runs, say); `total` "
+     "is `own` and every child together."),
     ("undisbursed", UndisbursedQuery, AllocationPage, READ, False,
      "Allocations of a year not fully disbursed."),
     ("record_village_income", RecordVillageIncome, WeakVillage, WRITE, True,
-     "A village's collective income for a year."),
+     "A village's collective income for a year.\n"
+     "Replaces the income recorded for that village and year."),
     ("weak_villages", WeakVillagesQuery, WeakVillages, READ, False,
      "Economically weak villages (经济薄弱村) of a year, by the configured rule."),
     ("register_retired_cadre", RegisterRetiredCadre, RetiredCadre, WRITE, True,
@@ -507,3 +519,16 @@ for _method, _params, _result, _role, _mutating, _summary in [
 
 event(SERVICE, "venue_compliance_changed", data=VenueComplianceChanged,
       summary="A venue came up to the standard, or fell below it.")
+
+state_machine(
+    SERVICE, "venue project", field="VenueProject.status", statuses=PROJECT_STATUSES,
+    transitions=[
+        (NEW, "start_project", "in_progress", "resources.write, the venue's place in the "
+         "caller's jurisdiction", ""),
+        ("in_progress", "complete_project", "completed", "resources.write, the same",
+         "the venue takes the area and functions as built (venue_compliance_changed when "
+         "that changes whether it meets the standard)"),
+        ("in_progress", "cancel_project", "cancelled", "resources.write, the same",
+         "with a reason"),
+    ],
+    notes="completed and cancelled are final: completing or cancelling again is a Conflict.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts import rpc_method
+from shared.contracts import NEW, rpc_method, state_machine
 from shared.contracts.common import PlaceCode, label_of, request_id_field, text
 from shared.contracts.evaluation import SURVEY_STATUSES
 from shared.contracts.excellence import SERVICE_FOCUS
@@ -76,9 +76,20 @@ for _method, _params, _result, _role, _mutating, _summary in [
      "a survey for each organization in that year's creation (record ballots on each with "
      "record_ballot or record_counts)."),
     ("close_service_survey", CloseServiceSurvey, ServiceSurveyCampaign, "evaluation.write",
-     True, "Close every survey of the campaign that has ballots; the report by place."),
+     True, "Close the campaign and every survey of it; the report by place.\n"
+     "Surveys without ballots close too, with 0 valid ballots, neither passed nor failed; "
+     "no survey_closed is sent for them."),
     ("service_survey_report", CampaignRef, ServiceSurveyCampaign, "evaluation.read", False,
      "The campaign's satisfaction by place and by focus, in Chinese."),
 ]:
     rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
                mutating=_mutating, summary=_summary)
+
+state_machine(
+    SERVICE, "service-oriented survey campaign", field="ServiceSurveyCampaign.status",
+    statuses=SURVEY_STATUSES, transitions=[
+        (NEW, "open_service_survey", "open", "evaluation.write, the place in the caller's "
+         "jurisdiction", "no campaign of that year covers its organizations already"),
+        ("open", "close_service_survey", "closed", "evaluation.write, the campaign's place in "
+         "the caller's jurisdiction", "closes each of its surveys"),
+    ])

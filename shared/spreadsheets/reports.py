@@ -171,7 +171,18 @@ VENUES = (
 _FUNDING = (*PLACE, Out("预算（元）", "budget", "money"), Out("已分配（元）", "allocated", "money"),
             Out("已拨付（元）", "disbursed", "money"), Out("未拨付（元）", "undisbursed", "money"),
             Out("村集体增收（元）", "income", "money"))
-FUNDING = (Part("汇总", _total, _FUNDING), Part("分地区", _children, _FUNDING))
+
+
+def _own_and_children(report: dict) -> list[dict]:
+    """The place's own programs (本级) first, then its child places: together the total."""
+    own = report.get("own")
+    if not own:
+        return _children(report)
+    return [{**own, "place_name": f"{own.get('place_name') or own['place_code']}（本级）"},
+            *_children(report)]
+
+
+FUNDING = (Part("汇总", _total, _FUNDING), Part("分地区", _own_and_children, _FUNDING))
 
 # Roster cells come as text; these hold numbers (序号, 年龄).
 _ROSTER_NUMBERS = {"number", "age"}

@@ -87,7 +87,7 @@ def test_make_run_over_tls_every_connection_checked_and_its_own(system):
     strict = config.load({**env, "JINWEI_AMQP_CA_FILE": str(Path(ssl.get_default_verify_paths()
                                                                   .cafile or "/etc/ssl/certs/ca-certificates.crt"))})
     with pytest.raises(Exception, match="(?i)certificate"):
-        RpcClient(strict, 5).call("organizations", "get_place", {"code": SUICHANG})
+        RpcClient(strict, 5).call("organizations", "get_place", {"place_code": SUICHANG})
 
     # The operator's tools work over TLS: places in, a call through the gateway.
     rc, output = make("places", env, system["logs"] / "make-places.log", 180)
@@ -119,7 +119,7 @@ def test_make_run_over_tls_every_connection_checked_and_its_own(system):
     assert uri.startswith("amqps://jinwei-ext-finance:") and f":{system['amqp_port']}/" in uri
     outside = RpcClient(settings.with_overrides(amqp_uri=uri), 15)
     try:
-        assert outside.call("organizations", "get_place", {"code": SUICHANG},
+        assert outside.call("organizations", "get_place", {"place_code": SUICHANG},
                             token=operator)["code"] == SUICHANG
         with pytest.raises(Forbidden):
             outside.call("evaluation", "acceptances_of", {"organization_id": org["id"]},
@@ -130,7 +130,7 @@ def test_make_run_over_tls_every_connection_checked_and_its_own(system):
     # The gateway calls over TLS too (it connects at its first call).
     request = urllib.request.Request(
         f"http://127.0.0.1:{system['http_ports']['gateway']}/v1/organizations/get_place"
-        f"?code={SUICHANG}", headers={"Authorization": f"Bearer {operator}"})
+        f"?place_code={SUICHANG}", headers={"Authorization": f"Bearer {operator}"})
     with urllib.request.urlopen(request, timeout=15) as response:
         assert json.loads(response.read())["code"] == SUICHANG
 

@@ -87,7 +87,7 @@ def test_a_broker_restart_under_load_loses_no_event_and_applies_none_twice(
         client.call("organizations", "import_places", {"places": sample_places(SUICHANG)},
                     token=token(token_secret))
         townships = [p["code"] for p in client.call(
-            "organizations", "list_children", {"code": SUICHANG}, token=token(token_secret))["items"]]
+            "organizations", "list_children", {"place_code": SUICHANG}, token=token(token_secret))["items"]]
         orgs = [client.call("organizations", "register_organization", {
             "name": f"党支部{n}", "kind": "631", "sector": "rural_village",
             "place_code": townships[n % len(townships)], "full_members": 5,

@@ -100,14 +100,14 @@ def test_an_outside_system_calls_its_services_and_the_broker_refuses_the_rest(
     outside = stack.settings.with_overrides(amqp_uri=uri)
     client = RpcClient(outside, 10)
     try:
-        children = client.call("organizations", "list_children", {"code": SUICHANG},
+        children = client.call("organizations", "list_children", {"place_code": SUICHANG},
                                token=token(token_secret, system=name))
         assert children["items"], "its own service answers"
         with pytest.raises(Forbidden, match="refused"):  # a service it was not given
             client.call("evaluation", "open_round", {"place_code": SUICHANG, "year": 2026,
                                                      "name": "越权"}, token=token(token_secret))
         # and the thread's client is usable again afterwards
-        assert client.call("organizations", "get_place", {"code": SUICHANG},
+        assert client.call("organizations", "get_place", {"place_code": SUICHANG},
                            token=token(token_secret))["code"] == SUICHANG
     finally:
         client.close()
@@ -136,7 +136,7 @@ def test_an_outside_system_calls_its_services_and_the_broker_refuses_the_rest(
 
     # The services are as they were.
     with rpc(stack.settings, token(token_secret)) as proxy:
-        assert proxy.organizations.get_place(code=SUICHANG)["code"] == SUICHANG
+        assert proxy.organizations.get_place(place_code=SUICHANG)["code"] == SUICHANG
         assert proxy.evaluation.township_reports(place_code=SUICHANG, period="2026-11")
 
 
@@ -146,19 +146,19 @@ def test_an_outside_system_given_methods_calls_those_only(stack, token_secret):
                           methods=["organizations.get_place"])
     client = RpcClient(stack.settings.with_overrides(amqp_uri=uri), 10)
     try:
-        assert client.call("organizations", "get_place", {"code": SUICHANG},
+        assert client.call("organizations", "get_place", {"place_code": SUICHANG},
                            token=token(token_secret))["code"] == SUICHANG
         with pytest.raises(Forbidden):
-            client.call("organizations", "list_children", {"code": SUICHANG},
+            client.call("organizations", "list_children", {"place_code": SUICHANG},
                         token=token(token_secret))
         assert [i.name for i in integrators.listed(stack.settings) if i.name == name]
         # Renewed: the connection that was open is closed, the old password refused.
         renewed = integrators.add(stack.settings, name, [], methods=["organizations.get_place"])
         assert renewed != uri
         with pytest.raises(ServiceUnavailable):
-            client.call("organizations", "get_place", {"code": SUICHANG},
+            client.call("organizations", "get_place", {"place_code": SUICHANG},
                         token=token(token_secret))
-        assert RpcClient(renewed, 10).call("organizations", "get_place", {"code": SUICHANG},
+        assert RpcClient(renewed, 10).call("organizations", "get_place", {"place_code": SUICHANG},
                                            token=token(token_secret))["code"] == SUICHANG
         uri = renewed
     finally:
@@ -166,7 +166,7 @@ def test_an_outside_system_given_methods_calls_those_only(stack, token_secret):
         integrators.revoke(stack.settings, name)
     with pytest.raises(ServiceUnavailable):  # revoked: the broker lets it in no more
         RpcClient(stack.settings.with_overrides(amqp_uri=uri), 5).call(
-            "organizations", "get_place", {"code": SUICHANG}, token=token(token_secret))
+            "organizations", "get_place", {"place_code": SUICHANG}, token=token(token_secret))
 
 
 def test_a_bad_integrator_request_changes_nothing(stack):
@@ -199,7 +199,7 @@ def grade_assigned(organization_id: int) -> dict:
 def test_a_forged_event_is_dead_lettered_with_the_reason_and_changes_nothing(
         stack, token_secret):
     with rpc(stack.settings, token(token_secret)) as proxy:
-        village = proxy.organizations.list_children(code="331123102000")["items"][0]["code"]
+        village = proxy.organizations.list_children(place_code="331123102000")["items"][0]["code"]
         org = proxy.organizations.register_organization(
             name="伪造测试党支部", kind="631", sector="rural_village", place_code=village,
             full_members=5, founded_on="2020-01-01")

@@ -76,9 +76,9 @@ def person(place, rng=random, **overrides):
 def rural_townships(proxy, county=SUICHANG) -> dict[str, list[str]]:
     """Townships with villages (村委会, codes 200–399), and their villages."""
     found = {}
-    for township in proxy.organizations.list_children(code=county)["items"]:
+    for township in proxy.organizations.list_children(place_code=county)["items"]:
         villages = [v["code"] for v in proxy.organizations.list_children(
-            code=township["code"])["items"] if 200 <= int(v["code"][9:]) <= 399]
+            place_code=township["code"])["items"] if 200 <= int(v["code"][9:]) <= 399]
         if villages:
             found[township["code"]] = villages
     return found
@@ -428,7 +428,7 @@ def test_the_talent_pool_and_the_township_target(stack, proxy):
     assert rows[with_code]["chief_posts"] == 1
     assert not rows[without_code]["target_met"]
     assert rows[without_code]["entered_two_committees"] == 1
-    assert report["townships"] == len(proxy.organizations.list_children(code=SUICHANG)["items"])
+    assert report["townships"] == len(proxy.organizations.list_children(place_code=SUICHANG)["items"])
     # Only this test puts anyone into township leadership: one township meets the target.
     assert (report["townships_with"], report["townships_without"]) == \
         (1, report["townships"] - 1)

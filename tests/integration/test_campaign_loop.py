@@ -49,11 +49,11 @@ def proxy(stack, token_secret):
 
 
 def villages(proxy, township):
-    return [p["code"] for p in proxy.organizations.list_children(code=township)["items"]]
+    return [p["code"] for p in proxy.organizations.list_children(place_code=township)["items"]]
 
 
 def townships(proxy, county=SUICHANG):
-    return [p["code"] for p in proxy.organizations.list_children(code=county)["items"]
+    return [p["code"] for p in proxy.organizations.list_children(place_code=county)["items"]
             if p["kind"] in ("town", "township")]
 
 
@@ -554,7 +554,7 @@ def test_joint_reviews_and_township_reports(stack, proxy):
     proxy.evaluation.record_township_report(place_code=tws[0], period=period,
                                             submitted_on=TODAY.isoformat(), summary="本月推进情况")
     status = proxy.evaluation.township_reports(place_code=SUICHANG, period=period)
-    all_townships = [p for p in proxy.organizations.list_children(code=SUICHANG)["items"]]
+    all_townships = [p for p in proxy.organizations.list_children(place_code=SUICHANG)["items"]]
     assert status["townships"] == len(all_townships) and status["reported"] == 1
     with pytest.raises(ValidationError):
         proxy.evaluation.record_township_report(place_code=SUICHANG, period=period,

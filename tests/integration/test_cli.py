@@ -60,7 +60,7 @@ def test_tokens(env, token_secret):
 
 
 def test_calls_and_their_errors(env, token_secret):
-    listed = jinwei(env, "call", "organizations", "list_children", f"code={SUICHANG}")
+    listed = jinwei(env, "call", "organizations", "list_children", f"place_code={SUICHANG}")
     assert listed.exit_code == 0
     townships = json.loads(listed.output)["items"]
     assert townships and all(t["parent_code"] == SUICHANG for t in townships)
@@ -86,7 +86,7 @@ def test_spreadsheets_in_and_out(env, tmp_path, stack):
 
     def children(code):
         return json.loads(jinwei(env, "call", "organizations", "list_children",
-                                 f"code={code}").output)["items"]
+                                 f"place_code={code}").output)["items"]
 
     village = children(children(SUICHANG)[0]["code"])[0]["code"]
     rows = [{"name": f"导入党支部{n}", "kind": "631", "sector": "rural_village",
@@ -131,7 +131,7 @@ def test_outside_systems_accounts(env, stack, token_secret):
     assert uri.startswith("amqp://") and "ext-cli-finance:" in uri
     client = RpcClient(uri, 10)
     try:
-        assert client.call("organizations", "get_place", {"code": SUICHANG},
+        assert client.call("organizations", "get_place", {"place_code": SUICHANG},
                            token=token(token_secret))["code"] == SUICHANG
     finally:
         client.close()

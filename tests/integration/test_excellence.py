@@ -38,7 +38,7 @@ def stack(databases, base_settings, token_secret):
             proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG, LIANDU))
             # The sample has LIANDU's townships only: generate villages under each, so the
             # reports roll figures up from villages to their townships.
-            townships = proxy.organizations.list_children(code=LIANDU)["items"]
+            townships = proxy.organizations.list_children(place_code=LIANDU)["items"]
             proxy.organizations.import_places(places=[
                 {"code": t["code"][:9] + f"{200 + n:03d}", "name": f"{t['name']}第{n}村"}
                 for t in townships for n in range(1, 5)])
@@ -57,7 +57,7 @@ def proxy(stack, token_secret):
 
 def county_tree(proxy, county):
     return {t["code"]: [v["code"] for v in proxy.organizations.list_children(
-        code=t["code"])["items"]] for t in proxy.organizations.list_children(code=county)["items"]}
+        place_code=t["code"])["items"]] for t in proxy.organizations.list_children(place_code=county)["items"]}
 
 
 def register(proxy, place, kind="631", sector="rural_village", **overrides):

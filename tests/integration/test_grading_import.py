@@ -38,7 +38,7 @@ def test_a_rounds_grades_imported_all_or_nothing(stack, token_secret):
     with rpc(stack.settings, token(token_secret)) as proxy:
         proxy.organizations.import_places(places=sample_places(SUICHANG))
         townships = [t["code"] for t in
-                     proxy.organizations.list_children(code=SUICHANG)["items"]]
+                     proxy.organizations.list_children(place_code=SUICHANG)["items"]]
         orgs = [proxy.organizations.register_organization(
             name=f"党支部{n}", kind="631", sector="rural_village",
             place_code=townships[n % len(townships)], full_members=5,

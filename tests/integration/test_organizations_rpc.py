@@ -78,13 +78,25 @@ def committee(place=TOWNSHIP, **overrides):
 
 # -- places ----------------------------------------------------------------------------
 def test_place_tree_children_and_path(admin):
-    path = admin.place_path(code=TOWNSHIP)["items"]
+    path = admin.place_path(place_code=TOWNSHIP)["items"]
     assert [p["code"] for p in path] == [PROVINCE, HANGZHOU, XIHU, TOWNSHIP]
     assert path[-1]["kind"] == "sub_district" and path[-1]["kind_label"] == "街道"
-    children = admin.list_children(code=TOWNSHIP)["items"]
+    children = admin.list_children(place_code=TOWNSHIP)["items"]
     assert children and all(c["parent_code"] == TOWNSHIP and c["level"] == "village"
                             for c in children)
+    assert admin.get_place(place_code=XIHU)["name"] == "西湖区"
+
+
+def test_the_deprecated_code_parameter_still_works(admin):
+    """Until the next release a place is still named by `code` where that was its name
+    (get_place, list_children, place_path, list_organizers, townships_without_organizer)."""
     assert admin.get_place(code=XIHU)["name"] == "西湖区"
+    assert admin.list_children(code=TOWNSHIP) == admin.list_children(place_code=TOWNSHIP)
+    assert admin.place_path(code=TOWNSHIP)["items"][-1]["code"] == TOWNSHIP
+    assert admin.list_organizers(code=XIHU) == admin.list_organizers(place_code=XIHU)
+    with pytest.raises(ValidationError) as both:
+        admin.get_place(code=XIHU, place_code=XIHU)
+    assert "code" in both.value.details
 
 
 def test_import_places_is_idempotent_and_renames(admin, stack):
@@ -218,7 +230,7 @@ def test_merge_moves_members_and_dissolve_needs_no_children(admin):
 
 
 def test_subtree_listing_with_filters_and_keyset_pages(admin):
-    village_places = [p["code"] for p in admin.list_children(code=VILLAGE_TOWNSHIP)["items"]][:4]
+    village_places = [p["code"] for p in admin.list_children(place_code=VILLAGE_TOWNSHIP)["items"]][:4]
     made = [admin.register_organization(**branch(place=code, sector="rural_village"))["id"]
             for code in village_places for _ in range(3)]
     seen, cursor = [], None
@@ -240,7 +252,7 @@ def test_subtree_listing_with_filters_and_keyset_pages(admin):
 
 
 def test_reelection_reminder_list(admin):
-    village = admin.list_children(code=VILLAGE_TOWNSHIP)["items"][5]["code"]
+    village = admin.list_children(place_code=VILLAGE_TOWNSHIP)["items"][5]["code"]
     soon = TODAY.replace(year=TODAY.year - 5) + dt.timedelta(days=30)
     due = admin.register_organization(**branch(place=village, sector="rural_village",
                                                founded_on=soon.isoformat()))
@@ -293,8 +305,8 @@ def test_leadership_vacancies_and_how_they_were_filled(admin):
 
 
 def test_incomplete_teams_report_counts_by_child_place(admin):
-    township = admin.list_children(code=SUICHANG)["items"][3]["code"]
-    villages = [p["code"] for p in admin.list_children(code=township)["items"][:2]]
+    township = admin.list_children(place_code=SUICHANG)["items"][3]["code"]
+    villages = [p["code"] for p in admin.list_children(place_code=township)["items"][:2]]
     complete = admin.register_organization(**branch(place=villages[0], sector="rural_village"))
     admin.appoint_leader(organization_id=complete["id"], post="secretary", name="甲",
                          method="election", started_on="2024-06-01")
@@ -310,20 +322,20 @@ def test_incomplete_teams_report_counts_by_child_place(admin):
 
 
 def test_township_organizers_and_the_report_of_townships_without_one(admin):
-    townships = admin.list_children(code=SUICHANG)["items"]
-    before = admin.townships_without_organizer(code=SUICHANG)
+    townships = admin.list_children(place_code=SUICHANG)["items"]
+    before = admin.townships_without_organizer(place_code=SUICHANG)
     assert before["rules"] == {"organizers_per_township": 1,
                                "organizer_township_kinds": ["sub_district", "town", "township"]}
     eligible = [t for t in townships if t["kind"] in ("sub_district", "town", "township")]
     assert before["townships"] == len(eligible) and before["short"] == len(eligible)
     organizer = admin.appoint_organizer(place_code=eligible[0]["code"], name="组织员甲",
                                         appointed_on="2024-01-01")
-    after = admin.townships_without_organizer(code=SUICHANG)
+    after = admin.townships_without_organizer(place_code=SUICHANG)
     assert after["short"] == before["short"] - 1
     assert eligible[0]["code"] not in {t["place_code"] for t in after["items"]}
-    assert organizer["id"] in {o["id"] for o in admin.list_organizers(code=SUICHANG)["items"]}
+    assert organizer["id"] in {o["id"] for o in admin.list_organizers(place_code=SUICHANG)["items"]}
     admin.end_organizer(organizer_id=organizer["id"], ended_on="2025-01-01")
-    assert admin.townships_without_organizer(code=SUICHANG)["short"] == before["short"]
+    assert admin.townships_without_organizer(place_code=SUICHANG)["short"] == before["short"]
     with pytest.raises(ValidationError):
         admin.appoint_organizer(place_code=SUICHANG, name="县级", appointed_on="2024-01-01")
 
@@ -487,12 +499,12 @@ def test_a_county_principal_cannot_read_or_change_another_countys_organizations(
             county.register_organization(**branch())
         with pytest.raises(Forbidden):
             county.import_places(places=[{"code": SUICHANG, "name": "遂昌县"}])  # no places.admin
-        assert county.place_path(code=TOWNSHIP)["items"]  # place names are reference data
+        assert county.place_path(place_code=TOWNSHIP)["items"]  # place names are reference data
         for method, kwargs in [
             ("incomplete_teams", {"place_code": XIHU}),
             ("reelection_due", {"place_code": XIHU}),
-            ("townships_without_organizer", {"code": XIHU}),
-            ("list_organizers", {"code": XIHU}),
+            ("townships_without_organizer", {"place_code": XIHU}),
+            ("list_organizers", {"place_code": XIHU}),
             ("appoint_organizer", {"place_code": TOWNSHIP, "name": "越权",
                                    "appointed_on": "2025-01-01"}),
             ("audit_trail", {"entity_type": "place", "entity_id": TOWNSHIP}),
@@ -503,7 +515,7 @@ def test_a_county_principal_cannot_read_or_change_another_countys_organizations(
     assert admin.get_organization(organization_id=suichang_org["id"])["version"] == 1
     assert [p["id"] for p in admin.get_leadership(organization_id=xihu_org["id"])["leaders"]] == \
         [xihu_leader["id"]]
-    assert xihu_organizer["id"] in {o["id"] for o in admin.list_organizers(code=XIHU)["items"]}
+    assert xihu_organizer["id"] in {o["id"] for o in admin.list_organizers(place_code=XIHU)["items"]}
     with rpc(stack.settings, token(token_secret, place=LISHUI, roles=READ)) as proxy:
         with pytest.raises(Forbidden):  # reads only
             proxy.organizations.register_organization(**branch(place=VILLAGE_TOWNSHIP))
@@ -512,15 +524,15 @@ def test_a_county_principal_cannot_read_or_change_another_countys_organizations(
 def test_no_or_bad_token_is_unauthenticated(stack, token_secret):
     with rpc(stack.settings, None) as proxy:
         with pytest.raises(Unauthenticated):
-            proxy.organizations.get_place(code=PROVINCE)
+            proxy.organizations.get_place(place_code=PROVINCE)
     forged = token("another-secret-of-at-least-thirty-two-bytes!")
     with rpc(stack.settings, forged) as proxy:
         with pytest.raises(Unauthenticated):
-            proxy.organizations.get_place(code=PROVINCE)
+            proxy.organizations.get_place(place_code=PROVINCE)
 
 
 def test_not_found_is_typed(admin):
     with pytest.raises(NotFound):
         admin.get_organization(organization_id=987654321)
     with pytest.raises(NotFound):
-        admin.get_place(code="330106598000")
+        admin.get_place(place_code="330106598000")

@@ -106,14 +106,14 @@ def test_the_service_answers_after_its_connections_are_killed(stack, base_settin
                         (stack.url.rsplit("/", 1)[1],))
             assert cur.fetchone()[0] >= 1
         admin.close()
-        assert proxy.organizations.get_place(code="330000000000")["name"] == "浙江省"
+        assert proxy.organizations.get_place(place_code="330000000000")["name"] == "浙江省"
 
 
 def test_metrics_show_the_named_series(stack, token_secret):
     with rpc(stack.settings, token(token_secret)) as proxy:
-        proxy.organizations.get_place(code="330000000000")
+        proxy.organizations.get_place(place_code="330000000000")
         with pytest.raises(ValidationError):
-            proxy.organizations.get_place(code="bad")
+            proxy.organizations.get_place(place_code="bad")
     status, text = stack.http_get("organizations", "/metrics")
     assert status == 200
     for series in (

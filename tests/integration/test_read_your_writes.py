@@ -81,7 +81,7 @@ def proxy(stack, token_secret):
 def test_a_grade_set_right_after_registration_always_lands(proxy):
     """register → set_grade at once, 200 times over several organizations: none fails."""
     round_ = proxy.evaluation.open_round(place_code=SUICHANG, year=YEAR, name="即时定级")
-    villages = [p["code"] for p in proxy.organizations.list_children(code=TOWNSHIP)["items"]]
+    villages = [p["code"] for p in proxy.organizations.list_children(place_code=TOWNSHIP)["items"]]
     failures = []
     for index in range(200):
         org = _register(proxy, f"即时定级党支部{index}", villages[index % len(villages)])

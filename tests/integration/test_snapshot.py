@@ -41,7 +41,7 @@ def test_a_late_service_catches_up_from_a_snapshot(databases, base_settings, tok
     with Running(settings, OrganizationsService):  # evaluation is not deployed yet
         with rpc(settings, admin) as proxy:
             proxy.organizations.import_places(places=sample_places(SUICHANG, XIHU))
-            village = proxy.organizations.list_children(code="331123102000")["items"][0]["code"]
+            village = proxy.organizations.list_children(place_code="331123102000")["items"][0]["code"]
             made = [proxy.organizations.register_organization(
                 name=f"党支部{i}", kind="631", sector="rural_village", place_code=village,
                 full_members=5, founded_on="2024-01-01")["id"] for i in range(3)]

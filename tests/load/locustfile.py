@@ -20,7 +20,7 @@ class Staff(HttpUser):
 
     def on_start(self):
         self.client.headers["Authorization"] = f"Bearer {TOKEN}"
-        townships = self.client.get(f"/v1/organizations/list_children?code={COUNTY}",
+        townships = self.client.get(f"/v1/organizations/list_children?place_code={COUNTY}",
                                     name="list_children").json()["items"]
         self.townships = [t["code"] for t in townships]
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.timeout(240)
 
 TIMES = 100
 MAX_BYTES = 64 * 1024
-GOOD = {"args": [], "kwargs": {"code": XIHU}}
+GOOD = {"args": [], "kwargs": {"place_code": XIHU}}
 DIRECT = "amq.rabbitmq.reply-to"
 
 
@@ -50,7 +50,7 @@ def requests(auth: str) -> dict[str, tuple[bool, bytes | object, dict]]:
         "token a list": (True, GOOD, {**ok, "headers": {"nameko.auth_token": [auth]}}),
         "call ids a number": (True, GOOD, {**ok, "headers": {"nameko.auth_token": auth,
                                                             "nameko.call_id_stack": 7}}),
-        "too large": (True, {"args": [], "kwargs": {"code": "x" * MAX_BYTES}}, ok),
+        "too large": (True, {"args": [], "kwargs": {"place_code": "x" * MAX_BYTES}}, ok),
         "CC to another queue": (True, GOOD, {**ok, "headers": {"nameko.auth_token": auth,
                                                              "CC": ["rpc-evaluation"]}}),
         # py-amqp cannot read its properties: nothing left to answer to
@@ -114,7 +114,7 @@ def test_malformed_messages_100_times_each_stop_nothing(
                         properties["correlation_id"] = f"{kind}-{n}"
                     caller.publish("organizations.get_place", body, **properties)
                 # correct calls keep being answered between the floods
-                assert good.call("organizations", "get_place", {"code": XIHU},
+                assert good.call("organizations", "get_place", {"place_code": XIHU},
                                  token=token(token_secret))["code"] == XIHU, kind
             rare = hostile(token(token_secret))
             limit = sys.getrecursionlimit()
@@ -134,7 +134,7 @@ def test_malformed_messages_100_times_each_stop_nothing(
                                reply_to="amq.rabbitmq.reply-to.AAAA.bbbb",
                                headers={"nameko.auth_token": token(token_secret)})
             replies = caller.replies(answered_kinds * TIMES + rare_answered, timeout=60)
-            assert good.call("organizations", "get_place", {"code": XIHU},
+            assert good.call("organizations", "get_place", {"place_code": XIHU},
                              token=token(token_secret))["code"] == XIHU
         good.close()
 
@@ -180,9 +180,9 @@ def test_malformed_messages_100_times_each_stop_nothing(
         # The process never went down: same pid, ready throughout, still answering.
         assert service.process.poll() is None and service.process.pid == pid
         with rpc(base_settings, token(token_secret)) as proxy:
-            assert proxy.organizations.get_place(code=XIHU)["code"] == XIHU
+            assert proxy.organizations.get_place(place_code=XIHU)["code"] == XIHU
             with pytest.raises(ValidationError):  # a lone surrogate: typed, not a 500
-                proxy.organizations.get_place(code="\ud800")
+                proxy.organizations.get_place(place_code="\ud800")
     finally:
         watching.set()
         watcher.join()

@@ -110,12 +110,12 @@ class Prometheus:
 def make_traffic(settings, secret: str, gateway) -> None:
     with rpc(settings, token(secret)) as proxy:
         proxy.organizations.import_places(places=sample_places(XIHU, SUICHANG))
-        proxy.organizations.place_path(code=XIHU)
+        proxy.organizations.place_path(place_code=XIHU)
         for service, method in REFUSED.items():
             with pytest.raises(JinweiError):
                 getattr(getattr(proxy, service), method)()
     if gateway is not None:
-        status, _, _ = gateway.get(f"/v1/organizations/place_path?code={XIHU}",
+        status, _, _ = gateway.get(f"/v1/organizations/place_path?place_code={XIHU}",
                                    token=token(secret))
         assert status == 200
 

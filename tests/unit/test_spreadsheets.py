@@ -564,6 +564,7 @@ def test_funding_export():
            "undisbursed": Decimal("200000.5"), "income": Decimal("35000.25")}
     result = _dump("funding", {"place_code": "331123000000", "year": 2026,
                                "kind": "property_economy", "total": row,
+                               "own": dict(row, budget=Decimal("0")),
                                "by_child_place": [dict(row, place_name="妙高街道")]})
     assert result["total"]["allocated"] == "800000.50"
     book = _open(spreadsheets.export("funding", result))
@@ -574,7 +575,8 @@ def test_funding_export():
     assert _sheet_rows(book["汇总"])[2] == [
         "遂昌县", "331123000000", 1000000, 800000.5, 600000, 200000.5, 35000.25]
     assert book["汇总"]["D3"].number_format == "#,##0.00"
-    assert _sheet_rows(book["分地区"])[2][0] == "妙高街道"
+    # the county's own programs (本级) first, then its child places: together the total
+    assert [r[0] for r in _sheet_rows(book["分地区"])[2:4]] == ["遂昌县（本级）", "妙高街道"]
 
 
 def test_an_empty_report_has_its_headings():
