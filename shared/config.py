@@ -141,6 +141,10 @@ class Settings:
     amqp_ca_file: Path | None = None
     amqp_cert_file: Path | None = None
     amqp_key_file: Path | None = None
+    # Web pages (origins, e.g. https://portal.example.gov.cn) whose scripts may call the
+    # gateway from a browser (CORS): JINWEI_CORS_ORIGINS, comma-separated, exact. None
+    # by default: no CORS headers at all (services/gateway/cors.py).
+    cors_origins: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -335,4 +339,6 @@ def load(env: dict | None = None) -> Settings:
         amqp_ca_file=_ca_file(env, var_dir),
         amqp_cert_file=_optional_path(env, "JINWEI_AMQP_CERT_FILE"),
         amqp_key_file=_optional_path(env, "JINWEI_AMQP_KEY_FILE"),
+        cors_origins=tuple(origin.strip() for origin in env.get("JINWEI_CORS_ORIGINS", "")
+                           .split(",") if origin.strip()),
     )

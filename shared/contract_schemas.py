@@ -14,7 +14,13 @@ What apispec cannot know on its own:
 - a schema's own rule between its fields, where it can be stated (`oneOf`), is its
   class attribute `json_schema_extra`;
 - schemas of different contract modules share class names (Place, Row…), so a component
-  is named module.Class.
+  is named module.Class;
+- a coded field of a result comes with its Chinese label (`kind` and `kind_label`, from
+  `label_of`/`labels_of` of shared/contracts/common.py, or a lambda indexing a table):
+  the code gets that table's codes as its `enum` (and `x-labels`), the label `type:
+  string`;
+- a result's fields are always in the answer (results_complete): every property
+  `required`, those that may be null `nullable` (a nullable code: `anyOf` its enum).
 """
 
 from __future__ import annotations
@@ -130,6 +136,92 @@ def _dict_of_known_keys(self, field, ret, **kwargs) -> dict:
             "additionalProperties": False}
 
 
+def vocabulary(field) -> tuple[str, dict, bool] | None:
+    """(the code field's name, {code: 中文标签}, whether it is a list) when `field` is the
+    Chinese label of a sibling code field; else None.
+
+    label_of / labels_of (shared/contracts/common.py) hold the table and the code's name
+    in their closure. A lambda of its own is taken only where its answer is exactly the
+    table's — `TABLE[obj["code"]]` — and a code outside the table fails the dump (so
+    never reaches an answer); one that does more (`.get(...) or …`) is left alone."""
+    if not isinstance(field, fields.Function) or not callable(field.serialize_func):
+        return None
+    func = field.serialize_func
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    if {"labels", "name"} <= set(code.co_freevars):
+        cells = dict(zip(code.co_freevars, (c.cell_contents for c in func.__closure__),
+                         strict=True))
+        labels, name = cells["labels"], cells["name"]
+        if not isinstance(labels, dict) or not isinstance(name, str):
+            return None
+        return name, labels, isinstance(func({}), list)
+    return _indexed_vocabulary(field, func, code)
+
+
+def _indexed_vocabulary(field, func, code):
+    siblings = getattr(field.parent, "fields", {})
+    names = [c for c in code.co_consts if isinstance(c, str) and c in siblings]
+    if code.co_freevars or len(names) != 1 or not code.co_names:
+        return None
+    table = func.__globals__.get(code.co_names[0])
+    for attribute in code.co_names[1:]:
+        table = getattr(table, attribute, None)
+    if not isinstance(table, dict) or not table:
+        return None
+    name = names[0]
+    try:
+        if any(func({name: key}) != label for key, label in table.items()):
+            return None
+        func({name: "\x00 not a code"})
+    except KeyError:
+        return name, table, False
+    except Exception:  # noqa: BLE001 - anything else: not a plain table lookup
+        return None
+    return None  # a code outside the table still dumps: no enum can be promised
+
+
+def _coded(self, field, ret, **kwargs) -> dict:
+    """A label (type string, or a list of them) and the code it labels (its enum)."""
+    own = vocabulary(field)
+    if own is not None:
+        name, _, many = own
+        text = {"type": "string"}
+        return {**({"type": "array", "items": text} if many else text),
+                "description": _join(ret.get("description"), f"中文标签 of `{name}`")}
+    for sibling in getattr(field.parent, "fields", {}).values():
+        found = vocabulary(sibling) if sibling is not field else None
+        if found is None or found[0] != field.name:
+            continue
+        _, labels, many = found
+        codes = {"enum": list(labels), "x-labels": dict(labels)}
+        if many and isinstance(ret.get("items"), dict):
+            return {"items": {**ret["items"], **codes}}
+        if not many and "enum" not in ret and ret.get("type") == "string":
+            return codes
+    return {}
+
+
+def results_complete(document: dict, names) -> None:
+    """The result components `names` as their answers are: every property `required`
+    (the service dumps every field of its result schema, and the gateway adds any a
+    stored first result lacks: services/gateway/results.py), those that may be null
+    `nullable`. A nullable coded field is `anyOf` its enum and null: OpenAPI 3.0's
+    `nullable` does not add null to an `enum`, and a client generator would otherwise
+    make a code that may be absent an enum that cannot be."""
+    schemas = document["components"]["schemas"]
+    for name in names:
+        target = schemas[name]
+        properties = target.get("properties", {})
+        if properties:
+            target["required"] = list(properties)
+        for prop in properties.values():
+            if prop.get("nullable") and "enum" in prop:
+                codes = [code for code in prop.pop("enum") if code is not None]
+                prop["anyOf"] = [{"type": prop.pop("type", "string"), "enum": codes}]
+
+
 def _join(first: str | None, second: str) -> str:
     return f"{first} ({second})" if first else second
 
@@ -150,6 +242,7 @@ def new_spec(title: str, version: str, **kwargs) -> tuple[APISpec, MarshmallowPl
     plugin = ContractPlugin(schema_name_resolver=schema_name)
     spec = APISpec(title=title, version=version, openapi_version="3.0.3", plugins=[plugin],
                    **kwargs)
-    for function in (_exclusive_bounds, _decimal_as_text, _own_schema, _dict_of_known_keys):
+    for function in (_exclusive_bounds, _decimal_as_text, _own_schema, _dict_of_known_keys,
+                     _coded):
         plugin.converter.add_attribute_function(function)
     return spec, plugin

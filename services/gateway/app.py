@@ -8,6 +8,7 @@
     GET  /v1/exports/{report}?...        a report as .xlsx (Chinese headings)
     GET  /v1/notices/{case_id}           a public notice (公示) as a printable page
     GET  /openapi.json, /docs            the API, generated from shared/contracts
+    GET  /docs/try                       the same, to try: Swagger UI with a token box
     GET  /health/live, /health/ready, /metrics
 
 Served by gunicorn's gthread workers (gunicorn_conf.py); each thread keeps one RPC
@@ -23,11 +24,11 @@ import logging
 import time
 from urllib.parse import urlencode
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import connection, docs_page, health, metrics, openapi
+from services.gateway import connection, cors, docs_page, health, metrics, openapi, results
 from services.gateway import spreadsheet_routes as sheets
 from services.gateway.http import (
     bearer_token,
@@ -39,16 +40,24 @@ from services.gateway.http import (
     query_params,
     with_request_id,
 )
-from services.gateway.limits import BODY_READ, Limits, TooLarge, parse_json, read_body
+from services.gateway.limits import (
+    BODY_READ,
+    Limits,
+    form_too_large,
+    parse_json,
+    read_body,
+    refuse_announced,
+)
 from services.gateway.limits import request_id as sanitized_request_id
 from shared import auth, config, contracts
-from shared.errors import JinweiError, ValidationError
+from shared.errors import JinweiError, TooLarge, ValidationError
 from shared.rpc_client import RpcClient
 
 log = logging.getLogger("jinwei.gateway")
 
 # What answers without a token; everything else verifies it before reading anything else.
-PUBLIC = frozenset({"live", "ready", "metrics", "openapi", "docs", "import_template"})
+PUBLIC = frozenset({"live", "ready", "metrics", "openapi", "docs", "docs_try", "docs_asset",
+                    "import_template"})
 
 URLS = Map([
     Rule("/health/live", endpoint="live"),
@@ -56,6 +65,8 @@ URLS = Map([
     Rule("/metrics", endpoint="metrics"),
     Rule("/openapi.json", endpoint="openapi"),
     Rule("/docs", endpoint="docs"),
+    Rule("/docs/try", endpoint="docs_try", methods=["GET"]),
+    Rule("/docs/assets/<name>", endpoint="docs_asset", methods=["GET"]),
     Rule("/", endpoint="docs"),
     *sheets.RULES,
     Rule("/v1/<service>/<method>", endpoint="operation", methods=["GET", "POST"]),
@@ -69,6 +80,7 @@ class Gateway:
             settings = settings.for_process("gateway")  # its own broker account, or refuse
         self.settings = settings
         self.limits = Limits.from_env()
+        self.cors = cors.Cors(settings.cors_origins)  # a bad origin: the gateway does not start
         # The same check every service makes, made first: nothing of a request is read
         # or forwarded for a caller whose token is not good.
         self.verifier = auth.TokenVerifier(settings.token_secrets,
@@ -114,6 +126,10 @@ class Gateway:
             outcome = "not_found"
             response = problem(404, outcome, f"no resource at {request.path}", request.path,
                                request_id=request_id)
+        except RequestEntityTooLarge:  # werkzeug's form parser: the upload, or its fields
+            outcome = TooLarge.code
+            response = problem_of(form_too_large(self.limits.upload_bytes), request.path,
+                                  request_id)
         except HTTPException as error:
             outcome = "http_error"
             response = problem(error.code or 400, "http_error", error.description or "",
@@ -126,12 +142,13 @@ class Gateway:
                                "finds it in the log", request.path, request_id=request_id)
         if response.status_code >= 400 and outcome == "success":
             outcome = f"http_{response.status_code}"
-        if response.status_code >= 400 and _has_body(request) \
-                and not environ.get(BODY_READ):
+        if (response.status_code >= 400 or request.method == "OPTIONS") \
+                and _has_body(request) and not environ.get(BODY_READ):
             connection.close_after_answer()  # gunicorn would read the rest to reuse it
         if response.status_code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="jinwei"'
         response.headers["X-Request-Id"] = request_id
+        self.cors.decorate(request, response)
         metrics.observe(label, outcome, time.perf_counter() - started)
         return response(environ, start_response)
 
@@ -158,6 +175,7 @@ class Gateway:
         key = with_request_id(contract, params)
         contracts.load_params(contract, params)  # 400 here, without a round trip
         result = call_once(lambda: self.call(request, request_id, service, method, params), key)
+        result = results.complete(contract.result, result)  # every field, as documented
         headers = {"Idempotency-Key": key} if key else {}
         if isinstance(result, dict):
             if result.get("version") is not None:
@@ -170,17 +188,36 @@ class Gateway:
 
     def _args(self, request: Request):
         if len(request.args) > self.limits.query_parameters:
-            raise TooLarge("too many query parameters",
+            raise TooLarge(f"too many query parameters: at most {self.limits.query_parameters} "
+                           "(JINWEI_GATEWAY_MAX_QUERY_PARAMETERS)",
                            {"query": [f"at most {self.limits.query_parameters}"]})
         return request.args
 
     def call(self, request: Request, request_id: str, service: str, method: str,
              params: dict):
+        self._fits_a_message(service, params)
         return self.rpc.call(service, method, params,
                              token=bearer_token(request.headers.get("Authorization")),
                              call_id=f"gateway.{request_id}")
 
+    def _fits_a_message(self, service: str, params: dict) -> None:
+        """A request the service would refuse unread as too large a message (a 400 from
+        the service) is refused here as what it is: 413. The message is the parameters
+        as JSON with every character past ASCII escaped (\\uXXXX: 6 bytes for a Chinese
+        character, 3 in the body), so a body under its own limit may still be too large;
+        so may the rows of a workbook."""
+        size = len(json.dumps({"args": [], "kwargs": params}))
+        limit = self.settings.max_message_bytes
+        if size > limit:
+            raise TooLarge(f"the request is too large as a message to {service}: {size} "
+                           f"bytes, at most {limit} (JINWEI_MAX_MESSAGE_BYTES; text past "
+                           "ASCII takes 6 bytes a character there)",
+                           {"body": [f"at most {limit} bytes as a message"]})
+
     def _body(self, request: Request) -> dict:
+        # Too large is said first, whatever the rest: a sized body past the limit is
+        # refused unread (413), even one that is not JSON.
+        refuse_announced(request, self.limits.json_bytes, "request body")
         if request.mimetype not in ("application/json", ""):
             raise ValidationError("the body must be JSON (Content-Type: application/json)",
                                   {"body": [f"not JSON: {request.mimetype}"]})
@@ -223,14 +260,17 @@ class Gateway:
                                   {"If-Match": ["required: the ETag of the version read, "
                                                 "e.g. \"3\""]})
 
-    @staticmethod
-    def on_options(adapter, request: Request) -> Response:
+    def on_options(self, adapter, request: Request) -> Response:
         """The methods the path takes (RFC 9110 §9.3.7), with no token: they are in
-        /openapi.json for anyone to read."""
+        /openapi.json for anyone to read. A browser's preflight from an allowed origin
+        also learns the headers it may send (cors.py); nothing else is read or done."""
         allowed = allowed_methods(adapter, request.path)
         if allowed is None:
             raise NotFound()
-        return Response(status=204, headers={"Allow": ", ".join(allowed)})
+        response = Response(status=204, headers={"Allow": ", ".join(allowed)})
+        if self.cors.is_preflight(request):
+            self.cors.preflight(request, response, allowed)
+        return response
 
     # -- spreadsheets -------------------------------------------------------------------
     def on_import_start(self, request, request_id, kind):
@@ -264,7 +304,13 @@ class Gateway:
         return Response(self._documents()[0], content_type="application/json; charset=utf-8")
 
     def on_docs(self, request, request_id):
-        return Response(self._documents()[1], content_type="text/html; charset=utf-8")
+        return docs_page.page(self._documents()[1], docs_page.READ_POLICY)
+
+    def on_docs_try(self, request, request_id):
+        return docs_page.page(docs_page.TRY_PAGE, docs_page.TRY_POLICY)
+
+    def on_docs_asset(self, request, request_id, name):
+        return docs_page.asset(name)
 
     def on_live(self, request, request_id):
         return json_response({"status": "live"})

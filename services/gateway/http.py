@@ -12,7 +12,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from shared import contracts
-from shared.errors import JinweiError, ServiceUnavailable, ValidationError
+from shared.auth import NO_TOKEN
+from shared.errors import JinweiError, ServiceUnavailable, Unauthenticated, ValidationError
 
 PROBLEM = "application/problem+json"
 TITLES = {
@@ -49,8 +50,14 @@ def problem(status: int, code: str, detail: str, instance: str, *, details=None,
 
 
 def problem_of(error: JinweiError, instance: str, request_id: str | None) -> Response:
-    return problem(error.http_status, error.code, error.message, instance,
+    message = error.message
+    if isinstance(error, Unauthenticated) and message == NO_TOKEN:
+        message = NO_BEARER_TOKEN  # an HTTP caller has no RPC header to set
+    return problem(error.http_status, error.code, message, instance,
                    details=error.details, request_id=request_id)
+
+
+NO_BEARER_TOKEN = "no token: send a signed token in the header Authorization: Bearer <token>"
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from shared.errors import TooLarge, ValidationError
 
-__all__ = ["BODY_READ", "Limits", "TooLarge", "parse_json", "read_body", "request_id"]
+__all__ = ["BODY_READ", "FORM_FIELDS_BYTES", "Limits", "TooLarge", "form_too_large",
+           "parse_json", "read_body", "refuse_announced", "request_id", "too_large"]
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 BODY_READ = "jinwei.body_read"  # in the WSGI environ: the body was read to its end
@@ -52,11 +53,39 @@ def request_id(header: str | None) -> str:
     return uuid.uuid4().hex
 
 
+# Where each body limit is set, named in the 413 (docs/gateway.md lists them).
+SETTING = {"request body": "JINWEI_GATEWAY_MAX_JSON_BYTES",
+           "file": "JINWEI_GATEWAY_MAX_UPLOAD_BYTES"}
+
+
+def too_large(what: str, limit: int, member: str = "body") -> TooLarge:
+    setting = f" ({SETTING[what]})" if what in SETTING else ""
+    return TooLarge(f"the {what} is too large: at most {limit} bytes{setting}",
+                    {member: [f"at most {limit} bytes"]})
+
+
+def refuse_announced(request, limit: int, what: str) -> None:
+    """413 for a body whose announced size (Content-Length) is past `limit`, unread."""
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(what, limit)
+
+
+# A form's fields besides its file (multipart/form-data): werkzeug keeps them in memory.
+FORM_FIELDS_BYTES = 64 * 1024
+
+
+def form_too_large(limit: int) -> TooLarge:
+    """What werkzeug's form parser stops at — the request past the upload limit, or the
+    form's other fields past theirs — said as the gateway says every limit."""
+    return TooLarge(f"the form is too large: at most {limit} bytes "
+                    f"(JINWEI_GATEWAY_MAX_UPLOAD_BYTES), of which {FORM_FIELDS_BYTES} bytes "
+                    "of fields besides the file", {"file": [f"at most {limit} bytes"]})
+
+
 def read_body(request, limit: int, what: str) -> bytes:
     """The body, read in pieces and refused (413) at the first byte past `limit`, whether
     its size was announced (Content-Length) or not (chunked)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"the {what} is too large", {"body": [f"at most {limit} bytes"]})
+    refuse_announced(request, limit, what)
     stream = request.environ["wsgi.input"]
     left, pieces = limit + 1, []
     if request.content_length is not None:
@@ -69,7 +98,7 @@ def read_body(request, limit: int, what: str) -> bytes:
         left -= len(piece)
     body = b"".join(pieces)
     if len(body) > limit:
-        raise TooLarge(f"the {what} is too large", {"body": [f"at most {limit} bytes"]})
+        raise too_large(what, limit)
     request.environ[BODY_READ] = True
     return body
 
@@ -88,17 +117,27 @@ def parse_json(raw: bytes, limits: Limits):
     try:
         body = json.loads(raw.decode("utf-8"), object_pairs_hook=counted)
     except _Overflow:
-        raise TooLarge("the body holds too many values",
+        raise TooLarge(f"the body holds too many values: at most {limits.json_values} "
+                       "(JINWEI_GATEWAY_MAX_JSON_VALUES)",
                        {"body": [f"at most {limits.json_values}"]}) from None
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    except RecursionError:  # deeper than the decoder goes: far past the limit
+        raise _too_deep(limits) from None
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError("the body is not valid JSON",
-                              {"body": [str(exc)[:200] or "nested too deeply"]}) from None
+                              {"body": [str(exc)[:200]]}) from None
     _check_shape(body, limits)
     return body
 
 
 class _Overflow(Exception):
     pass
+
+
+def _too_deep(limits: Limits) -> ValidationError:
+    """Nesting is a rule of shape, not of size: a 400 (docs/gateway.md), naming it."""
+    return ValidationError(f"the body is nested too deeply: at most {limits.json_depth} "
+                           "levels (JINWEI_GATEWAY_MAX_JSON_DEPTH)",
+                           {"body": [f"at most {limits.json_depth} levels"]})
 
 
 def _check_shape(body, limits: Limits) -> None:
@@ -108,10 +147,10 @@ def _check_shape(body, limits: Limits) -> None:
         value, depth = stack.pop()
         count += 1
         if depth > limits.json_depth:
-            raise ValidationError("the body is nested too deeply",
-                                  {"body": [f"at most {limits.json_depth} levels"]})
+            raise _too_deep(limits)
         if count > limits.json_values:
-            raise TooLarge("the body holds too many values",
+            raise TooLarge(f"the body holds too many values: at most {limits.json_values} "
+                           "(JINWEI_GATEWAY_MAX_JSON_VALUES)",
                            {"body": [f"at most {limits.json_values}"]})
         if isinstance(value, dict):
             stack.extend((v, depth + 1) for v in value.values())

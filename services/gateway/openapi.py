@@ -5,9 +5,13 @@ its parameters in the query string, a command is `POST /v1/{service}/{method}` w
 JSON body. The request id and the version may also travel as the `Idempotency-Key` and
 `If-Match` headers. Errors are application/problem+json (RFC 9457).
 
-Result fields that are not `required` in the contract may be null (a rate with nothing
-surveyed, a date not reached yet): the document says so rather than promise more than
-the schemas enforce when they dump.
+Every field of a result is in the answer (`required`); those that are not `required` in
+the contract may be null (a rate with nothing surveyed, a date not reached yet): the
+document says so rather than promise more than the schemas enforce when they dump. A
+coded field has its codes as an `enum` (shared/contract_schemas.py).
+
+The title is ASCII, so that a client generated from the document gets an installable
+name (deploy/openapi-client.yaml names it: jinwei-api-client, jinwei_api_client).
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from marshmallow import Schema, fields
 from services.gateway.http import IF_MATCH
 from shared import contracts
 from shared.auth import ROLES
-from shared.contract_schemas import new_spec
+from shared.contract_schemas import new_spec, results_complete
 from shared.errors import EXPECTED
 
+TITLE = "Jinwei API"
+TITLE_ZH = "晋位 Jinwei API"
 SERVICE_TITLES = {
     "organizations": "党组织与整改 organizations",
     "evaluation": "考评与晋位升级 evaluation",
@@ -54,8 +60,9 @@ def operation_path(service: str, method: str) -> str:
 def build(version: str = "1.0.0", *, extra_paths=()) -> dict:
     contracts.load_all()
     spec, _ = new_spec(
-        "晋位 Jinwei API", version,
+        TITLE, version,
         info={"description": (
+            "晋位（基层组织建设年 · 晋位升级）的 HTTP 接口。"
             "The REST face of the Jinwei services: the same operations, rules, errors and "
             "jurisdiction as their RPC interface (docs/contract.md). Authenticate with "
             "`Authorization: Bearer <token>` (`jinwei token issue`). Lists are keyset pages: "
@@ -66,7 +73,11 @@ def build(version: str = "1.0.0", *, extra_paths=()) -> dict:
             "`identity-number` (GB 11643: a real birth date, check character right), "
             "`past-date` (not after today), `future-date` (not before today), "
             "`cursor-<shape>` (a next_cursor of the same listing), `decimal` (digits and a "
-            "point, bounds in its pattern)."),
+            "point, bounds in its pattern). Every field of a result is present (null where "
+            "it says nullable); a code comes with its Chinese label (`kind`, `kind_label`). "
+            "A Python client: openapi-python-client with deploy/openapi-client.yaml "
+            "(the package jinwei_api_client; docs/gateway.md)."),
+            "x-title-zh": TITLE_ZH,
         })
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "bearerFormat": "JWT"})
@@ -81,7 +92,7 @@ def build(version: str = "1.0.0", *, extra_paths=()) -> dict:
     document = spec.to_dict()
     _headers_not_body(document)
     _absent_not_null(document)
-    _results_may_be_null(document)
+    results_complete(document, _results_may_be_null(document))
     return document
 
 
@@ -171,7 +182,8 @@ def _operation(contract: contracts.RpcContract) -> dict:
     return operation
 
 
-def _results_may_be_null(document: dict) -> None:
+def _results_may_be_null(document: dict) -> set[str]:
+    """Marks what a result may have as null; returns the result components' names."""
     components = document["components"]
     components["responses"] = {
         str(status): {"description": _STATUS_TEXT[status],
@@ -210,6 +222,7 @@ def _results_may_be_null(document: dict) -> None:
             for media in ok.get("content", {}).values():
                 visit(media.get("schema", {}))
     document.setdefault("x-generated-from", "shared/contracts")
+    return seen
 
 
 _STATUS_TEXT = {400: "Bad input: messages per field", 401: "No token, or a bad one",

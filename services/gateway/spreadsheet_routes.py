@@ -8,8 +8,10 @@ caller polls the job. Exports call the report's own RPC and write what it return
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import quote
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
@@ -20,8 +22,9 @@ from services.gateway.http import (
     query_params,
     with_request_id,
 )
-from services.gateway.limits import TooLarge, read_body
+from services.gateway.limits import FORM_FIELDS_BYTES, form_too_large, read_body, too_large
 from shared import contracts, spreadsheets
+from shared.contracts.imports import MAX_ROWS
 from shared.errors import NotFound, ValidationError
 from shared.rpc_client import all_pages
 
@@ -55,22 +58,32 @@ def _workbook_bytes(request, limit: int) -> bytes:
     """The uploaded file, read no further than `limit` (the form's parser spools files
     to disk and stops at request.max_content_length, set to the same limit)."""
     if request.mimetype == "multipart/form-data":
-        request.max_form_memory_size = 64 * 1024  # the form's other fields
-        upload = request.files.get("file")
+        request.max_form_memory_size = FORM_FIELDS_BYTES  # the form's other fields
+        try:
+            upload = request.files.get("file")
+        except RequestEntityTooLarge:  # the form past the limit (the file, or the rest)
+            raise form_too_large(limit) from None
         if upload is None:
             raise ValidationError("no file in the form", {"file": ["attach the .xlsx as file"]})
         data = upload.read(limit + 1)
         if len(data) > limit:
-            raise TooLarge("the file is too large", {"file": [f"at most {limit} bytes"]})
+            raise too_large("file", limit, "file")
         return data
     return read_body(request, limit, "file")
+
+
+def sheet_limits() -> spreadsheets.SheetLimits:
+    """The reader's limits (JINWEI_SHEET_MAX_*), its rows at most what one import takes:
+    a workbook with more is a 413 naming its rows, never a 400 from start_import."""
+    limits = spreadsheets.SheetLimits.from_env()
+    return dataclasses.replace(limits, rows=min(limits.rows, MAX_ROWS))
 
 
 def start_import(gateway, request, request_id: str, kind: str) -> Response:
     service = _import_kind(kind)
     dry_run = boolean_arg(request.args, "dry_run")
     rows = spreadsheets.parse(kind, _workbook_bytes(request, gateway.limits.upload_bytes),
-                              limits=spreadsheets.SheetLimits.from_env())
+                              limits=sheet_limits())
     params = {"kind": kind, "rows": rows, "dry_run": dry_run}
     if request.headers.get("Idempotency-Key"):
         params["request_id"] = request.headers["Idempotency-Key"]

@@ -46,7 +46,7 @@ def province(token_secret):
 
 
 def township(gw, province, index=0):
-    status, _, body = gw.get(f"/v1/organizations/list_children?code={SUICHANG}", token=province)
+    status, _, body = gw.get(f"/v1/organizations/list_children?place_code={SUICHANG}", token=province)
     assert status == 200
     return body["items"][index]["code"]
 
@@ -69,7 +69,7 @@ def test_health_documents_and_metrics(gw):
     status, headers, page = gw.get("/docs")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "/v1/cadres/reserve_roster" in page.decode() and "党组织" in page.decode()
-    gw.get("/v1/organizations/list_children?code=330000000000")
+    gw.get("/v1/organizations/list_children?place_code=330000000000")
     status, _, text = gw.get("/metrics")
     assert status == 200
     assert 'jinwei_entrypoint_calls_total{entrypoint="organizations.list_children",' \
@@ -128,6 +128,12 @@ def test_idempotency_key_and_if_match(gw, province, stack):
     other = gw.post("/v1/organizations/register_organization", organization(place=place),
                     token=province, headers={"Idempotency-Key": key})
     assert (other[0], other[2]["code"]) == (409, "conflict")
+    # another method of the same service: a conflict too, and nothing changed
+    elsewhere = gw.post("/v1/organizations/update_organization",
+                        {"organization_id": first[2]["id"], "full_members": 7}, token=province,
+                        headers={"Idempotency-Key": key, "If-Match": headers_etag(first)})
+    assert (elsewhere[0], elsewhere[2]["code"]) == (409, "conflict")
+    assert "already used" in elsewhere[2]["detail"]
 
     org = first[2]
     change = {"organization_id": org["id"], "full_members": 6}
@@ -178,7 +184,7 @@ def test_a_stopped_service_is_503_in_time_then_200_again(stack, databases, gw, p
     waited = time.monotonic() - started
     assert (status, problem["code"]) == (503, "service_unavailable")
     assert RPC_TIMEOUT - 0.5 < waited < RPC_TIMEOUT + 3
-    village = gw.get("/v1/organizations/list_children?code=" + township(gw, province, 3),
+    village = gw.get("/v1/organizations/list_children?place_code=" + township(gw, province, 3),
                      token=province)[2]["items"][0]["code"]
     venue = {"place_code": village, "name": "村党群服务中心", "area": "200",
              "functions": ["party_activities"]}
@@ -206,9 +212,9 @@ def test_a_10000_row_spreadsheet_import_over_http(gw, province, stack):
 
     from shared import spreadsheets
 
-    villages = [v["code"] for t in gw.get(f"/v1/organizations/list_children?code={SUICHANG}",
+    villages = [v["code"] for t in gw.get(f"/v1/organizations/list_children?place_code={SUICHANG}",
                                           token=province)[2]["items"][:6]
-                for v in gw.get(f"/v1/organizations/list_children?code={t['code']}",
+                for v in gw.get(f"/v1/organizations/list_children?place_code={t['code']}",
                                 token=province)[2]["items"]]
     rows = [{"name": f"导入党支部{n}", "kind": "631", "sector": "rural_village",
              "place_code": villages[n % len(villages)], "full_members": 3 + n % 4,

@@ -55,7 +55,7 @@ def gw(stack):
 
 
 def township(gw, bearer, index=0):
-    return gw.get(f"/v1/organizations/list_children?code={SUICHANG}",
+    return gw.get(f"/v1/organizations/list_children?place_code={SUICHANG}",
                   token=bearer)[2]["items"][index]["code"]
 
 
@@ -130,7 +130,7 @@ MILLION_KEYS = b"{" + b",".join(b'"k%07d":1' % i for i in range(1_000_000)) + b"
 
 def test_a_bad_token_costs_nothing_whatever_the_body(gw):
     for _ in range(4):  # each worker's first refusal imports and compiles what it uses
-        assert gw.get("/v1/organizations/list_children?code=1", token="x")[0] == 401
+        assert gw.get("/v1/organizations/list_children?place_code=1", token="x")[0] == 401
     pids = gateway_pids(gw)
     before, rss_before = cpu_seconds(pids), rss_mb(pids)
     for bearer in (None, "x", "a.b.c"):
@@ -154,7 +154,7 @@ def test_six_floods_of_bad_tokens_leave_a_normal_client_served(gw, stack, token_
     """6 clients send 13 MB bodies with bad tokens for 6 s; a normal client's p99 stays
     within twice its idle p99 (and a few ms), the gateway's memory within a bound."""
     bearer = token(token_secret)
-    path = f"/v1/organizations/list_children?code={SUICHANG}"
+    path = f"/v1/organizations/list_children?place_code={SUICHANG}"
 
     def latencies(seconds: float) -> list[float]:
         conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
@@ -322,7 +322,7 @@ def signed(secret: str, **claims) -> str:
 
 
 def test_strange_tokens_and_text_are_4xx_never_500(gw, token_secret):
-    path = f"/v1/organizations/list_children?code={SUICHANG}"
+    path = f"/v1/organizations/list_children?place_code={SUICHANG}"
     for claims in ({"exp": str(int(time.time()) + 600)}, {"place": "not-a-place"},
                    {"roles": "organizations.read"}, {"sub": ["a"]},
                    {"exp": int(time.time()) + 40 * 24 * 3600},  # lives past the maximum
@@ -338,7 +338,7 @@ def test_strange_tokens_and_text_are_4xx_never_500(gw, token_secret):
                               data=b'{"name": "\\ud800", "kind": "631"}',
                               headers={"Content-Type": "application/json"})
     assert status == 400 and body["code"] == "validation_error"
-    status, _, body = gw.get("/v1/organizations/list_children?code=%ED%A0%80", token=bearer)
+    status, _, body = gw.get("/v1/organizations/list_children?place_code=%ED%A0%80", token=bearer)
     assert status == 400
 
 
@@ -358,7 +358,7 @@ def test_an_idempotency_key_belongs_to_its_caller(gw, token_secret):
     results = []
     for place in (SUICHANG, XIHU):
         bearer = token(token_secret, place=place, subject="同名科员")
-        village = gw.get(f"/v1/organizations/list_children?code={place}",
+        village = gw.get(f"/v1/organizations/list_children?place_code={place}",
                          token=bearer)[2]["items"][0]["code"]
         status, headers, body = gw.post(
             "/v1/organizations/register_organization", token=bearer,

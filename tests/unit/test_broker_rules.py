@@ -104,7 +104,7 @@ class Message:
 
 
 DIRECT = "amq.rabbitmq.reply-to.g1h2AA1yZXBseUA5MjQ4ODg0AAAX/wAAAABrFtjR.4qT7EmSfc8Y8vVzXoEE=="
-GOOD = {"args": [], "kwargs": {"code": "330000000000"}}
+GOOD = {"args": [], "kwargs": {"place_code": "330000000000"}}
 
 
 def request(body=GOOD, headers=None, routing_key="organizations.get_place", **properties):

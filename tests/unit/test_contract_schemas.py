@@ -252,3 +252,98 @@ def test_a_query_parameter_is_never_null():
                 if parameter["in"] == "query":
                     schema = parameter["schema"]
                     assert not schema.get("nullable") and None not in schema.get("enum", ())
+
+
+# -- results: what a generated client may rely on ----------------------------------------------
+def _result_components(document) -> set[str]:
+    schemas, seen = document["components"]["schemas"], set()
+    stack = [op["responses"].get("200", {}) for ops in document["paths"].values()
+             for op in ops.values()]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[-1] not in seen:
+                seen.add(ref.rsplit("/", 1)[-1])
+                stack.append(schemas[ref.rsplit("/", 1)[-1]])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return seen - {"Problem"}
+
+
+def test_the_title_makes_an_installable_client_and_the_description_keeps_chinese():
+    info = _document()["info"]
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9 ]*", info["title"]), info["title"]
+    assert "晋位" in info["description"] and "晋位" in info["x-title-zh"]
+    assert "deploy/openapi-client.yaml" in info["description"]
+
+
+def test_every_field_of_a_result_is_required_and_a_request_keeps_its_own():
+    document = _document()
+    schemas = document["components"]["schemas"]
+    results = _result_components(document)
+    assert len(results) > 100
+    for name in results:
+        properties = schemas[name].get("properties", {})
+        assert schemas[name].get("required", []) == list(properties), name
+    register = schemas["organizations.RegisterOrganization"]
+    contract = contracts.rpc_contract("organizations", "register_organization")
+    assert set(register["required"]) == {n for n, f in contract.params.fields.items()
+                                         if f.required}
+    assert "full_members" in register["properties"] and "parent_id" not in register["required"]
+
+
+def _enum_of(prop: dict):
+    for candidate in (prop, *prop.get("anyOf", ()), prop.get("items", {})):
+        if "enum" in candidate:
+            return candidate["enum"]
+    return None
+
+
+def test_a_coded_field_of_a_result_has_its_codes_as_an_enum():
+    from shared.contract_schemas import schema_name, vocabulary
+
+    document = _document()
+    schemas = document["components"]["schemas"]
+    results = _result_components(document)
+    checked, seen, stack = 0, set(), [c.result for c in contracts.RPC.values()]
+    while stack:
+        schema = stack.pop()
+        if id(schema) in seen:
+            continue
+        seen.add(id(schema))
+        for field in schema.fields.values():
+            inner = getattr(field, "inner", field)
+            if hasattr(inner, "schema") and hasattr(inner, "nested"):
+                stack.append(inner.schema)
+        name = schema_name(schema)
+        properties = schemas.get(name, {}).get("properties", {})
+        if name not in results or set(properties) != set(schema.dump_fields):
+            continue  # another variant (only=…) or class of that name: apispec renamed it
+        for label_name, field in schema.fields.items():
+            found = vocabulary(field)
+            if found is None:
+                continue
+            code, labels, many = found
+            assert properties[label_name]["type"] == ("array" if many else "string")
+            assert _enum_of(properties[code]) == list(labels), (name, code)
+            assert properties[code].get("x-labels", properties[code].get("items", {}).get(
+                "x-labels")) == labels
+            if properties[code].get("nullable") and not many:  # null too, as anyOf
+                assert "enum" not in properties[code] and "anyOf" in properties[code]
+            checked += 1
+    assert checked > 200
+    organization = schemas["organizations.Organization"]["properties"]
+    assert _enum_of(organization["kind"]) == ["611", "621", "631", "632"]
+
+
+def test_a_label_that_does_more_than_look_up_a_table_promises_no_enum():
+    from shared.contract_schemas import vocabulary
+    from shared.contracts.organizations import Place, Vacancy
+
+    vacancy = Vacancy()
+    assert vocabulary(vacancy.fields["reason_label"]) is None  # .get(...) or 未配齐
+    assert vocabulary(vacancy.fields["status_label"])[0] == "status"
+    level = vocabulary(Place().fields["level_label"])
+    assert level[0] == "level" and level[1] == regions.LEVEL_LABELS

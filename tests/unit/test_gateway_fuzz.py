@@ -14,6 +14,7 @@ import time
 import tracemalloc
 import zipfile
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -114,6 +115,8 @@ def test_no_request_is_a_500(client, method, path, query, body, bearer, content_
                                    headers=headers)
     except ValueError:
         return  # werkzeug's test client refused to build it (not something on the wire)
+    if urlsplit(path).path == "/health/ready" and response.status_code == 503:
+        return  # readiness answers 503 while the broker cannot be reached: here, never
     assert response.status_code < 500, (response.status_code, response.get_data()[:500])
     if response.status_code >= 400 and method != "HEAD":
         assert response.mimetype in ("application/problem+json", "application/json")

@@ -62,7 +62,7 @@ def test_options_answers_the_allowed_methods_without_a_token(gateway):
 
 def test_head_is_a_get_without_the_body(gateway):
     client, _ = gateway
-    response = client.head("/v1/organizations/list_children?code=330000000000", headers=BEARER)
+    response = client.head("/v1/organizations/list_children?place_code=330000000000", headers=BEARER)
     assert (response.status_code, response.data) == (200, b"")
     assert client.head("/v1/organizations/register_organization",
                        headers=BEARER).status_code == 405
