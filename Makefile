@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test clean lint bench bench-services bench-tls bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz
+.PHONY: help venv run stop status logs infra migrate test unit clean lint bench bench-services bench-tls bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -66,6 +66,9 @@ migrate: $(STAMP) ## apply database migrations (python -m shared.migrate)
 test: $(STAMP) ## the test suite; pass pytest options in PYTEST_ARGS="-k ... -x"
 	@$(INFRA) up --no-databases
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP) ## the fast unit suite alone: pure rules, no broker or database (~20 s)
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 fuzz: $(STAMP) ## the gateway's request handling and the spreadsheet reader, 20 000 examples each (~10 min)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -p no:cacheprovider -q tests/unit/test_gateway_fuzz.py

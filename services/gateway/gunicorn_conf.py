@@ -3,7 +3,7 @@ name as a setting: everything else here starts with an underscore.)
 
 The configuration (`python -m services.gateway` execs gunicorn
 with it). gthread workers: gunicorn 26+ has no eventlet worker, and each thread keeps its
-own RPC proxy (services/gateway/rpc.py).
+own broker connection (shared/rpc_client.py, RpcClient).
 
 Sizing: JINWEI_GATEWAY_WORKERS processes × JINWEI_GATEWAY_THREADS threads is how many
 requests are in flight at once; each thread holds one broker connection.

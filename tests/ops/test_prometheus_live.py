@@ -189,9 +189,14 @@ def test_real_prometheus_scrapes_every_process_and_evaluates_the_alerts(
                 return real["state"] in ("pending", "firing")  # firing: others' letters
 
             prometheus.wait(real_rule_pending, "pending the real rule (its `for: 1m`)", 10)
-            quiet = [a for a in prometheus.api("alerts")["alerts"]
-                     if a["labels"]["alertname"] == "JinweiServiceDown"]
-            assert quiet == [], "every target is up"
+            def quiet():
+                # A scrape that took longer than its 1 s on a busy machine leaves the alert
+                # pending until the next good one; a target really down stays.
+                return not [a for a in prometheus.api("alerts")["alerts"]
+                            if a["labels"]["alertname"] == "JinweiServiceDown"]
+
+            prometheus.wait(quiet, "no JinweiServiceDown, pending or firing (every target up)",
+                            30)
             print(f"\nPrometheus: {len(targets)} targets up ({', '.join(targets)}); "
                   f"{len(rules)} rules evaluated ok; JinweiDeadLetters firing for "
                   f"service={alert['labels']['service']} (immediate copy), real rule pending")
