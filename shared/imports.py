@@ -63,7 +63,7 @@ from shared import contracts
 from shared.contracts.imports import ERRORS_KEPT
 from shared.db import CONNECTION_ERRORS, close_quietly, first_line, json_dumps
 from shared.entrypoints import Call
-from shared.errors import JinweiError, NotFound, ValidationError
+from shared.errors import JinweiError, NotFound, ServiceUnavailable, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,12 @@ CHUNK_ROWS = 500
 PROGRESS_EVERY_S = 1.0  # at most this often, after a chunk
 STALE_AFTER = dt.timedelta(seconds=60)  # no heartbeat for this long: the process died
 ROW_ERRORS = (JinweiError, psycopg2.DataError, psycopg2.IntegrityError)
+# ...but a dependency that does not answer (the owner of a place or organization asked
+# by shared.owner_lookup) is no row's fault: the job stops, interrupted, to be run again.
+
+
+def _not_the_rows(exc: Exception) -> bool:
+    return isinstance(exc, ServiceUnavailable)
 JOB_COLUMNS = ("id, kind, status, dry_run, total, processed, applied, errors, errors_total,"
                " started_at, heartbeat_at, finished_at, place_code")
 
@@ -332,7 +338,9 @@ def _apply_rows(tx, call: Call, service, importer: Importer, rows: list[dict],
             if chunk:  # else not one of its rows read
                 try:
                     _in_part(tx, savepoints, lambda c=chunk: apply_chunk(c))
-                except ROW_ERRORS:
+                except ROW_ERRORS as exc:
+                    if _not_the_rows(exc):
+                        raise
                     alive = functools.partial(progress.beat, start, now=False)
                     errors.extend(_apply_one_by_one(tx, call, service, importer, chunk,
                                                     savepoints, alive))
@@ -368,6 +376,8 @@ def _apply_one_by_one(tx, call, service, importer, chunk, savepoints, alive) -> 
         try:
             _in_part(tx, savepoints, lambda v=values: importer.apply(service, call, v))
         except ROW_ERRORS as exc:
+            if _not_the_rows(exc):
+                raise
             errors.append(row_error(number, exc, importer.fields))
         alive()
     return errors

@@ -19,9 +19,10 @@ of the copy, it asks first:
   so the owner answers NotFound for a record the caller may not see, just as this
   service would, and nothing outside the caller's subtree is learnt;
 - what the owner answers is written into this service's copy in the call's own
-  transaction, exactly as the event would write it (places.upsert,
-  places.apply_organization: idempotent, and an older version never overwrites a
-  newer one), so the event, when it comes, changes nothing;
+  transaction, as the event would write it, but only where nothing is held yet
+  (places.insert_missing, places.insert_organization_if_absent: no row already held is
+  locked or changed by a lookup), so the event, when it comes, changes nothing or
+  brings a newer version;
 - the owner not answering within `owner_lookup_timeout_s` (3 s), or not running, is
   ServiceUnavailable: "try again", never NotFound or ValidationError;
 - what a service does when an organization first becomes known to it
@@ -126,7 +127,7 @@ class _Lookup:
                                 {"organization_id": organization_id})
         if org is None:
             return False
-        places.apply_organization(call.tx, {key: org[key] for key in (
+        places.insert_organization_if_absent(call.tx, {key: org[key] for key in (
             "id", "name", "kind", "sector", "place_code", "status", "version")})
         return True
 
@@ -143,7 +144,7 @@ class _Lookup:
 
     def places(self, call, codes) -> set[str]:
         """Those of `codes` the owner knows, each now in this service's copy with the
-        places above it (places.upsert). Asked one code at a time, at most
+        places above it (places.insert_missing). Asked one code at a time, at most
         MAX_PLACES_ASKED per call: only codes missing here are asked, and in real use
         they are few (places imported a moment ago); a file full of codes that exist
         nowhere must not turn into thousands of questions."""
@@ -152,6 +153,6 @@ class _Lookup:
             path = self.provider.ask(call.principal.place_code, "place_path",
                                       {"place_code": code})
             if path and path["items"] and path["items"][-1]["code"] == code:
-                places.upsert(call.tx, path["items"])
+                places.insert_missing(call.tx, path["items"])
                 known.add(code)
         return known

@@ -43,6 +43,17 @@ def upsert(tx: Transaction, places: list[dict]) -> None:
             + b" ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name")
 
 
+def insert_missing(tx: Transaction, places: list[dict]) -> None:
+    """Places not held yet, as upsert writes them; those held are left as they are (and
+    unlocked): what a lookup of the owner records (shared.owner_lookup). Renames are
+    the events' to make."""
+    if places:
+        tx.execute(tx.render_rows(
+            "INSERT INTO places (code, name, level, parent_code) VALUES", "(%s, %s, %s, %s)",
+            ((p["code"], p["name"], p["level"], p["parent_code"]) for p in places))
+            + b" ON CONFLICT (code) DO NOTHING")
+
+
 def names(tx: Transaction, codes) -> dict[str, str]:
     rows = tx.all("SELECT code, name FROM places WHERE code = ANY(%s)", (list(codes),))
     return {row["code"]: row["name"] for row in rows}
@@ -99,6 +110,16 @@ class OrganizationDirectory:
     def on_organizations_snapshot(self, tx, event):
         for organization in event["data"]["organizations"]:
             apply_organization(tx, organization)
+
+
+def insert_organization_if_absent(tx: Transaction, org: dict) -> None:
+    """An organization not held yet, as apply_organization writes it; one held is left as
+    it is (and unlocked: the caller's locks stay in the order it takes them). What a
+    lookup of the owner records (shared.owner_lookup): newer versions come by events."""
+    tx.execute(
+        "INSERT INTO organizations (id, name, kind, sector, place_code, status, version)"
+        " VALUES (%(id)s, %(name)s, %(kind)s, %(sector)s, %(place_code)s, %(status)s, %(version)s)"
+        " ON CONFLICT (id) DO NOTHING", org)
 
 
 def apply_organization(tx: Transaction, org: dict) -> None:

@@ -270,6 +270,18 @@ class PooledRpcClient(RpcClient):
             self._channels.append(channel)
         return channel
 
+    def _forget(self, channel: BrokerChannel | None = None) -> None:
+        """A connection that failed goes, and the idle ones with it: after a broker
+        restart they are all dead, and the call's second attempt must not take one."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            for other in idle:
+                if other in self._channels:
+                    self._channels.remove(other)
+        for other in idle:
+            other.close()
+        super()._forget(channel)
+
     def call(self, service: str, method: str, params: dict, *, token: str | None = None,
              call_id: str | None = None, timeout: float | None = None):
         reply = self.call_async(service, method, params, token=token, call_id=call_id,

@@ -154,11 +154,16 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         rounds = {round_id: self._round(call, round_id)
                   for round_id in sorted({r["round_id"] for r in rows})}
         ids = [r["organization_id"] for r in rows]
+        if len(set(ids)) > 1:
+            # Those registered a moment ago (their events on their way) are asked of the
+            # owner before any is locked: the locks below are then taken in id order, as
+            # every other path takes them, not the known ones first.
+            known = store.organizations_by_id(call.tx, ids)
+            for unknown in sorted(set(ids) - known.keys()):
+                self.owner.organization(call, unknown)
         orgs = store.organizations_by_id(call.tx, ids, lock=True)
-        unknown = [i for i in sorted(set(ids)) if i not in orgs]
-        if unknown:  # registered a moment ago, their events still on their way
-            asked = [i for i in unknown if self.owner.organization(call, i)]
-            orgs.update(store.organizations_by_id(call.tx, asked, lock=True))
+        if not orgs and self.owner.organization(call, ids[0]):  # one, not here yet
+            orgs = store.organizations_by_id(call.tx, ids, lock=True)
         chosen = []
         for params in rows:
             round_ = rounds[params["round_id"]]

@@ -239,7 +239,13 @@ def name_key(name: str) -> str:
     letters as half-width ones), white space dropped. Among the active organizations of
     one place a name is taken once (S§15's registry lists each organization once);
     store.NAME_KEY is the same in SQL, for the unique index of migration 0007."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
+    return _NOT_IN_A_NAME.sub("", unicodedata.normalize("NFKC", name))
+
+
+# White space and invisible format characters (soft hyphen, zero-width space and joiners,
+# word joiner, BOM) after NFKC (which makes U+3000 and the other spaces U+0020): listed,
+# the same in store.NAME_KEY, since \s differs between Python and the server's locale.
+_NOT_IN_A_NAME = re.compile("[\t\n\v\f\r \u00ad\u200b\u200c\u200d\u2060\ufeff]+")
 
 
 def register(values: dict, rules: Rules) -> Organization:

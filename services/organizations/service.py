@@ -223,6 +223,11 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             "founded_on": data["founded_on"], "external_ref": data["external_ref"]}
         try:
             domain.register(values, self.rules)  # the party rules, before anything is written
+            if not store.place_names(tx, {values["place_code"]}):
+                # refused here: the insert's foreign key would refuse it too, but leave
+                # the transaction unusable for the refusal below
+                raise ValidationError("unknown place", {"place_code": [
+                    f"no place {values['place_code']}"]})
             self._register(tx, [values])  # Conflict: the name is taken at that place
         except (ValidationError, Conflict) as refusal:
             # No retry can change the answer: say so to npe instead of dead-lettering it.
@@ -549,7 +554,7 @@ IMPORTERS = {
     "organizations": Importer.single(
         contract.SERVICE, "register_organization", OrganizationsService._register_organization,
         apply_many=OrganizationsService._register_organizations,
-        key=lambda org: (org["place_code"], org["name"].strip()), key_field="name"),
+        key=lambda org: (org["place_code"], domain.name_key(org["name"])), key_field="name"),
 }
 
 SERVICE = OrganizationsService

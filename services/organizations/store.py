@@ -12,7 +12,7 @@ import psycopg2.extensions
 
 from services.organizations.domain import Organization
 from shared import places, regions
-from shared.db import Transaction
+from shared.db import Transaction, TransientConflict
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.outbox import Event
 
@@ -119,7 +119,8 @@ def organization_id_by_ref(tx: Transaction, external_ref: str) -> int | None:
 
 # domain.name_key in SQL: the expression of the unique index organizations_active_name
 # (migration 0007), which holds one name per place among active organizations.
-NAME_KEY = "regexp_replace(normalize({}, NFKC), '\\s+', '', 'g')"
+NAME_KEY = ("regexp_replace(normalize({}, NFKC), "
+            "'[\\t\\n\\v\\f\\r \\u00ad\\u200b\\u200c\\u200d\\u2060\\ufeff]+', '', 'g')")
 
 
 def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Organization]:
@@ -143,8 +144,9 @@ def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Orga
             f"INSERT INTO organizations ({', '.join(columns)}) OVERRIDING SYSTEM VALUE VALUES",
             f"({', '.join(['%s'] * len(columns))})",
             ([getattr(org, name) for name in columns] for org in orgs))
-            + b" ON CONFLICT DO NOTHING"  # the name's index: told below, row by row
-              b" RETURNING id, updated_at, (SELECT p.name FROM places p"
+            + (f" ON CONFLICT (place_code, ({NAME_KEY.format('name')}))"  # the name's index
+               " WHERE status = 'active' AND NOT name_clash DO NOTHING").encode()  # told below
+            + b" RETURNING id, updated_at, (SELECT p.name FROM places p"
               b" WHERE p.code = organizations.place_code) AS place_name")
     except psycopg2.errors.ForeignKeyViolation as exc:
         if exc.diag.constraint_name != "organizations_place_code_fkey" or len(orgs) > 1:
@@ -163,16 +165,18 @@ def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Orga
     return orgs
 
 
-def name_taken(tx: Transaction, org: Organization, other_than: int | None = None) -> Conflict:
+def name_taken(tx: Transaction, org: Organization,
+               other_than: int | None = None) -> Conflict | TransientConflict:
     """The Conflict for `org`, whose name an active organization of its place (other
-    than `other_than`: itself, when renamed) has."""
+    than `other_than`: itself, when renamed) has; a TransientConflict (run it again)
+    when the one that took it is gone by now (rolled back meanwhile)."""
     holder = tx.one(
         "SELECT id, name FROM organizations WHERE place_code = %s AND status = 'active'"
         f" AND NOT name_clash AND {NAME_KEY.format('name')} = {NAME_KEY.format('%s')}"
         " AND id IS DISTINCT FROM %s ORDER BY id LIMIT 1", (org.place_code, org.name, other_than))
-    if holder is None:  # released meanwhile: the caller may try again
-        return Conflict(f"the name {org.name} was being taken at {org.place_code}; try again",
-                        {"name": ["being taken at this place"]})
+    if holder is None:
+        return TransientConflict(f"the name {org.name} was being taken at {org.place_code}"
+                                 " by a registration that did not commit; try again")
     return Conflict(
         f"an active organization at {org.place_code} is named {holder['name']} already "
         f"(organization {holder['id']}) (同一地点已有同名的正常党组织)",

@@ -73,11 +73,13 @@ class ResourcesService(PlaceDirectory):
 
     @operation
     def allocate(self, call, params):
+        # The place first: it may be asked of its owner (shared.owner_lookup), which is
+        # not done while the program's lock makes every other allocation of it wait.
+        call.principal.require_place(params["place_code"])
+        self._place_known(call, params["place_code"])
         # The program row is the lock: allocations of one program take turns, so two
         # at once cannot both fit in what is left of the budget.
         program = self._program(call, params["program_id"], lock=True)
-        call.principal.require_place(params["place_code"])
-        self._place_known(call, params["place_code"])
         domain.check_allocated_place(params["place_code"])
         if not regions.in_subtree(params["place_code"], program["place_code"]):
             raise ValidationError("outside the program's place", {"place_code": [

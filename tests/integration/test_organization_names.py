@@ -102,7 +102,8 @@ def active_named(stack, name_like: str) -> int:
 def test_a_name_taken_at_a_place_is_a_conflict_naming_the_holder(proxy):
     name = f"社区党支部{uuid.uuid4().hex[:6]}"
     first = proxy.organizations.register_organization(**values(name))
-    for spelled in (name, f" {name} ", name.replace("社区", "社 区")):
+    for spelled in (name, f" {name} ", name.replace("社区", "社 区"),
+                    name.replace("社区", "社\u200b区"), f"{name}\u3000"):  # zero-width, 全角空格
         with pytest.raises(Conflict) as refused:
             proxy.organizations.register_organization(**values(spelled))
         assert refused.value.details["existing_organization_id"] == str(first["id"])

@@ -57,6 +57,14 @@ def test_a_service_that_never_had_the_event_asks_and_the_owner_stopped_is_503(
                 proxy.evaluation.set_grade(round_id=round_["id"], organization_id=unseen["id"],
                                            grade="good", reason="所有者已停止")
             waited = time.monotonic() - started
+            # An import meeting it stops, interrupted (to be run again): no row is blamed.
+            job = proxy.evaluation.start_import(kind="gradings", rows=[{"row": 2, "values": {
+                "round_id": round_["id"], "organization_id": unseen["id"], "grade": "good",
+                "reason": "所有者已停止"}}])
+            while job["status"] == "running":
+                time.sleep(0.1)
+                job = proxy.evaluation.get_import(job_id=job["id"])
+            assert (job["status"], job["errors"]) == ("interrupted", [])
     finally:
         if owner_running is not None:
             owner_running.__exit__(None, None, None)
