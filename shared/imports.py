@@ -71,12 +71,9 @@ CHUNK_ROWS = 500
 PROGRESS_EVERY_S = 1.0  # at most this often, after a chunk
 STALE_AFTER = dt.timedelta(seconds=60)  # no heartbeat for this long: the process died
 ROW_ERRORS = (JinweiError, psycopg2.DataError, psycopg2.IntegrityError)
-# ...but a dependency that does not answer (the owner of a place or organization asked
+# Of those, a dependency that does not answer (the owner of a place or organization asked
 # by shared.owner_lookup) is no row's fault: the job stops, interrupted, to be run again.
-
-
-def _not_the_rows(exc: Exception) -> bool:
-    return isinstance(exc, ServiceUnavailable)
+NOT_THE_ROWS = (ServiceUnavailable,)
 JOB_COLUMNS = ("id, kind, status, dry_run, total, processed, applied, errors, errors_total,"
                " started_at, heartbeat_at, finished_at, place_code")
 
@@ -339,7 +336,7 @@ def _apply_rows(tx, call: Call, service, importer: Importer, rows: list[dict],
                 try:
                     _in_part(tx, savepoints, lambda c=chunk: apply_chunk(c))
                 except ROW_ERRORS as exc:
-                    if _not_the_rows(exc):
+                    if isinstance(exc, NOT_THE_ROWS):
                         raise
                     alive = functools.partial(progress.beat, start, now=False)
                     errors.extend(_apply_one_by_one(tx, call, service, importer, chunk,
@@ -376,7 +373,7 @@ def _apply_one_by_one(tx, call, service, importer, chunk, savepoints, alive) -> 
         try:
             _in_part(tx, savepoints, lambda v=values: importer.apply(service, call, v))
         except ROW_ERRORS as exc:
-            if _not_the_rows(exc):
+            if isinstance(exc, NOT_THE_ROWS):
                 raise
             errors.append(row_error(number, exc, importer.fields))
         alive()

@@ -44,7 +44,7 @@ from nameko.exceptions import deserialize
 
 from shared import config
 from shared.broker.accounts import DIRECT_REPLY_TO, RPC_EXCHANGE
-from shared.errors import Forbidden, ServiceUnavailable, ValidationError
+from shared.errors import Forbidden, ServiceUnavailable, TooLarge, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +92,13 @@ class BrokerChannel:
         if correlation_id in self.waiting:
             self.returned[correlation_id] = routing_key
 
-    def publish(self, service: str, method: str, params: dict, context: dict,
+    def publish(self, service: str, method: str, body: str, context: dict,
                 timeout: float) -> str:
         self._settle()
         correlation_id = uuid.uuid4().hex
         headers = {f"nameko.{key}": value for key, value in context.items()}
         message = amqp.Message(
-            json.dumps({"args": [], "kwargs": params}), content_type="application/json",
+            body, content_type="application/json",
             content_encoding="utf-8", correlation_id=correlation_id, reply_to=DIRECT_REPLY_TO,
             application_headers=headers, expiration=str(max(1, int(timeout * 1000))),
             user_id=self.account, delivery_mode=1)  # transient: no reply outlives a restart
@@ -189,6 +189,8 @@ class RpcClient:
         else:
             self.amqp_uri = settings.amqp_uri
             self.ssl_options = settings.amqp_ssl(settings.amqp_uri)
+        self.max_message_bytes = getattr(settings, "max_message_bytes",
+                                         config.Settings.max_message_bytes)
         self.timeout = timeout
         self._local = threading.local()
         self._channels: list[BrokerChannel] = []
@@ -227,19 +229,38 @@ class RpcClient:
         context = {"auth_token": token} if token else {}
         if call_id:
             context["call_id_stack"] = [call_id]
+        body = self._message(service, params)
         for attempt in (1, 2):
             channel = None
             try:
                 channel = self._channel()
-                correlation_id = channel.publish(service, method, params, context, timeout)
+                correlation_id = channel.publish(service, method, body, context, timeout)
                 break
             except BROKER_ERRORS as exc:
-                self._forget(channel)  # nothing was sent: one fresh connection may do
+                self._broken(channel)  # nothing was sent: one fresh connection may do
                 if attempt == 2:
                     raise ServiceUnavailable(f"the message broker did not answer: {exc}",
                                              {"service": service}) from None
         return PendingReply(self, channel, correlation_id, service, method,
                             time.monotonic() + timeout, timeout)
+
+    def _message(self, service: str, params: dict) -> str:
+        """The request's body; one the services would refuse unread as too large is
+        refused here, as what it is (the gateway's 413). Text past ASCII is escaped in it
+        (\\uXXXX: 6 bytes a Chinese character), so parameters under the gateway's body
+        limit, or a workbook's rows, may still be too large."""
+        body = json.dumps({"args": [], "kwargs": params})
+        if len(body) > self.max_message_bytes:
+            limit = self.max_message_bytes
+            raise TooLarge(f"the request is too large as a message to {service}: {len(body)} "
+                           f"bytes, at most {limit} (JINWEI_MAX_MESSAGE_BYTES; text past "
+                           "ASCII takes 6 bytes a character there)",
+                           {"body": [f"at most {limit} bytes as a message"]})
+        return body
+
+    def _broken(self, channel: BrokerChannel | None) -> None:
+        """A connection that failed (the broker gone, a channel it closed) goes."""
+        self._forget(channel)
 
     def close(self) -> None:
         with self._lock:
@@ -256,6 +277,7 @@ class PooledRpcClient(RpcClient):
 
     def __init__(self, amqp_uri: str, ssl_options: dict | None, timeout: float):
         self.amqp_uri, self.ssl_options, self.timeout = amqp_uri, ssl_options, timeout
+        self.max_message_bytes = config.Settings.max_message_bytes
         self._local = threading.local()  # stays empty: nothing is kept per thread
         self._channels: list[BrokerChannel] = []
         self._idle: list[BrokerChannel] = []
@@ -270,9 +292,10 @@ class PooledRpcClient(RpcClient):
             self._channels.append(channel)
         return channel
 
-    def _forget(self, channel: BrokerChannel | None = None) -> None:
+    def _broken(self, channel: BrokerChannel | None) -> None:
         """A connection that failed goes, and the idle ones with it: after a broker
-        restart they are all dead, and the call's second attempt must not take one."""
+        restart they are all dead, and the call's second attempt must not take one. (A
+        call that timed out only forgets its own: the others are sound.)"""
         with self._lock:
             idle, self._idle = self._idle, []
             for other in idle:
@@ -280,7 +303,7 @@ class PooledRpcClient(RpcClient):
                     self._channels.remove(other)
         for other in idle:
             other.close()
-        super()._forget(channel)
+        self._forget(channel)
 
     def call(self, service: str, method: str, params: dict, *, token: str | None = None,
              call_id: str | None = None, timeout: float | None = None):
@@ -315,12 +338,12 @@ class PendingReply:
                 f"{self.service} did not answer within {self.timeout:g} s",
                 {"service": self.service, "timeout_seconds": self.timeout}) from None
         except _Refused as exc:
-            self.client._forget(self.channel)  # the broker closed the channel
+            self.client._broken(self.channel)  # the broker closed the channel
             raise Forbidden(f"the broker refused the call {self.service}.{self.method} for "
                             f"this account: {exc}", {"service": self.service,
                                                      "method": self.method}) from None
         except BROKER_ERRORS as exc:
-            self.client._forget(self.channel)
+            self.client._broken(self.channel)
             raise ServiceUnavailable(f"the message broker did not answer: {exc}",
                                      {"service": self.service}) from None
 

@@ -185,10 +185,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     @operation
     def withdraw_person(self, call, params):
-        person = self._person(call, params["person_id"], lock=True)
-        if person["withdrawn_on"] is not None:
-            raise Conflict(f"person {person['id']} was withdrawn on {person['withdrawn_on']}",
-                           {"person_id": person["id"]})
+        person = self._on_the_ledger(call, params["person_id"])
         holding = {k: v for k, v in store.dependents(call.tx, person["id"]).items() if v}
         if holding:
             raise Conflict("end the person's open reserve recommendations and talent pool "

@@ -160,7 +160,8 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
             # every other path takes them, not the known ones first.
             known = store.organizations_by_id(call.tx, ids)
             for unknown in sorted(set(ids) - known.keys()):
-                self.owner.organization(call, unknown)
+                if not self.owner.organization(call, unknown):  # one is enough to refuse
+                    raise store.organization_absent(unknown)
         orgs = store.organizations_by_id(call.tx, ids, lock=True)
         if not orgs and self.owner.organization(call, ids[0]):  # one, not here yet
             orgs = store.organizations_by_id(call.tx, ids, lock=True)

@@ -80,6 +80,7 @@ class Gateway:
             settings = settings.for_process("gateway")  # its own broker account, or refuse
         self.settings = settings
         self.limits = Limits.from_env()
+        self.sheet_limits = sheets.sheet_limits()
         self.cors = cors.Cors(settings.cors_origins)  # a bad origin: the gateway does not start
         # The same check every service makes, made first: nothing of a request is read
         # or forwarded for a caller whose token is not good.
@@ -142,9 +143,10 @@ class Gateway:
                                "finds it in the log", request.path, request_id=request_id)
         if response.status_code >= 400 and outcome == "success":
             outcome = f"http_{response.status_code}"
-        if (response.status_code >= 400 or request.method == "OPTIONS") \
-                and _has_body(request) and not environ.get(BODY_READ):
-            connection.close_after_answer()  # gunicorn would read the rest to reuse it
+        if _has_body(request) and not environ.get(BODY_READ):
+            # a body nobody read (a refusal, a public page POSTed to): gunicorn would read
+            # the rest of it to reuse the connection
+            connection.close_after_answer()
         if response.status_code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="jinwei"'
         response.headers["X-Request-Id"] = request_id
@@ -169,7 +171,7 @@ class Gateway:
                 raise ValidationError("parameters go in the JSON body here, not the query",
                                       {name: ["in the body only"] for name in request.args})
             params = self._body(request)
-            self._headers_into(request, contract, params)
+            self.headers_into(request, contract, params)
         else:
             params = query_params(contract.params, self._args(request))
         key = with_request_id(contract, params)
@@ -195,24 +197,9 @@ class Gateway:
 
     def call(self, request: Request, request_id: str, service: str, method: str,
              params: dict):
-        self._fits_a_message(service, params)
         return self.rpc.call(service, method, params,
                              token=bearer_token(request.headers.get("Authorization")),
                              call_id=f"gateway.{request_id}")
-
-    def _fits_a_message(self, service: str, params: dict) -> None:
-        """A request the service would refuse unread as too large a message (a 400 from
-        the service) is refused here as what it is: 413. The message is the parameters
-        as JSON with every character past ASCII escaped (\\uXXXX: 6 bytes for a Chinese
-        character, 3 in the body), so a body under its own limit may still be too large;
-        so may the rows of a workbook."""
-        size = len(json.dumps({"args": [], "kwargs": params}))
-        limit = self.settings.max_message_bytes
-        if size > limit:
-            raise TooLarge(f"the request is too large as a message to {service}: {size} "
-                           f"bytes, at most {limit} (JINWEI_MAX_MESSAGE_BYTES; text past "
-                           "ASCII takes 6 bytes a character there)",
-                           {"body": [f"at most {limit} bytes as a message"]})
 
     def _body(self, request: Request) -> dict:
         # Too large is said first, whatever the rest: a sized body past the limit is
@@ -231,7 +218,7 @@ class Gateway:
         return body
 
     @staticmethod
-    def _headers_into(request: Request, contract, params: dict) -> None:
+    def headers_into(request: Request, contract, params: dict) -> None:
         """Over HTTP the request id is the Idempotency-Key header and the version the
         If-Match header, never members of the body: one place each, so the two can never
         disagree (the OpenAPI document's bodies do not have them)."""

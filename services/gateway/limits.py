@@ -116,10 +116,8 @@ def parse_json(raw: bytes, limits: Limits):
 
     try:
         body = json.loads(raw.decode("utf-8"), object_pairs_hook=counted)
-    except _Overflow:
-        raise TooLarge(f"the body holds too many values: at most {limits.json_values} "
-                       "(JINWEI_GATEWAY_MAX_JSON_VALUES)",
-                       {"body": [f"at most {limits.json_values}"]}) from None
+    except _Overflow:  # (counted as decoded: a huge body stops early; _check_shape
+        raise _too_many(limits) from None  # counts arrays' items too)
     except RecursionError:  # deeper than the decoder goes: far past the limit
         raise _too_deep(limits) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -131,6 +129,12 @@ def parse_json(raw: bytes, limits: Limits):
 
 class _Overflow(Exception):
     pass
+
+
+def _too_many(limits: Limits) -> TooLarge:
+    return TooLarge(f"the body holds too many values: at most {limits.json_values} "
+                    "(JINWEI_GATEWAY_MAX_JSON_VALUES)",
+                    {"body": [f"at most {limits.json_values}"]})
 
 
 def _too_deep(limits: Limits) -> ValidationError:
@@ -149,9 +153,7 @@ def _check_shape(body, limits: Limits) -> None:
         if depth > limits.json_depth:
             raise _too_deep(limits)
         if count > limits.json_values:
-            raise TooLarge(f"the body holds too many values: at most {limits.json_values} "
-                           "(JINWEI_GATEWAY_MAX_JSON_VALUES)",
-                           {"body": [f"at most {limits.json_values}"]})
+            raise _too_many(limits)
         if isinstance(value, dict):
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):

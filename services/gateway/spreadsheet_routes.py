@@ -83,11 +83,10 @@ def start_import(gateway, request, request_id: str, kind: str) -> Response:
     service = _import_kind(kind)
     dry_run = boolean_arg(request.args, "dry_run")
     rows = spreadsheets.parse(kind, _workbook_bytes(request, gateway.limits.upload_bytes),
-                              limits=sheet_limits())
+                              limits=gateway.sheet_limits)
     params = {"kind": kind, "rows": rows, "dry_run": dry_run}
-    if request.headers.get("Idempotency-Key"):
-        params["request_id"] = request.headers["Idempotency-Key"]
     contract = contracts.RPC[(service, "start_import")]
+    gateway.headers_into(request, contract, params)  # Idempotency-Key, as every command
     key = with_request_id(contract, params)
     contracts.load_params(contract, params)  # e.g. too many rows
     job = call_once(lambda: gateway.call(request, request_id, service, "start_import", params),

@@ -172,10 +172,12 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     def _leader_in_reach(self, call, leader_id: int, *, lock: str | None = None):
         """The leader and its organization (locked with `lock`); a leader of an
         organization outside the jurisdiction is no such leader."""
-        organization_id = store.get_leader(call.tx, leader_id)["organization_id"]
-        org = store.get_organization(call.tx, organization_id, lock=lock)
+        leader = store.get_leader(call.tx, leader_id)
+        org = store.get_organization(call.tx, leader["organization_id"], lock=lock)
         call.principal.require_visible(org.place_code, store.missing_leader(leader_id))
-        return store.get_leader(call.tx, leader_id), org  # the leader as it is under the lock
+        if lock:
+            leader = store.get_leader(call.tx, leader_id)  # as it is under the lock
+        return leader, org
 
     def _organizer_in_reach(self, call, organizer_id: int) -> dict:
         organizer = store.get_organizer(call.tx, organizer_id)

@@ -10,12 +10,12 @@ events with `rpc_method` and `event`; tests check that every entrypoint has one.
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass
 
 import marshmallow
 from marshmallow import Schema, fields, validate
 
+from shared.contracts.common import unstorable_text
 from shared.errors import ValidationError
 
 # Contract modules (import order = document order). A service's contract may span
@@ -153,11 +153,6 @@ def load_params(contract: RpcContract, params: dict) -> dict:
                   for name, value in params.items() if _unstorable(value)}
     if unstorable:
         raise ValidationError(f"invalid input to {contract.method}", unstorable)
-    # A boolean is JSON's true or false, as the OpenAPI document says; marshmallow alone
-    # would also take 1, 0, "yes", "on" and other spellings of one.
-    loose = _loose_booleans(contract.params, params)
-    if loose:
-        raise ValidationError(f"invalid input to {contract.method}", loose)
     try:
         return contract.params.load(params)
     except marshmallow.ValidationError as exc:
@@ -166,43 +161,12 @@ def load_params(contract: RpcContract, params: dict) -> dict:
 
 def _unstorable(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value or _LONE_SURROGATE.search(value) is not None
+        return unstorable_text(value)
     if isinstance(value, dict):
         return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list | tuple):
         return any(_unstorable(v) for v in value)
     return False
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _loose_booleans(schema: Schema, data) -> dict:
-    """{field: messages} where a boolean field (at any depth) holds something else."""
-    if not isinstance(data, dict):
-        return {}
-    errors = {}
-    for name, field in schema.fields.items():
-        key = field.data_key or name
-        if key in data and (problem := _loose_boolean(field, data[key])):
-            errors[key] = problem
-    return errors
-
-
-def _loose_boolean(field, value):
-    if value is None:
-        return None
-    if isinstance(field, fields.Boolean):
-        return None if isinstance(value, bool) else ["Not a valid boolean."]
-    if isinstance(field, fields.List) and isinstance(value, list):
-        return {index: problem for index, item in enumerate(value)
-                if (problem := _loose_boolean(field.inner, item))} or None
-    if isinstance(field, fields.Nested):
-        items = value if field.many and isinstance(value, list) else [value]
-        found = {index: problem for index, item in enumerate(items)
-                 if (problem := _loose_booleans(field.schema, item))}
-        return (found if field.many else found.get(0)) or None
-    return None
 
 
 def dump_event(source: str, event_type: str, data: dict) -> dict:

@@ -14,6 +14,7 @@ from shared.contracts.common import (
     Enum,
     PastDate,
     PlaceCode,
+    StrictBoolean,
     label_of,
     request_id_field,
     text,
@@ -61,7 +62,7 @@ class RecordAttendance(Schema):
     request_id = request_id_field()
     class_id = _id(required=True)
     person_id = _id(required=True)
-    attended = fields.Boolean(required=True, metadata={"description": "false: enrolled, absent"})
+    attended = StrictBoolean(required=True, metadata={"description": "false: enrolled, absent"})
     absence_reason = text(200, load_default=None, allow_none=True)
 
 
@@ -73,7 +74,7 @@ class Attendance(Schema):
     person_id = fields.Integer()
     name = fields.String()
     place_code = fields.String()
-    attended = fields.Boolean()
+    attended = StrictBoolean()
     absence_reason = fields.String(allow_none=True)
 
 
@@ -184,7 +185,7 @@ class FollowUpProblem(Schema):
     action = Enum(FOLLOW_UP_ACTIONS, required=True)
     taken_on = PastDate(required=True)
     note = text(1000, required=True)
-    closes = fields.Boolean(load_default=False, metadata={"description": "the problem is dealt with"})
+    closes = StrictBoolean(load_default=False, metadata={"description": "the problem is dealt with"})
 
 
 class FollowUp(Schema):

@@ -19,6 +19,7 @@ from shared.contracts.common import (
     PastDate,
     Pattern,
     PlaceCode,
+    StrictBoolean,
     label_of,
     page_fields,
     request_id_field,
@@ -125,7 +126,7 @@ def _person_fields(registering: bool) -> dict:
             "description": "the village, community or township that manages the person "
                            "(jurisdiction)"})),
         "identity_number": need(IdentityNumber()),
-        "college_graduate_official": need(fields.Boolean(metadata={
+        "college_graduate_official": need(StrictBoolean(metadata={
             "description": "大学生村官"}), False),
         "cv": need(fields.List(fields.Nested(CvEntry), metadata={"description": "简历"}), list),
     }
@@ -176,7 +177,7 @@ class FindPerson(Schema):
 
 class PeopleQuery(Schema):
     place_code = PlaceCode(required=True)
-    college_graduate_official = fields.Boolean(load_default=None, allow_none=True)
+    college_graduate_official = StrictBoolean(load_default=None, allow_none=True)
     post_category = Enum(POST_CATEGORIES, load_default=None, allow_none=True)
     limit, after = page_fields(default=100, maximum=500, shape=(str, int)).values()
 
@@ -203,8 +204,8 @@ class Person(Schema):
     place_name = fields.String(allow_none=True)
     identity_number = fields.String(metadata={
         "description": "masked (province and check character) unless identity_number_whole"})
-    identity_number_whole = fields.Boolean()
-    college_graduate_official = fields.Boolean()
+    identity_number_whole = StrictBoolean()
+    college_graduate_official = StrictBoolean()
     cv = fields.List(fields.Dict())
     withdrawn_on = fields.Date(allow_none=True, metadata={
         "description": "withdrawn from the ledger (移出名册): kept, but counted nowhere"})
@@ -306,7 +307,7 @@ class Reserve(Schema):
     birth_date = fields.Date()
     education = fields.String()
     education_label = label_of(EDUCATION)("education")
-    college_graduate_official = fields.Boolean()
+    college_graduate_official = StrictBoolean()
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
     status = fields.String()
@@ -479,7 +480,7 @@ class PoolTownship(Schema):
     entered_two_committees = fields.Integer()
     chief_posts = fields.Integer()
     entered_township_leadership = fields.Integer()
-    target_met = fields.Boolean(metadata={
+    target_met = StrictBoolean(metadata={
         "description": "at least one excellent college-graduate official entered the "
                        "township's leadership"})
 
@@ -519,7 +520,7 @@ class CadrePlaced(Schema):
     name = fields.String(required=True)
     sex = Enum(SEXES, required=True)
     birth_date = fields.Date(required=True)
-    college_graduate_official = fields.Boolean(required=True)
+    college_graduate_official = StrictBoolean(required=True)
     placed_on = fields.Date(required=True)
 
 

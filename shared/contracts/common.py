@@ -523,7 +523,7 @@ def cursor_format(shape: tuple[type, ...]) -> str:
 def _key_part(part, kind):
     """The part as the listing sorts by it, or None when it is not one."""
     if kind is str and type(part) is str:
-        return part if "\x00" not in part and not _LONE_SURROGATE.search(part) else None
+        return part if not unstorable_text(part) else None
     if kind is int and type(part) is int:
         return part if -_BIGINT <= part < _BIGINT else None
     if kind is dt.date and type(part) is str and _ISO_DATE.fullmatch(part):
@@ -537,6 +537,23 @@ def _key_part(part, kind):
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON's true or false, as the OpenAPI document says: marshmallow's Boolean also
+    takes 1, 0, "yes", "on" and other spellings of one (and truthy={True} would not
+    help: 1 == True)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def unstorable_text(text: str) -> bool:
+    """PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate ("\ud800" is valid
+    JSON)."""
+    return "\x00" in text or _LONE_SURROGATE.search(text) is not None
 
 
 def encode_cursor(key) -> str:

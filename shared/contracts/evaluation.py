@@ -13,6 +13,7 @@ from shared.contracts.common import (
     PastDate,
     Pattern,
     PlaceCode,
+    StrictBoolean,
     label_of,
     page_fields,
     request_id_field,
@@ -158,7 +159,7 @@ class Grading(Schema):
     method = fields.String(allow_none=True)
     method_label = label_of(GRADE_METHODS)("method")
     reason = fields.String(allow_none=True)
-    is_baseline = fields.Boolean()
+    is_baseline = StrictBoolean()
     rules = fields.Dict(metadata={"description": "the weights and cut-offs used, stored with it"})
 
 
@@ -207,7 +208,7 @@ class Survey(Schema):
     valid_ballots = fields.Integer()
     satisfied = fields.Integer(allow_none=True)
     rate = fields.Decimal(places=4, as_string=True, allow_none=True)
-    passed = fields.Boolean(allow_none=True)
+    passed = StrictBoolean(allow_none=True)
     rule = fields.Dict(allow_none=True, metadata={"description": "satisfied answers and threshold used"})
     opened_on = fields.Date()
     closed_on = fields.Date(allow_none=True)
@@ -285,7 +286,7 @@ class BaselineRow(Schema):
     moved_up = fields.Integer(metadata={"description": "for good: improved (stars rose or 5 stars)"})
     rate = fields.Decimal(places=4, as_string=True, allow_none=True)
     target = fields.Decimal(places=4, as_string=True, allow_none=True)
-    met = fields.Boolean(allow_none=True, metadata={"description": "null when there is none"})
+    met = StrictBoolean(allow_none=True, metadata={"description": "null when there is none"})
 
 
 class PlaceRow(Schema):
@@ -307,7 +308,7 @@ class MovingUpReport(Schema):
 class MovingUpDrillDown(Schema):
     place_code = PlaceCode(required=True)
     baseline_grade = Enum(GRADES, required=True)
-    moved_up = fields.Boolean(load_default=None, allow_none=True,
+    moved_up = StrictBoolean(load_default=None, allow_none=True,
                               metadata={"description": "only those that moved up (true) or not (false)"})
     limit, after = page_fields(default=100, maximum=1000).values()
 
@@ -323,7 +324,7 @@ class MovingUpOrganization(Schema):
     stars = fields.Integer(allow_none=True, metadata={"description": "the latest rating"})
     first_good_stars = fields.Integer(allow_none=True)
     last_good_stars = fields.Integer(allow_none=True)
-    moved_up = fields.Boolean()
+    moved_up = StrictBoolean()
 
 
 class MovingUpPage(Schema):
@@ -407,8 +408,8 @@ class GradeAssigned(Schema):
     baseline_grade = fields.String(required=True, metadata={"description": "after this grading"})
     current_grade = fields.String(required=True, metadata={
         "description": "after this grading: the grade of the organization's latest round"})
-    is_baseline = fields.Boolean(required=True)
-    is_current = fields.Boolean(required=True, metadata={
+    is_baseline = StrictBoolean(required=True)
+    is_current = StrictBoolean(required=True, metadata={
         "description": "this round is the organization's latest (not an old one entered late)"})
     sequence = fields.Integer(required=True, metadata={
         "description": "grade events of one organization may arrive out of order: keep the "
@@ -428,7 +429,7 @@ class SurveyClosed(Schema):
     satisfied = fields.Integer(required=True)
     rate = fields.Decimal(places=4, as_string=True, required=True)
     threshold = fields.Decimal(places=4, as_string=True, required=True)
-    passed = fields.Boolean(required=True)
+    passed = StrictBoolean(required=True)
 
 
 class StarRated(Schema):

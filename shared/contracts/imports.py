@@ -10,7 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.contracts import NEW, rpc_method, state_machine
-from shared.contracts.common import Enum, label_of, request_id_field
+from shared.contracts.common import Enum, StrictBoolean, label_of, request_id_field
 
 MAX_ROWS = 20_000
 ERRORS_KEPT = 1_000  # errors listed in a job; errors_total counts them all
@@ -66,7 +66,7 @@ class ImportJob(Schema):
     status = fields.String(metadata={"description": ", ".join(
         f"`{code}` {label}" for code, label in STATUSES.items())})
     status_label = label_of(STATUSES)("status")
-    dry_run = fields.Boolean()
+    dry_run = StrictBoolean()
     total = fields.Integer(metadata={"description": "rows in the file"})
     processed = fields.Integer(metadata={"description": "rows checked so far"})
     applied = fields.Integer(metadata={"description": "rows written: 0 unless applied"})
@@ -103,7 +103,7 @@ def register(service: str, kinds: dict[str, str], *, read: str, write: str, valu
         "kind": Enum(kinds, required=True),
         "rows": fields.List(fields.Nested(ImportRow), required=True,
                             validate=validate.Length(min=1, max=MAX_ROWS), metadata=row_meta),
-        "dry_run": fields.Boolean(load_default=False, metadata={
+        "dry_run": StrictBoolean(load_default=False, metadata={
             "description": "check every row, write nothing"}),
     })
     rpc_method(service, "start_import", params=start, result=ImportJob, role=write,

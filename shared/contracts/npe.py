@@ -12,6 +12,7 @@ from shared.contracts.common import (
     Enum,
     PastDate,
     PlaceCode,
+    StrictBoolean,
     label_of,
     page_fields,
     request_id_field,
@@ -95,7 +96,7 @@ class EnterpriseFields(Schema):
                                   metadata={"description": "share of migrant workers, 0–1"})
     cluster = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                             metadata={"description": "the park, building or cluster it is in"})
-    dual_managed = fields.Boolean(load_default=False,
+    dual_managed = StrictBoolean(load_default=False,
                                   metadata={"description": "双管企业 (directly guided)"})
 
 
@@ -127,7 +128,7 @@ class UpdateEnterprise(Schema):
     full_members = _count()
     migrant_share = DecimalNumber(4, minimum=0, maximum=1)
     cluster = fields.String(allow_none=True, validate=validate.Length(max=200))
-    dual_managed = fields.Boolean()
+    dual_managed = StrictBoolean()
 
 
 class EnterpriseRef(Schema):
@@ -171,10 +172,10 @@ class Enterprise(Schema):
     full_members = fields.Integer()
     migrant_share = fields.Decimal(places=4, as_string=True)
     cluster = fields.String(allow_none=True)
-    dual_managed = fields.Boolean()
+    dual_managed = StrictBoolean()
     coverage = fields.String()
     coverage_label = label_of(COVERAGE)("coverage")
-    due_own_organization = fields.Boolean(metadata={"description": "≥ 3 full members, none of its own"})
+    due_own_organization = StrictBoolean(metadata={"description": "≥ 3 full members, none of its own"})
     version = fields.Integer()
     withdrawn_on = fields.Date(allow_none=True, metadata={
         "description": "off the ledger since (withdraw_enterprise); null while on it"})
@@ -357,14 +358,14 @@ class RecordStandard(Schema):
     establishment_id = _id(required=True)
     item = fields.String(required=True, validate=validate.Length(min=1, max=50),
                          metadata={"description": "an item of the configured checklist"})
-    met = fields.Boolean(required=True)
+    met = StrictBoolean(required=True)
     checked_on = PastDate(required=True)
 
 
 class StandardItem(Schema):
     item = fields.String()
     label = fields.String()
-    met = fields.Boolean()
+    met = StrictBoolean()
     checked_on = fields.Date(allow_none=True)
 
 

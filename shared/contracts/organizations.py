@@ -15,6 +15,7 @@ from shared.contracts.common import (
     Pattern,
     PlaceCode,
     RenamedParameters,
+    StrictBoolean,
     label_of,
     page_fields,
     renamed_to,
@@ -269,7 +270,7 @@ class ReelectionItem(Schema):
     place_name = fields.String()
     elected_on = fields.Date()
     term_ends_on = fields.Date()
-    overdue = fields.Boolean()
+    overdue = StrictBoolean()
     days_left = fields.Integer()
 
 
@@ -320,7 +321,7 @@ class Vacancy(Schema):
 class Leadership(Schema):
     organization_id = fields.Integer()
     committee_size = fields.Integer()
-    complete = fields.Boolean()
+    complete = StrictBoolean()
     problems = fields.List(fields.Nested(lambda: Problem()))
     leaders = fields.List(fields.Nested(Leader), metadata={"description": "in post now"})
     open_vacancies = fields.List(fields.Nested(Vacancy))

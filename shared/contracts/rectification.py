@@ -13,6 +13,7 @@ from shared.contracts.common import (
     NotAfterNextYear,
     PastDate,
     PlaceCode,
+    StrictBoolean,
     label_of,
     page_fields,
     request_id_field,
@@ -113,7 +114,7 @@ class Task(Schema):
     status = fields.String()
     status_label = label_of(TASK_STATUSES)("status")
     done_on = fields.Date(allow_none=True)
-    overdue = fields.Boolean()
+    overdue = StrictBoolean()
 
 
 class Help(Schema):
@@ -139,7 +140,7 @@ class Case(Schema):
     grade = fields.String()
     grade_label = _grade_label("grade")
     grade_round_id = fields.Integer(metadata={"description": "the grading round that opened it"})
-    listed = fields.Boolean(metadata={"description": "挂牌: a lagging (poor) organization"})
+    listed = StrictBoolean(metadata={"description": "挂牌: a lagging (poor) organization"})
     status = fields.String()
     status_label = label_of(CASE_STATUSES)("status")
     round = fields.Integer(metadata={"description": "1, then 2… for each 再整改"})
@@ -200,7 +201,7 @@ class AssignHelp(Schema):
 class LedgerQuery(Schema):
     place_code = PlaceCode(required=True, metadata={"description": "a city, county or township"})
     status = Enum(CASE_STATUSES, load_default=None)
-    listed = fields.Boolean(load_default=None, allow_none=True)
+    listed = StrictBoolean(load_default=None, allow_none=True)
     limit, after = page_fields(default=100, maximum=500, shape=(int, str, int)).values()
 
 
@@ -212,7 +213,7 @@ class LedgerRow(Schema):
     place_name = fields.String()
     grade = fields.String()
     grade_label = _grade_label("grade")
-    listed = fields.Boolean()
+    listed = StrictBoolean()
     status = fields.String()
     status_label = label_of(CASE_STATUSES)("status")
     round = fields.Integer()
@@ -318,7 +319,7 @@ class RectificationAccepted(Schema):
     place_code = fields.String(required=True)
     grade = fields.String(required=True)
     rounds = fields.Integer(required=True)
-    listed = fields.Boolean(required=True)
+    listed = StrictBoolean(required=True)
     accepted_on = fields.Date(required=True)
 
 

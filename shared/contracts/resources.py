@@ -15,6 +15,7 @@ from shared.contracts.common import (
     PastDate,
     Pattern,
     PlaceCode,
+    StrictBoolean,
     decimal_pattern,
     label_of,
     labels_of,
@@ -315,7 +316,7 @@ class RetiredCadre(Schema):
     birth_date = fields.Date()
     years_served = fields.Integer()
     left_on = fields.Date()
-    eligible = fields.Boolean(metadata={"description": "today"})
+    eligible = StrictBoolean(metadata={"description": "today"})
     why_not = fields.List(fields.String())
     paid = fields.List(fields.Nested(SubsidyPayment))
 
@@ -390,7 +391,7 @@ class Venue(Schema):
     area = Area()
     functions = fields.List(fields.String())
     function_labels = labels_of(VENUE_FUNCTIONS)("functions")
-    compliant = fields.Boolean(metadata={"description": "by the standard in force"})
+    compliant = StrictBoolean(metadata={"description": "by the standard in force"})
     shortfalls = fields.List(fields.String(), metadata={"description": "why it is below standard"})
     projects = fields.List(fields.Nested(VenueProject))
     version = fields.Integer()
@@ -447,7 +448,7 @@ class VenueBelow(Schema):
     functions = fields.List(fields.String())
     function_labels = labels_of(VENUE_FUNCTIONS)("functions")
     shortfalls = fields.List(fields.String())
-    in_progress = fields.Boolean(metadata={"description": "an upgrade or construction under way"})
+    in_progress = StrictBoolean(metadata={"description": "an upgrade or construction under way"})
 
 
 class VenueReport(Schema):
@@ -463,7 +464,7 @@ class VenueReport(Schema):
 class VenueComplianceChanged(Schema):
     venue_id = fields.Integer(required=True)
     place_code = fields.String(required=True)
-    compliant = fields.Boolean(required=True)
+    compliant = StrictBoolean(required=True)
     area = Area(required=True)
     functions = fields.List(fields.String(), required=True)
     shortfalls = fields.List(fields.String(), required=True)

@@ -19,6 +19,7 @@ from services.gateway.app import Gateway
 from services.gateway.limits import Limits
 from shared import auth, config, contracts
 from shared.contracts.imports import MAX_ROWS
+from shared.rpc_client import RpcClient
 
 SECRET = "cors-secret-" + "x" * 40
 TOKEN = auth.issue_token(SECRET, subject="t", department="d", place_code="330000000000",
@@ -31,10 +32,16 @@ MESSAGE_BYTES = 20_000
 
 
 class Stub:
+    """The services, answered here; the request's message made and checked as
+    shared.rpc_client makes it (its size against JINWEI_MAX_MESSAGE_BYTES)."""
+
+    max_message_bytes = MESSAGE_BYTES
+
     def __init__(self):
         self.calls = []
 
     def call(self, service, method, params, *, token=None, call_id=None, timeout=None):
+        RpcClient._message(self, service, params)
         self.calls.append((service, method, params))
         if method == "get_organization":  # a result lacking fields (a stored first result)
             return {"id": 7, "name": "梅坞村党支部", "version": 2,
