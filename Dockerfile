@@ -27,12 +27,13 @@ COPY requirements.lock pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/runtime.txt \
  && pip install --no-compile -c requirements.lock -r /tmp/runtime.txt
 COPY shared/ shared/
+COPY tools/ tools/
 COPY services/ services/
 COPY deploy/sample/ deploy/sample/
 COPY deploy/docker/ deploy/docker/
 # Byte-code now: the root file system is read-only at run time.
 RUN python -m compileall -q /app /opt/venv \
- && printf '#!/opt/venv/bin/python\nimport sys\nfrom shared.cli import main\nsys.exit(main())\n' > /opt/venv/bin/jinwei \
+ && printf '#!/opt/venv/bin/python\nimport sys\nfrom tools.cli import main\nsys.exit(main())\n' > /opt/venv/bin/jinwei \
  && chmod 0755 /opt/venv/bin/jinwei deploy/docker/entrypoint.sh
 
 # ---- runtime ---------------------------------------------------------------------------
@@ -58,7 +59,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     JINWEI_HTTP_HOST=0.0.0.0 \
     JINWEI_VAR_DIR=/var/lib/jinwei \
     JINWEI_NO_INSTALL=1
-# Health and metrics: services 8101-8105, gateway 8080 (shared/config.py).
+# Health and metrics: services 8101-8105, gateway 8080 (shared/platform/config.py).
 EXPOSE 8080 8101 8102 8103 8104 8105
 USER 10001:10001
 STOPSIGNAL SIGTERM

@@ -1,6 +1,6 @@
 # Jinwei — the verbs. `make help` lists them; docs/running.md explains run/stop.
 #
-# Configuration comes from the environment (shared/config.py): AMQP_URI,
+# Configuration comes from the environment (shared/platform/config.py): AMQP_URI,
 # POSTGRES_ADMIN_URL, <SERVICE>_DATABASE_URL, <SERVICE>_HTTP_PORT, JINWEI_VAR_DIR, ...
 
 SHELL := /bin/bash
@@ -11,9 +11,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Touched after a complete install; older than the lock or pyproject.toml → reinstall.
 STAMP := $(VENV)/.installed
-INFRA := $(PY) -m shared.infra
+INFRA := $(PY) -m tools.launcher
 # stop/status/clean need no fresh install, only a venv that can run the tools.
-HAVE_TOOLS := $(PY) -c 'import shared.infra.supervise' 2>/dev/null
+HAVE_TOOLS := $(PY) -c 'import tools.launcher.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
@@ -60,8 +60,8 @@ logs: ## follow the service logs (var/log/<service>.log)
 infra: $(STAMP) ## only make RabbitMQ and PostgreSQL answer, provision them and migrate (no services)
 	@$(INFRA) up
 
-migrate: $(STAMP) ## apply database migrations (python -m shared.migrate)
-	@$(PY) -m shared.migrate
+migrate: $(STAMP) ## apply database migrations (python -m shared.platform.migrate)
+	@$(PY) -m shared.platform.migrate
 
 test: $(STAMP) ## the test suite; pass pytest options in PYTEST_ARGS="-k ... -x"
 	@$(INFRA) up --no-databases
@@ -77,7 +77,7 @@ clean: ## make stop, then delete the private instances' data, the logs and super
 	@if $(HAVE_TOOLS); then $(INFRA) clean; else $(NO_TOOLS); fi
 
 lint: $(STAMP) ## ruff
-	$(VENV)/bin/ruff check shared services tests bench deploy/generate.py deploy/docker
+	$(VENV)/bin/ruff check shared services tools tests bench deploy/generate.py deploy/docker
 
 # ---- operator verbs ---------------------------------------------------------------------
 
@@ -90,15 +90,15 @@ snapshot: $(STAMP) ## publish places and organizations again as events, for a se
 	@$(PY) -m services.organizations.cli publish-snapshot --place "$(or $(PLACE),330000000000)"
 
 token: $(STAMP) ## print a signed token: SUBJECT= DEPARTMENT= PLACE=<12 digits> ROLES=a,b [SYSTEM=] [TTL=seconds]
-	@$(PY) -m shared.auth issue --subject "$(SUBJECT)" --department "$(DEPARTMENT)" \
+	@$(PY) -m shared.platform.auth issue --subject "$(SUBJECT)" --department "$(DEPARTMENT)" \
 	  --place "$(PLACE)" --roles "$(ROLES)" $(if $(SYSTEM),--system "$(SYSTEM)") $(if $(TTL),--ttl $(TTL))
 
 roles: $(STAMP) ## list the roles a token can carry
-	@$(PY) -m shared.auth roles
+	@$(PY) -m shared.platform.auth roles
 
 dead-letters: $(STAMP) ## list dead-lettered events; REPLAY="<service> --all" or REPLAY="<service> <event id>..." replays
-	@if [ -n "$(REPLAY)" ]; then $(PY) -m shared.dead_letters replay $(REPLAY); \
-	else $(PY) -m shared.dead_letters list; fi
+	@if [ -n "$(REPLAY)" ]; then $(PY) -m shared.platform.dead_letters replay $(REPLAY); \
+	else $(PY) -m shared.platform.dead_letters list; fi
 
 integrator: $(STAMP) ## an outside system's broker account: NAME= SERVICES=a,b [METHODS=s.m,…]; prints its AMQP URI last
 	@$(INFRA) integrator add "$(NAME)" $(if $(SERVICES),--services "$(SERVICES)") $(if $(METHODS),--methods "$(METHODS)")
@@ -116,8 +116,8 @@ ops-generate: $(STAMP) ## regenerate k8s/base and the Grafana dashboards (deploy
 	@$(PY) deploy/generate.py
 
 contract: $(STAMP) ## regenerate docs/contract.md and docs/asyncapi.json from shared/contracts
-	@$(PY) -m shared.contract_doc
-	@$(PY) -m shared.asyncapi
+	@$(PY) -m shared.contracts.document
+	@$(PY) -m shared.contracts.asyncapi
 
 bench: bench-services bench-tls bench-province ## every benchmark (~60 min); figures and method in bench/RESULTS.md
 

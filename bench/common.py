@@ -50,11 +50,11 @@ class BenchBroker:
         from pathlib import Path
         from urllib.parse import urlsplit
 
-        from shared import config
-        from shared.broker import accounts, topology
-        from shared.broker.tls import LocalAuthority, client_options
-        from shared.infra import local, provision
-        from shared.infra.system import free_port
+        from shared.platform import config
+        from shared.platform.broker import accounts, topology
+        from shared.platform.broker.tls import LocalAuthority, client_options
+        from tools.launcher import local, provision
+        from tools.launcher.system import free_port
 
         host, port, scheme, node = "127.0.0.1", None, "amqp", None
         ca_file = None
@@ -112,7 +112,7 @@ class BenchBroker:
     def __exit__(self, *exc):
         import shutil
 
-        from shared.infra import provision
+        from tools.launcher import provision
 
         if self.node is not None:
             self.node.destroy()

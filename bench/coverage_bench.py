@@ -27,11 +27,12 @@ from urllib.parse import urlsplit  # noqa: E402
 
 from common import BenchBroker, wait_ready  # noqa: E402
 
-from shared import auth, config, credit_code, regions  # noqa: E402
-from shared.containers import service_class  # noqa: E402
-from shared.infra import provision  # noqa: E402
-from shared.migrate import migrate  # noqa: E402
-from shared.rpc_client import rpc_proxy  # noqa: E402
+from shared.national import credit_code, regions  # noqa: E402
+from shared.platform import auth, config  # noqa: E402
+from shared.platform.containers import service_class  # noqa: E402
+from shared.platform.migrate import migrate  # noqa: E402
+from shared.platform.rpc_client import rpc_proxy  # noqa: E402
+from tools.launcher import provision  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -101,7 +102,7 @@ def main(argv=None):
                **{f"{s.upper()}_HTTP_PORT": str(p) for s, p in PORTS.items()}}
         log = open(OUT / "coverage-services.log", "w")  # noqa: SIM115 - closed with the processes
         for service in PORTS:
-            processes.append(subprocess.Popen([sys.executable, "-m", "shared.runner", service],
+            processes.append(subprocess.Popen([sys.executable, "-m", "shared.platform.runner", service],
                                               env={**env, **broker.env(service)}, cwd=ROOT,
                                               stdout=log, stderr=log))
         for port in PORTS.values():

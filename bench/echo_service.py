@@ -20,7 +20,7 @@ class EchoService:
 
 
 if __name__ == "__main__":
-    from shared.broker.tls import client_options
+    from shared.platform.broker.tls import client_options
 
     ca_file = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
     run([EchoService], {"AMQP_URI": sys.argv[1], "max_workers": 10,

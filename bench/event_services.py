@@ -2,8 +2,8 @@
 
     python bench/event_services.py <producer|consumer|bare_producer|bare_consumer>
 
-producer/consumer use the platform (shared.outbox relay with confirms, its own broker
-account as the events' user_id; shared.events handler that checks it, with inbox, one
+producer/consumer use the platform (shared.platform.outbox relay with confirms, its own broker
+account as the events' user_id; shared.platform.events handler that checks it, with inbox, one
 transaction per event) and each own a database; the bare pair is nameko's own
 EventDispatcher and event_handler with nothing of ours, the ceiling.
 """
@@ -21,11 +21,13 @@ from nameko.cli.run import run  # noqa: E402
 from nameko.events import EventDispatcher, event_handler  # noqa: E402
 from nameko.rpc import rpc  # noqa: E402
 
-from shared import config, contracts  # noqa: E402
-from shared.db import Database  # noqa: E402
-from shared.entrypoints import Rpc  # noqa: E402
-from shared.events import SYSTEM_ACTOR, handles  # noqa: E402
-from shared.outbox import Event, OutboxRelay  # noqa: E402
+from shared import contracts  # noqa: E402
+from shared.domain.events import Event  # noqa: E402
+from shared.platform import config  # noqa: E402
+from shared.platform.db import Database  # noqa: E402
+from shared.platform.entrypoints import Rpc  # noqa: E402
+from shared.platform.events import SYSTEM_ACTOR, handles  # noqa: E402
+from shared.platform.outbox import OutboxRelay  # noqa: E402
 
 
 class BenchHappened(Schema):
@@ -101,7 +103,7 @@ SERVICES = {"producer": Producer, "consumer": Consumer, "bare_producer": BarePro
             "bare_consumer": BareConsumer}
 
 if __name__ == "__main__":
-    from shared.broker.tls import client_options
+    from shared.platform.broker.tls import client_options
 
     settings = config.load()
     settings = settings.with_overrides(database_urls={

@@ -39,10 +39,10 @@ import psycopg2  # noqa: E402
 from common import BenchBroker, percentile  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from shared import config  # noqa: E402
-from shared.infra import provision  # noqa: E402
-from shared.migrate import PLATFORM_MIGRATIONS, migrate  # noqa: E402
-from shared.rpc_client import RpcClient, ServiceProxy  # noqa: E402
+from shared.platform import config  # noqa: E402
+from shared.platform.migrate import PLATFORM_MIGRATIONS, migrate  # noqa: E402
+from shared.platform.rpc_client import RpcClient, ServiceProxy  # noqa: E402
+from tools.launcher import provision  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -119,7 +119,7 @@ def summarize(name, mode, pairs):
 
 def flood(broker, service, first_seq, count, callers=10):
     """`count` events from `callers` concurrent callers, one emit(seq) call each: ours
-    through shared.rpc_client, bare through nameko's proxy."""
+    through shared.platform.rpc_client, bare through nameko's proxy."""
     def caller(offset):
         if service.startswith("bare"):
             with ClusterRpcProxy(broker.bare_config(), timeout=120) as proxy:

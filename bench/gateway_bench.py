@@ -1,7 +1,7 @@
 """The HTTP gateway under gunicorn beside bare nameko echo RPC, in the same run
 (`make bench`), and a 10 000-row spreadsheet import through it.
 
-Processes as in production: the organizations service (`python -m shared.runner`), the
+Processes as in production: the organizations service (`python -m shared.platform.runner`), the
 bare echo service, and the gateway (`python -m services.gateway`: gunicorn, gthread).
 One client process drives N concurrent callers (threads): HTTP callers each keep one
 keep-alive connection; echo callers each keep one long-lived nameko ClusterRpcProxy,
@@ -27,11 +27,13 @@ from urllib.parse import urlsplit
 from common import BenchBroker, percentile, wait_ready
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import auth, config, contracts, spreadsheets
-from shared.containers import service_class
-from shared.infra import provision
-from shared.migrate import migrate
-from shared.rpc_client import RpcClient
+from services.gateway import spreadsheets
+from shared import contracts
+from shared.platform import auth, config
+from shared.platform.containers import service_class
+from shared.platform.migrate import migrate
+from shared.platform.rpc_client import RpcClient
+from tools.launcher import provision
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -107,7 +109,7 @@ def main(argv=None):
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         log = open(OUT / "gateway-services.log", "w")  # noqa: SIM115 - closed at exit
         for argv_, own in (
-                ([sys.executable, "-m", "shared.runner", "organizations"],
+                ([sys.executable, "-m", "shared.platform.runner", "organizations"],
                  broker.env("organizations")),
                 ([sys.executable, str(ROOT / "bench" / "echo_service.py"), broker.admin_uri], {}),
                 ([sys.executable, "-m", "services.gateway"], broker.env("gateway"))):
@@ -192,7 +194,7 @@ def main(argv=None):
 
 
 def _sample(county):
-    from shared import regions
+    from shared.national import regions
 
     rows = regions.read_places_csv(config.REPO_ROOT / "deploy" / "sample" / "places-zhejiang.csv")
     wanted = set(regions.ancestors(county)) | {county}

@@ -1,7 +1,7 @@
-"""A bulk import job of 10 000 organizations, dry run and real (shared/imports.py).
+"""A bulk import job of 10 000 organizations, dry run and real (shared/platform/imports.py).
 
 The organizations service runs as its own process, as in production (`python -m
-shared.runner organizations`), on a vhost and database of the bench's own. The places
+shared.platform.runner organizations`), on a vhost and database of the bench's own. The places
 are the shipped sample's 遂昌县 (20 townships, 322 villages); the rows are organizations
 spread over them, every row valid. For each mode the clock runs from the start_import
 call to the get_import that shows the job ended (polled every 50 ms), on a fresh
@@ -27,17 +27,18 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from shared.containers import service_class  # noqa: E402
-from shared.rpc_client import rpc_proxy  # noqa: E402
+from shared.platform.containers import service_class  # noqa: E402
+from shared.platform.rpc_client import rpc_proxy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this tree's code, whatever the venv's editable install points at
 
 from common import BenchBroker, wait_ready  # noqa: E402
 
-from shared import auth, config, regions  # noqa: E402
-from shared.infra import provision  # noqa: E402
-from shared.migrate import migrate  # noqa: E402
+from shared.national import regions  # noqa: E402
+from shared.platform import auth, config  # noqa: E402
+from shared.platform.migrate import migrate  # noqa: E402
+from tools.launcher import provision  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SAMPLE = ROOT / "deploy" / "sample" / "places-zhejiang.csv"
@@ -106,7 +107,7 @@ def main(argv=None):
                "PYTHONWARNINGS": "ignore", "ORGANIZATIONS_DATABASE_URL": url,
                "ORGANIZATIONS_HTTP_PORT": str(PORT)}
         log = open(OUT / "imports-service.log", "w")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "shared.runner", "organizations"],
+        process = subprocess.Popen([sys.executable, "-m", "shared.platform.runner", "organizations"],
                                    env=env, cwd=ROOT, stdout=log, stderr=log)
         wait_ready(PORT)
         token = auth.issue_token(secret, subject="bench", department="bench",

@@ -33,7 +33,7 @@ learn places and organizations from the events. Prints rows/s per kind and write
 bench/out/province-load.json.
 
 The same seed gives the same province (`generate`); the services run as their own
-processes (`python -m shared.runner <service>`) on a vhost and databases of this run,
+processes (`python -m shared.platform.runner <service>`) on a vhost and databases of this run,
 removed afterwards unless --keep. `bench/province_bench.py` builds on this module.
 """
 
@@ -59,12 +59,13 @@ sys.path.insert(0, str(ROOT))  # this tree's code, whatever the venv's editable 
 
 from common import BenchBroker, wait_ready  # noqa: E402
 
-from shared import auth, config, credit_code, identity_number, personal_data, regions  # noqa: E402
-from shared.containers import service_class  # noqa: E402
 from shared.contracts.imports import MAX_ROWS  # noqa: E402
-from shared.infra import provision  # noqa: E402
-from shared.migrate import migrate  # noqa: E402
-from shared.rpc_client import rpc_proxy  # noqa: E402
+from shared.national import credit_code, identity_number, regions  # noqa: E402
+from shared.platform import auth, config, personal_data  # noqa: E402
+from shared.platform.containers import service_class  # noqa: E402
+from shared.platform.migrate import migrate  # noqa: E402
+from shared.platform.rpc_client import rpc_proxy  # noqa: E402
+from tools.launcher import provision  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 REGIONS = ROOT.parent / "shared" / "data" / "regions"
@@ -301,7 +302,7 @@ class Stack:
         log = open(self.log_path, "a")  # noqa: SIM115 - closed with the processes
         for service in self.services:
             self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", "shared.runner", service],
+                [sys.executable, "-m", "shared.platform.runner", service],
                 env={**env, **self.service_env[service]}, cwd=ROOT, stdout=log, stderr=log)
         for service in self.services:
             wait_ready(PORTS[service])

@@ -6,7 +6,7 @@ reserve shortfall; and every service process's resident memory while it serves t
     .venv/bin/python bench/province_bench.py --reuse bench/out/province-env.json
 
 Method. The organizations, evaluation, npe and cadres services run as their own
-processes (`python -m shared.runner <service>`) on a vhost and databases of this run.
+processes (`python -m shared.platform.runner <service>`) on a vhost and databases of this run.
 A province from bench/province.py (Zhejiang, seed 2012; `--scale` shrinks it) is loaded
 through the services' own bulk paths — or, with --reuse, one kept by an earlier run is
 served again. Grades: a round for the province is opened and its grades imported as

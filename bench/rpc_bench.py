@@ -1,9 +1,9 @@
 """RPC throughput and latency of the organizations service beside a bare nameko echo
 service, on the same broker, in the same run (`make bench`).
 
-Each service runs as its own process, as in production (`python -m shared.runner`), on
+Each service runs as its own process, as in production (`python -m shared.platform.runner`), on
 its own least-privilege broker account. One client process drives N concurrent callers
-(green threads): ours each with a connection of its own (shared.rpc_client: direct
+(green threads): ours each with a connection of its own (shared.platform.rpc_client: direct
 reply-to, the operator's account), the bare echo's each with one ClusterRpcProxy (a
 reply queue, an account with every permission), for a fixed time after a warm-up, and
 records every call's latency. The bench gets its own vhost and database and removes
@@ -33,11 +33,11 @@ from urllib.parse import urlsplit  # noqa: E402
 from common import BenchBroker, percentile, wait_ready  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from shared import auth, config  # noqa: E402
-from shared.containers import service_class  # noqa: E402
-from shared.infra import provision  # noqa: E402
-from shared.migrate import migrate  # noqa: E402
-from shared.rpc_client import RpcClient, ServiceProxy  # noqa: E402
+from shared.platform import auth, config  # noqa: E402
+from shared.platform.containers import service_class  # noqa: E402
+from shared.platform.migrate import migrate  # noqa: E402
+from shared.platform.rpc_client import RpcClient, ServiceProxy  # noqa: E402
+from tools.launcher import provision  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -49,7 +49,7 @@ PLACES = [("330000000000", "浙江省"), ("330100000000", "杭州市"), ("330106
 
 
 class Callers:
-    """How a path's callers connect: ours through shared.rpc_client (direct reply-to),
+    """How a path's callers connect: ours through shared.platform.rpc_client (direct reply-to),
     bare echo's through nameko's ClusterRpcProxy (a reply queue each)."""
 
     def __init__(self, broker, token):
@@ -134,7 +134,7 @@ def measure_scaling(args, env, log, port, processes, callers_of, paths):
         while len(replicas_running) < replicas:
             extra = port + len(replicas_running)
             process = subprocess.Popen(
-                [sys.executable, "-m", "shared.runner", "organizations"], cwd=ROOT,
+                [sys.executable, "-m", "shared.platform.runner", "organizations"], cwd=ROOT,
                 env={**env, "ORGANIZATIONS_HTTP_PORT": str(extra)}, stdout=log, stderr=log)
             processes.append(process)
             replicas_running.append(process)
@@ -185,7 +185,7 @@ def main(argv=None):
                "PYTHONWARNINGS": "ignore"}
         log = open(OUT / "services.log", "w")  # noqa: SIM115 - closed with the processes
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "shared.runner", "organizations"], env=env, cwd=ROOT,
+            [sys.executable, "-m", "shared.platform.runner", "organizations"], env=env, cwd=ROOT,
             stdout=log, stderr=log))
         processes.append(subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "echo_service.py"), broker.admin_uri,

@@ -1,17 +1,17 @@
 """Typed errors that cross RPC as the same types.
 
-nameko serializes an exception raised in a worker as {exc_path, exc_args, value}; a
-caller that has imported this module gets the same class back, rebuilt from exc_args
-(nameko.exceptions.deserialize_to_instance registers it). A caller without it gets
-nameko's RemoteError with exc_type set to the class name. So every argument that
-matters goes into exc_args, as JSON-safe values.
+Plain classes: the domain raises them and imports nothing of nameko. nameko serializes
+an exception raised in a worker as {exc_path, exc_args, value}; exc_path is this
+module's path (shared.errors.ValidationError), so the module keeps its name. A caller
+that registers them (shared.platform.rpc_client does, at the edge:
+nameko.exceptions.deserialize_to_instance) gets the same class back, rebuilt from
+exc_args; a caller without them gets nameko's RemoteError with exc_type set to the
+class name. So every argument that matters goes into exc_args, as JSON-safe values.
 
 The gateway maps them to HTTP statuses with `http_status`.
 """
 
 from __future__ import annotations
-
-from nameko.exceptions import deserialize_to_instance
 
 
 class JinweiError(Exception):
@@ -32,7 +32,6 @@ class JinweiError(Exception):
         return {"code": self.code, "message": self.message, "details": self.details}
 
 
-@deserialize_to_instance
 class ValidationError(JinweiError):
     """Bad input. `details` maps each field to its messages (nested like the input)."""
 
@@ -44,7 +43,6 @@ class ValidationError(JinweiError):
         return self.details
 
 
-@deserialize_to_instance
 class NotFound(JinweiError):
     """The thing named does not exist (or no longer does)."""
 
@@ -52,7 +50,6 @@ class NotFound(JinweiError):
     code = "not_found"
 
 
-@deserialize_to_instance
 class Conflict(JinweiError):
     """The state changed under the caller (stale version) or forbids the change."""
 
@@ -60,7 +57,6 @@ class Conflict(JinweiError):
     code = "conflict"
 
 
-@deserialize_to_instance
 class Forbidden(JinweiError):
     """Authenticated, but outside the caller's jurisdiction or without the role."""
 
@@ -68,7 +64,6 @@ class Forbidden(JinweiError):
     code = "forbidden"
 
 
-@deserialize_to_instance
 class Unauthenticated(JinweiError):
     """No token, or a token that is malformed, expired or not signed by us."""
 
@@ -76,7 +71,6 @@ class Unauthenticated(JinweiError):
     code = "unauthenticated"
 
 
-@deserialize_to_instance
 class TooLarge(JinweiError):
     """The input is past one of the documented limits (size, rows, nesting)."""
 
@@ -84,7 +78,6 @@ class TooLarge(JinweiError):
     code = "too_large"
 
 
-@deserialize_to_instance
 class ServiceUnavailable(JinweiError):
     """A dependency (database, another service) did not answer; safe to retry."""
 

@@ -1,11 +1,11 @@
 """Test harness: the real RabbitMQ and PostgreSQL, isolated per run.
 
 A test run gets its own RabbitMQ vhost and accounts, and its own PostgreSQL role and
-databases, created through the project's provisioning (shared.infra.provision) on the
+databases, created through the project's provisioning (tools.launcher.provision) on the
 servers the configuration points at, and deleted afterwards.
 
 On the broker, as in production, every service (and the gateway) has an account of its
-own with the least permissions it needs (shared.broker.accounts), named
+own with the least permissions it needs (shared.platform.broker.accounts), named
 `jinwei_<run>-<service>`; a test-only service gets one when it starts
 (tests.support.Running). The run's own account (`amqp_uri`, settings.amqp_uri) has
 every permission on the vhost: the tests' scaffolding (listeners, hand-made messages).
@@ -25,9 +25,9 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import pytest  # noqa: E402
 
-from shared import config, personal_data  # noqa: E402
-from shared.db import make_psycopg_green  # noqa: E402
-from shared.infra import provision  # noqa: E402
+from shared.platform import config, personal_data  # noqa: E402
+from shared.platform.pg import make_psycopg_green  # noqa: E402
+from tools.launcher import provision  # noqa: E402
 
 make_psycopg_green()
 
@@ -56,8 +56,8 @@ def amqp_uri():
 @pytest.fixture(scope="session")
 def service_amqp_uris(amqp_uri):
     """An account for every real service and the gateway, as `make run` makes them."""
-    from shared.broker import topology
-    from shared.containers import service_class
+    from shared.platform.broker import topology
+    from shared.platform.containers import service_class
 
     accounts, uris = [], {}
     grants = topology.deployment_grants(ACCOUNT_PREFIX, "unused-operator",

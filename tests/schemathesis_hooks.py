@@ -38,9 +38,11 @@ import openpyxl
 import schemathesis
 from hypothesis import strategies as st
 
+from services.gateway import spreadsheets
 from services.gateway.spreadsheet_routes import XLSX
-from shared import contracts, credit_code, identity_number, spreadsheets
+from shared import contracts
 from shared.contracts.common import Cursor, cursor_format, encode_cursor
+from shared.national import credit_code, identity_number
 
 _AST_LOCK = threading.Lock()
 _parse = ast.parse

@@ -11,10 +11,11 @@ import urllib.request
 from contextlib import ExitStack
 from urllib.parse import unquote, urlsplit
 
-from shared import auth, config, regions
-from shared.containers import Runner
-from shared.monitoring import Monitoring
-from shared.rpc_client import rpc_proxy
+from shared.national import regions
+from shared.platform import auth, config
+from shared.platform.containers import Runner
+from shared.platform.monitoring import Monitoring
+from shared.platform.rpc_client import rpc_proxy
 
 PROVINCE = "330000000000"
 HANGZHOU, XIHU = "330100000000", "330106000000"
@@ -49,8 +50,8 @@ def with_service_accounts(settings: config.Settings, *service_classes) -> config
     test-only service), made as `make run` makes the real ones."""
     import secrets
 
-    from shared.broker import topology
-    from shared.infra import provision
+    from shared.platform.broker import topology
+    from tools.launcher import provision
 
     missing = [cls for cls in service_classes if cls.name not in settings.service_amqp_uris]
     if not missing:
@@ -71,9 +72,9 @@ def accounts_on(settings: config.Settings, admin_uri: str, *, node: str | None =
     permission there, made already) for the test's own use, and every real service and
     the gateway on an account of its own there — the same names and passwords, which
     are global to a broker. Test-only services get theirs when they start (Running)."""
-    from shared.broker import topology
-    from shared.containers import service_class
-    from shared.infra import provision
+    from shared.platform.broker import topology
+    from shared.platform.containers import service_class
+    from tools.launcher import provision
 
     if node:
         parts = urlsplit(admin_uri)
@@ -132,8 +133,8 @@ class Running:
 def services_running(databases, base_settings, name: str, *services: str):
     """These services, each on a fresh, migrated database of its own; `running.urls`
     maps a service to its database (and `running.url` is the first one's)."""
-    from shared.containers import service_class
-    from shared.migrate import migrate
+    from shared.platform.containers import service_class
+    from shared.platform.migrate import migrate
 
     urls = {}
     for service in services:
@@ -156,7 +157,7 @@ def _delete_event_queues(amqp_uri: str, service_classes) -> None:
     the service to consume as its own."""
     import kombu
 
-    from shared.broker import topology
+    from shared.platform.broker import topology
 
     with kombu.Connection(amqp_uri, connect_timeout=10) as connection:
         channel = connection.channel()
@@ -178,7 +179,7 @@ def token(secret: str, *, place: str = PROVINCE, roles=ALL_ROLES, subject: str =
 
 def rpc(settings: config.Settings, auth_token: str | None, timeout: float = 15):
     """`with rpc(settings, token) as proxy: proxy.<service>.<method>(**params)`, as the
-    account of settings.amqp_uri (direct reply-to; shared.rpc_client)."""
+    account of settings.amqp_uri (direct reply-to; shared.platform.rpc_client)."""
     return rpc_proxy(settings, auth_token, timeout=timeout)
 
 

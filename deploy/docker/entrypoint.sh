@@ -1,9 +1,9 @@
 #!/bin/sh
 # The container's process, chosen by the first argument or JINWEI_SERVICE, exec'd so
 # that it (not this shell) receives SIGTERM from tini.
-#   organizations|evaluation|npe|cadres|resources   python -m shared.runner <service>
+#   organizations|evaluation|npe|cadres|resources   python -m shared.platform.runner <service>
 #   gateway                                         python -m services.gateway (gunicorn)
-#   migrate                                         python -m shared.migrate (then exits)
+#   migrate                                         python -m shared.platform.migrate (then exits)
 #   broker-setup                                    the broker accounts, posted to the
 #                                                   management API (then exits)
 #   anything else                                   run as given (e.g. `jinwei health`)
@@ -22,14 +22,14 @@ case "$process" in
   gateway)
     exec python -m services.gateway "$@" ;;
   migrate)
-    exec python -m shared.migrate "$@" ;;
+    exec python -m shared.platform.migrate "$@" ;;
   broker-setup)
-    exec python -m shared.broker.definitions --apply "${RABBITMQ_MANAGEMENT_URL:-http://rabbitmq:15672}" \
+    exec python -m shared.platform.broker.definitions --apply "${RABBITMQ_MANAGEMENT_URL:-http://rabbitmq:15672}" \
       --admin-user "${RABBITMQ_ADMIN_USER:-admin}" \
       --admin-password-file "${RABBITMQ_ADMIN_PASSWORD_FILE:-/run/secrets/rabbitmq_admin_password}" \
       --passwords-dir "${JINWEI_BROKER_PASSWORDS_DIR:-/run/secrets/broker}" "$@" ;;
   organizations|evaluation|npe|cadres|resources)
-    exec python -m shared.runner "$process" "$@" ;;
+    exec python -m shared.platform.runner "$process" "$@" ;;
   *)
     exec "$process" "$@" ;;
 esac

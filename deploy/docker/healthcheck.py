@@ -1,7 +1,7 @@
 """The image's HEALTHCHECK: 0 when this container's process answers /health/ready.
 
 The process is JINWEI_SERVICE (or the first argument); its port comes from the same
-configuration the process reads (shared/config.py). The one-shot migration and ad hoc
+configuration the process reads (shared/platform/config.py). The one-shot migration and ad hoc
 commands have no health port: always healthy."""
 
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # /app in the image
 
-from shared import config  # noqa: E402
+from shared.platform import config  # noqa: E402
 
 
 def main() -> int:

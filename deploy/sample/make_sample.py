@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from shared import regions  # noqa: E402
+from shared.national import regions  # noqa: E402
 
 PROVINCE = "33"  # 浙江省
 VILLAGE_COUNTIES = ("330106", "331123")  # 杭州市西湖区 (urban), 丽水市遂昌县 (rural)

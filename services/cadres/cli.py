@@ -16,8 +16,8 @@ import sys
 
 import psycopg2
 
-from shared import config
-from shared.personal_data import Protector
+from shared.platform import config
+from shared.platform.personal_data import Protector
 
 PURPOSE = b"people.id_number"  # as services.cadres.service seals it
 BATCH = 500

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, fields
 
-from shared import regions
 from shared.contracts.cadres import (
     ASSESSMENT_RESULTS,
     CHIEF_POSTS,
@@ -16,6 +15,7 @@ from shared.contracts.cadres import (
     TWO_COMMITTEES,
 )
 from shared.errors import Conflict, ValidationError
+from shared.national import regions
 
 # Best first: an assessment's rank orders the recommendation list and gates confirmation.
 ASSESSMENT_RANK = {result: rank for rank, result in enumerate(ASSESSMENT_RESULTS)}

@@ -5,10 +5,11 @@ performing, not acting (contract: shared/contracts/cadre_duties.py; domain.md §
 from __future__ import annotations
 
 from services.cadres import duties_store as store
-from shared import entrypoints, places, regions
 from shared.contracts.cadres import SERVICE
+from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
-from shared.shares import share
+from shared.national import places, regions
+from shared.platform import entrypoints
 
 operation = entrypoints.operations(SERVICE)
 

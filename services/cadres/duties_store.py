@@ -7,9 +7,9 @@ import datetime as dt
 
 import psycopg2.errors
 
-from shared import places, regions
-from shared.db import Transaction
 from shared.errors import Conflict, NotFound
+from shared.national import places, regions
+from shared.platform.db import Transaction
 
 REPORT_LISTED = 500
 

@@ -8,21 +8,24 @@ import datetime as dt
 
 from services.cadres import domain, store
 from services.cadres.duties_service import CadreDuties
-from shared import contracts, entrypoints, identity_number, places
-from shared.auth import CallerIdentity
+from shared import contracts
 from shared.contracts import cadres as contract
 from shared.contracts.common import encode_cursor
-from shared.db import Database
+from shared.domain.events import Event
+from shared.domain.shares import share
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.events import handles
-from shared.imports import Importer, ImportJobs, import_operations, without
-from shared.monitoring import Monitoring
-from shared.outbox import Event, OutboxRelay
-from shared.owner_lookup import OwnerLookup
-from shared.personal_data import PersonalData
-from shared.places import OrganizationDirectory, PlaceDirectory
-from shared.rules import RuleSet
-from shared.shares import share
+from shared.national import identity_number, places
+from shared.national.places import OrganizationDirectory, PlaceDirectory
+from shared.platform import entrypoints
+from shared.platform.auth import CallerIdentity
+from shared.platform.db import Database
+from shared.platform.events import handles
+from shared.platform.imports import Importer, ImportJobs, import_operations, without
+from shared.platform.monitoring import Monitoring
+from shared.platform.outbox import OutboxRelay
+from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.personal_data import PersonalData
+from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 PERSONAL_DATA_ROLE = contract.PERSONAL_DATA
@@ -269,7 +272,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                                    "recommended_on")}})
         return reserve_id
 
-    # -- bulk import (shared/imports.py) -------------------------------------------------
+    # -- bulk import (shared/platform/imports.py) -------------------------------------------------
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     def _import_reserve_cadre(self, call, row: dict) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import psycopg2.errors
 import psycopg2.extras
 
-from shared import places, regions
-from shared.db import Transaction, json_dumps
 from shared.errors import Conflict, NotFound
+from shared.national import places, regions
+from shared.platform.db import Transaction
+from shared.platform.pg import json_dumps
 
 PERSON_COLUMNS = ("name", "sex", "ethnicity", "birth_date", "native_place", "education",
                   "school", "political_status", "work_started_on", "current_post",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from services.evaluation import campaign_store as campaigns
 from services.evaluation import domain
-from shared import entrypoints, places
 from shared.contracts.excellence import SERVICE_FOCUS
 from shared.contracts.service_surveys import SERVICE
+from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
-from shared.events import handles
-from shared.shares import share
+from shared.national import places
+from shared.platform import entrypoints
+from shared.platform.events import handles
 
 operation = entrypoints.operations(SERVICE)
 SURVEY_TITLE = "年度服务型党组织满意度测评"

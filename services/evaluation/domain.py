@@ -11,8 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from shared.contracts.enums import GRADE_RANK, GRADES
 from shared.contracts.evaluation import ANSWERS, ASSESSORS, INDICATORS
+from shared.domain.shares import check_threshold, share
 from shared.errors import Conflict, ValidationError
-from shared.shares import check_threshold, share
 
 TWO = Decimal("0.01")
 FOUR = Decimal("0.0001")
@@ -73,7 +73,7 @@ class Rules:
         cut = [_decimal(self.cutoffs[g]) for g in ("good", "fairly_good", "average")]
         if not cut[0] > cut[1] > cut[2]:
             raise ValueError("cut-offs must fall from good to fairly_good to average")
-        # Shares are shown cut to four decimals (shared.shares): against a threshold of
+        # Shares are shown cut to four decimals (shared.domain.shares): against a threshold of
         # more, a shown rate could read as reaching what the exact ratio does not.
         check_threshold("survey_threshold", self.survey_threshold)
         for grade, target in self.moving_up_targets.items():

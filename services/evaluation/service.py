@@ -12,20 +12,22 @@ import datetime as dt
 
 from services.evaluation import domain, store
 from services.evaluation.campaign_service import ServiceSurveyEntrypoints
-from shared import entrypoints, places, regions
-from shared.auth import CallerIdentity
 from shared.contracts import evaluation as contract
 from shared.contracts.common import encode_cursor
 from shared.contracts.evaluation import SURVEY_KINDS
-from shared.db import Database
+from shared.domain.events import Event
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.events import handles
-from shared.imports import Importer, ImportJobs, import_operations
-from shared.monitoring import Monitoring
-from shared.outbox import Event, OutboxRelay
-from shared.owner_lookup import OwnerLookup
-from shared.places import OrganizationDirectory, PlaceDirectory
-from shared.rules import RuleSet
+from shared.national import places, regions
+from shared.national.places import OrganizationDirectory, PlaceDirectory
+from shared.platform import entrypoints
+from shared.platform.auth import CallerIdentity
+from shared.platform.db import Database
+from shared.platform.events import handles
+from shared.platform.imports import Importer, ImportJobs, import_operations
+from shared.platform.monitoring import Monitoring
+from shared.platform.outbox import OutboxRelay
+from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 
@@ -214,7 +216,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                 "sequence": sequences[(round_["id"], org["id"])]}))
         call.tx.audit_many("organization", entries)
 
-    # -- bulk import (shared/imports.py) -------------------------------------------------
+    # -- bulk import (shared/platform/imports.py) -------------------------------------------------
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation

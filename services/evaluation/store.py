@@ -5,10 +5,11 @@ from __future__ import annotations
 import psycopg2.errors
 from psycopg2.extras import Json
 
-from shared import places, regions
 from shared.contracts.evaluation import ANSWERS
-from shared.db import Transaction, json_dumps
 from shared.errors import Conflict, NotFound
+from shared.national import places, regions
+from shared.platform.db import Transaction
+from shared.platform.pg import json_dumps
 
 
 def _json(value) -> Json:

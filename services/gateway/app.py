@@ -49,9 +49,10 @@ from services.gateway.limits import (
     refuse_announced,
 )
 from services.gateway.limits import request_id as sanitized_request_id
-from shared import auth, config, contracts
+from shared import contracts
 from shared.errors import JinweiError, TooLarge, ValidationError
-from shared.rpc_client import RpcClient
+from shared.platform import auth, config
+from shared.platform.rpc_client import RpcClient
 
 log = logging.getLogger("jinwei.gateway")
 
@@ -348,7 +349,7 @@ def _label(endpoint: str, args: dict) -> str:
 
 
 def create_app(settings: config.Settings | None = None) -> Gateway:
-    from shared import logs
+    from shared.platform import logs
 
     logs.configure("gateway")
     return Gateway(settings or config.load())

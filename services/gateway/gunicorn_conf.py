@@ -3,7 +3,7 @@ name as a setting: everything else here starts with an underscore.)
 
 The configuration (`python -m services.gateway` execs gunicorn
 with it). gthread workers: gunicorn 26+ has no eventlet worker, and each thread keeps its
-own broker connection (shared/rpc_client.py, RpcClient).
+own broker connection (shared/platform/rpc_client.py, RpcClient).
 
 Sizing: JINWEI_GATEWAY_WORKERS processes × JINWEI_GATEWAY_THREADS threads is how many
 requests are in flight at once; each thread holds one broker connection.
@@ -16,7 +16,7 @@ from pathlib import Path as _Path
 
 _warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")
 
-from shared import config as _config  # noqa: E402 - a bare `config` would be read as a setting
+from shared.platform import config as _config  # noqa: E402 - a bare `config` would be read as a setting
 
 _settings = _config.load()
 _metrics_dir = _Path(_os.environ.setdefault(

@@ -7,9 +7,9 @@ from __future__ import annotations
 import threading
 import time
 
-from shared import config
-from shared.broker.connections import broker_connection, close_broker
-from shared.db import first_line
+from shared.platform import config
+from shared.platform.broker.connections import broker_connection, close_broker
+from shared.platform.pg import first_line
 
 
 class BrokerCheck:

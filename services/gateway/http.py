@@ -12,8 +12,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from shared import contracts
-from shared.auth import NO_TOKEN
 from shared.errors import JinweiError, ServiceUnavailable, Unauthenticated, ValidationError
+from shared.platform.auth import NO_TOKEN
 
 PROBLEM = "application/problem+json"
 TITLES = {

@@ -13,7 +13,7 @@ import os
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from shared.metrics import CALLS, DURATION
+from shared.platform.metrics import CALLS, DURATION
 
 
 def observe(entrypoint: str, outcome: str, seconds: float) -> None:

@@ -8,7 +8,7 @@ JSON body. The request id and the version may also travel as the `Idempotency-Ke
 Every field of a result is in the answer (`required`); those that are not `required` in
 the contract may be null (a rate with nothing surveyed, a date not reached yet): the
 document says so rather than promise more than the schemas enforce when they dump. A
-coded field has its codes as an `enum` (shared/contract_schemas.py).
+coded field has its codes as an `enum` (shared/contracts/json_schema.py).
 
 The title is ASCII, so that a client generated from the document gets an installable
 name (deploy/openapi-client.yaml names it: jinwei-api-client, jinwei_api_client).
@@ -20,9 +20,9 @@ from marshmallow import Schema, fields
 
 from services.gateway.http import IF_MATCH
 from shared import contracts
-from shared.auth import ROLES
-from shared.contract_schemas import new_spec, results_complete
+from shared.contracts.json_schema import new_spec, results_complete
 from shared.errors import EXPECTED
+from shared.platform.auth import ROLES
 
 TITLE = "Jinwei API"
 TITLE_ZH = "晋位 Jinwei API"

@@ -1,6 +1,6 @@
 """Spreadsheets over HTTP: imports as jobs, exports as .xlsx, public notices as pages.
 
-The workbook is read here (shared.spreadsheets: the Chinese headings staff use) and its
+The workbook is read here (services.gateway.spreadsheets: the Chinese headings staff use) and its
 rows go to the owning service's `start_import`, which checks every row by the same
 rules as the single call and applies all of them or none, in the background; the
 caller polls the job. Exports call the report's own RPC and write what it returned.
@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
+from services.gateway import spreadsheets
 from services.gateway.http import (
     boolean_arg,
     call_once,
@@ -23,10 +24,10 @@ from services.gateway.http import (
     with_request_id,
 )
 from services.gateway.limits import FORM_FIELDS_BYTES, form_too_large, read_body, too_large
-from shared import contracts, spreadsheets
+from shared import contracts
 from shared.contracts.imports import MAX_ROWS
 from shared.errors import NotFound, ValidationError
-from shared.rpc_client import all_pages
+from shared.platform.rpc_client import all_pages
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

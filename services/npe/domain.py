@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 
+from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
-from shared.shares import share
 
 FOUR = Decimal("0.0001")
 ORGANIZATIONAL = ("own", "joint", "regional", "industry")

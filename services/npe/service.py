@@ -10,19 +10,21 @@ from __future__ import annotations
 import datetime as dt
 
 from services.npe import domain, store
-from shared import entrypoints, places, regions
-from shared.auth import CallerIdentity
 from shared.contracts import npe as contract
 from shared.contracts.common import encode_cursor
-from shared.db import Database
+from shared.domain.events import Event
 from shared.errors import ValidationError
-from shared.events import handles
-from shared.imports import Importer, ImportJobs, import_operations
-from shared.monitoring import Monitoring
-from shared.outbox import Event, OutboxRelay
-from shared.owner_lookup import OwnerLookup
-from shared.places import PlaceDirectory
-from shared.rules import RuleSet
+from shared.national import places, regions
+from shared.national.places import PlaceDirectory
+from shared.platform import entrypoints
+from shared.platform.auth import CallerIdentity
+from shared.platform.db import Database
+from shared.platform.events import handles
+from shared.platform.imports import Importer, ImportJobs, import_operations
+from shared.platform.monitoring import Monitoring
+from shared.platform.outbox import OutboxRelay
+from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 NAMED_IN_REPORT = 200  # uncovered and due enterprises listed in the report itself
@@ -129,7 +131,7 @@ class NpeService(PlaceDirectory):
             for row in rows))
         return [created[code] for code in codes]
 
-    # -- bulk import (shared/imports.py) -------------------------------------------------
+    # -- bulk import (shared/platform/imports.py) -------------------------------------------------
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation

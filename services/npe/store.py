@@ -7,9 +7,9 @@ import datetime as dt
 import psycopg2.errors
 
 from services.npe.domain import COVERAGE_ORDER, COVERING, DOUBLE_STRONG_OPEN
-from shared import places, regions
-from shared.db import Transaction
 from shared.errors import Conflict, NotFound, ValidationError
+from shared.national import places, regions
+from shared.platform.db import Transaction
 
 ENTERPRISE_COLUMNS = ("credit_code", "name", "place_code", "industry", "size", "operating_status",
                       "employees", "full_members", "migrant_share", "cluster", "dual_managed")

@@ -20,8 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from shared import auth, config, regions
-from shared.rpc_client import rpc_proxy
+from shared.national import regions
+from shared.platform import auth, config
+from shared.platform.rpc_client import rpc_proxy
 
 SAMPLE = config.REPO_ROOT / "deploy" / "sample" / "places-zhejiang.csv"
 BATCH = 2000

@@ -15,10 +15,10 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from shared import regions
 from shared.contracts.organizations import KINDS, SECTORS
+from shared.domain.events import Event
 from shared.errors import Conflict, ValidationError
-from shared.outbox import Event
+from shared.national import regions
 
 BRANCHES = ("631", "632")  # 党支部, 联合党支部
 COMMITTEE_POSTS = ("secretary", "deputy_secretary", "committee_member")

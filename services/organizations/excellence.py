@@ -6,8 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from shared.contracts.excellence import CAMPAIGN_KINDS
+from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
-from shared.shares import share
 
 
 def rate(part: int, whole: int) -> Decimal | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from services.organizations import excellence, store
 from services.organizations import excellence_store as records
-from shared import entrypoints
 from shared.contracts.excellence import SERVICE
+from shared.domain.events import Event
 from shared.errors import Conflict, ValidationError
-from shared.outbox import Event
+from shared.platform import entrypoints
 
 operation = entrypoints.operations(SERVICE)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 
 from shared.contracts.enums import GRADES
 from shared.contracts.rectification import CASE_MACHINE, HELP_KINDS
+from shared.domain.events import Event
 from shared.errors import Conflict
-from shared.outbox import Event
 
 NEEDS_RECTIFICATION = ("average", "poor")
 

@@ -11,10 +11,11 @@ import datetime as dt
 
 from services.organizations import rectification, store
 from services.organizations import rectification_store as cases
-from shared import entrypoints, regions
 from shared.contracts.common import encode_cursor
 from shared.errors import Forbidden, NotFound, ValidationError
-from shared.events import handles, ignore
+from shared.national import regions
+from shared.platform import entrypoints
+from shared.platform.events import handles, ignore
 
 operation = entrypoints.operations("organizations")
 

@@ -8,10 +8,10 @@ from dataclasses import fields
 import psycopg2.errors
 
 from services.organizations.rectification import Case
-from shared import regions
-from shared.db import Transaction
+from shared.domain.events import Event
 from shared.errors import Conflict, NotFound
-from shared.outbox import Event
+from shared.national import regions
+from shared.platform.db import Transaction
 
 _CASE_FIELDS = [f.name for f in fields(Case) if f.name != "events"]
 _WRITABLE = [name for name in _CASE_FIELDS if name not in ("id", "version")]

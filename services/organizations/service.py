@@ -4,7 +4,7 @@ organizers over nameko RPC (contract: shared/contracts/organizations.py).
 Thin on purpose: each method checks jurisdiction, calls domain rules and the store.
 Rectification's entrypoints are mixed in from rectification_service.py.
 Authentication, input validation, the transaction, idempotency and the result's shape
-come from shared.entrypoints; events leave through the outbox (shared.outbox)."""
+come from shared.platform.entrypoints; events leave through the outbox (shared.platform.outbox)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,19 @@ import datetime as dt
 from services.organizations import domain, excellence_store, store
 from services.organizations.excellence_service import ExcellenceEntrypoints
 from services.organizations.rectification_service import RectificationEntrypoints
-from shared import entrypoints, regions
-from shared.auth import CallerIdentity, Principal
 from shared.contracts import organizations as contract
 from shared.contracts.common import encode_cursor
-from shared.db import Database
+from shared.domain.events import Event
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.events import handles, ignore
-from shared.imports import Importer, ImportJobs, import_operations
-from shared.monitoring import Monitoring
-from shared.outbox import Event, OutboxRelay
-from shared.rules import RuleSet
+from shared.national import regions
+from shared.platform import entrypoints
+from shared.platform.auth import CallerIdentity, Principal
+from shared.platform.db import Database
+from shared.platform.events import handles, ignore
+from shared.platform.imports import Importer, ImportJobs, import_operations
+from shared.platform.monitoring import Monitoring
+from shared.platform.outbox import OutboxRelay
+from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 SNAPSHOT_BATCH = 1000  # places or organizations per snapshot event
@@ -500,7 +502,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
                 "rules": self.rules.as_report("organizers_per_township", "organizer_township_kinds"),
                 "townships": len(townships), "short": len(short), "items": short}
 
-    # -- bulk import (shared/imports.py) -------------------------------------------------
+    # -- bulk import (shared/platform/imports.py) -------------------------------------------------
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     # -- audit trail ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """SQL of the organizations service (psycopg2, parameterized). No rules here: those are
 in domain.py. Subtree queries are `place_code BETWEEN lo AND hi` on fixed-width codes
-(shared.regions.subtree_bounds), which a btree index answers directly."""
+(shared.national.regions.subtree_bounds), which a btree index answers directly."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from services.organizations.domain import Organization
-from shared import places, regions
-from shared.db import Transaction, TransientConflict
+from shared.domain.events import Event
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.outbox import Event
+from shared.national import places, regions
+from shared.platform.db import Transaction, TransientConflict
 
 # -- places ---------------------------------------------------------------------------
 PLACE_COLUMNS = "code, name, level, kind, parent_code"

@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 
-from shared import regions
 from shared.contracts.resources import VENUE_FUNCTIONS
+from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
-from shared.shares import share
+from shared.national import regions
 
 FEN = Decimal("0.01")
 # The venue standard's default areas (m²), by the kind of village-level place that has a
-# venue (shared.regions: 社区 001–199, 村 200–399, 类似村级单位 400–599).
+# venue (shared.national.regions: 社区 001–199, 村 200–399, 类似村级单位 400–599).
 VENUE_MIN_AREA = {"community": "300", "village": "200", "village_like": "200"}
 # Allocations go to these (the contract's "village or community").
 ALLOCATED_TO = ("village", "community")

@@ -8,17 +8,19 @@ import datetime as dt
 from decimal import Decimal
 
 from services.resources import domain, store
-from shared import entrypoints, places, regions
-from shared.auth import CallerIdentity
 from shared.contracts import resources as contract
 from shared.contracts.common import encode_cursor
-from shared.db import Database
+from shared.domain.events import Event
 from shared.errors import Conflict, ValidationError
-from shared.monitoring import Monitoring
-from shared.outbox import Event, OutboxRelay
-from shared.owner_lookup import OwnerLookup
-from shared.places import PlaceDirectory
-from shared.rules import RuleSet
+from shared.national import places, regions
+from shared.national.places import PlaceDirectory
+from shared.platform import entrypoints
+from shared.platform.auth import CallerIdentity
+from shared.platform.db import Database
+from shared.platform.monitoring import Monitoring
+from shared.platform.outbox import OutboxRelay
+from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 ZERO = Decimal("0.00")
@@ -73,7 +75,7 @@ class ResourcesService(PlaceDirectory):
 
     @operation
     def allocate(self, call, params):
-        # The place first: it may be asked of its owner (shared.owner_lookup), which is
+        # The place first: it may be asked of its owner (shared.platform.owner_lookup), which is
         # not done while the program's lock makes every other allocation of it wait.
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])

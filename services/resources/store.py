@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import psycopg2.errors
 
-from shared import places, regions
-from shared.db import Transaction
 from shared.errors import Conflict, NotFound
+from shared.national import places, regions
+from shared.platform.db import Transaction
 
 
 # -- not found ----------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def compliant_sql(standard: dict) -> tuple[str, dict]:
     """SQL true for a venue `v` that meets the standard (domain.venue_standard): the test of
     domain.venue_shortfalls, applied when reading. The verdict is not stored, so it follows
     the rules in force and reports agree with each venue's shortfalls. The kind of place is
-    the village block (shared.regions: 社区 001–199, 村 200–399, 类似村级单位 400–599)."""
+    the village block (shared.national.regions: 社区 001–199, 村 200–399, 类似村级单位 400–599)."""
     area = standard["min_area"]
     return ("(v.area >= CASE WHEN substr(v.place_code, 10, 3)::int < 200 THEN %(min_community)s"
             " WHEN substr(v.place_code, 10, 3)::int < 400 THEN %(min_village)s"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared import identity_number
 from shared.contracts import NEW, event, imports, rpc_method, state_machine
 from shared.contracts.common import (
     Enum,
@@ -25,6 +24,7 @@ from shared.contracts.common import (
     request_id_field,
     text,
 )
+from shared.national import identity_number
 
 SERVICE = "cadres"
 

@@ -1,6 +1,6 @@
 """Fields and schemas every service contract uses.
 
-Each field here states in its own OpenAPI / JSON Schema (shared/contract_schemas.py)
+Each field here states in its own OpenAPI / JSON Schema (shared/contracts/json_schema.py)
 exactly what it accepts: a pattern the loader checks with the same regular expression,
 or — for what no JSON Schema can say (a check character, a date relative to today) — a
 named `format`, listed in docs/gateway.md.
@@ -17,9 +17,9 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from shared import credit_code as credit_codes
-from shared import identity_number as identity_numbers
-from shared import regions
+from shared.national import credit_code as credit_codes
+from shared.national import identity_number as identity_numbers
+from shared.national import regions
 
 
 # -- patterns both Python and JSON Schema (ECMA 262) read alike -------------------------
@@ -190,7 +190,7 @@ def _digit_class(low: str, high: str) -> str:
 
 # 统计用区划代码 as regions.parse takes them: province 11–82; then the levels' blocks, each
 # non-zero down to the place's level and zero below it; a township's or village's own
-# block in the ranges of its kinds (shared/regions.py).
+# block in the ranges of its kinds (shared/national/regions.py).
 _PROVINCE = "(1[1-9]|[2-7][0-9]|8[0-2])"
 _NONZERO2 = "(0[1-9]|[1-9][0-9])"
 _NONZERO3 = "(00[1-9]|0[1-9][0-9]|[1-9][0-9][0-9])"

@@ -1,5 +1,5 @@
 """Bulk import jobs, the same pair of methods in every service that imports rows:
-`<service>.start_import` and `<service>.get_import` (the machinery: shared/imports.py).
+`<service>.start_import` and `<service>.get_import` (the machinery: shared/platform/imports.py).
 
 A service's contract module calls `register(SERVICE, {kind: 中文}, read=..., write=...,
 values="what a row's values are")`.

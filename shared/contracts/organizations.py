@@ -7,7 +7,6 @@ import datetime as dt
 
 from marshmallow import Schema, fields, validate
 
-from shared import regions
 from shared.contracts import NEW, event, imports, rpc_method, state_machine
 from shared.contracts.common import (
     Enum,
@@ -23,6 +22,7 @@ from shared.contracts.common import (
     text,
 )
 from shared.contracts.enums import GRADES
+from shared.national import regions
 
 SERVICE = "organizations"
 

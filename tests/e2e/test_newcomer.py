@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import config
+from shared.platform import config
 from tests.support import free_ports, port_answers
 
 pytestmark = pytest.mark.infra
@@ -105,7 +105,7 @@ def newcomer(tmp_path):
     finally:
         # Whatever happened: stop everything and remove the private instances' data.
         subprocess.run(
-            [str(REPO / ".venv" / "bin" / "python"), "-m", "shared.infra", "clean"],
+            [str(REPO / ".venv" / "bin" / "python"), "-m", "tools.launcher", "clean"],
             env=env,
             cwd=REPO,
             stdin=subprocess.DEVNULL,

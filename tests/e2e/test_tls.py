@@ -16,10 +16,10 @@ from pathlib import Path
 import amqp
 import pytest
 
-from shared import config
-from shared.broker import tls
 from shared.errors import Forbidden, NotFound
-from shared.rpc_client import RpcClient
+from shared.platform import config
+from shared.platform.broker import tls
+from shared.platform.rpc_client import RpcClient
 from tests.e2e.test_newcomer import CONFIG_VARS, STOP_TIMEOUT, http_status, make
 from tests.support import SUICHANG, RawRpc, eventually, free_ports, port_answers, token
 
@@ -48,7 +48,7 @@ def system(tmp_path):
         yield {"env": env, "var_dir": var_dir, "amqp_port": amqp_port, "logs": tmp_path,
                "http_ports": dict(zip(services, http_ports, strict=True))}
     finally:
-        subprocess.run([PYTHON, "-m", "shared.infra", "clean"], env=env, cwd=REPO,
+        subprocess.run([PYTHON, "-m", "tools.launcher", "clean"], env=env, cwd=REPO,
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=STOP_TIMEOUT)
 
 
@@ -58,7 +58,7 @@ def settings_of(env: dict) -> config.Settings:
 
 def connections(env: dict) -> list[dict]:
     result = subprocess.run(
-        [PYTHON, "-c", "import json, sys; from shared.infra import provision; print(json.dumps("
+        [PYTHON, "-c", "import json, sys; from tools.launcher import provision; print(json.dumps("
          "provision.rabbitmqctl_rows(sys.argv[1], 'list_connections', 'user', 'ssl',"
          " 'ssl_protocol', 'peer_cert_subject')))", env["AMQP_URI"]],
         env=env, cwd=REPO, capture_output=True, text=True, check=True, timeout=60)

@@ -1,5 +1,5 @@
 """Private RabbitMQ and PostgreSQL instances that fault tests may stop and restart
-without touching the machine's own: started on free ports through shared.infra.local,
+without touching the machine's own: started on free ports through tools.launcher.local,
 destroyed at the end of the run."""
 
 import shutil
@@ -7,8 +7,8 @@ import tempfile
 
 import pytest
 
-from shared.infra import local
 from tests.support import accounts_on, free_ports
+from tools.launcher import local
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import uuid
 import psycopg2
 import pytest
 
-from shared.migrate import migrate
+from shared.platform.migrate import migrate
 from tests.ops.support import ServiceProcess
 from tests.support import free_ports
 

@@ -9,7 +9,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 from prometheus_client import REGISTRY
 
-from shared.migrate import PLATFORM_MIGRATIONS, migrate
+from shared.platform.migrate import PLATFORM_MIGRATIONS, migrate
 from tests.integration.test_events import PROBE_TABLES, ProbeService, sql
 from tests.support import Running, eventually
 

@@ -16,8 +16,8 @@ import eventlet
 import pytest
 
 from shared.errors import ServiceUnavailable
-from shared.migrate import migrate
-from shared.rpc_client import RpcClient
+from shared.platform.migrate import migrate
+from shared.platform.rpc_client import RpcClient
 from tests.ops.support import ServiceProcess
 from tests.support import SUICHANG, eventually, free_ports, sample_places, sql_value, token
 

@@ -2,15 +2,14 @@
 acknowledged, so the broker delivers it again to the restarted service, and its effect
 is applied once (the inbox records the event id in the same commit as the effect).
 
-The evaluation service runs as its own process (`python -m shared.runner evaluation`);
+The evaluation service runs as its own process (`python -m shared.platform.runner evaluation`);
 its handler for organization_registered is held mid-transaction by a table lock the test
 takes on its database, then the process is killed with SIGKILL."""
 
 import psycopg2
 import pytest
 
-from shared.infra import provision
-from shared.migrate import migrate
+from shared.platform.migrate import migrate
 from tests.ops.support import ServiceProcess
 from tests.support import (
     XIHU,
@@ -23,6 +22,7 @@ from tests.support import (
     sql_value,
     token,
 )
+from tools.launcher import provision
 
 pytestmark = pytest.mark.timeout(150)
 

@@ -13,9 +13,9 @@ import pytest
 
 from services.organizations.service import OrganizationsService
 from shared.errors import ServiceUnavailable
-from shared.infra import provision
-from shared.migrate import migrate
+from shared.platform.migrate import migrate
 from tests.support import XIHU, Running, eventually, rpc, sample_places, token
+from tools.launcher import provision
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(180)]
 

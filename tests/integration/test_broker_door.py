@@ -12,10 +12,9 @@ from prometheus_client import REGISTRY
 
 from services.evaluation.service import EvaluationService
 from services.organizations.service import OrganizationsService
-from shared import config, dead_letters
 from shared.errors import Forbidden, ServiceUnavailable
-from shared.infra import integrators
-from shared.rpc_client import RpcClient
+from shared.platform import config, dead_letters
+from shared.platform.rpc_client import RpcClient
 from tests.support import (
     SUICHANG,
     XIHU,
@@ -28,14 +27,15 @@ from tests.support import (
     sql_value,
     token,
 )
+from tools.launcher import integrators
 
 
 @pytest.fixture(scope="module")
 def stack(databases, base_settings, token_secret):
     """organizations and evaluation on a vhost of their own: the events this module's
     services leave queued must not reach another module's evaluation."""
-    from shared.infra import provision
-    from shared.migrate import migrate
+    from shared.platform.migrate import migrate
+    from tools.launcher import provision
 
     vhost = f"{base_settings.amqp_uri}_door"
     provision.ensure_vhost(vhost)

@@ -14,8 +14,8 @@ import kombu
 import psycopg2
 import pytest
 
-from shared import identity_number
 from shared.errors import Conflict, Forbidden, JinweiError, NotFound, ValidationError
+from shared.national import identity_number
 from tests.support import (
     ALL_ROLES,
     SUICHANG,
@@ -774,8 +774,8 @@ def test_a_roster_pages_by_whole_villages(stack, proxy):
 # -- key rotation --------------------------------------------------------------------------
 def test_rekey_seals_everything_under_the_new_key(databases):
     from services.cadres.cli import PURPOSE, rekey
-    from shared.migrate import migrate
-    from shared.personal_data import Protector, new_key
+    from shared.platform.migrate import migrate
+    from shared.platform.personal_data import Protector, new_key
 
     url = databases.create("cad_rekey")
     migrate("cadres", url)

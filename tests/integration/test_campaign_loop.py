@@ -13,8 +13,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.evaluation import campaign_store, store
-from shared import dead_letters
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from shared.platform import dead_letters
 from tests.support import (
     LISHUI,
     SUICHANG,
@@ -369,7 +369,7 @@ def duplicates_seen():
 
 def subscribers():
     """(source, event type) → how many handlers of the two services listen for it."""
-    from shared.containers import service_class
+    from shared.platform.containers import service_class
 
     counts = {}
     for service in ("organizations", "evaluation"):

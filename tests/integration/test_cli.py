@@ -10,8 +10,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from shared import cli, config, spreadsheets
+from services.gateway import spreadsheets
+from shared.platform import config
 from tests.support import SUICHANG, XIHU, free_ports, rpc, sample_places, services_running, token
+from tools import cli
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +124,7 @@ def test_dead_letters_and_health(env):
 def test_outside_systems_accounts(env, stack, token_secret):
     """jinwei integrator add prints the account's URI last, and it works (what the
     broker refuses it: tests/integration/test_broker_door.py)."""
-    from shared.rpc_client import RpcClient
+    from shared.platform.rpc_client import RpcClient
 
     added = jinwei(env, "integrator", "add", "cli-finance", "--methods",
                    "organizations.get_place")

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import config, spreadsheets
+from services.gateway import spreadsheets
+from shared.platform import config
 from tests.support import SUICHANG, Gateway, rpc, sample_places, services_running, token
 
 REPO = config.REPO_ROOT
@@ -140,7 +141,7 @@ def stack(databases, base_settings, token_secret, tmp_path_factory):
 @pytest.fixture(scope="module")
 def environments(stack, token_secret, tmp_path_factory):
     """The environment of a shell block and of a Python block."""
-    from shared.infra import integrators
+    from tools.launcher import integrators
 
     settings = stack.settings
     base = {k: v for k, v in os.environ.items()

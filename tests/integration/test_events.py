@@ -12,13 +12,15 @@ from marshmallow import Schema, fields
 from prometheus_client import REGISTRY
 
 from services.organizations.service import OrganizationsService
-from shared import contracts, dead_letters
-from shared.auth import CallerIdentity
-from shared.db import Database
-from shared.entrypoints import Rpc
-from shared.events import SYSTEM_ACTOR, handles
-from shared.migrate import PLATFORM_MIGRATIONS, migrate
-from shared.outbox import Event, OutboxRelay
+from shared import contracts
+from shared.domain.events import Event
+from shared.platform import dead_letters
+from shared.platform.auth import CallerIdentity
+from shared.platform.db import Database
+from shared.platform.entrypoints import Rpc
+from shared.platform.events import SYSTEM_ACTOR, handles
+from shared.platform.migrate import PLATFORM_MIGRATIONS, migrate
+from shared.platform.outbox import OutboxRelay
 from tests.support import XIHU, Running, eventually, publish_event, rpc, sample_places, token
 
 TOWNSHIP = "330106002000"

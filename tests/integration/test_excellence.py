@@ -72,7 +72,7 @@ def register(proxy, place, kind="631", sector="rural_village", **overrides):
 
 
 def rate(part, whole):
-    """Four decimals, cut (shared.shares), computed here by integer arithmetic."""
+    """Four decimals, cut (shared.domain.shares), computed here by integer arithmetic."""
     return f"{part * 10_000 // whole / 10_000:.4f}" if whole else None
 
 

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from shared.containers import service_class
-from shared.migrate import migrate
+from shared.platform.containers import service_class
+from shared.platform.migrate import migrate
 from tests.support import (
     SUICHANG,
     XIHU,
@@ -210,7 +210,7 @@ def test_a_10000_row_spreadsheet_import_over_http(gw, province, stack):
     import openpyxl
     import psycopg2
 
-    from shared import spreadsheets
+    from services.gateway import spreadsheets
 
     villages = [v["code"] for t in gw.get(f"/v1/organizations/list_children?place_code={SUICHANG}",
                                           token=province)[2]["items"][:6]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import config
 from shared.contracts.enums import GRADES
+from shared.platform import config
 from tests.support import SUICHANG, XIHU, Gateway, rpc, sample_places, services_running, token
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")

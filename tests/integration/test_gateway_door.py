@@ -18,8 +18,8 @@ import jwt
 import openpyxl
 import pytest
 
+from services.gateway import spreadsheets
 from services.gateway.spreadsheet_routes import XLSX
-from shared import spreadsheets
 from shared.errors import TooLarge
 from tests.support import (
     SUICHANG,

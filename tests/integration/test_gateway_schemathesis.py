@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import config
+from shared.platform import config
 from tests.support import SUICHANG, XIHU, Gateway, rpc, sample_places, services_running, token
 
 CHECKS = "all"

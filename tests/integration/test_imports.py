@@ -1,4 +1,4 @@
-"""Bulk import jobs (shared/imports.py) in organizations, npe and cadres, on the real broker
+"""Bulk import jobs (shared/platform/imports.py) in organizations, npe and cadres, on the real broker
 and databases: every bad row of a file listed with its fields, nothing written on a dry run
 or on any error, all of a clean file written in one commit, progress seen while it runs."""
 
@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 
-from shared import credit_code, identity_number, regions
 from shared.contracts.imports import MAX_ROWS
 from shared.errors import NotFound, Unauthenticated, ValidationError
-from shared.infra import provision
+from shared.national import credit_code, identity_number, regions
 from tests.support import (
     SUICHANG,
     XIHU,
@@ -26,6 +25,7 @@ from tests.support import (
     services_running,
     token,
 )
+from tools.launcher import provision
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 UNKNOWN_TOWNSHIP = "331123199000"  # a well-formed code the sample does not have

@@ -13,8 +13,9 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from shared import config, credit_code
 from shared.errors import Conflict, Forbidden, JinweiError, NotFound, ValidationError
+from shared.national import credit_code
+from shared.platform import config
 from tests.support import (
     PROVINCE,
     SUICHANG,
@@ -526,9 +527,9 @@ def test_a_registry_refusal_or_dissolution_uncovers_the_enterprises(databases, b
     an organization dissolved in the registry later uncovers its enterprises too."""
     from services.npe.service import NpeService
     from services.organizations.service import OrganizationsService
-    from shared.infra import provision
-    from shared.migrate import migrate
+    from shared.platform.migrate import migrate
     from tests.support import Running, accounts_on
+    from tools.launcher import provision
 
     vhost = amqp_uri.rsplit("/", 1)[0] + f"/refusal_{uuid.uuid4().hex[:6]}"
     provision.ensure_vhost(vhost)
@@ -849,8 +850,8 @@ def npe_value(stack, statement, params=()):
 def test_the_migration_links_existing_rows_by_enterprise_id(databases, tmp_path):
     """0002 on a database that has 0001's shape and data: every row that named an
     enterprise by its code names its record, and the code may then repeat."""
-    from shared.infra import provision
-    from shared.migrate import PLATFORM_MIGRATIONS, migrate
+    from shared.platform.migrate import PLATFORM_MIGRATIONS, migrate
+    from tools.launcher import provision
 
     migrations = config.REPO_ROOT / "services" / "npe" / "migrations"
     old = tmp_path / "npe-0001"

@@ -9,10 +9,10 @@ import uuid
 import psycopg2
 import pytest
 
-from shared import config
-from shared.containers import service_class
 from shared.errors import Conflict
-from shared.migrate import PLATFORM_MIGRATIONS, migrate
+from shared.platform import config
+from shared.platform.containers import service_class
+from shared.platform.migrate import PLATFORM_MIGRATIONS, migrate
 from tests.support import SUICHANG, Running, rpc, sample_places, services_running, token
 
 VILLAGE, OTHER_VILLAGE = "331123001001", "331123001002"  # 和桥社区, 和坑社区 (遂昌县)

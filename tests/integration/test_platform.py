@@ -8,12 +8,14 @@ import psycopg2
 import pytest
 
 from services.organizations.service import OrganizationsService
-from shared import config, contract_doc, contracts
-from shared.db import ConnectionPool, StaleConnection, retry_once
-from shared.entrypoints import Rpc
+from shared import contracts
+from shared.contracts import document
 from shared.errors import ValidationError
-from shared.migrate import migrate
-from shared.monitoring import Monitoring
+from shared.platform import config
+from shared.platform.db import ConnectionPool, StaleConnection, retry_once
+from shared.platform.entrypoints import Rpc
+from shared.platform.migrate import migrate
+from shared.platform.monitoring import Monitoring
 from tests.support import XIHU, Running, organizations_service, rpc, sample_places, token
 
 
@@ -162,7 +164,7 @@ def test_health_is_not_ready_while_migrations_are_pending(databases, base_settin
 def test_every_rpc_method_has_a_contract_and_every_event_a_schema(service):
     from nameko.rpc import Rpc as NamekoRpc
 
-    from shared.containers import service_class
+    from shared.platform.containers import service_class
 
     cls = service_class(service)
     rpc_methods, handled = set(), set()
@@ -178,8 +180,8 @@ def test_every_rpc_method_has_a_contract_and_every_event_a_schema(service):
 
 
 def test_the_contract_document_is_current():
-    with open(contract_doc.DOC_PATH, encoding="utf-8") as fh:
-        assert fh.read() == contract_doc.render(), "docs/contract.md is stale: make contract"
+    with open(document.DOC_PATH, encoding="utf-8") as fh:
+        assert fh.read() == document.render(), "docs/contract.md is stale: make contract"
 
 
 def test_migrations_are_safe_when_several_replicas_start_at_once(databases):

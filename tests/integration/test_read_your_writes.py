@@ -1,4 +1,4 @@
-"""Read-your-writes across services (shared.owner_lookup): once the organizations
+"""Read-your-writes across services (shared.platform.owner_lookup): once the organizations
 service has answered a write, every other service accepts what was written at once,
 whether or not its event has arrived; the owner not answering is a retryable
 ServiceUnavailable, never NotFound or "unknown place"."""
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from shared import credit_code
 from shared.errors import NotFound, ServiceUnavailable, ValidationError
+from shared.national import credit_code
 from tests.support import SUICHANG, rpc, sample_places, services_running, token
 
 TOWNSHIP, VILLAGE = "331123001000", "331123001001"  # 妙高街道, 和桥社区 (遂昌县)

@@ -13,8 +13,8 @@ import psycopg2
 import pytest
 
 from services.resources import domain, store
-from shared.db import Transaction
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from shared.platform.db import Transaction
 from tests.support import (
     SUICHANG,
     XIHU,

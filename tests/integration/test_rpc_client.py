@@ -1,4 +1,4 @@
-"""shared.rpc_client, the proxy per thread that the gateway and the CLI use, on the real
+"""shared.platform.rpc_client, the proxy per thread that the gateway and the CLI use, on the real
 broker: timeouts are bounded and leave the thread's client usable, and each call carries
 its own call id (the gateway's request id) to the service."""
 
@@ -7,9 +7,9 @@ import time
 import pytest
 from nameko.extensions import DependencyProvider
 
-from shared.entrypoints import Rpc
 from shared.errors import ServiceUnavailable
-from shared.rpc_client import RpcClient
+from shared.platform.entrypoints import Rpc
+from shared.platform.rpc_client import RpcClient
 from tests.support import Running
 
 

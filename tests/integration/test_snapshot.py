@@ -8,8 +8,7 @@ import pytest
 
 from services.evaluation.service import EvaluationService
 from services.organizations.service import OrganizationsService
-from shared.infra import provision
-from shared.migrate import migrate
+from shared.platform.migrate import migrate
 from tests.support import (
     SUICHANG,
     XIHU,
@@ -20,6 +19,7 @@ from tests.support import (
     sample_places,
     token,
 )
+from tools.launcher import provision
 
 
 @pytest.fixture

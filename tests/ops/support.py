@@ -1,5 +1,5 @@
 """What the operations tests share: the tools they need, PromQL's metric names, the
-metric names that exist, and a service run as its own process (`python -m shared.runner`,
+metric names that exist, and a service run as its own process (`python -m shared.platform.runner`,
 as supervisord, compose and Kubernetes run it)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import config
+from shared.platform import config
 
 REPO = config.REPO_ROOT
 KUBERNETES_VERSION = "1.30"  # what k8s/ is validated against (kubernetes-validate)
@@ -39,7 +39,7 @@ def run(argv: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProce
 
 # -- metric names ------------------------------------------------------------------------
 
-# Series that come from elsewhere than shared/metrics.py and prometheus-client's default
+# Series that come from elsewhere than shared/platform/metrics.py and prometheus-client's default
 # collectors: Prometheus itself, and RabbitMQ's prometheus plugin (per-object queue
 # metrics, rabbitmq_prometheus 3.8+).
 STANDARD = {
@@ -58,11 +58,11 @@ _SUFFIXES = {
 
 
 def known_metric_names() -> set[str]:
-    """Every series name the services and the gateway can export: shared/metrics.py and
+    """Every series name the services and the gateway can export: shared/platform/metrics.py and
     prometheus-client's process/platform/gc collectors (the default registry)."""
     from prometheus_client import REGISTRY
 
-    import shared.metrics  # noqa: F401 - registers the families
+    import shared.platform.metrics  # noqa: F401 - registers the families
 
     names = set(STANDARD)
     for family in REGISTRY.collect():
@@ -115,7 +115,7 @@ def samples(metrics_text: str, name: str, **labels) -> float:
 
 
 class ServiceProcess:
-    """`python -m shared.runner <service>` as a child process, against the test's broker
+    """`python -m shared.platform.runner <service>` as a child process, against the test's broker
     vhost and database, its health port on 127.0.0.1."""
 
     def __init__(self, service: str, *, settings: config.Settings, database_url: str,
@@ -144,7 +144,7 @@ class ServiceProcess:
 
     def start(self, ready_timeout: float = 45) -> ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
-        self.process = subprocess.Popen([sys.executable, "-m", "shared.runner", self.service],
+        self.process = subprocess.Popen([sys.executable, "-m", "shared.platform.runner", self.service],
                                         cwd=REPO, env=self.env, stdout=log,
                                         stderr=subprocess.STDOUT)
         log.close()

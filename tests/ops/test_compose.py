@@ -1,13 +1,13 @@
 """docker-compose.yml: valid (`docker-compose config -q`, Debian's package), every
 process healthchecked and started in order after the migration, secrets from files
-that are never committed, and the databases and ports shared/config.py expects."""
+that are never committed, and the databases and ports shared/platform/config.py expects."""
 
 import re
 
 import pytest
 import yaml
 
-from shared import config
+from shared.platform import config
 from tests.ops.support import REPO, run, tool
 
 PROCESSES = (*config.SERVICES, "gateway")
@@ -110,7 +110,7 @@ def test_rabbitmq_enables_management_and_prometheus(resolved):
 
 def test_every_process_has_a_broker_account_of_its_own(resolved):
     """AMQP_URI names the process's own account; its password is a secret file of its
-    own; broker-setup posts every account (shared.broker.definitions)."""
+    own; broker-setup posts every account (shared.platform.broker.definitions)."""
     services = resolved["services"]
     for name in PROCESSES:
         env = services[name]["environment"]
@@ -129,7 +129,7 @@ def test_every_process_has_a_broker_account_of_its_own(resolved):
         assert f"/run/secrets/broker/{account}.password" in given
     assert "rabbitmq_admin_password" in {s["source"] for s in setup["secrets"]}
     entrypoint = (REPO / "deploy" / "docker" / "entrypoint.sh").read_text()
-    assert "broker-setup)" in entrypoint and "shared.broker.definitions --apply" in entrypoint
+    assert "broker-setup)" in entrypoint and "shared.platform.broker.definitions --apply" in entrypoint
 
 
 def test_prometheus_scrapes_every_process_on_its_health_port(resolved):

@@ -1,5 +1,5 @@
 """The Grafana dashboards: each one loads, uses the provisioned datasource, and every
-panel's PromQL reads only series that exist (shared/metrics.py, prometheus-client's
+panel's PromQL reads only series that exist (shared/platform/metrics.py, prometheus-client's
 own, Prometheus' `up`, RabbitMQ's plugin); the business board names only entrypoints
 the services have. The generated files (dashboards, k8s/base) are up to date."""
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from shared import config
+from shared.platform import config
 from tests.ops.support import REPO, known_metric_names, promql_metric_names, run
 
 DASHBOARDS = sorted((REPO / "deploy" / "grafana" / "dashboards").glob("*.json"))
@@ -57,7 +57,7 @@ def test_every_panel_reads_series_that_exist(path):
 
 
 def test_business_board_names_real_entrypoints():
-    from shared.containers import service_class
+    from shared.platform.containers import service_class
 
     board = json.loads((REPO / "deploy/grafana/dashboards/business.json").read_text())
     checked = 0

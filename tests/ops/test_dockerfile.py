@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from shared import config
+from shared.platform import config
 from tests.ops.support import REPO, run
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -139,11 +139,11 @@ def fake_python(tmp_path):
 
 
 @pytest.mark.parametrize("argv, env_service, expected", [
-    (["organizations"], "", "python -m shared.runner organizations"),
-    ([], "cadres", "python -m shared.runner cadres"),
+    (["organizations"], "", "python -m shared.platform.runner organizations"),
+    ([], "cadres", "python -m shared.platform.runner cadres"),
     (["gateway"], "npe", "python -m services.gateway"),
-    ([], "migrate", "python -m shared.migrate"),
-    (["broker-setup"], "", "python -m shared.broker.definitions --apply http://rabbitmq:15672"
+    ([], "migrate", "python -m shared.platform.migrate"),
+    (["broker-setup"], "", "python -m shared.platform.broker.definitions --apply http://rabbitmq:15672"
      " --admin-user admin --admin-password-file /run/secrets/rabbitmq_admin_password"
      " --passwords-dir /run/secrets/broker"),
     (["echo", "jinwei", "health"], "", "jinwei health"),

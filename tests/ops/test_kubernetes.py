@@ -9,7 +9,7 @@ import copy
 import pytest
 import yaml
 
-from shared import config
+from shared.platform import config
 from tests.ops.support import KUBERNETES_VERSION, REPO, run, tool
 
 # Both come with kubernetes-validate (dev extras), not with the services.
@@ -181,9 +181,9 @@ def test_keda_scales_each_consumer_on_its_rpc_queue(built):
 
 def test_broker_accounts_are_the_ones_make_run_provisions(built):
     """User, Permission and TopicPermission objects carry exactly the least permissions
-    shared.broker.accounts gives each account (the same code provisions make run)."""
-    from shared.broker import topology
-    from shared.containers import service_class
+    shared.platform.broker.accounts gives each account (the same code provisions make run)."""
+    from shared.platform.broker import topology
+    from shared.platform.containers import service_class
 
     _, docs = built
     grants = topology.deployment_grants(config.DEFAULT_BROKER_ACCOUNT_PREFIX,

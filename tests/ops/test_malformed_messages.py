@@ -1,5 +1,5 @@
 """Malformed messages cannot stop a service. The organizations service runs as its own
-process (`python -m shared.runner organizations`, what supervisord and Kubernetes run);
+process (`python -m shared.platform.runner organizations`, what supervisord and Kubernetes run);
 an outside system's account sends each kind of malformed request 100 times, and
 evaluation's account each kind of malformed event, while correct calls go on. The
 process never exits (same pid throughout), its readiness stays 200, every request that
@@ -16,14 +16,14 @@ import zlib
 import amqp
 import pytest
 
-from shared import config
-from shared.broker.connections import broker_connection, dead_letter_count
 from shared.errors import ValidationError
-from shared.infra import integrators
-from shared.migrate import migrate
-from shared.rpc_client import RpcClient
+from shared.platform import config
+from shared.platform.broker.connections import broker_connection, dead_letter_count
+from shared.platform.migrate import migrate
+from shared.platform.rpc_client import RpcClient
 from tests.ops.support import ServiceProcess, http_get, samples
 from tests.support import XIHU, RawRpc, free_ports, rpc, sample_places, token
+from tools.launcher import integrators
 
 pytestmark = pytest.mark.timeout(240)
 

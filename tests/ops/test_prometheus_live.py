@@ -14,9 +14,9 @@ import kombu
 import pytest
 import yaml
 
-from shared import config
-from shared.broker.letters import dead_letter_queue
 from shared.errors import JinweiError
+from shared.platform import config
+from shared.platform.broker.letters import dead_letter_queue
 from tests.ops.support import REPO, http_get, tool
 from tests.support import SUICHANG, XIHU, free_ports, rpc, sample_places, services_running, token
 

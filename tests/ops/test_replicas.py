@@ -1,4 +1,4 @@
-"""Two replicas of a service on one machine (two `python -m shared.runner organizations`
+"""Two replicas of a service on one machine (two `python -m shared.platform.runner organizations`
 processes on one vhost and one database) compete for its queue `rpc-organizations`:
 both do work, and between them every call is answered once. Scaling out is adding
 replicas (compose --scale, KEDA, the HPA)."""
@@ -14,7 +14,7 @@ import kombu
 import psycopg2
 import pytest
 
-from shared.migrate import migrate
+from shared.platform.migrate import migrate
 from tests.ops.support import REPO, ServiceProcess, samples
 from tests.support import XIHU, free_ports, rpc, sample_places, token
 

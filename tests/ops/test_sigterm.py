@@ -1,4 +1,4 @@
-"""SIGTERM to a service under load (`python -m shared.runner organizations`, as every
+"""SIGTERM to a service under load (`python -m shared.platform.runner organizations`, as every
 deployment runs it): the calls in flight finish and are answered, the process exits
 well within its grace period, and nothing is lost — every call either succeeded or
 failed with a clear error, a retry with the same request id after a restart succeeds,
@@ -13,7 +13,7 @@ import psycopg2
 import pytest
 
 from shared.errors import ServiceUnavailable
-from shared.migrate import migrate
+from shared.platform.migrate import migrate
 from tests.ops.support import ServiceProcess
 from tests.support import XIHU, free_ports, rpc, sample_places, token
 

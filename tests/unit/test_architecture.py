@@ -1,15 +1,17 @@
-"""The boundaries docs/platform.md draws, checked on the source: a service never imports
-another service (they meet over RPC and events), and shared code never imports a
-service (it serves them all; a service is found by name at run time:
-shared.containers.service_class). Read from the import statements, so a boundary crossed
-anywhere — in a function, behind a condition — fails here."""
+"""The boundaries README.md ("Layout") draws, checked on the source: a service never
+imports another service (they meet over RPC and events); shared code never imports a
+service (a service is found by name at run time: shared.platform.containers.service_class);
+nothing at run time imports the tooling; and a service's domain imports no
+infrastructure, neither by name (read from the import statements, so an import in a
+function or behind a condition counts) nor through what it imports (imported with
+nameko, kombu, eventlet and psycopg2 blocked)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from shared import config
+from shared.platform import config
 
 ROOT = config.REPO_ROOT
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir()
@@ -63,3 +65,108 @@ def test_the_check_sees_a_crossing(tmp_path):
                      "from . import store\n")
     assert {"services.evaluation.domain", "services.organizations.store"} <= \
         imported_modules(probe, package="services.organizations")
+
+
+# -- the domain is pure -------------------------------------------------------------------
+# A service's domain modules are its modules that are not an edge: not the nameko
+# entrypoints (service.py, *_service.py), not the SQL (store.py, *_store.py), not its CLI.
+EDGES = ("service", "store", "cli", "__init__")
+INFRASTRUCTURE = ("nameko", "kombu", "amqp", "eventlet", "psycopg2", "psycogreen",
+                  "prometheus_client", "yoyo", "gunicorn", "werkzeug")
+# What the domain may lean on besides the standard library and its own service's domain:
+# the plain errors and events, the national codes (not the place copies, which are SQL)
+# and the public contract's schemas and enumerations.
+PURE_SHARED = ("shared.errors", "shared.domain", "shared.national.regions",
+               "shared.national.identity_number", "shared.national.credit_code",
+               "shared.contracts")
+
+
+def domain_modules() -> list[str]:
+    found = []
+    for service in SERVICES:
+        if service == "gateway":  # an edge through and through
+            continue
+        for path in sorted((ROOT / "services" / service).glob("*.py")):
+            if not path.stem.endswith(tuple(f"{e}" for e in EDGES)) and path.stem not in EDGES:
+                found.append(f"services.{service}.{path.stem}")
+    return found
+
+
+def _within(module: str, packages) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_every_service_has_a_domain():
+    modules = domain_modules()
+    for service in SERVICES:
+        if service != "gateway":
+            assert f"services.{service}.domain" in modules
+    assert "services.organizations.rectification" in modules
+
+
+def test_the_domain_imports_no_infrastructure_nor_an_edge():
+    """Static: a domain module names only the standard library, the pure shared parts and
+    its own service's domain modules."""
+    modules = domain_modules()
+    for module in modules:
+        service = module.split(".")[1]
+        own_domain = [m for m in modules if m.split(".")[1] == service]
+        path = ROOT / (module.replace(".", "/") + ".py")
+        bad = [m for m in imported_modules(path)
+               if _within(m, INFRASTRUCTURE) or _within(m, ("tools",))
+               or (_within(m, ("shared",)) and m not in ("shared", "shared.national")
+                   and not _within(m, PURE_SHARED))
+               or (_within(m, ("services",)) and m not in ("services", f"services.{service}")
+                   and not _within(m, own_domain))]
+        assert bad == [], f"{module} imports {bad}"
+
+
+def test_the_domain_imports_with_infrastructure_blocked():
+    """Dynamic: every domain module (and all it imports, transitively) imports in a Python
+    where nameko, kombu, eventlet and psycopg2 cannot be imported at all."""
+    import subprocess
+    import sys
+
+    modules = domain_modules() + list(PURE_SHARED[:-1]) + ["shared.contracts.organizations"]
+    probe = (
+        "import importlib, importlib.abc, sys\n"
+        f"BLOCKED = {INFRASTRUCTURE!r}\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ImportError(f'infrastructure imported: {name}')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "leaked = sorted(m for m in sys.modules if m.split('.')[0] in BLOCKED)\n"
+        "assert not leaked, leaked\n"
+        "print('pure', len(sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("pure")
+
+
+def test_the_blocker_catches_infrastructure():
+    """The probe above fails when a module does import infrastructure (else it could pass
+    by blocking nothing)."""
+    import subprocess
+    import sys
+
+    probe = ("import importlib.abc, sys\n"
+             "class Block(importlib.abc.MetaPathFinder):\n"
+             "    def find_spec(self, name, path, target=None):\n"
+             "        if name.split('.')[0] == 'psycopg2':\n"
+             "            raise ImportError(name)\n"
+             "sys.meta_path.insert(0, Block())\n"
+             "import shared.platform.db\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and "ImportError" in done.stderr
+
+
+def test_nothing_at_run_time_imports_the_tooling():
+    """tools/ (the launcher, the CLI) is outside the runtime: no service and no shared
+    module imports it, so an image or a pod needs none of it to serve."""
+    files = [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]
+    assert crossings(files, lambda m: m == "tools" or m.startswith("tools.")) == []

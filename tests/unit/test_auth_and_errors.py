@@ -6,8 +6,8 @@ import jwt
 import pytest
 from nameko.exceptions import RemoteError, deserialize, serialize
 
-from shared import auth
 from shared.errors import Conflict, Forbidden, Unauthenticated, ValidationError, outcome_of
+from shared.platform import auth
 
 SECRET = "x" * 48
 OLD_SECRET = "y" * 48

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from shared.broker import accounts, guard
-from shared.broker.accounts import Subscription
+from shared.platform.broker import accounts, guard
+from shared.platform.broker.accounts import Subscription
 
 
 def matches(pattern: str, name: str) -> bool:
@@ -52,8 +52,8 @@ def test_a_service_may_touch_its_own_queues_and_exchanges_only():
 
 def test_a_service_asks_its_owner_only_what_its_lookups_declare():
     """evaluation's OwnerLookup: requests to two organizations methods, nothing else."""
-    from shared.broker import topology
-    from shared.containers import service_class
+    from shared.platform.broker import topology
+    from shared.platform.containers import service_class
 
     grant = topology.grant_for_service("jinwei-", service_class("evaluation"))
     assert matches(grant.write, "nameko-rpc")
@@ -209,7 +209,7 @@ def test_only_the_context_a_caller_may_set_is_passed_on():
 
 
 def test_a_service_never_runs_on_an_account_not_its_own(tmp_path):
-    from shared import config
+    from shared.platform import config
 
     env = {"JINWEI_VAR_DIR": str(tmp_path),
            "AMQP_URI": "amqp://jinwei:operator@127.0.0.1:5672/jinwei",

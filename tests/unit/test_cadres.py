@@ -7,10 +7,11 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from services.cadres import domain
-from shared import identity_number, personal_data
 from shared.contracts import cadres as contract
-from shared.entrypoints import _fingerprint
 from shared.errors import Conflict, ValidationError
+from shared.national import identity_number
+from shared.platform import personal_data
+from shared.platform.entrypoints import _fingerprint
 
 # The standard's own example (GB 11643-1999, appendix): 11010519491231002X.
 STANDARD_EXAMPLE = "11010519491231002X"
@@ -262,7 +263,7 @@ def test_logging_never_lets_nameko_rpc_write_replies():
     calls another."""
     import logging
 
-    from shared import logs
+    from shared.platform import logs
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level, logging.getLogger("nameko.rpc").level

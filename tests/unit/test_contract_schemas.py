@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError as SchemaError
 
 from services.gateway import openapi, spreadsheet_routes
-from shared import contracts, regions
+from shared import contracts
 from shared.contracts import common
 from shared.contracts.common import (
     PERIOD,
@@ -34,6 +34,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.resources import Area, Money
 from shared.errors import ValidationError
+from shared.national import regions
 from tests import schemathesis_hooks as hooks
 
 
@@ -168,7 +169,7 @@ def test_a_cursor_only_holds_what_the_database_can():
 
 
 def test_a_workbook_for_every_import_kind():
-    from shared import spreadsheets
+    from services.gateway import spreadsheets
 
     for kind in spreadsheets.IMPORTS:
         assert spreadsheets.parse(kind, hooks._workbook())
@@ -302,7 +303,7 @@ def _enum_of(prop: dict):
 
 
 def test_a_coded_field_of_a_result_has_its_codes_as_an_enum():
-    from shared.contract_schemas import schema_name, vocabulary
+    from shared.contracts.json_schema import schema_name, vocabulary
 
     document = _document()
     schemas = document["components"]["schemas"]
@@ -339,7 +340,7 @@ def test_a_coded_field_of_a_result_has_its_codes_as_an_enum():
 
 
 def test_a_label_that_does_more_than_look_up_a_table_promises_no_enum():
-    from shared.contract_schemas import vocabulary
+    from shared.contracts.json_schema import vocabulary
     from shared.contracts.organizations import Place, Vacancy
 
     vacancy = Vacancy()

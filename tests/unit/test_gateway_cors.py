@@ -17,9 +17,10 @@ from werkzeug.test import Client
 from services.gateway import cors, docs_page, spreadsheet_routes
 from services.gateway.app import Gateway
 from services.gateway.limits import Limits
-from shared import auth, config, contracts
+from shared import contracts
 from shared.contracts.imports import MAX_ROWS
-from shared.rpc_client import RpcClient
+from shared.platform import auth, config
+from shared.platform.rpc_client import RpcClient
 
 SECRET = "cors-secret-" + "x" * 40
 TOKEN = auth.issue_token(SECRET, subject="t", department="d", place_code="330000000000",
@@ -33,7 +34,7 @@ MESSAGE_BYTES = 20_000
 
 class Stub:
     """The services, answered here; the request's message made and checked as
-    shared.rpc_client makes it (its size against JINWEI_MAX_MESSAGE_BYTES)."""
+    shared.platform.rpc_client makes it (its size against JINWEI_MAX_MESSAGE_BYTES)."""
 
     max_message_bytes = MESSAGE_BYTES
 

@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
+from services.gateway import spreadsheets
 from services.gateway.app import Gateway
-from shared import auth, config, spreadsheets
 from shared.errors import TooLarge, ValidationError
+from shared.platform import auth, config
 
 settings.register_profile("test", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.test import Client
 
 from services.gateway.app import Gateway
-from shared import auth, config
+from shared.platform import auth, config
 
 SECRET = "http-secret-" + "x" * 40
 TOKEN = auth.issue_token(SECRET, subject="t", department="d", place_code="330000000000",

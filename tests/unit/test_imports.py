@@ -1,12 +1,12 @@
-"""The import machinery's own logic (shared/imports.py), without a database."""
+"""The import machinery's own logic (shared/platform/imports.py), without a database."""
 
 import datetime as dt
 
 import pytest
 from greenlet import GreenletExit
 
-from shared import imports
 from shared.errors import Conflict, Forbidden, ValidationError
+from shared.platform import imports
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 

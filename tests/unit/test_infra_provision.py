@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.infra import provision
-from shared.infra.local import PostgresCluster, RabbitNode
-from shared.infra.state import State
-from shared.infra.system import InfraError, mask_url
+from tools.launcher import provision
+from tools.launcher.local import PostgresCluster, RabbitNode
+from tools.launcher.state import State
+from tools.launcher.system import InfraError, mask_url
 
 
 @pytest.mark.parametrize(

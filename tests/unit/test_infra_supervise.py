@@ -6,9 +6,9 @@ import pytest
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
-from shared import config
-from shared.infra import supervise
-from shared.infra.system import MAX_UNIX_SOCKET_PATH, InfraError
+from shared.platform import config
+from tools.launcher import supervise
+from tools.launcher.system import MAX_UNIX_SOCKET_PATH, InfraError
 
 
 def read_back(tmp_path, settings, environ, services=("organizations",)):
@@ -42,7 +42,7 @@ def test_each_service_is_a_restarting_program_with_its_configuration(tmp_path):
     programs = {group.name: group.process_configs[0] for group in options.process_group_configs}
     program, gateway = programs["organizations"], programs["gateway"]
     assert program.name == "organizations"
-    assert program.command == "/venv/bin/python -m shared.runner organizations"
+    assert program.command == "/venv/bin/python -m shared.platform.runner organizations"
     assert program.autorestart is RestartUnconditionally
     assert program.startretries >= 100_000 and program.startsecs <= 2
     assert program.stopsignal == 15 and program.stopasgroup and program.killasgroup

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from shared import logs
+from shared.platform import logs
 
 
 def record(msg, exc_info=None):

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from services.npe import domain
-from shared import credit_code
 from shared.contracts.npe import COVERAGE
 from shared.errors import Conflict, ValidationError
+from shared.national import credit_code
 
 RULES = domain.Rules()
 

@@ -7,7 +7,10 @@ import re
 
 import pytest
 
-from shared import asyncapi, config, contracts
+from shared import contracts
+from shared.contracts import asyncapi
+from shared.contracts import document as contract_document
+from shared.platform import config
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +75,9 @@ def test_the_asyncapi_document_names_the_real_vhost(document):
 
 
 def test_every_type_the_contract_document_uses_is_defined():
-    from shared import contract_doc
 
-    text = contract_doc.render().split("## State machines", 1)[0] + "## Shapes" \
-        + contract_doc.render().split("## Shapes", 1)[1]
+    text = contract_document.render().split("## State machines", 1)[0] + "## Shapes" \
+        + contract_document.render().split("## Shapes", 1)[1]
     types_section = text.split("## Types", 1)[1].split("\n## ", 1)[0]
     defined = set(re.findall(r"^\| `([A-Za-z]+)` \|", types_section, re.M))
     shapes = set(re.findall(r"^### `(\w+)`", text.split("## Shapes", 1)[1], re.M))
@@ -95,7 +97,6 @@ def test_every_parameter_states_its_bounds():
     (docs/contract.md prints the same words)."""
     from marshmallow import fields, validate
 
-    from shared.contract_doc import limits
     from shared.contracts.common import (
         NOT_BLANK,
         CreditCode,
@@ -105,6 +106,7 @@ def test_every_parameter_states_its_bounds():
         Pattern,
         PlaceCode,
     )
+    from shared.contracts.document import limits
 
     contracts.load_all()
     unbounded = []
@@ -155,8 +157,8 @@ def test_a_place_parameter_is_named_place_code():
 
 def test_the_401_says_how_to_send_a_token_over_rpc_and_over_http():
     from services.gateway.http import problem_of
-    from shared.auth import TokenVerifier
     from shared.errors import Unauthenticated
+    from shared.platform.auth import TokenVerifier
 
     with pytest.raises(Unauthenticated) as refused:
         TokenVerifier(("secret",)).verify(None)
@@ -281,7 +283,7 @@ def test_the_reserve_and_deed_tables_are_what_the_domains_check():
 
 
 def test_the_import_job_table_is_the_machinerys():
-    from shared import imports
+    from shared.platform import imports
 
     machine = _machine("imports", "import job")
     assert machine.targets(None, "start_import") == {"running"}

@@ -1,4 +1,4 @@
-"""Place codes (shared/regions.py), the national loader and the shipped sample place file."""
+"""Place codes (shared/national/regions.py), the national loader and the shipped sample place file."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import regions
-from shared.regions import PlaceRow, RegionCodeError
+from shared.national import regions
+from shared.national.regions import PlaceRow, RegionCodeError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "deploy" / "sample" / "places-zhejiang.csv"

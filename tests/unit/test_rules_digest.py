@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from shared import config
+from shared.platform import config
 
 ROOT = config.REPO_ROOT
 DIGEST = ROOT / "docs" / "domain.md"

@@ -1,4 +1,4 @@
-"""shared.spreadsheets: import files with the Chinese headings staff use (parse, template,
+"""services.gateway.spreadsheets: import files with the Chinese headings staff use (parse, template,
 write_rows) and report exports, as pure functions on bytes."""
 
 import datetime as dt
@@ -10,13 +10,15 @@ import openpyxl
 import pytest
 from marshmallow import fields as mf
 
-from shared import contracts, credit_code, identity_number, spreadsheets
+from services.gateway import spreadsheets
+from services.gateway.spreadsheets import cells, reader
+from shared import contracts
 from shared.contracts.cadres import EDUCATION
 from shared.contracts.common import Enum
 from shared.contracts.organizations import KINDS as ORG_KINDS
 from shared.contracts.organizations import SECTORS
 from shared.errors import ValidationError
-from shared.spreadsheets import cells, reader
+from shared.national import credit_code, identity_number
 
 VILLAGE = "331123100201"
 CREDIT_CODE = credit_code.with_check_character("91331123MA2AB1234")
