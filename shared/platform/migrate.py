@@ -26,7 +26,7 @@ from shared.platform import config
 
 log = logging.getLogger(__name__)
 
-PLATFORM_MIGRATIONS = config.REPO_ROOT / "shared" / "migrations"
+PLATFORM_MIGRATIONS = config.REPO_ROOT / "shared" / "platform" / "migrations"
 
 
 def migration_sources(service: str) -> list[Path]:
