@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import tools.launcher.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test unit clean lint bench bench-services bench-tls bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz
+.PHONY: help venv run stop status logs infra migrate test unit clean lint typecheck bench bench-services bench-tls bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -75,6 +75,9 @@ fuzz: $(STAMP) ## the gateway's request handling and the spreadsheet reader, 20 
 
 clean: ## make stop, then delete the private instances' data, the logs and supervisor files under var/
 	@if $(HAVE_TOOLS); then $(INFRA) clean; else $(NO_TOOLS); fi
+
+typecheck: $(STAMP) ## mypy: annotated code everywhere, the platform and every domain whole ([tool.mypy])
+	$(VENV)/bin/mypy
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check shared services tools tests bench deploy/generate.py deploy/docker
