@@ -118,9 +118,10 @@ ops-tools: ## docker-compose, prometheus/promtool (apt) and kubernetes-validate,
 ops-generate: $(STAMP) ## regenerate k8s/base and the Grafana dashboards (deploy/generate.py)
 	@$(PY) deploy/generate.py
 
-contract: $(STAMP) ## regenerate docs/contract.md and docs/asyncapi.json from shared/contracts
+contract: $(STAMP) ## regenerate docs/contract.md, docs/asyncapi.json and shared/contracts/typed/ from shared/contracts
 	@$(PY) -m shared.contracts.document
 	@$(PY) -m shared.contracts.asyncapi
+	@$(PY) -m shared.contracts.typed_params
 
 bench: bench-services bench-tls bench-province ## every benchmark (~60 min); figures and method in bench/RESULTS.md
 

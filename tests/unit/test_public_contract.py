@@ -291,3 +291,26 @@ def test_the_import_job_table_is_the_machinerys():
     long_ago = imports.dt.datetime(2000, 1, 1, tzinfo=imports.dt.timezone.utc)
     assert imports.effective_status("running", long_ago, long_ago + imports.STALE_AFTER * 2) \
         == "interrupted"
+
+
+def test_the_typed_parameters_are_current():
+    """shared/contracts/typed/ is what the schemas say (the entrypoints' `params` types)."""
+    from shared.contracts import typed_params
+
+    for name, source in typed_params.render_all().items():
+        path = typed_params.OUT_DIR / name
+        assert path.exists() and path.read_text(encoding="utf-8") == source, \
+            f"shared/contracts/typed/{name} is stale: make contract"
+
+
+def test_a_typed_parameter_set_follows_its_schema():
+    """Required where the schema always yields the key; nested schemas typed too; the
+    deprecated old name and a command's request_id left out."""
+    from shared.contracts.typed import organizations, resources
+
+    disburse = resources.DisburseParams
+    assert disburse.__required_keys__ == {"allocation_id", "amount", "paid_on", "document"}
+    assert "request_id" not in disburse.__annotations__
+    place_path = organizations.PlacePathParams
+    assert "code" not in place_path.__annotations__  # the old name of place_code
+    assert "place_code" in place_path.__annotations__
