@@ -170,3 +170,17 @@ def test_nothing_at_run_time_imports_the_tooling():
     module imports it, so an image or a pod needs none of it to serve."""
     files = [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]
     assert crossings(files, lambda m: m == "tools" or m.startswith("tools.")) == []
+
+
+def test_the_pure_shared_parts_import_no_runtime():
+    """The contract's schemas, the national codes and shared.domain are what every domain
+    leans on: none of them may import the platform or infrastructure. (The generators in
+    shared/contracts read the platform's role table and vhost; shared.national.places is
+    the place copy's SQL.)"""
+    generators = {"document.py", "asyncapi.py", "typed_params.py"}
+    files = [p for p in (ROOT / "shared" / "contracts").rglob("*.py") if p.name not in generators]
+    files += [p for p in (ROOT / "shared" / "national").glob("*.py") if p.name != "places.py"]
+    files += [*(ROOT / "shared" / "domain").glob("*.py"), ROOT / "shared" / "errors.py"]
+    assert len(files) > 15
+    assert crossings(files, lambda m: _within(m, INFRASTRUCTURE) or _within(
+        m, ("shared.platform", "services", "tools"))) == []
