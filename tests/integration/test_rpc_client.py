@@ -45,7 +45,8 @@ def test_timeouts_are_bounded_and_leave_the_thread_usable(probe):
             started = time.monotonic()
             with pytest.raises(ServiceUnavailable):
                 client.call("nowhere", "anything", {})
-            assert time.monotonic() - started < 1.5
+            waited = time.monotonic() - started  # bounded by the 0.5 s timeout, not hung
+            assert waited < 3, f"a 0.5 s timeout took {waited:.1f} s"
         with pytest.raises(ServiceUnavailable):
             client.call("rpcprobe", "slow", {"seconds": 1.0})  # answers after the timeout
         assert client.call("rpcprobe", "slow", {"seconds": 0}) == 0  # same thread, works
