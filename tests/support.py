@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import socket
 import time
@@ -251,16 +252,27 @@ def publish_event(settings: config.Settings, body, *, source: str | None = None,
             user_id=config.amqp_user(uri))
 
 
-def eventually(check, timeout: float = 10, interval: float = 0.05):
-    """Poll `check()` until it returns a truthy value; its last value, or AssertionError."""
+def eventually(check, timeout: float = 30, interval: float = 0.05, what: str = ""):
+    """Poll `check()` until it returns a truthy value: that value, or AssertionError
+    saying what was waited for (`what`, else the check's source line) and its last value.
+    The bound is generous (30 s): it is there to end a test that would hang, not to
+    measure the machine's speed, which on a loaded CI machine varies tenfold."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s: {check}")
+            raise AssertionError(f"not true within {timeout} s: {what or _source(check)}"
+                                 f" (last: {value!r})")
         time.sleep(interval)
+
+
+def _source(check) -> str:
+    try:
+        return inspect.getsource(check).strip()
+    except (OSError, TypeError):
+        return repr(check)
 
 
 def port_answers(port: int, host: str = "127.0.0.1") -> bool:

@@ -234,8 +234,12 @@ def test_a_forged_event_is_dead_lettered_with_the_reason_and_changes_nothing(
                   routing_key="evt-evaluation-grade_assigned--organizations.on_grade_assigned",
                   as_account="npe")
 
-    letters = eventually(lambda: [letter for letter in dead_letters.list_dead_letters(
-        stack.settings, "organizations") if letter.reason == "unverified_publisher"] or None)
+    def refused_letters():
+        return [letter for letter in dead_letters.list_dead_letters(
+            stack.settings, "organizations") if letter.reason == "unverified_publisher"]
+
+    letters = eventually(lambda: len(refused_letters()) >= 3 and refused_letters(),
+                         what="the three forged events dead-lettered")
     assert len(letters) == 3
     assert all("only " + stack.settings.broker_account("evaluation") in letter.error
                for letter in letters)
