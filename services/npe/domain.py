@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 
+from shared.domain.events import Event
 from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
+from shared.national import regions
 
 FOUR = Decimal("0.0001")
 ORGANIZATIONAL = ("own", "joint", "regional", "industry")
@@ -51,6 +54,38 @@ class Rules:
 COVERAGE_ORDER = list(ORGANIZATIONAL)
 # Establishments that cover their enterprises: not refused by the registry, not dissolved.
 COVERING = ("pending", "registered")
+
+
+def require_known_place(code: str, known: Collection[str]) -> None:
+    """A place npe was told of (`known`: the place names the owner lookup found)."""
+    if code not in known:
+        raise ValidationError("unknown place", {"place_code": [
+            f"no place {code} known to npe (places arrive from the organizations service)"]})
+
+
+def check_registrations(rows: list[dict], known_places: Collection[str]) -> None:
+    """Enterprises registered together: each in a known place, no credit code twice."""
+    for row in rows:
+        require_known_place(row["place_code"], known_places)
+    codes = [row["credit_code"] for row in rows]
+    if len(set(codes)) != len(codes):
+        raise ValidationError("a credit code twice (统一社会信用代码重复)",
+                              {"credit_code": ["appears twice"]})
+
+
+def check_import(rows: list[dict], known_places: Collection[str]) -> None:
+    """An import's rows, all judged before any is refused: each row's first problem (its
+    code already in an earlier row, its place unknown), by its index."""
+    errors: dict[int, dict[str, list[str]]] = {}
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        if row["credit_code"] in seen:
+            errors[index] = {"credit_code": ["appears twice in this batch"]}
+        elif row["place_code"] not in known_places:
+            errors[index] = {"place_code": [f"no place {row['place_code']} known to npe"]}
+        seen.add(row["credit_code"])
+    if errors:
+        raise ValidationError("some enterprises cannot be imported", {"enterprises": errors})
 
 
 def due_own(enterprise: dict, rules: Rules) -> bool:
@@ -119,16 +154,68 @@ def check_members(kind: str, enterprises: list[dict], errors: dict | None = None
                            "leave it first (leave_organization)", {"credit_codes": taken})
 
 
+def check_within_place(enterprises: list[dict], place_code: str) -> None:
+    """An organization covers enterprises of its own place (its subtree)."""
+    for enterprise in enterprises:
+        if not regions.in_subtree(enterprise["place_code"], place_code):
+            raise ValidationError("the enterprises lie outside the organization's place", {
+                "credit_codes": [f"{enterprise['credit_code']} is in {enterprise['place_code']}"]})
+
+
+def check_joining(establishment: dict, enterprise: dict, rules: Rules) -> None:
+    """Who joins an organization set up already: not an own one (one enterprise's), one
+    that covers, in its place, as the members of a new one would be."""
+    if establishment["kind"] == "own":
+        raise ValidationError("an own organization is one enterprise's",
+                              {"establishment_id": ["own organizations take no others"]})
+    if establishment["status"] not in COVERING:
+        raise ValidationError("that organization covers no one", {
+            "establishment_id": [f"it is {establishment['status']}"]})
+    place, own_place = enterprise["place_code"], establishment["place_code"]
+    if not regions.in_subtree(place, own_place):
+        raise ValidationError("the enterprise lies outside the organization's place", {
+            "credit_code": [f"{place} is outside {own_place}"]})
+    check_members(establishment["kind"], [enterprise])
+    if establishment["kind"] == "joint":
+        check_joint_size(len(establishment["credit_codes"]) + 1, rules)
+
+
 def unit_names(enterprises: list[dict]) -> list[str]:
     """The units a joint branch lists in the registry: unique even when names repeat."""
     return [f"{e['name']}（{e['credit_code']}）" for e in enterprises]
+
+
+# The registry knows an organization npe asked for by this reference: npe:<establishment id>.
+def external_ref(establishment_id: int) -> str:
+    return f"npe:{establishment_id}"
+
+
+def establishment_of(reference: str | None) -> int | None:
+    """The establishment id in an npe reference ("npe:42"), or None (not ours)."""
+    prefix, _, number = (reference or "").partition(":")
+    return int(number) if prefix == "npe" and number.isdigit() else None
+
+
+def organization_established(establishment_id: int, establishment: dict,
+                             enterprises: list[dict]) -> Event:
+    """What the registry is asked to register (enterprise_org_established): the
+    organization as set up (`establishment`: the stored values, with the registry's
+    org_kind), the smallest committee its rules want, a joint branch's units."""
+    org_kind, full_members = establishment["org_kind"], establishment["full_members"]
+    return Event("enterprise_org_established", {
+        "establishment_id": establishment_id, "external_ref": external_ref(establishment_id),
+        "kind": org_kind, "name": establishment["name"],
+        "place_code": establishment["place_code"], "full_members": full_members,
+        "committee_size": committee_size(org_kind, full_members),
+        "units": unit_names(enterprises) if establishment["kind"] == "joint" else [],
+        "founded_on": establishment["founded_on"]})
 
 
 def rates(row: dict) -> dict:
     """§6's rates over operating enterprises (None when there are none)."""
     operating = row["operating"]
 
-    def rate(part: int):
+    def rate(part: int) -> Decimal | None:
         return share(part, operating)
 
     organizational = sum(row[kind] for kind in ORGANIZATIONAL)
@@ -149,7 +236,14 @@ def check_double_strong_step(current: str, new: str) -> None:
                        " (申报、培育、认定须依次进行)", {"status": current})
 
 
-def standardization(items: dict[str, dict], rules: Rules) -> tuple[list[dict], Decimal]:
+def check_standard_item(item: str, rules: Rules) -> None:
+    if item not in rules.standard_items:
+        raise ValidationError("not an item of the checklist", {
+            "item": [f"one of {', '.join(rules.standard_items)}"]})
+
+
+def standardization(items: dict[str, dict],
+                    rules: Rules) -> tuple[list[dict], Decimal | None]:
     """The checklist in the configured order, and the share of items met."""
     listed = [{"item": item, "label": label, "met": bool(items.get(item, {}).get("met")),
                "checked_on": items.get(item, {}).get("checked_on")}
@@ -158,9 +252,22 @@ def standardization(items: dict[str, dict], rules: Rules) -> tuple[list[dict], D
     return listed, share(met, len(listed))
 
 
-def attendance_rate(attended: int, held: int):
+def check_session(training: dict, session: int) -> None:
+    """Attendance is taken at one of the class's sessions."""
+    if session > training["sessions"]:
+        raise ValidationError("no such session", {
+            "session": [f"the class has {training['sessions']} sessions"]})
+
+
+def attendance_rate(attended: int, held: int) -> Decimal | None:
     return share(attended, held)
 
+
+def check_contact(enterprise: dict) -> None:
+    """Key contact (重点联系) and direct guidance (直接指导) are for dual-managed enterprises."""
+    if not enterprise["dual_managed"]:
+        raise ValidationError("key contact and direct guidance are for dual-managed enterprises",
+                              {"credit_code": ["not a dual-managed (双管) enterprise"]})
 
 
 # What holds a record on the ledger, and how the place that holds it ends each (§6): an

@@ -12,13 +12,12 @@ import datetime as dt
 from services.npe import domain, store
 from shared.contracts import npe as contract
 from shared.contracts.common import encode_cursor
-from shared.domain.events import Event
-from shared.errors import ValidationError
-from shared.national import places, regions
+from shared.national import places
 from shared.national.places import PlaceDirectory
 from shared.platform import entrypoints
 from shared.platform.auth import CallerIdentity
 from shared.platform.db import Database
+from shared.platform.entrypoints import Call
 from shared.platform.events import handles
 from shared.platform.imports import Importer, ImportJobs, import_operations
 from shared.platform.monitoring import Monitoring
@@ -53,14 +52,14 @@ class NpeService(PlaceDirectory):
     # there is the store's own NotFound, word for word the answer for a code registered
     # nowhere (whether it exists elsewhere is not the caller's to learn); more than one is
     # a clash only a superior of both places sees, a Conflict naming them.
-    def _visible(self, call, credit_codes, *, lock: bool = False) -> dict[str, list[dict]]:
+    def _visible(self, call: Call, credit_codes, *, lock: bool = False) -> dict[str, list[dict]]:
         found: dict[str, list[dict]] = {}
         for row in store.visible(call.tx, credit_codes, call.principal.place_code, lock=lock):
             if call.principal.covers(row["place_code"]):
                 found.setdefault(row["credit_code"], []).append(row)
         return found
 
-    def _enterprise(self, call, credit_code: str, *, lock: bool = False,
+    def _enterprise(self, call: Call, credit_code: str, *, lock: bool = False,
                     enterprise_id: int | None = None) -> dict:
         """The record the code names for the caller (`enterprise_id`: which one of a
         clash, from credit_code_clashes)."""
@@ -73,7 +72,8 @@ class NpeService(PlaceDirectory):
             raise store.credit_code_clash({credit_code: records})
         return records[0]
 
-    def _enterprises(self, call, credit_codes: list[str], *, lock: bool = False) -> list[dict]:
+    def _enterprises(self, call: Call, credit_codes: list[str], *,
+                     lock: bool = False) -> list[dict]:
         """The record each code names; codes with none in the jurisdiction are named among
         the missing ones, exactly as codes registered nowhere are."""
         found = self._visible(call, credit_codes, lock=lock)
@@ -85,26 +85,25 @@ class NpeService(PlaceDirectory):
             raise store.credit_code_clash(clashing, batch=True)
         return [rows[0] for _, rows in sorted(found.items())]
 
-    def _establishment(self, call, establishment_id: int, *, lock: bool = False) -> dict:
+    def _establishment(self, call: Call, establishment_id: int, *, lock: bool = False) -> dict:
         establishment = store.get_establishment(call.tx, establishment_id, lock=lock)
         call.principal.require_visible(establishment["place_code"],
                                        store.establishment_absent(establishment_id))
         return establishment
 
-    def _place_known(self, call, code: str, field: str = "place_code") -> None:
-        if code not in self.owner.place_names(call, [code]):
-            raise _unknown_place(code, field)
+    def _place_known(self, call: Call, code: str) -> None:
+        domain.require_known_place(code, self.owner.place_names(call, [code]))
 
     @operation
-    def register_enterprise(self, call, params):
+    def register_enterprise(self, call: Call, params):
         enterprise_id = self._register_enterprise(call, params)
         return self._view(store.enterprise(call.tx, enterprise_id))
 
-    def _register_enterprise(self, call, params) -> int:
+    def _register_enterprise(self, call: Call, params) -> int:
         """register_enterprise's whole path (an import row's, when rows come one by one)."""
         return self._register_enterprises(call, [params])[0]
 
-    def _register_enterprises(self, call, rows: list[dict]) -> list[int]:
+    def _register_enterprises(self, call: Call, rows: list[dict]) -> list[int]:
         """Register these (an import's chunk: all or an error). A code is unique among the
         records the caller sees: one registered only outside its jurisdiction is
         registered again, in the caller's place, exactly as a code registered nowhere
@@ -112,13 +111,8 @@ class NpeService(PlaceDirectory):
         for row in rows:
             call.principal.require_place(row["place_code"])
         known = self.owner.place_names(call, {row["place_code"] for row in rows})
-        for row in rows:
-            if row["place_code"] not in known:
-                raise _unknown_place(row["place_code"])
+        domain.check_registrations(rows, known)
         codes = [row["credit_code"] for row in rows]
-        if len(set(codes)) != len(codes):
-            raise ValidationError("a credit code twice (统一社会信用代码重复)",
-                                  {"credit_code": ["appears twice"]})
         store.lock_credit_codes(call.tx, codes)
         created = store.insert_enterprises(call.tx, rows, call.principal.place_code)
         if len(created) < len(rows):
@@ -135,23 +129,18 @@ class NpeService(PlaceDirectory):
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation
-    def import_enterprises(self, call, params):
-        rows, errors, seen = params["enterprises"], {}, set()
+    def import_enterprises(self, call: Call, params):
+        rows = params["enterprises"]
         known = self.owner.place_names(call, {row["place_code"] for row in rows})
-        for index, row in enumerate(rows):
+        for row in rows:
             call.principal.require_place(row["place_code"])
-            if row["credit_code"] in seen:
-                errors[index] = {"credit_code": ["appears twice in this batch"]}
-            elif row["place_code"] not in known:
-                errors[index] = {"place_code": [f"no place {row['place_code']} known to npe"]}
-            seen.add(row["credit_code"])
-        if errors:
-            raise ValidationError("some enterprises cannot be imported", {"enterprises": errors})
+        domain.check_import(rows, known)
+        codes = {row["credit_code"] for row in rows}
         # Each code is resolved among the records the caller sees, as the single calls do:
         # one there is updated (moved, too, within the jurisdiction); none there is a new
         # record, whether or not another place has one.
-        store.lock_credit_codes(call.tx, seen)
-        current = self._visible(call, seen, lock=True)
+        store.lock_credit_codes(call.tx, codes)
+        current = self._visible(call, codes, lock=True)
         clashing = {code: found for code, found in current.items() if len(found) > 1}
         if clashing:
             raise store.credit_code_clash(clashing, batch=True)
@@ -167,7 +156,7 @@ class NpeService(PlaceDirectory):
         return {"created": len(created), "updated": len(known_ids)}
 
     @operation
-    def update_enterprise(self, call, params):
+    def update_enterprise(self, call: Call, params):
         current = self._enterprise(call, params["credit_code"], lock=True)
         if "place_code" in params:
             call.principal.require_place(params["place_code"])
@@ -184,7 +173,7 @@ class NpeService(PlaceDirectory):
         return self._view(store.enterprise(call.tx, current["id"]))
 
     @operation
-    def get_enterprise(self, call, params):
+    def get_enterprise(self, call: Call, params):
         """The record the code names for the caller; with none on the ledger there, its
         last withdrawn one (a withdrawn record stays readable, with why it was withdrawn)."""
         code, wanted = params["credit_code"], params["enterprise_id"]
@@ -200,7 +189,7 @@ class NpeService(PlaceDirectory):
         return self._view(records[0])  # on the ledger first, else the last withdrawn
 
     @operation
-    def list_enterprises(self, call, params):
+    def list_enterprises(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         rows, cursor = store.page(call.tx, params["place_code"], coverage=params["coverage"],
                                   industry=params["industry"],
@@ -209,7 +198,7 @@ class NpeService(PlaceDirectory):
         return {"items": [self._view(row) for row in rows], "next_cursor": _cursor(cursor)}
 
     @operation
-    def withdraw_enterprise(self, call, params):
+    def withdraw_enterprise(self, call: Call, params):
         """The place that holds a wrong record (one of a clash) takes it off the ledger;
         its history stays. Refused while anything active hangs on it."""
         code = params["credit_code"]
@@ -225,7 +214,7 @@ class NpeService(PlaceDirectory):
         return self._view(store.enterprise(call.tx, enterprise["id"]))
 
     @operation
-    def credit_code_clashes(self, call, params):
+    def credit_code_clashes(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         after = params["after"][0] if params["after"] is not None else None
         groups, last = store.clashes(call.tx, params["place_code"], limit=params["limit"],
@@ -235,57 +224,38 @@ class NpeService(PlaceDirectory):
 
     # -- coverage -------------------------------------------------------------------
     @operation
-    def establish_organization(self, call, params):
+    def establish_organization(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         codes = sorted(set(params["credit_codes"]))
         members = self._enterprises(call, codes, lock=True)
-        for enterprise in members:
-            if not regions.in_subtree(enterprise["place_code"], params["place_code"]):
-                raise ValidationError("the enterprises lie outside the organization's place", {
-                    "credit_codes": [f"{enterprise['credit_code']} is in {enterprise['place_code']}"]})
+        domain.check_within_place(members, params["place_code"])
         org_kind = domain.registry_kind(params["kind"], params["org_kind"])
         domain.check_establishment(params["kind"], org_kind, members, params["full_members"],
                                    self.rules)
-        establishment_id = store.insert_establishment(call.tx, {**params, "org_kind": org_kind})
+        establishment = {**params, "org_kind": org_kind}
+        establishment_id = store.insert_establishment(call.tx, establishment)
         ids = [enterprise["id"] for enterprise in members]
         store.add_members(call.tx, establishment_id, ids)
         store.refresh_coverage(call.tx, ids)
-        call.tx.emit(Event("enterprise_org_established", {
-            "establishment_id": establishment_id, "external_ref": f"npe:{establishment_id}",
-            "kind": org_kind, "name": params["name"], "place_code": params["place_code"],
-            "full_members": params["full_members"],
-            "committee_size": domain.committee_size(org_kind, params["full_members"]),
-            "units": domain.unit_names(members) if params["kind"] == "joint" else [],
-            "founded_on": params["founded_on"]}))
+        call.tx.emit(domain.organization_established(establishment_id, establishment, members))
         call.tx.audit("establishment", establishment_id, {"established": {
             "kind": params["kind"], "name": params["name"], "credit_codes": codes}})
         return store.get_establishment(call.tx, establishment_id)
 
     @operation
-    def join_organization(self, call, params):
+    def join_organization(self, call: Call, params):
         # Both records seen before anything is said of either.
         establishment = self._establishment(call, params["establishment_id"], lock=True)
         enterprise = self._enterprise(call, params["credit_code"], lock=True)
-        if establishment["kind"] == "own":
-            raise ValidationError("an own organization is one enterprise's",
-                                  {"establishment_id": ["own organizations take no others"]})
-        if establishment["status"] not in domain.COVERING:
-            raise ValidationError("that organization covers no one", {
-                "establishment_id": [f"it is {establishment['status']}"]})
-        if not regions.in_subtree(enterprise["place_code"], establishment["place_code"]):
-            raise ValidationError("the enterprise lies outside the organization's place", {
-                "credit_code": [f"{enterprise['place_code']} is outside {establishment['place_code']}"]})
-        domain.check_members(establishment["kind"], [enterprise])
-        if establishment["kind"] == "joint":
-            domain.check_joint_size(len(establishment["credit_codes"]) + 1, self.rules)
+        domain.check_joining(establishment, enterprise, self.rules)
         store.add_members(call.tx, establishment["id"], [enterprise["id"]])
         store.refresh_coverage(call.tx, [enterprise["id"]])
         call.tx.audit("establishment", establishment["id"], {"joined": enterprise["credit_code"]})
         return store.get_establishment(call.tx, establishment["id"])
 
     @operation
-    def leave_organization(self, call, params):
+    def leave_organization(self, call: Call, params):
         establishment = self._establishment(call, params["establishment_id"], lock=True)
         enterprise = self._enterprise(call, params["credit_code"], lock=True)
         store.remove_member(call.tx, establishment["id"], enterprise)
@@ -294,11 +264,11 @@ class NpeService(PlaceDirectory):
         return store.get_establishment(call.tx, establishment["id"])
 
     @operation
-    def get_establishment(self, call, params):
+    def get_establishment(self, call: Call, params):
         return self._establishment(call, params["establishment_id"])
 
     @operation
-    def assign_work_coverage(self, call, params):
+    def assign_work_coverage(self, call: Call, params):
         enterprise = self._enterprise(call, params["credit_code"], lock=True)
         assignment = store.insert_assignment(call.tx, enterprise, params)
         store.refresh_coverage(call.tx, [enterprise["id"]])
@@ -308,7 +278,7 @@ class NpeService(PlaceDirectory):
         return assignment
 
     @operation
-    def end_work_coverage(self, call, params):
+    def end_work_coverage(self, call: Call, params):
         assignment = store.assignment(call.tx, params["assignment_id"])
         # Its enterprise's place is the assignment's: outside, the assignment is not found
         # (not its enterprise, whose code the caller did not give).
@@ -317,11 +287,12 @@ class NpeService(PlaceDirectory):
         store.enterprise(call.tx, assignment["enterprise_id"], lock=True)
         ended = store.end_assignment(call.tx, assignment["id"], params["ended_on"])
         store.refresh_coverage(call.tx, [assignment["enterprise_id"]])
-        call.tx.audit("enterprise", assignment["credit_code"], {"work_coverage_ended": assignment["id"]})
+        call.tx.audit("enterprise", assignment["credit_code"],
+                      {"work_coverage_ended": assignment["id"]})
         return ended
 
     @operation
-    def coverage_report(self, call, params):
+    def coverage_report(self, call: Call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         minimum = self.rules.own_min_members
@@ -350,7 +321,7 @@ class NpeService(PlaceDirectory):
                 "by_child_place": [row(by_child[code]) for code in sorted(by_child)],
                 "uncovered": uncovered, "due_own": due, "duplicate_credit_codes": duplicates}
 
-    def _named(self, call, params, which):
+    def _named(self, call: Call, params, which):
         call.principal.require_place(params["place_code"])
         rows, cursor = store.named(call.tx, params["place_code"], which,
                                    self.rules.own_min_members, limit=params["limit"],
@@ -358,25 +329,23 @@ class NpeService(PlaceDirectory):
         return {"items": rows, "next_cursor": _cursor(cursor)}
 
     @operation
-    def uncovered_enterprises(self, call, params):
+    def uncovered_enterprises(self, call: Call, params):
         return self._named(call, params, "uncovered")
 
     @operation
-    def due_own_organization(self, call, params):
+    def due_own_organization(self, call: Call, params):
         return self._named(call, params, "due_own")
 
     # -- standardization ----------------------------------------------------------------
-    def _standardization(self, call, establishment_id: int) -> dict:
+    def _standardization(self, call: Call, establishment_id: int) -> dict:
         items, completion = domain.standardization(
             store.standard_checks(call.tx, establishment_id), self.rules)
         return {"establishment_id": establishment_id, "items": items, "completion": completion}
 
     @operation
-    def record_standard(self, call, params):
+    def record_standard(self, call: Call, params):
         self._establishment(call, params["establishment_id"])
-        if params["item"] not in self.rules.standard_items:
-            raise ValidationError("not an item of the checklist", {
-                "item": [f"one of {', '.join(self.rules.standard_items)}"]})
+        domain.check_standard_item(params["item"], self.rules)
         store.save_standard(call.tx, params["establishment_id"], params["item"], params["met"],
                             params["checked_on"])
         call.tx.audit("establishment", params["establishment_id"], {
@@ -384,13 +353,13 @@ class NpeService(PlaceDirectory):
         return self._standardization(call, params["establishment_id"])
 
     @operation
-    def standardization(self, call, params):
+    def standardization(self, call: Call, params):
         self._establishment(call, params["establishment_id"])
         return self._standardization(call, params["establishment_id"])
 
     # -- the advanced end: double strong, dual-managed contacts ---------------------------------
     @operation
-    def apply_double_strong(self, call, params):
+    def apply_double_strong(self, call: Call, params):
         enterprise = self._enterprise(call, params["credit_code"])
         application_id = store.insert_application(call.tx, enterprise, params["year"])
         store.record_step(call.tx, application_id, "applied", params["applied_on"], None)
@@ -398,7 +367,7 @@ class NpeService(PlaceDirectory):
         return store.application(call.tx, application_id)
 
     @operation
-    def advance_double_strong(self, call, params):
+    def advance_double_strong(self, call: Call, params):
         application = store.application(call.tx, params["application_id"], lock=True)
         call.principal.require_visible(application["place_code"],
                                        store.application_absent(params["application_id"]))
@@ -409,38 +378,36 @@ class NpeService(PlaceDirectory):
         return store.application(call.tx, application["id"])
 
     @operation
-    def double_strong(self, call, params):
+    def double_strong(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         return {"items": [store.application(call.tx, application_id) for application_id in
                           store.applications(call.tx, params["place_code"], params["year"],
                                              params["status"])]}
 
     @operation
-    def record_contact(self, call, params):
+    def record_contact(self, call: Call, params):
         enterprise = self._enterprise(call, params["credit_code"])
-        if not enterprise["dual_managed"]:
-            raise ValidationError("key contact and direct guidance are for dual-managed enterprises",
-                                  {"credit_code": ["not a dual-managed (双管) enterprise"]})
+        domain.check_contact(enterprise)
         contact = store.insert_contact(call.tx, enterprise, params)
         call.tx.audit("enterprise", params["credit_code"], {"contact": {
             "kind": params["kind"], "leader": params["leader"]}})
         return contact
 
     @operation
-    def contacts_of(self, call, params):
+    def contacts_of(self, call: Call, params):
         enterprise = self._enterprise(call, params["credit_code"])
         return {"items": store.contacts_of(call.tx, enterprise)}
 
     # -- the lagging end ---------------------------------------------------------------------
     @operation
-    def mark_lagging(self, call, params):
+    def mark_lagging(self, call: Call, params):
         self._establishment(call, params["establishment_id"])
         lagging_id = store.insert_lagging(call.tx, params)
         call.tx.audit("establishment", params["establishment_id"], {"lagging": params["cause"]})
         return store.lagging(call.tx, lagging_id)
 
     @operation
-    def transform_lagging(self, call, params):
+    def transform_lagging(self, call: Call, params):
         record = store.lagging(call.tx, params["lagging_id"])
         call.principal.require_visible(record["place_code"],
                                        store.lagging_absent(params["lagging_id"]))
@@ -449,7 +416,7 @@ class NpeService(PlaceDirectory):
         return store.lagging(call.tx, record["id"])
 
     @operation
-    def lagging(self, call, params):
+    def lagging(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         items = store.laggings(call.tx, params["place_code"])
         by_cause: dict[str, int] = {}
@@ -460,28 +427,29 @@ class NpeService(PlaceDirectory):
 
     # -- double strong, six good ------------------------------------------------------------------
     @operation
-    def enter_six_good(self, call, params):
+    def enter_six_good(self, call: Call, params):
         self._establishment(call, params["establishment_id"])
         entry_id = store.insert_six_good(call.tx, params["establishment_id"], params["year"])
         call.tx.audit("establishment", params["establishment_id"], {"six_good": params["year"]})
         return store.six_good(call.tx, entry_id)
 
     @operation
-    def recognize_six_good(self, call, params):
+    def recognize_six_good(self, call: Call, params):
         entry = store.six_good(call.tx, params["entry_id"])
         call.principal.require_visible(entry["place_code"],
                                        store.six_good_absent(params["entry_id"]))
         store.recognize(call.tx, entry["id"])
-        call.tx.audit("establishment", entry["establishment_id"], {"six_good_recognized": entry["year"]})
+        call.tx.audit("establishment", entry["establishment_id"],
+                      {"six_good_recognized": entry["year"]})
         return store.six_good(call.tx, entry["id"])
 
     @operation
-    def six_good(self, call, params):
+    def six_good(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         return {"items": store.six_goods(call.tx, params["place_code"], params["year"])}
 
     # -- training classes and the association --------------------------------------------------
-    def _class(self, call, class_id: int, *, lock: bool = False) -> dict:
+    def _class(self, call: Call, class_id: int, *, lock: bool = False) -> dict:
         training = store.training_class(call.tx, class_id, lock=lock)
         call.principal.require_visible(training["place_code"], store.class_absent(class_id))
         for enrolment in training["enrolments"]:
@@ -490,14 +458,14 @@ class NpeService(PlaceDirectory):
         return training
 
     @operation
-    def open_training_class(self, call, params):
+    def open_training_class(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         class_id = store.insert_class(call.tx, params)
         call.tx.audit("training_class", class_id, {"opened": params["title"]})
         return self._class(call, class_id)
 
     @operation
-    def enrol(self, call, params):
+    def enrol(self, call: Call, params):
         self._class(call, params["class_id"], lock=True)
         enterprise = self._enterprise(call, params["credit_code"])
         store.enrol(call.tx, params["class_id"], params["person"], enterprise["id"])
@@ -505,29 +473,27 @@ class NpeService(PlaceDirectory):
         return self._class(call, params["class_id"])
 
     @operation
-    def record_attendance(self, call, params):
+    def record_attendance(self, call: Call, params):
         training = self._class(call, params["class_id"], lock=True)
-        if params["session"] > training["sessions"]:
-            raise ValidationError("no such session", {
-                "session": [f"the class has {training['sessions']} sessions"]})
+        domain.check_session(training, params["session"])
         store.record_attendance(call.tx, training["id"], params["session"], set(params["present"]))
         call.tx.audit("training_class", training["id"], {"session": params["session"],
                                                          "present": len(params["present"])})
         return self._class(call, training["id"])
 
     @operation
-    def get_training_class(self, call, params):
+    def get_training_class(self, call: Call, params):
         return self._class(call, params["class_id"])
 
     @operation
-    def join_association(self, call, params):
+    def join_association(self, call: Call, params):
         enterprise = self._enterprise(call, params["credit_code"])
         member_id = store.join_association(call.tx, enterprise["id"], params)
         call.tx.audit("enterprise", params["credit_code"], {"association": params["person"]})
         return store.association_members(call.tx, enterprise["place_code"], member_id)[0]
 
     @operation
-    def association_members(self, call, params):
+    def association_members(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         return {"items": store.association_members(call.tx, params["place_code"])}
 
@@ -536,7 +502,7 @@ class NpeService(PlaceDirectory):
     def on_organization_registered(self, tx, event):
         """The registry registered an organization we asked for: remember its id."""
         organization = event["data"]["organization"]
-        establishment_id = _ours(organization.get("external_ref"))
+        establishment_id = domain.establishment_of(organization.get("external_ref"))
         if establishment_id is not None:
             store.set_status(tx, establishment_id, "registered",
                              organization_id=organization["id"])
@@ -544,7 +510,7 @@ class NpeService(PlaceDirectory):
     @handles("organizations", "enterprise_org_refused")
     def on_enterprise_org_refused(self, tx, event):
         """The registry refused it (its party rules): it covers no one."""
-        establishment_id = _ours(event["data"]["external_ref"])
+        establishment_id = domain.establishment_of(event["data"]["external_ref"])
         if establishment_id is not None:
             members = store.set_status(tx, establishment_id, "refused", event["data"]["message"])
             store.refresh_coverage(tx, members)
@@ -554,28 +520,17 @@ class NpeService(PlaceDirectory):
     def on_organization_status_changed(self, tx, event):
         """Dissolved or merged in the registry: it covers no one any more."""
         data = event["data"]
-        establishment_id = _ours(data["organization"].get("external_ref"))
+        establishment_id = domain.establishment_of(data["organization"].get("external_ref"))
         if establishment_id is not None and data["new_status"] != "active":
             members = store.set_status(tx, establishment_id, "dissolved", data["reason"])
             store.refresh_coverage(tx, members)
             tx.audit("establishment", establishment_id, {"dissolved": data["reason"]})
 
 
-def _unknown_place(code: str, field: str = "place_code") -> ValidationError:
-    return ValidationError("unknown place", {field: [
-        f"no place {code} known to npe (places arrive from the organizations service)"]})
-
-
-def _ours(external_ref: str | None) -> int | None:
-    """The establishment id in an npe reference ("npe:42"), or None."""
-    prefix, _, number = (external_ref or "").partition(":")
-    return int(number) if prefix == "npe" and number.isdigit() else None
-
-
 # What start_import takes, by kind: rows of register_enterprise's params, registered 500
 # at a time by _register_enterprises (a chunk that fails is replayed row by row). (The
 # uniqueness check refuses a code twice too; the file's own check names the earlier row.)
-IMPORTERS = {
+IMPORTERS: dict[str, Importer] = {
     "enterprises": Importer.single(contract.SERVICE, "register_enterprise",
                                    NpeService._register_enterprise,
                                    apply_many=NpeService._register_enterprises,

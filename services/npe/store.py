@@ -17,6 +17,12 @@ _SELECT = ("SELECT e.*, p.name AS place_name FROM enterprises e"
            " LEFT JOIN places p ON p.code = e.place_code")
 
 
+def _the_row(tx: Transaction, sql: str, values) -> dict:
+    """The one row a statement gives (an INSERT … RETURNING, a record by a known id)."""
+    (row,) = tx.all(sql, values)
+    return row
+
+
 # -- not found ----------------------------------------------------------------------------
 # Each record's NotFound is built in one place: the service raises the very same one for a
 # record outside the caller's jurisdiction (Principal.require_visible), so that "not
@@ -122,8 +128,8 @@ def records_of(tx: Transaction, credit_code: str, within: str) -> list[dict]:
 
 def enterprise(tx: Transaction, enterprise_id: int, *, lock: bool = False) -> dict:
     """A record by its id (the caller resolved it already)."""
-    return tx.one(_SELECT + " WHERE e.id = %s" + (" FOR UPDATE OF e" if lock else ""),
-                  (enterprise_id,))
+    return _the_row(tx, _SELECT + " WHERE e.id = %s" + (" FOR UPDATE OF e" if lock else ""),
+                    (enterprise_id,))
 
 
 def _typed_rows(tx: Transaction, columns, rows) -> bytes:
@@ -294,10 +300,11 @@ def insert_establishment(tx: Transaction, values: dict) -> int:
 
 
 def add_members(tx: Transaction, establishment_id: int, enterprise_ids: list[int]) -> None:
-    tx.execute(tx.render_rows(
+    insert = tx.render_rows(
         "INSERT INTO establishment_members (establishment_id, enterprise_id) VALUES", "(%s, %s)",
         ((establishment_id, enterprise_id) for enterprise_id in enterprise_ids))
-        + b" ON CONFLICT DO NOTHING")
+    if insert is not None:  # none to add
+        tx.execute(insert + b" ON CONFLICT DO NOTHING")
 
 
 def get_establishment(tx: Transaction, establishment_id: int, *, lock: bool = False) -> dict:
@@ -335,9 +342,9 @@ def set_status(tx: Transaction, establishment_id: int, status: str, reason: str 
 
 
 def insert_assignment(tx: Transaction, enterprise: dict, values: dict) -> dict:
-    row = tx.one("INSERT INTO work_coverage (enterprise_id, role, person, assigned_on)"
-                 " VALUES (%(enterprise_id)s, %(role)s, %(person)s, %(assigned_on)s) RETURNING *",
-                 {**values, "enterprise_id": enterprise["id"]})
+    row = _the_row(tx, "INSERT INTO work_coverage (enterprise_id, role, person, assigned_on)"
+                   " VALUES (%(enterprise_id)s, %(role)s, %(person)s, %(assigned_on)s)"
+                   " RETURNING *", {**values, "enterprise_id": enterprise["id"]})
     return {**row, "credit_code": enterprise["credit_code"]}
 
 
@@ -459,9 +466,9 @@ def applications(tx: Transaction, place_code: str, year: int, status) -> list[in
 
 
 def insert_contact(tx: Transaction, enterprise: dict, values: dict) -> dict:
-    row = tx.one("INSERT INTO contacts (enterprise_id, kind, leader, contact_on, content) VALUES"
-                 " (%(enterprise_id)s, %(kind)s, %(leader)s, %(contact_on)s, %(content)s)"
-                 " RETURNING *", {**values, "enterprise_id": enterprise["id"]})
+    row = _the_row(tx, "INSERT INTO contacts (enterprise_id, kind, leader, contact_on, content)"
+                   " VALUES (%(enterprise_id)s, %(kind)s, %(leader)s, %(contact_on)s,"
+                   " %(content)s) RETURNING *", {**values, "enterprise_id": enterprise["id"]})
     return {**row, "credit_code": enterprise["credit_code"]}
 
 
@@ -576,11 +583,11 @@ def record_attendance(tx: Transaction, class_id: int, session: int, present: set
     unknown = present - set(enrolled)
     if unknown:
         raise ValidationError("not enrolled in this class", {"present": sorted(unknown)})
-    if enrolled:
-        tx.execute(tx.render_rows("INSERT INTO attendance (enrolment_id, session, present) VALUES",
-                                  "(%s, %s, %s)",
-                                  ((e, session, e in present) for e in enrolled))
-                   + b" ON CONFLICT (enrolment_id, session) DO UPDATE SET present = EXCLUDED.present")
+    insert = tx.render_rows("INSERT INTO attendance (enrolment_id, session, present) VALUES",
+                            "(%s, %s, %s)", ((e, session, e in present) for e in enrolled))
+    if insert is not None:  # no one enrolled
+        tx.execute(insert + b" ON CONFLICT (enrolment_id, session)"
+                            b" DO UPDATE SET present = EXCLUDED.present")
 
 
 def join_association(tx: Transaction, enterprise_id: int, values: dict) -> int:

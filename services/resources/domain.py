@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 
 from shared.contracts.resources import VENUE_FUNCTIONS
+from shared.domain.dates import not_before
+from shared.domain.events import Event
 from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
 from shared.national import regions
@@ -62,7 +65,7 @@ class Rules:
         return {name: values[name] for name in names}
 
 
-def _square_metres(value) -> bool:
+def _square_metres(value: object) -> bool:
     try:
         area = Decimal(str(value))
     except ArithmeticError:
@@ -70,8 +73,22 @@ def _square_metres(value) -> bool:
     return area.is_finite() and area >= 0
 
 
-def money(value) -> Decimal:
+def money(value: object) -> Decimal:
     return Decimal(str(value)).quantize(FEN, ROUND_HALF_UP)
+
+
+def require_known_place(code: str, known: Collection[str]) -> None:
+    """A place resources was told of (`known`: the place names the owner lookup found)."""
+    if code not in known:
+        raise ValidationError("unknown place", {"place_code": [
+            f"no place {code} known to resources (places arrive from organizations)"]})
+
+
+def check_budget(amount: Decimal, allocated: Decimal) -> None:
+    """A year's budget covers what is allocated of it already."""
+    if amount < allocated:
+        raise Conflict(f"{allocated} yuan is allocated already: the budget cannot be less",
+                       {"allocated": str(allocated)})
 
 
 def check_allocation(budget: Decimal | None, allocated: Decimal, amount: Decimal) -> None:
@@ -90,6 +107,14 @@ def check_allocated_place(place_code: str) -> None:
             "place_code": [f"a {regions.KINDS[kind]} is not a village or community (村、社区)"]})
 
 
+def check_allocated_within(place_code: str, program_place_code: str) -> None:
+    """A program's money goes to the villages and communities of its own place."""
+    check_allocated_place(place_code)
+    if not regions.in_subtree(place_code, program_place_code):
+        raise ValidationError("outside the program's place", {"place_code": [
+            f"{place_code} is outside {program_place_code}"]})
+
+
 def check_disbursement(allocated: Decimal, disbursed: Decimal, amount: Decimal) -> None:
     remaining = allocated - disbursed
     if amount > remaining:
@@ -99,10 +124,18 @@ def check_disbursement(allocated: Decimal, disbursed: Decimal, amount: Decimal) 
 
 def check_paid_on(allocation_year: int, paid_on: dt.date) -> None:
     """Money of a year's allocation is not paid before that year began."""
-    if paid_on < dt.date(allocation_year, 1, 1):
-        raise ValidationError("paid before the allocation's year", {"paid_on": [
-            f"the allocation is of {allocation_year}: not before {allocation_year}-01-01"
-            f" (不能早于分配年度)"]})
+    not_before(paid_on, dt.date(allocation_year, 1, 1), "paid_on",
+               "paid before the allocation's year",
+               f"the allocation is of {allocation_year}: not before {allocation_year}-01-01"
+               " (不能早于分配年度)")
+
+
+def check_income(allocation: dict, year: int, today: dt.date) -> None:
+    """Income is recorded for a property economy project, of a year it can have raised it."""
+    if allocation["program_kind"] != "property_economy":
+        raise ValidationError("income is recorded for property economy projects", {
+            "allocation_id": ["not a village property economy allocation (村级物业经济)"]})
+    check_income_year(allocation["year"], year, today)
 
 
 def check_income_year(allocation_year: int, year: int, today: dt.date) -> None:
@@ -112,12 +145,26 @@ def check_income_year(allocation_year: int, year: int, today: dt.date) -> None:
             f"from {allocation_year} (the allocation's year) to {today.year}"]})
 
 
+def check_village(place_code: str) -> None:
+    """Collective income (of economically weak villages) is a village's (村)."""
+    if regions.kind_of(place_code) != "village":
+        raise ValidationError("collective income is a village's", {
+            "place_code": ["must be a village (村)"]})
+
+
 def is_weak(income: Decimal, rules: Rules) -> bool:
     return income < Decimal(rules.weak_village_income_below)
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def check_cadre_place(place_code: str) -> None:
+    """A retired village cadre served a place of the village level (村、社区)."""
+    if regions.level_of(place_code) != "village":
+        raise ValidationError("a village cadre served a village", {
+            "place_code": ["must be a village or community (村、社区)"]})
 
 
 def pension_shortfalls(years_served: int, birth_date: dt.date, day: dt.date,
@@ -151,6 +198,18 @@ def check_subsidy_period(period: str, left_on: dt.date, today: dt.date) -> None:
             " (发放月份须在离任之后、不晚于本月)"]})
 
 
+def check_subsidy(cadre: dict, period: str, today: dt.date, rules: Rules) -> None:
+    """A month's subsidy is paid for a month the cadre can be owed it, and was eligible in.
+    Eligible for that month, not today: a month before the cadre came of age is not owed,
+    however late it is paid."""
+    check_subsidy_period(period, cadre["left_on"], today)
+    why = pension_shortfalls(cadre["years_served"], cadre["birth_date"], period_end(period),
+                             rules)
+    if why:
+        raise Conflict(f"not eligible for the pension subsidy of {period}: " + "; ".join(why),
+                       {"why_not": why})
+
+
 def pension_as_of(year: int, today: dt.date) -> dt.date:
     """The day a year's pension report judges eligibility: the year's end, or today."""
     return min(dt.date(year, 12, 31), today)
@@ -164,7 +223,8 @@ def venue_place_check(place_code: str, rules: Rules) -> str:
     return kind
 
 
-def venue_shortfalls(place_code: str, area: Decimal, functions: list[str], rules: Rules) -> list[str]:
+def venue_shortfalls(place_code: str, area: Decimal, functions: list[str],
+                     rules: Rules) -> list[str]:
     """Why a venue is below the standard (达标); empty when it meets it. Reports apply the
     same standard in SQL (store.compliant_sql): the two agree."""
     kind = regions.kind_of(place_code)
@@ -187,10 +247,22 @@ def venue_standard(rules: Rules) -> dict:
 
 
 def check_completion(started_on: dt.date, completed_on: dt.date) -> None:
-    if completed_on < started_on:
-        raise ValidationError("completed before it started", {"completed_on": [
-            f"the project started on {started_on}: not before that (竣工日期早于开工日期)"]})
+    not_before(completed_on, started_on, "completed_on", "completed before it started",
+               f"the project started on {started_on}: not before that (竣工日期早于开工日期)")
 
 
-def rate(part: int, whole: int):
+def compliance_change(venue: dict, area: Decimal, functions: list[str],
+                      rules: Rules) -> Event | None:
+    """What a completed project's venue records when it crosses the standard either way
+    (venue_compliance_changed); None when it stays on its side. `venue`: as it was, with
+    `compliant`; `area` and `functions`: as the project left it."""
+    shortfalls = venue_shortfalls(venue["place_code"], area, functions, rules)
+    if venue["compliant"] == (not shortfalls):
+        return None
+    return Event("venue_compliance_changed", {
+        "venue_id": venue["id"], "place_code": venue["place_code"], "compliant": not shortfalls,
+        "area": area, "functions": functions, "shortfalls": shortfalls})
+
+
+def rate(part: int, whole: int) -> Decimal | None:
     return share(part, whole)

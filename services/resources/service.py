@@ -10,13 +10,12 @@ from decimal import Decimal
 from services.resources import domain, store
 from shared.contracts import resources as contract
 from shared.contracts.common import encode_cursor
-from shared.domain.events import Event
-from shared.errors import Conflict, ValidationError
-from shared.national import places, regions
+from shared.national import places
 from shared.national.places import PlaceDirectory
 from shared.platform import entrypoints
 from shared.platform.auth import CallerIdentity
 from shared.platform.db import Database
+from shared.platform.entrypoints import Call
 from shared.platform.monitoring import Monitoring
 from shared.platform.outbox import OutboxRelay
 from shared.platform.owner_lookup import OwnerLookup
@@ -41,19 +40,17 @@ class ResourcesService(PlaceDirectory):
     monitoring = Monitoring()
     owner = OwnerLookup()
 
-    def _place_known(self, call, code: str) -> None:
-        if code not in self.owner.place_names(call, [code]):
-            raise ValidationError("unknown place", {"place_code": [
-                f"no place {code} known to resources (places arrive from organizations)"]})
+    def _place_known(self, call: Call, code: str) -> None:
+        domain.require_known_place(code, self.owner.place_names(call, [code]))
 
     # -- programs, budgets, allocations ---------------------------------------------------
-    def _program(self, call, program_id: int, *, lock: bool = False) -> dict:
+    def _program(self, call: Call, program_id: int, *, lock: bool = False) -> dict:
         program = store.program(call.tx, program_id, lock=lock)
         call.principal.require_visible(program["place_code"], store.program_absent(program_id))
         return program
 
     @operation
-    def create_program(self, call, params):
+    def create_program(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         program_id = store.insert_program(call.tx, params)
@@ -62,19 +59,17 @@ class ResourcesService(PlaceDirectory):
         return store.program(call.tx, program_id)
 
     @operation
-    def set_budget(self, call, params):
+    def set_budget(self, call: Call, params):
         program = self._program(call, params["program_id"], lock=True)
         _, allocated = store.budget_and_allocated(call.tx, program["id"], params["year"])
-        if params["amount"] < allocated:
-            raise Conflict(f"{allocated} yuan is allocated already: the budget cannot be less",
-                           {"allocated": str(allocated)})
+        domain.check_budget(params["amount"], allocated)
         store.set_budget(call.tx, program["id"], params["year"], params["amount"])
         call.tx.audit("program", program["id"], {"budget": {"year": params["year"],
                                                             "amount": params["amount"]}})
         return store.program(call.tx, program["id"])
 
     @operation
-    def allocate(self, call, params):
+    def allocate(self, call: Call, params):
         # The place first: it may be asked of its owner (shared.platform.owner_lookup), which is
         # not done while the program's lock makes every other allocation of it wait.
         call.principal.require_place(params["place_code"])
@@ -82,10 +77,7 @@ class ResourcesService(PlaceDirectory):
         # The program row is the lock: allocations of one program take turns, so two
         # at once cannot both fit in what is left of the budget.
         program = self._program(call, params["program_id"], lock=True)
-        domain.check_allocated_place(params["place_code"])
-        if not regions.in_subtree(params["place_code"], program["place_code"]):
-            raise ValidationError("outside the program's place", {"place_code": [
-                f"{params['place_code']} is outside {program['place_code']}"]})
+        domain.check_allocated_within(params["place_code"], program["place_code"])
         budget, allocated = store.budget_and_allocated(call.tx, program["id"], params["year"])
         domain.check_allocation(budget, allocated, params["amount"])
         allocation_id = store.insert_allocation(call.tx, params)
@@ -93,7 +85,7 @@ class ResourcesService(PlaceDirectory):
             k: params[k] for k in ("program_id", "year", "place_code", "amount", "purpose")}})
         return store.allocation(call.tx, allocation_id)
 
-    def _allocation(self, call, allocation_id: int, *, lock: bool = False,
+    def _allocation(self, call: Call, allocation_id: int, *, lock: bool = False,
                     program_too: bool = False) -> dict:
         allocation = store.allocation(call.tx, allocation_id, lock=lock)
         call.principal.require_visible(allocation["place_code"],
@@ -107,7 +99,7 @@ class ResourcesService(PlaceDirectory):
         return allocation
 
     @operation
-    def disburse(self, call, params):
+    def disburse(self, call: Call, params):
         # FOR UPDATE on the allocation: concurrent disbursements take turns, each sees
         # what the others paid, and none can overspend (the table's CHECK backs it).
         allocation = self._allocation(call, params["allocation_id"], lock=True, program_too=True)
@@ -119,23 +111,20 @@ class ResourcesService(PlaceDirectory):
         return store.allocation(call.tx, allocation["id"])
 
     @operation
-    def record_income(self, call, params):
+    def record_income(self, call: Call, params):
         allocation = self._allocation(call, params["allocation_id"], lock=True, program_too=True)
-        if allocation["program_kind"] != "property_economy":
-            raise ValidationError("income is recorded for property economy projects", {
-                "allocation_id": ["not a village property economy allocation (村级物业经济)"]})
-        domain.check_income_year(allocation["year"], params["year"], dt.date.today())
+        domain.check_income(allocation, params["year"], dt.date.today())
         store.record_income(call.tx, allocation["id"], params["year"], params["income"])
         call.tx.audit("allocation", allocation["id"], {"income": {"year": params["year"],
                                                                   "income": params["income"]}})
         return store.allocation(call.tx, allocation["id"])
 
     @operation
-    def get_allocation(self, call, params):
+    def get_allocation(self, call: Call, params):
         return self._allocation(call, params["allocation_id"])
 
     @operation
-    def funding_report(self, call, params):
+    def funding_report(self, call: Call, params):
         place_code, year = params["place_code"], params["year"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -167,7 +156,7 @@ class ResourcesService(PlaceDirectory):
                 "total": finish(total), "own": own, "by_child_place": by_child}
 
     @operation
-    def undisbursed(self, call, params):
+    def undisbursed(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         with call.tx.snapshot():  # the page and its payments as of one moment
             items, cursor = store.undisbursed(call.tx, params["place_code"], params["year"],
@@ -176,12 +165,10 @@ class ResourcesService(PlaceDirectory):
 
     # -- economically weak villages ---------------------------------------------------------
     @operation
-    def record_village_income(self, call, params):
+    def record_village_income(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
-        if regions.kind_of(params["place_code"]) != "village":
-            raise ValidationError("collective income is a village's", {
-                "place_code": ["must be a village (村)"]})
+        domain.check_village(params["place_code"])
         store.record_village_income(call.tx, params["place_code"], params["year"],
                                     params["income"])
         call.tx.audit("place", params["place_code"], {"income": {"year": params["year"],
@@ -191,7 +178,7 @@ class ResourcesService(PlaceDirectory):
                 "income": params["income"]}
 
     @operation
-    def weak_villages(self, call, params):
+    def weak_villages(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         villages = store.village_incomes(call.tx, params["place_code"], params["year"])
         return {"place_code": params["place_code"], "year": params["year"],
@@ -201,7 +188,7 @@ class ResourcesService(PlaceDirectory):
                 "without_figure": [v for v in villages if v["income"] is None]}
 
     # -- retired village cadres --------------------------------------------------------------
-    def _cadre(self, call, cadre_id: int, *, lock: bool = False) -> dict:
+    def _cadre(self, call: Call, cadre_id: int, *, lock: bool = False) -> dict:
         cadre = store.cadre(call.tx, cadre_id, lock=lock)
         call.principal.require_visible(cadre["place_code"], store.cadre_absent(cadre_id))
         why = domain.pension_shortfalls(cadre["years_served"], cadre["birth_date"],
@@ -209,40 +196,30 @@ class ResourcesService(PlaceDirectory):
         return {**cadre, "eligible": not why, "why_not": why}
 
     @operation
-    def register_retired_cadre(self, call, params):
+    def register_retired_cadre(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
-        if regions.level_of(params["place_code"]) != "village":
-            raise ValidationError("a village cadre served a village", {
-                "place_code": ["must be a village or community (村、社区)"]})
+        domain.check_cadre_place(params["place_code"])
         cadre_id = store.insert_cadre(call.tx, params)
         call.tx.audit("retired_cadre", cadre_id, {"registered": {
             k: params[k] for k in ("name", "place_code", "years_served")}})
         return self._cadre(call, cadre_id)
 
     @operation
-    def pay_subsidy(self, call, params):
+    def pay_subsidy(self, call: Call, params):
         cadre = self._cadre(call, params["cadre_id"], lock=True)
-        period = params["period"]
-        domain.check_subsidy_period(period, cadre["left_on"], dt.date.today())
-        # Eligible for that month, not today: a month before the cadre came of age is not
-        # owed, however late it is paid.
-        why = domain.pension_shortfalls(cadre["years_served"], cadre["birth_date"],
-                                        domain.period_end(period), self.rules)
-        if why:
-            raise Conflict(f"not eligible for the pension subsidy of {period}: " + "; ".join(why),
-                           {"why_not": why})
+        domain.check_subsidy(cadre, params["period"], dt.date.today(), self.rules)
         store.pay(call.tx, cadre["id"], params)
         call.tx.audit("retired_cadre", cadre["id"], {"paid": {
             k: params[k] for k in ("period", "amount", "paid_on")}})
         return self._cadre(call, cadre["id"])
 
     @operation
-    def get_retired_cadre(self, call, params):
+    def get_retired_cadre(self, call: Call, params):
         return self._cadre(call, params["cadre_id"])
 
     @operation
-    def pension_report(self, call, params):
+    def pension_report(self, call: Call, params):
         place_code, year = params["place_code"], params["year"]
         call.principal.require_place(place_code)
         # The year as it ended (or stands, for this year): who had retired and was eligible.
@@ -274,7 +251,7 @@ class ResourcesService(PlaceDirectory):
                 "total": total, "by_child_place": by_child}
 
     # -- venues ----------------------------------------------------------------------------
-    def _venue(self, call, venue_id: int, *, lock: bool = False) -> dict:
+    def _venue(self, call: Call, venue_id: int, *, lock: bool = False) -> dict:
         venue = store.venue(call.tx, venue_id, lock=lock)
         call.principal.require_visible(venue["place_code"], store.venue_absent(venue_id))
         venue["shortfalls"] = domain.venue_shortfalls(venue["place_code"], venue["area"],
@@ -283,7 +260,7 @@ class ResourcesService(PlaceDirectory):
         return venue
 
     @operation
-    def register_venue(self, call, params):
+    def register_venue(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         domain.venue_place_check(params["place_code"], self.rules)
@@ -294,11 +271,11 @@ class ResourcesService(PlaceDirectory):
         return self._venue(call, venue_id)
 
     @operation
-    def get_venue(self, call, params):
+    def get_venue(self, call: Call, params):
         return self._venue(call, params["venue_id"])
 
     @operation
-    def start_project(self, call, params):
+    def start_project(self, call: Call, params):
         venue = self._venue(call, params["venue_id"], lock=True)
         store.insert_project(call.tx, venue["id"], {
             **params, "planned_functions": sorted(set(params["planned_functions"]))})
@@ -306,7 +283,7 @@ class ResourcesService(PlaceDirectory):
             "kind": params["kind"], "budget": params["budget"]}})
         return self._venue(call, venue["id"])
 
-    def _project_venue(self, call, project_id: int) -> tuple[dict, dict]:
+    def _project_venue(self, call: Call, project_id: int) -> tuple[dict, dict]:
         project = store.project(call.tx, project_id)
         # Named by the project's id: outside the jurisdiction it is no such project (its
         # venue's NotFound would tell that the project exists, and its venue).
@@ -314,26 +291,22 @@ class ResourcesService(PlaceDirectory):
         return project, self._venue(call, project["venue_id"], lock=True)
 
     @operation
-    def complete_project(self, call, params):
+    def complete_project(self, call: Call, params):
         project, venue = self._project_venue(call, params["project_id"])
         domain.check_completion(project["started_on"], params["completed_on"])
         store.close_project(call.tx, project["id"], "completed",
                             completed_on=params["completed_on"])
         functions = sorted(set(params["functions"]))
-        shortfalls = domain.venue_shortfalls(venue["place_code"], params["area"], functions,
-                                             self.rules)
         store.update_venue(call.tx, venue["id"], params["area"], functions)
         call.tx.audit("venue", venue["id"], {"project_completed": project["id"],
                                              "area": params["area"], "functions": functions})
-        if venue["compliant"] != (not shortfalls):
-            call.tx.emit(Event("venue_compliance_changed", {
-                "venue_id": venue["id"], "place_code": venue["place_code"],
-                "compliant": not shortfalls, "area": params["area"], "functions": functions,
-                "shortfalls": shortfalls}))
+        change = domain.compliance_change(venue, params["area"], functions, self.rules)
+        if change is not None:
+            call.tx.emit(change)
         return self._venue(call, venue["id"])
 
     @operation
-    def cancel_project(self, call, params):
+    def cancel_project(self, call: Call, params):
         project, venue = self._project_venue(call, params["project_id"])
         store.close_project(call.tx, project["id"], "cancelled", reason=params["reason"])
         call.tx.audit("venue", venue["id"], {"project_cancelled": project["id"],
@@ -341,7 +314,7 @@ class ResourcesService(PlaceDirectory):
         return self._venue(call, venue["id"])
 
     @operation
-    def venue_report(self, call, params):
+    def venue_report(self, call: Call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         standard = domain.venue_standard(self.rules)

@@ -56,10 +56,10 @@ def set_budget(tx: Transaction, program_id: int, year: int, amount) -> None:
 
 
 def budget_and_allocated(tx: Transaction, program_id: int, year: int):
-    row = tx.one("SELECT (SELECT amount FROM budgets WHERE program_id = %(p)s AND year = %(y)s)"
-                 " AS budget, coalesce((SELECT sum(amount) FROM allocations"
-                 " WHERE program_id = %(p)s AND year = %(y)s), 0) AS allocated",
-                 {"p": program_id, "y": year})
+    (row,) = tx.all("SELECT (SELECT amount FROM budgets WHERE program_id = %(p)s"
+                    " AND year = %(y)s) AS budget, coalesce((SELECT sum(amount) FROM allocations"
+                    " WHERE program_id = %(p)s AND year = %(y)s), 0) AS allocated",
+                    {"p": program_id, "y": year})
     return row["budget"], row["allocated"]
 
 
