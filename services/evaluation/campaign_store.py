@@ -1,9 +1,12 @@
-"""SQL of the service-oriented satisfaction survey campaigns (rules: domain.py)."""
+"""SQL of the service-oriented satisfaction survey campaigns (rules: campaign.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from psycopg2.extras import Json
 
+from services.evaluation.domain import Satisfaction
 from shared.contracts.evaluation import ANSWERS
 from shared.errors import NotFound
 from shared.national import places, regions
@@ -120,19 +123,19 @@ def close_unballoted(tx: Transaction, campaign_id: int) -> int:
     return tx.cursor.rowcount
 
 
-def close_surveys(tx: Transaction, results: dict[int, object]) -> None:
+def close_surveys(tx: Transaction, results: Mapping[int, Satisfaction]) -> None:
     """Close the surveys with their results, in one statement."""
-    if not results:
-        return
     rows = [(survey_id, r.valid_ballots, r.satisfied, r.rate, r.passed,
              Json(r.rule, dumps=json_dumps)) for survey_id, r in results.items()]
-    tx.execute(tx.render_rows("UPDATE surveys s SET status = 'closed', closed_on = current_date,"
-                              " valid_ballots = v.valid, satisfied = v.satisfied, rate = v.rate,"
-                              " passed = v.passed, rule = v.rule FROM (VALUES",
-                              "(%s::bigint, %s::int, %s::int, %s::numeric, %s::boolean,"
-                              " %s::jsonb)", rows)
-               + b") AS v (id, valid, satisfied, rate, passed, rule) WHERE s.id = v.id"
-                 b" AND s.status = 'open'")
+    update = tx.render_rows("UPDATE surveys s SET status = 'closed', closed_on = current_date,"
+                            " valid_ballots = v.valid, satisfied = v.satisfied, rate = v.rate,"
+                            " passed = v.passed, rule = v.rule FROM (VALUES",
+                            "(%s::bigint, %s::int, %s::int, %s::numeric, %s::boolean,"
+                            " %s::jsonb)", rows)
+    if update is None:  # no results
+        return
+    tx.execute(update + b") AS v (id, valid, satisfied, rate, passed, rule) WHERE s.id = v.id"
+                        b" AND s.status = 'open'")
 
 
 def close_campaign(tx: Transaction, campaign_id: int) -> None:

@@ -1,4 +1,5 @@
-"""Grading, satisfaction, stars and moving up (docs/domain.md §2–§4). Pure: no I/O.
+"""Grading, satisfaction, stars and moving up (docs/domain.md §2–§4), and the events
+they record (grade_assigned, survey_closed, star_rated). Pure: no I/O.
 
 Scores and rates are Decimals, rounded half up to 2 (scores) or 4 (rates) places, so a
 score of 89.995 is 90.00 — and good — everywhere it is computed, stored or reported.
@@ -6,19 +7,22 @@ score of 89.995 is 90.00 — and good — everywhere it is computed, stored or r
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 
 from shared.contracts.enums import GRADE_RANK, GRADES
-from shared.contracts.evaluation import ANSWERS, ASSESSORS, INDICATORS
+from shared.contracts.evaluation import ANSWERS, ASSESSORS, INDICATORS, SURVEY_KINDS
+from shared.domain.events import Event
 from shared.domain.shares import check_threshold, share
 from shared.errors import Conflict, ValidationError
+from shared.national import regions
 
 TWO = Decimal("0.01")
 FOUR = Decimal("0.0001")
 
 
-def _decimal(value) -> Decimal:
+def _decimal(value: object) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
@@ -62,7 +66,8 @@ class Rules:
 
     def check(self) -> None:
         """Refuse a configuration that cannot be right, at start-up rather than in a report."""
-        if set(self.assessor_weights) != set(ASSESSORS) or set(self.indicator_weights) != set(INDICATORS):
+        if (set(self.assessor_weights) != set(ASSESSORS)
+                or set(self.indicator_weights) != set(INDICATORS)):
             raise ValueError("weights must name every assessor and every indicator")
         if sum(_decimal(w) for w in self.assessor_weights.values()) != 1:
             raise ValueError("assessor weights must add up to 1")
@@ -94,8 +99,9 @@ class Rules:
 
 # -- grading ------------------------------------------------------------------------
 def assessor_score(scores: dict, indicator_weights: dict) -> Decimal:
-    total_weight = sum(_decimal(w) for w in indicator_weights.values())
-    weighted = sum(_decimal(scores[name]) * _decimal(w) for name, w in indicator_weights.items())
+    total_weight = sum((_decimal(w) for w in indicator_weights.values()), Decimal(0))
+    weighted = sum((_decimal(scores[name]) * _decimal(w)
+                    for name, w in indicator_weights.items()), Decimal(0))
     return (weighted / total_weight).quantize(TWO, ROUND_HALF_UP)
 
 
@@ -106,8 +112,9 @@ def weighted_score(scores_by_assessor: dict[str, dict], grading: dict) -> Decima
         raise Conflict("scores are missing from: " + ", ".join(
             f"{a} ({ASSESSORS[a]})" for a in missing) + " (评分未齐)", {"missing": missing})
     total = sum(
-        assessor_score(scores_by_assessor[a], grading["indicator_weights"]) * _decimal(w)
-        for a, w in grading["assessor_weights"].items()
+        (assessor_score(scores_by_assessor[a], grading["indicator_weights"]) * _decimal(w)
+         for a, w in grading["assessor_weights"].items()),
+        Decimal(0),
     )
     return total.quantize(TWO, ROUND_HALF_UP)
 
@@ -117,6 +124,57 @@ def grade_for(score: Decimal, cutoffs: dict) -> str:
         if score >= _decimal(cutoffs[grade]):
             return grade
     return "poor"
+
+
+def require_in_round(organization: dict, round_: dict) -> None:
+    """A round grades the organizations under its place."""
+    if not regions.in_subtree(organization["place_code"], round_["place_code"]):
+        raise ValidationError("the organization is not in the round's place", {"organization_id": [
+            f"{organization['place_code']} is outside {round_['place_code']}"]})
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A grade given an organization in a round: computed from its scores, or set by its
+    superior (then with the score where all three assessors scored, else none)."""
+
+    round: dict
+    organization: dict
+    grade: str
+    score: Decimal | None
+    method: str
+    reason: str | None
+
+    def is_baseline(self, standing: Mapping) -> bool:
+        """`standing`: the organization's baseline and current rounds, this grade counted."""
+        return standing["baseline_round_id"] == self.round["id"]
+
+
+def computed_grade(round_: dict, organization: dict, scores: dict[str, dict]) -> Assignment:
+    """The grade its weighted score earns by the round's cut-offs (all three must score)."""
+    score = weighted_score(scores, round_["rules"])
+    return Assignment(round_, organization, grade_for(score, round_["rules"]["cutoffs"]), score,
+                      "computed", None)
+
+
+def set_grade(round_: dict, organization: dict, scores: dict[str, dict], grade: str,
+              reason: str | None) -> Assignment:
+    score = weighted_score(scores, round_["rules"]) if len(scores) == len(ASSESSORS) else None
+    return Assignment(round_, organization, grade, score, "set", reason)
+
+
+def grade_assigned(assignment: Assignment, standing: Mapping, sequence: int) -> Event:
+    """What the grade made of the organization: organizations opens a case for an average
+    or poor one. `sequence` orders one organization's grade events."""
+    round_, org = assignment.round, assignment.organization
+    return Event("grade_assigned", {
+        "organization_id": org["id"], "place_code": org["place_code"],
+        "round_id": round_["id"], "year": round_["year"], "grade": assignment.grade,
+        "baseline_grade": standing["baseline_grade"], "current_grade": standing["current_grade"],
+        "is_baseline": assignment.is_baseline(standing),
+        "is_current": standing["current_round_id"] == round_["id"],
+        "method": assignment.method, "score": assignment.score, "reason": assignment.reason,
+        "sequence": sequence})
 
 
 def moved_up(baseline: str, current: str) -> bool:
@@ -145,17 +203,50 @@ class Satisfaction:
     rule: dict
 
 
-def satisfaction(counts: dict[str, int], rules: Rules) -> Satisfaction:
+def satisfaction(counts: Mapping[str, int], rules: Rules) -> Satisfaction:
     valid = sum(counts.get(answer, 0) for answer in ANSWERS)
-    if valid == 0:
-        raise Conflict("no valid ballots: nothing to close on (尚无有效票)", {"valid_ballots": 0})
     satisfied = sum(counts.get(answer, 0) for answer in rules.satisfied_answers)
     rate = share(satisfied, valid)  # for display: cut, never across the threshold
+    if rate is None:  # no valid ballot
+        raise Conflict("no valid ballots: nothing to close on (尚无有效票)", {"valid_ballots": 0})
     threshold = _decimal(rules.survey_threshold)
     rule = {"satisfied_answers": list(rules.satisfied_answers),
             "threshold": str(threshold)}
     # Decided on the exact ratio; the rate shown agrees (79.995 % reads 0.7999).
     return Satisfaction(valid, satisfied, rate, threshold, satisfied >= threshold * valid, rule)
+
+
+def survey_title(organization_name: str, kind: str, title: str | None) -> str:
+    return title or f"{organization_name}{SURVEY_KINDS[kind]}"
+
+
+def case_survey_title(organization_name: str, case_round: int) -> str:
+    """The survey a rectification case's round ends with (§3.7)."""
+    return f"{organization_name}整改落实满意度测评（第{case_round}轮）"
+
+
+def accept_ballots(survey: dict) -> None:
+    """Ballots are counted while the survey is open."""
+    if survey["status"] != "open":
+        raise Conflict(f"survey {survey['id']} is closed (测评已结束)", {"survey_id": survey["id"]})
+
+
+def close(survey: dict, rules: Rules) -> Satisfaction:
+    """An open survey's result: satisfied if enough of its valid ballots say so (§3.7)."""
+    if survey["status"] != "open":
+        raise Conflict(f"survey {survey['id']} was closed on {survey['closed_on']}"
+                       " (测评已结束)", {"survey_id": survey["id"]})
+    return satisfaction(survey["counts"], rules)
+
+
+def survey_closed(survey: dict, result: Satisfaction) -> Event:
+    """What organizations follows: a case's survey passed (accepted) or not (another round)."""
+    return Event("survey_closed", {
+        "survey_id": survey["id"], "kind": survey["kind"],
+        "organization_id": survey["organization_id"], "case_id": survey["case_id"],
+        "case_round": survey["case_round"], "valid_ballots": result.valid_ballots,
+        "satisfied": result.satisfied, "rate": result.rate, "threshold": result.threshold,
+        "passed": result.passed})
 
 
 # -- stars ----------------------------------------------------------------------------
@@ -171,6 +262,31 @@ def suggest_stars(grade: str, score: Decimal, rules: Rules) -> int:
     return allowed[-1] if _decimal(score) >= threshold else allowed[0]
 
 
+def grade_to_accept(organization: dict) -> str:
+    """An acceptance is opened at the organization's current grade, which its stars follow."""
+    if organization["current_grade"] is None:
+        raise Conflict(f"organization {organization['id']} has no grade yet: stars follow the"
+                       " grade", {"organization_id": organization["id"]})
+    return organization["current_grade"]
+
+
+def rate_stars(acceptance: dict, stars: int, score: Decimal, rules: Rules) -> int:
+    """Check that an acceptance awaiting its stars may be given `stars`; the stars its
+    `score` suggests."""
+    if acceptance["status"] != "awaiting_stars":
+        raise Conflict(f"acceptance {acceptance['id']} was rated on {acceptance['rated_on']}",
+                       {"acceptance_id": acceptance["id"]})
+    check_stars(acceptance["grade"], stars, rules)
+    return suggest_stars(acceptance["grade"], score, rules)
+
+
+def star_rated(acceptance: dict, stars: int, suggested: int, reason: str | None) -> Event:
+    return Event("star_rated", {
+        "acceptance_id": acceptance["id"], "organization_id": acceptance["organization_id"],
+        "case_id": acceptance["case_id"], "grade": acceptance["grade"],
+        "stars": stars, "suggested_stars": suggested, "reason": reason})
+
+
 def check_stars(grade: str, stars: int, rules: Rules) -> None:
     allowed = allowed_stars(grade, rules)
     if stars not in allowed:
@@ -180,7 +296,22 @@ def check_stars(grade: str, stars: int, rules: Rules) -> None:
 
 
 # -- the moving-up report --------------------------------------------------------------
-def moving_up_rows(counts: dict[str, tuple[int, int]], rules: Rules) -> list[dict]:
+def tally_moving_up(counts: Iterable[Mapping]) -> tuple[dict[str, dict[str, tuple[int, int]]],
+                                                         dict[str, tuple[int, int]]]:
+    """The counts of (child place, baseline grade) rows, by child and in total: for each,
+    baseline grade → (organizations, moved up)."""
+    children: dict[str, dict[str, tuple[int, int]]] = {}
+    total: dict[str, tuple[int, int]] = {}
+    for row in counts:
+        children.setdefault(row["child"], {})[row["baseline_grade"]] = (
+            row["organizations"], row["moved_up"])
+        before = total.get(row["baseline_grade"], (0, 0))
+        total[row["baseline_grade"]] = (before[0] + row["organizations"],
+                                        before[1] + row["moved_up"])
+    return children, total
+
+
+def moving_up_rows(counts: Mapping[str, tuple[int, int]], rules: Rules) -> list[dict]:
     """Per baseline grade: organizations, moved up, rate, target, met (None without any).
 
     `counts` maps a baseline grade to (organizations, moved up); for `good`, moved up
@@ -202,3 +333,10 @@ def joint_review_level(place_level: str) -> str:
         raise ValidationError("joint reviews are of city, county and township secretaries",
                               {"place_code": [f"a {place_level} is not reviewed (三级: 市、县、乡)"]})
     return place_level
+
+
+def require_township(place_level: str) -> None:
+    """Townships report to their county (乡镇、街道)."""
+    if place_level != "township":
+        raise ValidationError("only townships report to the county",
+                              {"place_code": ["must be a township (乡镇、街道)"]})

@@ -11,17 +11,19 @@ from __future__ import annotations
 import datetime as dt
 
 from services.evaluation import domain, store
-from services.evaluation.campaign_service import ServiceSurveyEntrypoints
+from services.evaluation.campaign_service import (
+    ServiceSurveyEntrypoints,
+    survey_creations_that_came_first,
+)
 from shared.contracts import evaluation as contract
 from shared.contracts.common import encode_cursor
-from shared.contracts.evaluation import SURVEY_KINDS
-from shared.domain.events import Event
-from shared.errors import Conflict, NotFound, ValidationError
+from shared.errors import NotFound
 from shared.national import places, regions
 from shared.national.places import OrganizationDirectory, PlaceDirectory
 from shared.platform import entrypoints
 from shared.platform.auth import CallerIdentity
 from shared.platform.db import Database
+from shared.platform.entrypoints import Call
 from shared.platform.events import handles
 from shared.platform.imports import Importer, ImportJobs, import_operations
 from shared.platform.monitoring import Monitoring
@@ -43,7 +45,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     imports = ImportJobs()
     owner = OwnerLookup()
 
-    def _organization(self, call, organization_id: int, *, lock: bool = False) -> dict:
+    def _organization(self, call: Call, organization_id: int, *, lock: bool = False) -> dict:
         try:
             org = store.organization(call.tx, organization_id, lock=lock)
         except NotFound:
@@ -55,7 +57,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                                        store.organization_absent(organization_id))
         return org
 
-    def _require_visible_through(self, call, organization_id: int, absent) -> None:
+    def _require_visible_through(self, call: Call, organization_id: int, absent) -> None:
         """A survey or an acceptance is its organization's: outside the caller's
         jurisdiction it is `absent` — its own NotFound, not the organization's, which
         would tell that it exists (and whose it is)."""
@@ -63,21 +65,21 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         call.principal.require_visible(org["place_code"], absent)
 
     def organization_registered(self, tx, organization: dict) -> None:
-        self.survey_creations_that_came_first(tx, organization)
+        survey_creations_that_came_first(tx, organization)
 
-    def _require_superior_of(self, call, organization_id: int) -> None:
+    def _require_superior_of(self, call: Call, organization_id: int) -> None:
         call.principal.require_superior(store.organization(call.tx, organization_id)["place_code"])
 
     # -- grading rounds ---------------------------------------------------------------
     @operation
-    def open_round(self, call, params):
+    def open_round(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         round_ = store.insert_round(call.tx, params, self.rules.grading())
         call.tx.audit("round", round_["id"], {"opened": {k: params[k] for k in
                                                          ("place_code", "year", "name")}})
         return round_
 
-    def _round(self, call, round_id: int) -> dict:
+    def _round(self, call: Call, round_id: int) -> dict:
         """The round, if the caller may know of it: a round is the business of the places
         under it and of those that cover its place (a township grades its villages in
         the county's round). Elsewhere it is no such round."""
@@ -87,22 +89,22 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return round_
 
     @operation
-    def get_round(self, call, params):
+    def get_round(self, call: Call, params):
         round_ = self._round(call, params["round_id"])
         # Read only within the subtree; a place under the round knows of it (it takes
         # part), so refusing it says nothing new.
         call.principal.require_place(round_["place_code"])
         return round_
 
-    def _round_and_organization(self, call, round_id: int, organization_id: int):
+    def _round_and_organization(self, call: Call, round_id: int, organization_id: int):
         # Both named records are checked for visibility before the place mismatch, which
         # would tell where a round of another jurisdiction is.
         round_ = self._round(call, round_id)
         org = self._organization(call, organization_id, lock=call.tx.writes)
-        _require_in_round(org, round_)
+        domain.require_in_round(org, round_)
         return round_, org
 
-    def _grading(self, call, round_: dict, organization_id: int) -> dict:
+    def _grading(self, call: Call, round_: dict, organization_id: int) -> dict:
         recorded = store.scores(call.tx, round_["id"], organization_id)
         graded = store.grading(call.tx, round_["id"], organization_id) or {}
         return {"round_id": round_["id"], "organization_id": organization_id, "scores": recorded,
@@ -112,7 +114,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                 "rules": graded.get("rules", round_["rules"])}
 
     @operation
-    def record_scores(self, call, params):
+    def record_scores(self, call: Call, params):
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
         if params["assessor"] == "superior":
@@ -124,26 +126,24 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return self._grading(call, round_, org["id"])
 
     @operation
-    def grade_organization(self, call, params):
+    def grade_organization(self, call: Call, params):
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
         call.principal.require_superior(org["place_code"])
-        score = domain.weighted_score(store.scores(call.tx, round_["id"], org["id"]),
-                                      round_["rules"])
-        grade = domain.grade_for(score, round_["rules"]["cutoffs"])
-        self._assign(call, round_, org, grade=grade, score=score, method="computed", reason=None)
+        scores = store.scores(call.tx, round_["id"], org["id"])
+        self._assign(call, [domain.computed_grade(round_, org, scores)])
         return self._grading(call, round_, org["id"])
 
     @operation
-    def set_grade(self, call, params):
+    def set_grade(self, call: Call, params):
         round_ = self._set_grade(call, params)
         return self._grading(call, round_, params["organization_id"])
 
-    def _set_grade(self, call, params) -> dict:
+    def _set_grade(self, call: Call, params) -> dict:
         """set_grade but its answer (an import's row needs none); the round."""
         return self._set_grades(call, [params])[0]
 
-    def _set_grades(self, call, rows: list[dict]) -> list[dict]:
+    def _set_grades(self, call: Call, rows: list[dict]) -> list[dict]:
         """set_grade's path for many (a gradings import's chunk), all or an error; their
         rounds. Rounds, organizations (locked, in id order) and scores are read once
         for all, the grades written in one statement."""
@@ -175,120 +175,101 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
             if org is None:
                 raise absent
             call.principal.require_visible(org["place_code"], absent)
-            _require_in_round(org, round_)
+            domain.require_in_round(org, round_)
             call.principal.require_superior(org["place_code"])  # the superior sets a grade
             chosen.append((round_, org, params))
-        recorded = store.scores_of(call.tx, [(round_["id"], org["id"]) for round_, org, _ in chosen])
-        grades = []
-        for round_, org, params in chosen:
-            scores = recorded.get((round_["id"], org["id"]), {})
-            score = (domain.weighted_score(scores, round_["rules"])
-                     if len(scores) == len(contract.ASSESSORS) else None)
-            grades.append((round_, org, params["grade"], score, "set", params["reason"]))
-        self._assign_many(call, grades)
+        recorded = store.scores_of(call.tx,
+                                   [(round_["id"], org["id"]) for round_, org, _ in chosen])
+        self._assign(call, [
+            domain.set_grade(round_, org, recorded.get((round_["id"], org["id"]), {}),
+                             params["grade"], params["reason"])
+            for round_, org, params in chosen])
         return [round_ for round_, _, _ in chosen]
 
-    def _assign(self, call, round_, org, *, grade, score, method, reason) -> None:
-        self._assign_many(call, [(round_, org, grade, score, method, reason)])
-
-    def _assign_many(self, call, grades: list[tuple]) -> None:
-        """(round, organization, grade, score, method, reason) for organizations that are
-        all different: the gradings, the organizations' baseline and current grades,
-        the audit rows and one grade_assigned each."""
+    def _assign(self, call: Call, assignments: list[domain.Assignment]) -> None:
+        """Grades of organizations that are all different: the gradings, the
+        organizations' baseline and current grades, the audit rows and one grade_assigned
+        each."""
         sequences = store.save_gradings(call.tx, [
-            {"round_id": round_["id"], "organization_id": org["id"], "score": score,
-             "grade": grade, "method": method, "reason": reason, "rules": round_["rules"]}
-            for round_, org, grade, score, method, reason in grades])
-        refreshed = store.refresh_grades(call.tx, [org["id"] for _, org, *_ in grades])
+            {"round_id": a.round["id"], "organization_id": a.organization["id"],
+             "score": a.score, "grade": a.grade, "method": a.method, "reason": a.reason,
+             "rules": a.round["rules"]}
+            for a in assignments])
+        refreshed = store.refresh_grades(call.tx, [a.organization["id"] for a in assignments])
         entries = []
-        for round_, org, grade, score, method, reason in grades:
-            now = refreshed[org["id"]]
-            is_baseline = now["baseline_round_id"] == round_["id"]
-            entries.append((org["id"], {"graded": {
-                "round_id": round_["id"], "grade": grade, "score": score, "method": method,
-                "reason": reason, "is_baseline": is_baseline}}))
-            call.tx.emit(Event("grade_assigned", {
-                "organization_id": org["id"], "place_code": org["place_code"],
-                "round_id": round_["id"], "year": round_["year"], "grade": grade,
-                "baseline_grade": now["baseline_grade"], "current_grade": now["current_grade"],
-                "is_baseline": is_baseline, "is_current": now["current_round_id"] == round_["id"],
-                "method": method, "score": score, "reason": reason,
-                "sequence": sequences[(round_["id"], org["id"])]}))
+        for a in assignments:
+            standing = refreshed[a.organization["id"]]
+            entries.append((a.organization["id"], {"graded": {
+                "round_id": a.round["id"], "grade": a.grade, "score": a.score,
+                "method": a.method, "reason": a.reason, "is_baseline": a.is_baseline(standing)}}))
+            call.tx.emit(domain.grade_assigned(
+                a, standing, sequences[(a.round["id"], a.organization["id"])]))
         call.tx.audit_many("organization", entries)
 
     # -- bulk import (shared/platform/imports.py) -------------------------------------------------
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation
-    def get_grading(self, call, params):
+    def get_grading(self, call: Call, params):
         round_, _ = self._round_and_organization(call, params["round_id"],
                                                  params["organization_id"])
         return self._grading(call, round_, params["organization_id"])
 
     # -- satisfaction surveys ------------------------------------------------------------
-    def _survey(self, call, survey_id: int, *, lock: bool = False) -> dict:
+    def _survey(self, call: Call, survey_id: int, *, lock: bool = False) -> dict:
         survey = store.get_survey(call.tx, survey_id, lock=lock)
         self._require_visible_through(call, survey["organization_id"],
                                       store.survey_absent(survey_id))
         return survey
 
     @operation
-    def open_survey(self, call, params):
+    def open_survey(self, call: Call, params):
         org = self._organization(call, params["organization_id"])
         survey_id = store.insert_survey(call.tx, {
             "kind": params["kind"], "organization_id": org["id"], "case_id": None,
-            "case_round": None, "title": params["title"] or f"{org['name']}{SURVEY_KINDS[params['kind']]}"
-        })["id"]
+            "case_round": None,
+            "title": domain.survey_title(org["name"], params["kind"], params["title"])})
         call.tx.audit("survey", survey_id, {"opened": {"kind": params["kind"]}})
         return store.get_survey(call.tx, survey_id)
 
     @operation
-    def get_survey(self, call, params):
+    def get_survey(self, call: Call, params):
         return self._survey(call, params["survey_id"])
 
     @operation
-    def surveys_of(self, call, params):
+    def surveys_of(self, call: Call, params):
         self._organization(call, params["organization_id"])
         return {"items": [store.get_survey(call.tx, survey_id)
                           for survey_id in store.surveys_of(call.tx, params["organization_id"])]}
 
-    def _add_ballots(self, call, survey_id: int, counts: dict) -> dict:
+    def _add_ballots(self, call: Call, survey_id: int, counts: dict) -> dict:
         survey = self._survey(call, survey_id, lock=True)
-        if survey["status"] != "open":
-            raise Conflict(f"survey {survey_id} is closed (测评已结束)", {"survey_id": survey_id})
+        domain.accept_ballots(survey)
         store.add_ballots(call.tx, survey_id, counts)
         call.tx.audit("survey", survey_id, {"ballots": counts})
         return store.get_survey(call.tx, survey_id)
 
     @operation
-    def record_ballot(self, call, params):
+    def record_ballot(self, call: Call, params):
         return self._add_ballots(call, params["survey_id"], {params["answer"]: 1})
 
     @operation
-    def record_counts(self, call, params):
+    def record_counts(self, call: Call, params):
         return self._add_ballots(call, params["survey_id"], params["counts"])
 
     @operation
-    def close_survey(self, call, params):
+    def close_survey(self, call: Call, params):
         survey = self._survey(call, params["survey_id"], lock=True)
         self._require_superior_of(call, survey["organization_id"])  # §3.7: the superior's survey
-        if survey["status"] != "open":
-            raise Conflict(f"survey {survey['id']} was closed on {survey['closed_on']}"
-                           " (测评已结束)", {"survey_id": survey["id"]})
-        result = domain.satisfaction(survey["counts"], self.rules)
+        result = domain.close(survey, self.rules)
         store.close_survey(call.tx, survey["id"], result)
         call.tx.audit("survey", survey["id"], {"closed": {
             "rate": result.rate, "passed": result.passed, "rule": result.rule}})
-        call.tx.emit(Event("survey_closed", {
-            "survey_id": survey["id"], "kind": survey["kind"],
-            "organization_id": survey["organization_id"], "case_id": survey["case_id"],
-            "case_round": survey["case_round"], "valid_ballots": result.valid_ballots,
-            "satisfied": result.satisfied, "rate": result.rate, "threshold": result.threshold,
-            "passed": result.passed}))
+        call.tx.emit(domain.survey_closed(survey, result))
         return store.get_survey(call.tx, survey["id"])
 
     # -- acceptance and stars -------------------------------------------------------------
-    def _acceptance(self, call, acceptance_id: int, *, lock: bool = False) -> dict:
+    def _acceptance(self, call: Call, acceptance_id: int, *, lock: bool = False) -> dict:
         acceptance = store.get_acceptance(call.tx, acceptance_id, lock=lock)
         self._require_visible_through(call, acceptance["organization_id"],
                                       store.acceptance_absent(acceptance_id))
@@ -296,17 +277,15 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return acceptance
 
     @operation
-    def open_acceptance(self, call, params):
+    def open_acceptance(self, call: Call, params):
         org = self._organization(call, params["organization_id"])
-        if org["current_grade"] is None:
-            raise Conflict(f"organization {org['id']} has no grade yet: stars follow the grade",
-                           {"organization_id": org["id"]})
-        acceptance_id = store.insert_acceptance(call.tx, org["id"], None, org["current_grade"])
-        call.tx.audit("acceptance", acceptance_id, {"opened": {"grade": org["current_grade"]}})
+        grade = domain.grade_to_accept(org)
+        acceptance_id = store.insert_acceptance(call.tx, org["id"], grade)
+        call.tx.audit("acceptance", acceptance_id, {"opened": {"grade": grade}})
         return self._acceptance(call, acceptance_id)
 
     @operation
-    def acceptances_of(self, call, params):
+    def acceptances_of(self, call: Call, params):
         self._organization(call, params["organization_id"])
         items = store.acceptances_of(call.tx, params["organization_id"])
         for item in items:
@@ -314,7 +293,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return {"items": items}
 
     @operation
-    def suggest_stars(self, call, params):
+    def suggest_stars(self, call: Call, params):
         acceptance = self._acceptance(call, params["acceptance_id"])
         return {"acceptance_id": acceptance["id"], "grade": acceptance["grade"],
                 "allowed_stars": acceptance["allowed_stars"], "score": params["score"],
@@ -323,14 +302,10 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                 "rule": self.rules.as_report("star_ranges", "star_thresholds")}
 
     @operation
-    def rate_stars(self, call, params):
+    def rate_stars(self, call: Call, params):
         acceptance = self._acceptance(call, params["acceptance_id"], lock=True)
         self._require_superior_of(call, acceptance["organization_id"])
-        if acceptance["status"] != "awaiting_stars":
-            raise Conflict(f"acceptance {acceptance['id']} was rated on {acceptance['rated_on']}",
-                           {"acceptance_id": acceptance["id"]})
-        domain.check_stars(acceptance["grade"], params["stars"], self.rules)
-        suggested = domain.suggest_stars(acceptance["grade"], params["score"], self.rules)
+        suggested = domain.rate_stars(acceptance, params["stars"], params["score"], self.rules)
         store.rate(call.tx, acceptance["id"], {
             "score": params["score"], "suggested_stars": suggested, "stars": params["stars"],
             "reason": params["reason"], "rated_by": call.principal.subject,
@@ -340,26 +315,15 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         call.tx.audit("acceptance", acceptance["id"], {"stars": params["stars"],
                                                        "suggested": suggested,
                                                        "reason": params["reason"]})
-        call.tx.emit(Event("star_rated", {
-            "acceptance_id": acceptance["id"], "organization_id": acceptance["organization_id"],
-            "case_id": acceptance["case_id"], "grade": acceptance["grade"],
-            "stars": params["stars"], "suggested_stars": suggested, "reason": params["reason"]}))
+        call.tx.emit(domain.star_rated(acceptance, params["stars"], suggested, params["reason"]))
         return self._acceptance(call, acceptance["id"])
 
     # -- the moving-up report ----------------------------------------------------------------
     @operation
-    def moving_up_report(self, call, params):
+    def moving_up_report(self, call: Call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
-        counts = store.moving_up_counts(call.tx, place_code)
-        children: dict[str, dict[str, tuple[int, int]]] = {}
-        total: dict[str, tuple[int, int]] = {}
-        for row in counts:
-            children.setdefault(row["child"], {})[row["baseline_grade"]] = (
-                row["organizations"], row["moved_up"])
-            before = total.get(row["baseline_grade"], (0, 0))
-            total[row["baseline_grade"]] = (before[0] + row["organizations"],
-                                            before[1] + row["moved_up"])
+        children, total = domain.tally_moving_up(store.moving_up_counts(call.tx, place_code))
         for child in places.children(call.tx, place_code):
             children.setdefault(child, {})  # none graded there yet: a row of zeros
         names = places.names(call.tx, [place_code, *children])
@@ -376,7 +340,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                 "by_child_place": [place_row(code, children[code]) for code in sorted(children)]}
 
     @operation
-    def moving_up_organizations(self, call, params):
+    def moving_up_organizations(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         rows, cursor = store.moving_up_page(call.tx, params["place_code"],
                                             params["baseline_grade"], params["moved_up"],
@@ -385,7 +349,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     # -- joint reviews and township reports ------------------------------------------------------
     @operation
-    def record_joint_review(self, call, params):
+    def record_joint_review(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         level = domain.joint_review_level(regions.level_of(params["place_code"]))
         review = store.insert_joint_review(call.tx, {**params, "level": level})
@@ -396,17 +360,15 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return review
 
     @operation
-    def joint_reviews(self, call, params):
+    def joint_reviews(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         return {"items": store.joint_reviews(call.tx, params["place_code"], params["year"],
                                              params["level"])}
 
     @operation
-    def record_township_report(self, call, params):
+    def record_township_report(self, call: Call, params):
         call.principal.require_place(params["place_code"])
-        if regions.level_of(params["place_code"]) != "township":
-            raise ValidationError("only townships report to the county",
-                                  {"place_code": ["must be a township (乡镇、街道)"]})
+        domain.require_township(regions.level_of(params["place_code"]))
         report = store.save_township_report(call.tx, params)
         call.tx.audit("township_report", f"{report['place_code']}/{report['period']}",
                       {"submitted_on": report["submitted_on"]})
@@ -414,7 +376,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return report
 
     @operation
-    def township_reports(self, call, params):
+    def township_reports(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         items = store.township_reports(call.tx, params["place_code"], params["period"])
         return {"place_code": params["place_code"], "period": params["period"],
@@ -429,12 +391,12 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         """A case's round is done: its satisfaction survey opens (§3.7)."""
         data = event["data"]
         org = store.organization(tx, data["organization_id"])
-        created = store.insert_survey(tx, {
+        survey_id = store.insert_case_survey(tx, {
             "kind": "rectification", "organization_id": org["id"], "case_id": data["case_id"],
-            "case_round": data["round"],
-            "title": f"{org['name']}整改落实满意度测评（第{data['round']}轮）"})
-        if created:
-            tx.audit("survey", created["id"], {"opened": {"case_id": data["case_id"],
+            "case_round": data["round"], "title": domain.case_survey_title(org["name"],
+                                                                           data["round"])})
+        if survey_id:
+            tx.audit("survey", survey_id, {"opened": {"case_id": data["case_id"],
                                                           "round": data["round"]}})
 
     @handles("organizations", "rectification_accepted")
@@ -443,22 +405,16 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         data = event["data"]
         org = store.organization(tx, data["organization_id"])
         grade = org["current_grade"] or data["grade"]
-        acceptance_id = store.insert_acceptance(tx, org["id"], data["case_id"], grade)
+        acceptance_id = store.insert_case_acceptance(tx, org["id"], data["case_id"], grade)
         if acceptance_id:
             tx.audit("acceptance", acceptance_id, {"opened": {"case_id": data["case_id"],
                                                               "grade": grade}})
 
 
 
-def _require_in_round(org: dict, round_: dict) -> None:
-    if not regions.in_subtree(org["place_code"], round_["place_code"]):
-        raise ValidationError("the organization is not in the round's place", {
-            "organization_id": [f"{org['place_code']} is outside {round_['place_code']}"]})
-
-
 # What start_import takes, by kind: rows of set_grade's params, an organization once per
 # round in a file.
-IMPORTERS = {
+IMPORTERS: dict[str, Importer] = {
     "gradings": Importer.single(contract.SERVICE, "set_grade", EvaluationService._set_grade,
                                 apply_many=EvaluationService._set_grades,
                                 key=lambda row: (row["round_id"], row["organization_id"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg2.errors
 from psycopg2.extras import Json
 
+from services.evaluation.domain import Satisfaction
 from shared.contracts.evaluation import ANSWERS
 from shared.errors import Conflict, NotFound
 from shared.national import places, regions
@@ -14,6 +15,12 @@ from shared.platform.pg import json_dumps
 
 def _json(value) -> Json:
     return Json(value, dumps=json_dumps)
+
+
+def _returned(tx: Transaction, sql: str, values) -> dict:
+    """The one row an INSERT … RETURNING gives back."""
+    (row,) = tx.all(sql, values)
+    return row
 
 
 # -- not found ----------------------------------------------------------------------------
@@ -98,9 +105,9 @@ def record_stars(tx: Transaction, organization_id: int, stars: int, grade: str) 
 
 # -- rounds, scores, gradings ------------------------------------------------------------
 def insert_round(tx: Transaction, values: dict, rules: dict) -> dict:
-    return tx.one("INSERT INTO rounds (place_code, year, name, rules) VALUES (%s, %s, %s, %s)"
-                  " RETURNING *", (values["place_code"], values["year"], values["name"],
-                                   _json(rules)))
+    return _returned(tx, "INSERT INTO rounds (place_code, year, name, rules)"
+                     " VALUES (%s, %s, %s, %s) RETURNING *",
+                     (values["place_code"], values["year"], values["name"], _json(rules)))
 
 
 def get_round(tx: Transaction, round_id: int) -> dict:
@@ -145,26 +152,37 @@ def grading(tx: Transaction, round_id: int, organization_id: int) -> dict | None
 def save_gradings(tx: Transaction, gradings: list[dict]) -> dict[tuple[int, int], int]:
     """Insert or correct rounds' gradings (one per organization and round); the number
     of each one's grade event, by (round_id, organization_id)."""
-    rows = tx.all(tx.render_rows(
+    insert = tx.render_rows(
         "INSERT INTO gradings (round_id, organization_id, score, grade, method, reason,"
         " is_baseline, sequence, rules) VALUES",
         "(%(round_id)s, %(organization_id)s, %(score)s, %(grade)s, %(method)s, %(reason)s,"
         " false, nextval('grade_events'), %(rules)s)",
         ({**values, "rules": _json(values["rules"])} for values in gradings))
-        + b" ON CONFLICT (round_id, organization_id) DO UPDATE SET score = EXCLUDED.score,"
-          b" grade = EXCLUDED.grade, method = EXCLUDED.method, reason = EXCLUDED.reason,"
-          b" sequence = EXCLUDED.sequence, rules = EXCLUDED.rules, graded_at = now()"
-          b" RETURNING round_id, organization_id, sequence")
+    if insert is None:  # no gradings
+        return {}
+    rows = tx.all(insert + b" ON CONFLICT (round_id, organization_id) DO UPDATE SET"
+                  b" score = EXCLUDED.score, grade = EXCLUDED.grade, method = EXCLUDED.method,"
+                  b" reason = EXCLUDED.reason, sequence = EXCLUDED.sequence,"
+                  b" rules = EXCLUDED.rules, graded_at = now()"
+                  b" RETURNING round_id, organization_id, sequence")
     return {(row["round_id"], row["organization_id"]): row["sequence"] for row in rows}
 
 
 # -- surveys ---------------------------------------------------------------------------
-def insert_survey(tx: Transaction, values: dict) -> dict | None:
-    """None when the survey of that case round exists already (a repeated event)."""
-    return tx.one(
-        "INSERT INTO surveys (kind, organization_id, case_id, case_round, title)"
-        " VALUES (%(kind)s, %(organization_id)s, %(case_id)s, %(case_round)s, %(title)s)"
-        " ON CONFLICT (case_id, case_round) DO NOTHING RETURNING id", values)
+_INSERT_SURVEY = ("INSERT INTO surveys (kind, organization_id, case_id, case_round, title)"
+                  " VALUES (%(kind)s, %(organization_id)s, %(case_id)s, %(case_round)s,"
+                  " %(title)s)")
+
+
+def insert_survey(tx: Transaction, values: dict) -> int:
+    """A survey of no case (opened by a call): its id."""
+    return _returned(tx, _INSERT_SURVEY + " RETURNING id", values)["id"]
+
+
+def insert_case_survey(tx: Transaction, values: dict) -> int | None:
+    """A case round's survey: its id; None when it exists already (a repeated event)."""
+    return tx.scalar(_INSERT_SURVEY + " ON CONFLICT (case_id, case_round) DO NOTHING"
+                     " RETURNING id", values)
 
 
 def get_survey(tx: Transaction, survey_id: int, *, lock: bool = False) -> dict:
@@ -188,15 +206,15 @@ def surveys_of(tx: Transaction, organization_id: int) -> list[int]:
 
 
 def add_ballots(tx: Transaction, survey_id: int, counts: dict[str, int]) -> None:
-    rows = [(survey_id, answer, n) for answer, n in counts.items() if n]
-    if rows:
-        tx.execute(tx.render_rows("INSERT INTO survey_counts (survey_id, answer, ballots) VALUES",
-                                  "(%s, %s, %s)", rows)
-                   + b" ON CONFLICT (survey_id, answer)"
-                     b" DO UPDATE SET ballots = survey_counts.ballots + EXCLUDED.ballots")
+    insert = tx.render_rows("INSERT INTO survey_counts (survey_id, answer, ballots) VALUES",
+                            "(%s, %s, %s)",
+                            [(survey_id, answer, n) for answer, n in counts.items() if n])
+    if insert is not None:
+        tx.execute(insert + b" ON CONFLICT (survey_id, answer)"
+                            b" DO UPDATE SET ballots = survey_counts.ballots + EXCLUDED.ballots")
 
 
-def close_survey(tx: Transaction, survey_id: int, result) -> None:
+def close_survey(tx: Transaction, survey_id: int, result: Satisfaction) -> None:
     tx.execute("UPDATE surveys SET status = 'closed', closed_on = current_date,"
                " valid_ballots = %s, satisfied = %s, rate = %s, passed = %s, rule = %s"
                " WHERE id = %s",
@@ -205,11 +223,21 @@ def close_survey(tx: Transaction, survey_id: int, result) -> None:
 
 
 # -- acceptances -----------------------------------------------------------------------
-def insert_acceptance(tx: Transaction, organization_id: int, case_id: int | None,
-                      grade: str) -> int | None:
-    """None when the case's acceptance exists already (a repeated event)."""
-    return tx.scalar("INSERT INTO acceptances (organization_id, case_id, grade) VALUES (%s, %s, %s)"
-                     " ON CONFLICT (case_id) DO NOTHING RETURNING id",
+_INSERT_ACCEPTANCE = ("INSERT INTO acceptances (organization_id, case_id, grade)"
+                      " VALUES (%s, %s, %s)")
+
+
+def insert_acceptance(tx: Transaction, organization_id: int, grade: str) -> int:
+    """An acceptance of no case (opened by a call): its id."""
+    return _returned(tx, _INSERT_ACCEPTANCE + " RETURNING id",
+                     (organization_id, None, grade))["id"]
+
+
+def insert_case_acceptance(tx: Transaction, organization_id: int, case_id: int,
+                           grade: str) -> int | None:
+    """An accepted case's acceptance: its id; None when it exists already (a repeated
+    event)."""
+    return tx.scalar(_INSERT_ACCEPTANCE + " ON CONFLICT (case_id) DO NOTHING RETURNING id",
                      (organization_id, case_id, grade))
 
 
@@ -287,8 +315,8 @@ def moving_up_page(tx: Transaction, place_code: str, baseline_grade: str, moved_
 # -- joint reviews and township reports -----------------------------------------------
 def insert_joint_review(tx: Transaction, values: dict) -> dict:
     try:
-        return tx.one(
-            "INSERT INTO joint_reviews (place_code, level, year, secretary, reported_on,"
+        return _returned(
+            tx, "INSERT INTO joint_reviews (place_code, level, year, secretary, reported_on,"
             " review_score, exam_result) VALUES (%(place_code)s, %(level)s, %(year)s,"
             " %(secretary)s, %(reported_on)s, %(review_score)s, %(exam_result)s) RETURNING *",
             values)
@@ -308,8 +336,8 @@ def joint_reviews(tx: Transaction, place_code: str, year: int, level: str | None
 
 
 def save_township_report(tx: Transaction, values: dict) -> dict:
-    return tx.one(
-        "INSERT INTO township_reports (place_code, period, submitted_on, summary)"
+    return _returned(
+        tx, "INSERT INTO township_reports (place_code, period, submitted_on, summary)"
         " VALUES (%(place_code)s, %(period)s, %(submitted_on)s, %(summary)s)"
         " ON CONFLICT (place_code, period) DO UPDATE SET submitted_on = EXCLUDED.submitted_on,"
         " summary = EXCLUDED.summary RETURNING *", values)
