@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from shared.contracts.cadres import (
     ASSESSMENT_RESULTS,
@@ -14,13 +16,17 @@ from shared.contracts.cadres import (
     SEXES,
     TWO_COMMITTEES,
 )
+from shared.domain.dates import not_before
+from shared.domain.events import Event
 from shared.errors import Conflict, ValidationError
-from shared.national import regions
+from shared.national import identity_number, regions
 
 # Best first: an assessment's rank orders the recommendation list and gates confirmation.
 ASSESSMENT_RANK = {result: rank for rank, result in enumerate(ASSESSMENT_RESULTS)}
 PARTY_KINDS = {"party_secretary": ("secretary",),
                "party_committee_member": ("deputy_secretary", "committee_member")}
+# A village's or community's party organization (the two committees' party side).
+VILLAGE_SECTORS = ("rural_village", "urban_community")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,76 @@ class Rules:
                 "reserve_min_assessment": values["reserve_min_assessment"]}
 
 
+# -- people --------------------------------------------------------------------------------
+def known_place(place_code: str, place_name: str | None, field: str = "place_code") -> str:
+    """The name of a place a record is kept at; one cadres has not heard of (places
+    arrive from the organizations service) is refused."""
+    if place_name is None:
+        raise ValidationError("unknown place", {field: [
+            f"no place {place_code} known to cadres (places arrive from organizations)"]})
+    return place_name
+
+
+def check_on_the_ledger(person: dict) -> None:
+    """A person to recommend, select or place is not withdrawn from the ledger."""
+    if person["withdrawn_on"] is not None:
+        raise Conflict(f"person {person['id']} was withdrawn from the ledger on "
+                       f"{person['withdrawn_on']} (该人员已移出名册)",
+                       {"person_id": person["id"]})
+
+
+# An identity number is registered once within a jurisdiction: `holders` are the people
+# with the number that the caller sees (the service keeps the others from it).
+def check_unregistered(holders: list[dict]) -> None:
+    """A number to register (or to change a person's to) is held by no one else."""
+    if holders:
+        raise _registered(holders)
+
+
+def holder_to_reuse(holders: list[dict]) -> int | None:
+    """An import's person: the one registered with the number, to be reused, or None
+    (to be registered); two or more are for identity_clashes to resolve first."""
+    if len(holders) > 1:
+        raise _registered(holders)
+    return holders[0]["id"] if holders else None
+
+
+def check_registered_once(holders: list[dict]) -> None:
+    """A person found by the number is the only one registered with it."""
+    if len(holders) > 1:
+        raise Conflict("this identity number is registered more than once in your "
+                       "jurisdiction: see identity_clashes (该身份证号码在本辖区重复登记)",
+                       {"person_ids": [p["id"] for p in holders],
+                        "place_codes": [p["place_code"] for p in holders]})
+
+
+def _registered(holders: list[dict]) -> Conflict:
+    return Conflict("a person with this identity number is registered in your "
+                    "jurisdiction already (该身份证号码已在本辖区登记)",
+                    {"identity_number": "registered",
+                     "person_ids": [p["id"] for p in holders]})
+
+
+def check_agrees(number: str, person: dict) -> None:
+    """After an update: sex and birth date still those the identity number carries."""
+    errors: dict[str, list[str]] = {}
+    if person["sex"] != identity_number.sex(number):
+        errors["sex"] = ["does not agree with the identity number (性别与身份证号码不符)"]
+    if person["birth_date"] != identity_number.birth_date(number):
+        errors["birth_date"] = ["does not agree with the identity number (出生日期与身份证号码不符)"]
+    if errors:
+        raise ValidationError("the person would not agree with the identity number", errors)
+
+
+def check_withdrawable(dependents: dict[str, list[int]]) -> None:
+    """A person leaves the ledger once out of every open reserve recommendation and the
+    talent pool: `dependents` are the ids of each kind the person still holds."""
+    holding = {kind: ids for kind, ids in dependents.items() if ids}
+    if holding:
+        raise Conflict("end the person's open reserve recommendations and talent pool "
+                       "membership first (请先退出后备干部和人才库)", holding)
+
+
 # -- reserve cadres ------------------------------------------------------------------------
 def quota_status(reserves: int, rules: Rules) -> str:
     if reserves < rules.reserve_min:
@@ -92,17 +168,33 @@ def best_assessment(results: list[str]) -> str | None:
 def recommendation_order(reserve: dict) -> tuple:
     """Confirmed before candidates; college-graduate village officials first (S§10);
     then the best assessed, the earliest recommended."""
-    best = reserve.get("best_assessment")
+    best, unassessed = reserve.get("best_assessment"), len(ASSESSMENT_RANK)
     return (0 if reserve["status"] == "reserve" else 1,
             0 if reserve["college_graduate_official"] else 1,
-            ASSESSMENT_RANK.get(best, len(ASSESSMENT_RANK)),
+            unassessed if best is None else ASSESSMENT_RANK.get(best, unassessed),
             reserve["recommended_on"], reserve["id"])
+
+
+def reserve_shortfall_changed(place_code: str, reserves: int, previous_status: str,
+                              rules: Rules) -> Event:
+    """A village's confirmed reserves crossed its quota (its status is no longer
+    `previous_status`)."""
+    return Event("reserve_shortfall_changed", {
+        "place_code": place_code, "reserves": reserves,
+        "minimum": rules.reserve_min, "maximum": rules.reserve_max,
+        "quota_status": quota_status(reserves, rules), "previous_status": previous_status})
 
 
 def check_open(reserve: dict, action: str) -> None:
     if reserve["status"] not in ("candidate", "reserve"):
         raise Conflict(f"reserve {reserve['id']} is {reserve['status']}: it cannot be {action}",
                        {"status": reserve["status"]})
+
+
+def check_assessment(reserve: dict, assessed_on: dt.date) -> None:
+    check_open(reserve, "assessed")
+    not_before(assessed_on, reserve["recommended_on"], "assessed_on",
+               "assessed before recommended")
 
 
 def good_enough(result: str | None, minimum: str) -> bool:
@@ -120,16 +212,14 @@ def check_confirmation(reserve: dict, assessments: list[dict], confirmed_on: dt.
                        f"{ASSESSMENT_RESULTS[rules.reserve_min_assessment]} (须经考察合格)",
                        {"best_assessment": best_assessment([a["result"] for a in assessments])})
     first_passed = min(a["assessed_on"] for a in passing)
-    if confirmed_on < first_passed:
-        raise ValidationError("confirmed before the assessment that allows it",
-                              {"confirmed_on": [f"before {first_passed}"]})
+    not_before(confirmed_on, first_passed, "confirmed_on",
+               "confirmed before the assessment that allows it")
 
 
 def check_withdrawal(reserve: dict, withdrawn_on: dt.date) -> None:
     check_open(reserve, "withdrawn")
     since = reserve["confirmed_on"] or reserve["recommended_on"]
-    if withdrawn_on < since:
-        raise ValidationError("withdrawn before it began", {"withdrawn_on": [f"before {since}"]})
+    not_before(withdrawn_on, since, "withdrawn_on", "withdrawn before it began")
 
 
 # -- placements and the talent pool --------------------------------------------------------
@@ -161,6 +251,44 @@ def placement(params: dict) -> dict:
     return values
 
 
+def cadre_placed(placement_id: int, placement: dict, person: dict) -> Event:
+    """A party post recorded: the registry (organizations) is to fill it, once; its
+    answer comes back as cadre_placement_applied or cadre_placement_refused."""
+    return Event("cadre_placed", {
+        "external_ref": f"cadres:{placement_id}", "placement_id": placement_id,
+        "kind": placement["kind"], "organization_id": placement["organization_id"],
+        "post": placement["post"], "name": person["name"], "sex": person["sex"],
+        "birth_date": person["birth_date"],
+        "college_graduate_official": person["college_graduate_official"],
+        "placed_on": placement["placed_on"]})
+
+
+def unknown_organization(organization_id: int) -> ValidationError:
+    """What a placement naming an organization cadres does not know of is refused with;
+    one outside the caller's jurisdiction is refused with it too, before its state or
+    place is told."""
+    return _not_the_village_organization(
+        organization_id, "is not known to cadres (organizations arrive from the registry)")
+
+
+def check_village_organization(organization: dict, place_code: str) -> None:
+    """A party post's organization is the active party organization of the village (or
+    community) at `place_code`."""
+    problem = (
+        f"is {organization['status']}" if organization["status"] != "active"
+        else f"is at {organization['place_code']}, not {place_code}"
+        if organization["place_code"] != place_code
+        else f"is of the {organization['sector']} sector, not a village's or community's"
+        if organization["sector"] not in VILLAGE_SECTORS else None)
+    if problem:
+        raise _not_the_village_organization(organization["id"], problem)
+
+
+def _not_the_village_organization(organization_id: int, problem: str) -> ValidationError:
+    return ValidationError("not the village's party organization", {
+        "organization_id": [f"organization {organization_id} {problem}"]})
+
+
 def check_pool_selection(person: dict, assessment: str, rules: Rules) -> None:
     errors = {}
     if not person["college_graduate_official"]:
@@ -173,15 +301,22 @@ def check_pool_selection(person: dict, assessment: str, rules: Rules) -> None:
                               "village officials", errors)
 
 
-def pool_townships(townships: dict[str, str | None], memberships: list[dict],
+def check_leaving(member: dict, left_on: dt.date) -> None:
+    if member["status"] != "in_pool":
+        raise Conflict(f"member {member['id']} left the pool on {member['left_on']}", {})
+    not_before(left_on, member["selected_on"], "left_on", "left before selected")
+
+
+def pool_townships(townships: Mapping[str, str | None], memberships: list[dict],
                    placements: list[dict]) -> list[dict]:
     """Per township: pool members from its villages now, and how many of the pool's
     members entered the two committees, took a chief post, entered its leadership (the
     target: at least one) while in the pool — someone who left the pool afterwards
     still counts for what they did as a member."""
-    rows = {code: {"place_code": code, "place_name": name, "in_pool": 0,
-                   "entered_two_committees": 0, "chief_posts": 0,
-                   "entered_township_leadership": 0} for code, name in townships.items()}
+    rows: dict[str, dict[str, Any]] = {
+        code: {"place_code": code, "place_name": name, "in_pool": 0,
+               "entered_two_committees": 0, "chief_posts": 0,
+               "entered_township_leadership": 0} for code, name in townships.items()}
     windows: dict[int, list[tuple]] = {}
     for member in memberships:
         windows.setdefault(member["person_id"], []).append(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import psycopg2.errors
 
@@ -62,11 +63,12 @@ def training_figures(tx: Transaction, place_code: str, year: int) -> dict:
     lo, hi = regions.subtree_bounds(place_code)
     params = {"lo": lo, "hi": hi, "year_start": dt.date(year, 1, 1),
               "next_year": dt.date(year + 1, 1, 1)}
-    classes = tx.one(
+    # One row always: aggregates without GROUP BY.
+    classes = cast(dict, tx.one(
         "SELECT count(DISTINCT c.id) AS classes, count(a.person_id) AS enrolled,"
         " count(a.person_id) FILTER (WHERE a.attended) AS attended FROM classes c"
         " LEFT JOIN attendance a ON a.class_id = c.id WHERE c.place_code BETWEEN %(lo)s AND"
-        " %(hi)s AND c.starts_on >= %(year_start)s AND c.starts_on < %(next_year)s", params)
+        " %(hi)s AND c.starts_on >= %(year_start)s AND c.starts_on < %(next_year)s", params))
     secretaries = tx.all(
         "SELECT p.id AS person_id, p.name, p.place_code, pl.name AS place_name,"
         " EXISTS (SELECT 1 FROM attendance a JOIN classes c ON c.id = a.class_id"
@@ -125,7 +127,8 @@ def insert_dual_review(tx: Transaction, values: dict) -> int:
 
 
 def dual_review(tx: Transaction, review_id: int) -> dict:
-    return tx.one("SELECT * FROM dual_reviews WHERE id = %s", (review_id,))
+    # Only asked for the review just recorded, in the same transaction.
+    return cast(dict, tx.one("SELECT * FROM dual_reviews WHERE id = %s", (review_id,)))
 
 
 def person_dual_reviews(tx: Transaction, person_id: int) -> list[dict]:

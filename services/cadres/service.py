@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.cadres import domain, store
+from services.cadres import domain, reach_service, store
 from services.cadres.duties_service import CadreDuties
 from shared import contracts
 from shared.contracts import cadres as contract
 from shared.contracts.common import encode_cursor
-from shared.domain.events import Event
 from shared.domain.shares import share
-from shared.errors import Conflict, NotFound, ValidationError
+from shared.errors import NotFound, ValidationError
 from shared.national import identity_number, places
 from shared.national.places import OrganizationDirectory, PlaceDirectory
 from shared.platform import entrypoints
 from shared.platform.auth import CallerIdentity
-from shared.platform.db import Database
+from shared.platform.db import Database, Transaction
+from shared.platform.entrypoints import Call
 from shared.platform.events import handles
 from shared.platform.imports import Importer, ImportJobs, import_operations, without
 from shared.platform.monitoring import Monitoring
@@ -29,8 +29,6 @@ from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
 PERSONAL_DATA_ROLE = contract.PERSONAL_DATA
-# A village's or community's party organization (the two committees' party side).
-VILLAGE_SECTORS = ("rural_village", "urban_community")
 ID_PURPOSE = b"people.id_number"
 REPORT_LISTED = 500
 SHORTFALL_MEASURES = ("villages", "short", "within", "over", "reserves",
@@ -50,14 +48,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     owner = OwnerLookup()
 
     # -- people --------------------------------------------------------------------------
-    def _place_known(self, call, code: str, field: str = "place_code") -> str:
-        name = self.owner.place_names(call, [code]).get(code)
-        if name is None:
-            raise ValidationError("unknown place", {field: [
-                f"no place {code} known to cadres (places arrive from organizations)"]})
-        return name
-
-    def _show(self, call, row: dict) -> dict:
+    def _show(self, call: Call, row: dict) -> dict:
         """The person as this caller may see it: the identity number whole only in the
         answer to a query, and only for the personal-data role (a command's result is
         kept for replays, so it is always masked)."""
@@ -74,22 +65,11 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "id_number_index": self.personal_data.index(number),
                 "id_number_masked": identity_number.mask(number)}
 
-    # A record named by its id (or by an id among the parameters) and outside the caller's
-    # jurisdiction is the store's own NotFound (require_visible): whether it exists
-    # elsewhere is not the caller's to learn.
-    def _person(self, call, person_id: int, *, lock: bool = False) -> dict:
-        person = store.person(call.tx, person_id, lock=lock)
-        call.principal.require_visible(person["place_code"], store.person_absent(person_id))
-        return person
-
-    def _on_the_ledger(self, call, person_id: int) -> dict:
+    def _on_the_ledger(self, call: Call, person_id: int) -> dict:
         """A person to recommend, select or place: visible, and not withdrawn (locked, so
         a withdrawal waits for the recommendation, or the recommendation sees it)."""
-        person = self._person(call, person_id, lock=True)
-        if person["withdrawn_on"] is not None:
-            raise Conflict(f"person {person_id} was withdrawn from the ledger on "
-                           f"{person['withdrawn_on']} (该人员已移出名册)",
-                           {"person_id": person_id})
+        person = reach_service.person(call, person_id, lock=True)
+        domain.check_on_the_ledger(person)
         return person
 
     # An identity number is unique within a jurisdiction, not across the province: a
@@ -97,7 +77,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     # answer is the one for a number held nowhere — whether a citizen is registered in
     # another county is not the caller's to learn. The common superior of the two places
     # sees the clash (identity_clashes) and has it resolved (docs/platform.md).
-    def _holders_in_reach(self, call, number: str, *, lock: bool) -> list[dict]:
+    def _holders_in_reach(self, call: Call, number: str, *, lock: bool) -> list[dict]:
         """The people on the ledger with this number that the caller sees; with lock, no
         one else checks or registers the number until this transaction ends."""
         if lock:
@@ -105,76 +85,61 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return [p for p in store.holders(call.tx, self.personal_data.indexes(number))
                 if call.principal.covers(p["place_code"])]
 
-    @staticmethod
-    def _registered(holders: list[dict]) -> Conflict:
-        return Conflict("a person with this identity number is registered in your "
-                        "jurisdiction already (该身份证号码已在本辖区登记)",
-                        {"identity_number": "registered",
-                         "person_ids": [p["id"] for p in holders]})
-
     @operation
-    def register_person(self, call, params):
+    def register_person(self, call: Call, params):
         return self._show(call, store.person(call.tx, self._register_person(call, params)))
 
-    def _register_person(self, call, params) -> int:
+    def _register_person(self, call: Call, params) -> int:
         """register_person's whole path (an import runs it for each new person): the id."""
         call.principal.require_place(params["place_code"])
-        self._place_known(call, params["place_code"])
+        reach_service.place_known(call, self.owner, params["place_code"])
         number = params["identity_number"]
         values = {**params, **self._sealed(number),
                   "birth_date": params["birth_date"] or identity_number.birth_date(number)}
-        holders = self._holders_in_reach(call, number, lock=True)
-        if holders:
-            raise self._registered(holders)
+        domain.check_unregistered(self._holders_in_reach(call, number, lock=True))
         person_id = store.insert_person(call.tx, values)
         call.tx.audit("person", person_id, {"registered": _audited(values)})
         return person_id
 
     @operation
-    def update_person(self, call, params):
-        person = self._person(call, params.pop("person_id"), lock=True)
+    def update_person(self, call: Call, params):
+        person = reach_service.person(call, params.pop("person_id"), lock=True)
         read_version = params.pop("version")
         changes = {k: v for k, v in params.items() if k != "request_id"}
         if "place_code" in changes:
             call.principal.require_place(changes["place_code"])
-            self._place_known(call, changes["place_code"])
+            reach_service.place_known(call, self.owner, changes["place_code"])
         number = changes.pop("identity_number", None)
         if number is not None:
-            others = [p for p in self._holders_in_reach(call, number, lock=True)
-                      if p["id"] != person["id"]]
-            if others:
-                raise self._registered(others)
+            domain.check_unregistered([p for p in self._holders_in_reach(call, number, lock=True)
+                                       if p["id"] != person["id"]])
             changes.update(self._sealed(number))
         else:
             number = self.personal_data.open(person["id_number_sealed"], purpose=ID_PURPOSE)
         if "birth_date" in changes and changes["birth_date"] is None:
             changes["birth_date"] = identity_number.birth_date(number)
-        _agrees(number, {**person, **changes})
+        domain.check_agrees(number, {**person, **changes})
         if changes:
             store.update_person(call.tx, person["id"], changes, read_version)
             call.tx.audit("person", person["id"], {"updated": _audited(changes)})
         return self._show(call, store.person(call.tx, person["id"]))
 
     @operation
-    def get_person(self, call, params):
-        return self._show(call, self._person(call, params["person_id"]))
+    def get_person(self, call: Call, params):
+        return self._show(call, reach_service.person(call, params["person_id"]))
 
     @operation
-    def find_person(self, call, params):
+    def find_person(self, call: Call, params):
         # Outside the caller's jurisdiction it is not found either: whether a citizen is
         # registered somewhere is not the caller's to learn.
         holders = self._holders_in_reach(call, params["identity_number"], lock=False)
         if not holders:
             raise NotFound("no person with this identity number in your jurisdiction", {})
-        if len(holders) > 1:
-            raise Conflict("this identity number is registered more than once in your "
-                           "jurisdiction: see identity_clashes (该身份证号码在本辖区重复登记)",
-                           {"person_ids": [p["id"] for p in holders],
-                            "place_codes": [p["place_code"] for p in holders]})
+        domain.check_registered_once(holders)
         return self._show(call, store.person(call.tx, holders[0]["id"]))
 
     @operation
-    def identity_clashes(self, call, params):
+    def identity_clashes(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         after = params["after"][0] if params["after"] else None
         with call.tx.snapshot():
@@ -187,12 +152,9 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "next_cursor": encode_cursor([last.hex()]) if last else None}
 
     @operation
-    def withdraw_person(self, call, params):
+    def withdraw_person(self, call: Call, params):
         person = self._on_the_ledger(call, params["person_id"])
-        holding = {k: v for k, v in store.dependents(call.tx, person["id"]).items() if v}
-        if holding:
-            raise Conflict("end the person's open reserve recommendations and talent pool "
-                           "membership first (请先退出后备干部和人才库)", holding)
+        domain.check_withdrawable(store.dependents(call.tx, person["id"]))
         store.withdraw_person(call.tx, person["id"], params["version"],
                               params["withdrawn_on"], params["reason"])
         call.tx.audit("person", person["id"], {"withdrawn": {
@@ -200,7 +162,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._show(call, store.person(call.tx, person["id"]))
 
     @operation
-    def list_people(self, call, params):
+    def list_people(self, call: Call, params):
         call.principal.require_place(params["place_code"])
         filters = {k: params[k] for k in ("college_graduate_official", "post_category")}
         rows, cursor = store.people_page(call.tx, params["place_code"], filters,
@@ -209,40 +171,40 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "next_cursor": encode_cursor(cursor) if cursor else None}
 
     # -- reserve cadres ----------------------------------------------------------------------
-    def _reserve(self, call, reserve_id: int, *, lock: bool = False) -> dict:
+    # Outside the caller's jurisdiction, a reserve is the store's own NotFound, as a person
+    # is (reach_service.person): whether it exists elsewhere is not the caller's to learn.
+    def _reserve(self, call: Call, reserve_id: int, *, lock: bool = False) -> dict:
         reserve = store.reserve(call.tx, reserve_id, lock=lock)
         call.principal.require_visible(reserve["place_code"], store.reserve_absent(reserve_id))
         return reserve
 
-    def _reserve_view(self, call, reserve: dict) -> dict:
+    def _reserve_view(self, call: Call, reserve: dict) -> dict:
         reserve["best_assessment"] = domain.best_assessment(
             [a["result"] for a in reserve["assessments"]])
         return reserve
 
-    def _locked_for_change(self, call, reserve_id: int) -> tuple[dict, dict]:
+    def _locked_for_change(self, call: Call, reserve_id: int) -> tuple[dict, dict]:
         """The village's quota row, then the reserve, both locked (always in this order,
         so two changes in one village wait instead of deadlocking)."""
         place_code = self._reserve(call, reserve_id)["place_code"]
         quota = self._lock_quota(call.tx, place_code)
         return quota, self._reserve(call, reserve_id, lock=True)
 
-    def _lock_quota(self, tx, place_code: str) -> dict:
+    def _lock_quota(self, tx: Transaction, place_code: str) -> dict:
         return store.lock_village_quota(tx, place_code, domain.quota_status(0, self.rules))
 
-    def _recount(self, tx, quota: dict) -> None:
+    def _recount(self, tx: Transaction, quota: dict) -> None:
         """After a village's reserves changed: reserve_shortfall_changed if its quota
         status did. (After a change of the quota rules, a village's first change reports
         its status under the new rules against the one stored under the old.)"""
         reserves = store.count_reserves(tx, quota["place_code"])
         status = domain.quota_status(reserves, self.rules)
         if status != quota["status"]:
-            tx.emit(Event("reserve_shortfall_changed", {
-                "place_code": quota["place_code"], "reserves": reserves,
-                "minimum": self.rules.reserve_min, "maximum": self.rules.reserve_max,
-                "quota_status": status, "previous_status": quota["status"]}))
+            tx.emit(domain.reserve_shortfall_changed(quota["place_code"], reserves,
+                                                     quota["status"], self.rules))
         store.save_village_quota(tx, quota["place_code"], reserves, status)
 
-    def _use_reserves(self, tx, placement: dict) -> None:
+    def _use_reserves(self, tx: Transaction, placement: dict) -> None:
         """A person who enters a village's two committees is a reserve cadre of that
         village no more: used (已使用)."""
         if placement["kind"] not in contract.TWO_COMMITTEES:
@@ -257,15 +219,16 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
             self._recount(tx, quota)
 
     @operation
-    def recommend_reserve(self, call, params):
-        return self._reserve_view(call, store.reserve(call.tx, self._recommend_reserve(call, params)))
+    def recommend_reserve(self, call: Call, params):
+        reserve_id = self._recommend_reserve(call, params)
+        return self._reserve_view(call, store.reserve(call.tx, reserve_id))
 
-    def _recommend_reserve(self, call, params) -> int:
+    def _recommend_reserve(self, call: Call, params) -> int:
         """recommend_reserve's whole path (an import runs it for each row): the id."""
         self._on_the_ledger(call, params["person_id"])
         call.principal.require_place(params["place_code"])
         domain.check_reserve_place(params["place_code"], self.rules)
-        self._place_known(call, params["place_code"])
+        reach_service.place_known(call, self.owner, params["place_code"])
         reserve_id = store.insert_reserve(call.tx, params)
         call.tx.audit("reserve", reserve_id, {"recommended": {
             k: params[k] for k in ("person_id", "place_code", "recommended_by", "method",
@@ -275,32 +238,29 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
     # -- bulk import (shared/platform/imports.py) -------------------------------------------------
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
-    def _import_reserve_cadre(self, call, row: dict) -> None:
+    def _import_reserve_cadre(self, call: Call, row: dict) -> None:
         """A reserve cadre row: the person (one on the ledger in the caller's jurisdiction
         is reused, else registered: one elsewhere is not the caller's to know of), then
         the recommendation to the person's place."""
         person = row["person"]
-        holders = self._holders_in_reach(call, person["identity_number"], lock=True)
-        if len(holders) > 1:
-            raise self._registered(holders)
-        person_id = holders[0]["id"] if holders else self._register_person(call, person)
+        person_id = domain.holder_to_reuse(
+            self._holders_in_reach(call, person["identity_number"], lock=True))
+        if person_id is None:
+            person_id = self._register_person(call, person)
         self._recommend_reserve(call, {**row["reserve"], "person_id": person_id,
                                        "place_code": person["place_code"]})
 
     @operation
-    def assess_reserve(self, call, params):
+    def assess_reserve(self, call: Call, params):
         reserve = self._reserve(call, params["reserve_id"], lock=True)
-        domain.check_open(reserve, "assessed")
-        if params["assessed_on"] < reserve["recommended_on"]:
-            raise ValidationError("assessed before recommended", {
-                "assessed_on": [f"before {reserve['recommended_on']}"]})
+        domain.check_assessment(reserve, params["assessed_on"])
         store.insert_assessment(call.tx, reserve["id"], params)
         call.tx.audit("reserve", reserve["id"], {"assessed": {
             k: params[k] for k in ("assessed_on", "assessor", "result")}})
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
 
     @operation
-    def confirm_reserve(self, call, params):
+    def confirm_reserve(self, call: Call, params):
         quota, reserve = self._locked_for_change(call, params["reserve_id"])
         domain.check_confirmation(reserve, reserve["assessments"], params["confirmed_on"],
                                   self.rules)
@@ -310,7 +270,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
 
     @operation
-    def withdraw_reserve(self, call, params):
+    def withdraw_reserve(self, call: Call, params):
         quota, reserve = self._locked_for_change(call, params["reserve_id"])
         domain.check_withdrawal(reserve, params["withdrawn_on"])
         store.set_reserve_status(call.tx, reserve["id"], "withdrawn", on=params["withdrawn_on"],
@@ -321,16 +281,17 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
 
     @operation
-    def get_reserve(self, call, params):
+    def get_reserve(self, call: Call, params):
         return self._reserve_view(call, self._reserve(call, params["reserve_id"]))
 
     @operation
-    def village_reserves(self, call, params):
+    def village_reserves(self, call: Call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         domain.check_reserve_place(place_code, self.rules)
         with call.tx.snapshot():
-            rows = [self._reserve_view(call, r) for r in store.village_reserves(call.tx, place_code)]
+            rows = [self._reserve_view(call, r)
+                    for r in store.village_reserves(call.tx, place_code)]
             name = places.name(call.tx, place_code)
         confirmed = sum(1 for r in rows if r["status"] == "reserve")
         return {"place_code": place_code, "place_name": name, "rules": self.rules.as_report(),
@@ -339,7 +300,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "items": sorted(rows, key=domain.recommendation_order)}
 
     @operation
-    def reserve_shortfall(self, call, params):
+    def reserve_shortfall(self, call: Call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -370,7 +331,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "short_villages": listed["short"], "over_villages": listed["over"]}
 
     @operation
-    def reserve_roster(self, call, params):
+    def reserve_roster(self, call: Call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         after_village, numbered = params["after"] or (None, 0)
@@ -399,7 +360,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     # -- the talent pool and placements ------------------------------------------------------
     @operation
-    def select_for_pool(self, call, params):
+    def select_for_pool(self, call: Call, params):
         person = self._on_the_ledger(call, params["person_id"])
         domain.check_pool_selection(person, params["assessment"], self.rules)
         member_id = store.insert_pool_member(call.tx, person["id"], params)
@@ -408,73 +369,54 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return store.pool_member(call.tx, member_id)
 
     @operation
-    def leave_pool(self, call, params):
+    def leave_pool(self, call: Call, params):
         member = store.pool_member(call.tx, params["member_id"], lock=True)
         call.principal.require_visible(member["place_code"],
                                        store.member_absent(params["member_id"]))
-        if member["status"] != "in_pool":
-            raise Conflict(f"member {member['id']} left the pool on {member['left_on']}", {})
-        if params["left_on"] < member["selected_on"]:
-            raise ValidationError("left before selected", {
-                "left_on": [f"before {member['selected_on']}"]})
+        domain.check_leaving(member, params["left_on"])
         store.leave_pool(call.tx, member["id"], params["left_on"], params["reason"])
         call.tx.audit("pool_member", member["id"], {"left": {"on": params["left_on"],
                                                              "reason": params["reason"]}})
         return store.pool_member(call.tx, member["id"])
 
     @operation
-    def record_placement(self, call, params):
+    def record_placement(self, call: Call, params):
         person = self._on_the_ledger(call, params["person_id"])
         call.principal.require_place(params["place_code"])
         values = domain.placement(params)
-        self._place_known(call, values["place_code"])
+        reach_service.place_known(call, self.owner, values["place_code"])
         if values["organization_id"] is not None:
             self._check_organization(call, values)
         if values["status"] == "recorded":  # a party post: once the registry has applied it
             self._use_reserves(call.tx, values)
         placement_id = store.insert_placement(call.tx, values)
         if values["status"] == "pending":
-            call.tx.emit(Event("cadre_placed", {
-                "external_ref": f"cadres:{placement_id}", "placement_id": placement_id,
-                "kind": values["kind"], "organization_id": values["organization_id"],
-                "post": values["post"], "name": person["name"], "sex": person["sex"],
-                "birth_date": person["birth_date"],
-                "college_graduate_official": person["college_graduate_official"],
-                "placed_on": values["placed_on"]}))
+            call.tx.emit(domain.cadre_placed(placement_id, values, person))
         call.tx.audit("placement", placement_id, {"placed": {
             k: values[k] for k in ("person_id", "kind", "placed_on", "place_code",
                                    "organization_id", "post")}})
         return store.placement(call.tx, placement_id)
 
-    def _check_organization(self, call, values: dict) -> None:
+    def _check_organization(self, call: Call, values: dict) -> None:
         org = store.organization(call.tx, values["organization_id"])
         if org is None and self.owner.organization(call, values["organization_id"]):
             org = store.organization(call.tx, values["organization_id"])  # just registered
-        unknown = _not_the_village_organization(
-            values["organization_id"],
-            "is not known to cadres (organizations arrive from the registry)")
+        unknown = domain.unknown_organization(values["organization_id"])
         if org is None:
             raise unknown
         # One outside the jurisdiction is unknown too, before its state or place is told.
         call.principal.require_visible(org["place_code"], unknown)
-        problem = (
-            f"is {org['status']}" if org["status"] != "active"
-            else f"is at {org['place_code']}, not {values['place_code']}"
-            if org["place_code"] != values["place_code"]
-            else f"is of the {org['sector']} sector, not a village's or community's"
-            if org["sector"] not in VILLAGE_SECTORS else None)
-        if problem:
-            raise _not_the_village_organization(values["organization_id"], problem)
+        domain.check_village_organization(org, values["place_code"])
 
     @operation
-    def person_placements(self, call, params):
-        person = self._person(call, params["person_id"])
+    def person_placements(self, call: Call, params):
+        person = reach_service.person(call, params["person_id"])
         with call.tx.snapshot():
             return {"person_id": person["id"], "pool": store.person_pool(call.tx, person["id"]),
                     "placements": store.person_placements(call.tx, person["id"])}
 
     @operation
-    def pool_report(self, call, params):
+    def pool_report(self, call: Call, params):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -496,7 +438,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     # -- events from the organizations service --------------------------------------------
     @handles("organizations", "cadre_placement_applied")
-    def on_cadre_placement_applied(self, tx, event):
+    def on_cadre_placement_applied(self, tx: Transaction, event):
         placement = store.placement(tx, _ours(event["data"]["external_ref"]) or 0, lock=True)
         if placement is not None and placement["status"] == "pending":
             store.set_placement_outcome(tx, placement["id"], "applied",
@@ -504,27 +446,11 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
             self._use_reserves(tx, placement)
 
     @handles("organizations", "cadre_placement_refused")
-    def on_cadre_placement_refused(self, tx, event):
+    def on_cadre_placement_refused(self, tx: Transaction, event):
         placement_id = _ours(event["data"]["external_ref"])
         if placement_id is not None:
             store.set_placement_outcome(tx, placement_id, "refused", event["data"]["message"])
             tx.audit("placement", placement_id, {"refused": event["data"]["details"]})
-
-
-def _not_the_village_organization(organization_id: int, problem: str) -> ValidationError:
-    return ValidationError("not the village's party organization", {
-        "organization_id": [f"organization {organization_id} {problem}"]})
-
-
-def _agrees(number: str, person: dict) -> None:
-    """After an update: sex and birth date still those the identity number carries."""
-    errors = {}
-    if person["sex"] != identity_number.sex(number):
-        errors["sex"] = ["does not agree with the identity number (性别与身份证号码不符)"]
-    if person["birth_date"] != identity_number.birth_date(number):
-        errors["birth_date"] = ["does not agree with the identity number (出生日期与身份证号码不符)"]
-    if errors:
-        raise ValidationError("the person would not agree with the identity number", errors)
 
 
 def _audited(values: dict) -> dict:
@@ -549,7 +475,8 @@ _RESERVE = without(contracts.rpc_contract(contract.SERVICE, "recommend_reserve")
 def _load_reserve_cadre(values: dict) -> dict:
     reserve = {k: v for k, v in values.items() if k in _RESERVE.params.fields}
     person = {k: v for k, v in values.items() if k not in reserve}  # and any unknown ones
-    parts, errors = {}, {}
+    parts: dict[str, dict] = {}
+    errors: dict[str, list[str]] = {}
     for part, contract_of, given in (("person", _PERSON, person), ("reserve", _RESERVE, reserve)):
         try:
             parts[part] = contracts.load_params(contract_of, given)
@@ -560,7 +487,7 @@ def _load_reserve_cadre(values: dict) -> dict:
     return parts
 
 
-IMPORTERS = {
+IMPORTERS: dict[str, Importer] = {
     "reserve_cadres": Importer(
         load=_load_reserve_cadre, apply=CadresService._import_reserve_cadre,
         fields=frozenset(_PERSON.params.fields) | frozenset(_RESERVE.params.fields),

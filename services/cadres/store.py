@@ -4,6 +4,8 @@ problems: duties_store.py."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import psycopg2.errors
 import psycopg2.extras
 
@@ -215,7 +217,8 @@ def roster(tx: Transaction, place_code: str, status: str, *, limit: int,
                       " AND place_code BETWEEN %s AND %s AND place_code > %s"
                       " GROUP BY place_code ORDER BY place_code",
                       (status, lo, hi, after_village or ""))
-    taken, rows = [], 0
+    taken: list[str] = []
+    rows = 0
     for village in villages:
         if taken and rows + village["n"] > limit:
             break
@@ -248,7 +251,9 @@ def lock_village_quota(tx: Transaction, place_code: str, status_at_zero: str) ->
     """The village's last quota status, locked: its reserve changes take turns."""
     tx.execute("INSERT INTO village_quota (place_code, reserves, status) VALUES (%s, 0, %s)"
                " ON CONFLICT DO NOTHING", (place_code, status_at_zero))
-    return tx.one("SELECT * FROM village_quota WHERE place_code = %s FOR UPDATE", (place_code,))
+    # There is a row: inserted just above if it was missing (and quotas are never deleted).
+    return cast(dict, tx.one("SELECT * FROM village_quota WHERE place_code = %s FOR UPDATE",
+                             (place_code,)))
 
 
 def count_reserves(tx: Transaction, place_code: str) -> int:
@@ -273,7 +278,8 @@ def reserve_shortfall(tx: Transaction, place_code: str, *, village_blocks: list[
       than `above` ({place_code, place_name, reserves, college_graduate_officials})."""
     lo, hi = regions.subtree_bounds(place_code)
     child, params = places.child_of("code", place_code)
-    return tx.one(f"""
+    # One row always: a SELECT of aggregates, without FROM.
+    return cast(dict, tx.one(f"""
         WITH counts AS (
             SELECT r.place_code, count(*) AS reserves,
                    count(*) FILTER (WHERE p.college_graduate_official) AS cgo
@@ -294,13 +300,14 @@ def reserve_shortfall(tx: Transaction, place_code: str, *, village_blocks: list[
             (SELECT coalesce(json_agg(s ORDER BY s.place_code), '[]') FROM (
                 SELECT code AS place_code, name AS place_name, reserves,
                        cgo AS college_graduate_officials
-                FROM villages WHERE reserves < %(below)s ORDER BY code LIMIT %(listed)s) s) AS short,
+                FROM villages WHERE reserves < %(below)s ORDER BY code LIMIT %(listed)s) s)
+                AS short,
             (SELECT coalesce(json_agg(s ORDER BY s.place_code), '[]') FROM (
                 SELECT code AS place_code, name AS place_name, reserves,
                        cgo AS college_graduate_officials
                 FROM villages WHERE reserves > %(above)s ORDER BY code LIMIT %(listed)s) s) AS over
         """, {**params, "lo": lo, "hi": hi, "below": below, "above": above, "listed": listed,
-              "blocks": [f"[{low},{high}]" for low, high in village_blocks]})
+              "blocks": [f"[{low},{high}]" for low, high in village_blocks]}))
 
 
 # -- the talent pool and placements --------------------------------------------------------
@@ -352,7 +359,8 @@ def insert_placement(tx: Transaction, values: dict) -> int:
 
 
 _PLACEMENT = ("SELECT pm.*, p.name, pl.name AS place_name FROM placements pm"
-              " JOIN people p ON p.id = pm.person_id LEFT JOIN places pl ON pl.code = pm.place_code")
+              " JOIN people p ON p.id = pm.person_id"
+              " LEFT JOIN places pl ON pl.code = pm.place_code")
 
 
 def placement(tx: Transaction, placement_id: int, *, lock: bool = False) -> dict | None:
