@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from shared.contracts.organizations import KINDS, SECTORS
+from shared.domain.dates import not_before
 from shared.domain.events import Event
-from shared.errors import Conflict, ValidationError
+from shared.errors import Conflict, JinweiError, ValidationError
 from shared.national import regions
 
 BRANCHES = ("631", "632")  # 党支部, 联合党支部
@@ -190,7 +192,8 @@ def check_rules(org: Organization, rules: Rules) -> None:
         raise ValidationError("the organization breaks party rules (不符合党内规定)", errors)
 
 
-def _check_committee(org: Organization, rules: Rules, broken) -> None:
+def _check_committee(org: Organization, rules: Rules,
+                     broken: Callable[[str, str], None]) -> None:
     size = org.committee_size
     lo, hi = rules.committee_size.get(org.kind, (0, 0))
     needs = rules.committee_from_full_members
@@ -211,6 +214,16 @@ def _check_committee(org: Organization, rules: Rules, broken) -> None:
     if size > org.full_members:
         broken("committee_size", "a committee cannot have more members than the organization "
                                  "has full members (委员人数不能超过正式党员人数)")
+
+
+def require_version(org: Organization, read_version: int) -> None:
+    """The caller changes the organization as it read it (optimistic locking)."""
+    if org.version != read_version:
+        raise Conflict(
+            f"organization {org.id} is at version {org.version}, you read {read_version}; "
+            "read it again (数据已被他人修改，请刷新后重试)",
+            {"organization_id": org.id, "current_version": org.version,
+             "your_version": read_version})
 
 
 def check_parent(org: Organization, parent: Organization | None, ancestors_of_parent: list[int]) -> None:
@@ -264,6 +277,13 @@ def register(values: dict, rules: Rules) -> Organization:
     check_rules(org, rules)
     org.events.append(Event("organization_registered"))
     return org
+
+
+def enterprise_org_refused(external_ref: str, refusal: JinweiError) -> Event:
+    """npe's request to register an enterprise's organization (enterprise_org_established)
+    cannot be met: no retry would change the answer, so npe is told why."""
+    return Event("enterprise_org_refused", {
+        "external_ref": external_ref, "message": refusal.message, "details": refusal.details})
 
 
 def update(org: Organization, changes: dict, rules: Rules) -> tuple[Organization, dict]:
@@ -370,6 +390,13 @@ def team_problems(committee_size: int, in_post: list[str], open_vacancies: int) 
     return problems
 
 
+def team_problems_of_row(row: dict) -> list[str]:
+    """team_problems on a report row's counts (store.incomplete_teams)."""
+    in_post = ["secretary"] * row["secretaries"]
+    in_post += ["committee_member"] * (row["committee"] - row["secretaries"])
+    return team_problems(row["committee_size"], in_post, row["open_vacancies"])
+
+
 def check_appointment(org: Organization, post: str, method: str, from_unit: str | None,
                       in_post: list[str]) -> None:
     """Whether `post` has room for one more person; raises when it has not."""
@@ -406,6 +433,49 @@ def check_appointment(org: Organization, post: str, method: str, from_unit: str 
                        {"post": post, "committee_size": org.committee_size})
 
 
+def vacancy_to_fill(org: Organization, post: str, vacancy_id: int | None,
+                    open_vacancies: list[dict]) -> dict | None:
+    """The open vacancy an appointment to `post` fills: the one the caller named, else
+    the first of that post, else the first the post can fill; none for a first
+    secretary (dispatched, in addition to the committee)."""
+    if post == "first_secretary":
+        return None
+    if vacancy_id is not None:
+        chosen = next((v for v in open_vacancies if v["id"] == vacancy_id), None)
+        if chosen is None or not vacancy_matches(chosen["post"], post):
+            raise ValidationError("no such open vacancy for this post", {
+                "vacancy_id": [f"vacancy {vacancy_id} is not an open "
+                               f"{post} vacancy of organization {org.id}"]})
+        return chosen
+    exact = [v for v in open_vacancies if v["post"] == post]
+    matching = exact or [v for v in open_vacancies if vacancy_matches(v["post"], post)]
+    return matching[0] if matching else None
+
+
+def check_leader_leaving(leader: dict, ended_on: dt.date) -> None:
+    """A leader leaves a post once, not before taking it."""
+    if leader["ended_on"] is not None:
+        raise Conflict(f"leader {leader['id']} already left on {leader['ended_on']}",
+                       {"leader_id": leader["id"]})
+    not_before(ended_on, leader["started_on"], "ended_on", "a post cannot end before it started",
+               f"before started_on {leader['started_on']}")
+
+
+def cadre_placement_applied(external_ref: str, organization_id: int, leader_id: int,
+                            filled_vacancy_id: int | None) -> Event:
+    """The cadres service's placement (cadre_placed) is a leader here now."""
+    return Event("cadre_placement_applied", {
+        "external_ref": external_ref, "organization_id": organization_id,
+        "leader_id": leader_id, "filled_vacancy_id": filled_vacancy_id})
+
+
+def cadre_placement_refused(external_ref: str, refusal: JinweiError) -> Event:
+    """The cadres service's placement cannot be applied: no retry would change the
+    answer, so cadres is told why."""
+    return Event("cadre_placement_refused", {
+        "external_ref": external_ref, "message": refusal.message, "details": refusal.details})
+
+
 def vacancy_posts_to_open(org: Organization, in_post: list[str], open_posts: list[str]) -> list[str]:
     """Vacancies to open so that people in post + open vacancies cover every seat."""
     missing = []
@@ -440,6 +510,23 @@ def vacancy_matches(vacancy_post: str, post: str) -> bool:
     if post == "secretary" or vacancy_post == "secretary":
         return post == vacancy_post
     return post in COMMITTEE_POSTS and vacancy_post in COMMITTEE_POSTS
+
+
+# -- township organizers -------------------------------------------------------------
+def check_organizer_place(place_code: str) -> None:
+    if regions.level_of(place_code) != "township":
+        raise ValidationError("organizers serve townships", {
+            "place_code": ["must be a township (乡镇、街道): organizers serve townships"]})
+
+
+def check_organizer_leaving(organizer: dict, ended_on: dt.date) -> None:
+    """An organizer leaves once, not before being appointed."""
+    if organizer["ended_on"] is not None:
+        raise Conflict(f"organizer {organizer['id']} already left on {organizer['ended_on']}",
+                       {"organizer_id": organizer["id"]})
+    not_before(ended_on, organizer["appointed_on"], "ended_on",
+               "cannot leave before being appointed",
+               f"before appointed_on {organizer['appointed_on']}")
 
 
 def organizer_coverage(townships: list[dict], rules: Rules) -> tuple[list[dict], list[dict]]:

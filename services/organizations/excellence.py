@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
+from services.organizations.domain import Organization
 from shared.contracts.excellence import CAMPAIGN_KINDS
+from shared.domain import dates
+from shared.domain.events import Event
 from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
 
@@ -15,8 +19,15 @@ def rate(part: int, whole: int) -> Decimal | None:
 
 
 def not_before(day: dt.date, earliest: dt.date, field: str, what: str) -> None:
-    if day < earliest:
-        raise ValidationError(f"before {what}", {field: [f"before {what} ({earliest})"]})
+    """`day` is not before `what` happened (on `earliest`)."""
+    dates.not_before(day, earliest, field, f"before {what}", f"before {what} ({earliest})")
+
+
+def require_active(org: Organization) -> None:
+    """Commitments, deeds, systems and creations are an active organization's."""
+    if org.status != "active":
+        raise ValidationError("not an active organization", {"organization_id": [
+            f"organization {org.id} is {org.status}"]})
 
 
 def check_display(deed: dict, displayed_on: dt.date) -> None:
@@ -36,6 +47,28 @@ def check_rating(deed: dict, rated_on: dt.date) -> None:
 def check_creation_year(year: int, entered_on: dt.date) -> None:
     if entered_on.year > year:
         raise ValidationError("entered after its year", {"entered_on": [f"after {year}"]})
+
+
+def service_creation_entered(creation_id: int, organization_id: int, year: int,
+                             focus: str) -> Event:
+    """An organization entered the service-oriented creation: evaluation surveys
+    satisfaction with it."""
+    return Event("service_creation_entered", {
+        "creation_id": creation_id, "organization_id": organization_id, "year": year,
+        "focus": focus})
+
+
+def check_recognition(creation: dict, recognized_on: dt.date) -> None:
+    """Recognized once (命名), not before it entered the creation."""
+    if creation["status"] == "recognized":
+        raise Conflict(f"recognized already on {creation['recognized_on']}", {})
+    not_before(recognized_on, creation["entered_on"], "recognized_on", "it entered the creation")
+
+
+def check_survey_year(year: int, surveyed_on: dt.date) -> None:
+    """An awareness survey counts for the year it was made in."""
+    if surveyed_on.year != year:
+        raise ValidationError("surveyed in another year", {"surveyed_on": [f"not in {year}"]})
 
 
 def publicity_rows(counts: dict[str, list[dict]]) -> dict[str, dict]:
@@ -63,8 +96,9 @@ def publicity_rows(counts: dict[str, list[dict]]) -> dict[str, dict]:
 
 
 def total_of(rows: list[dict], place_code: str) -> dict:
-    total = {"place_code": place_code, "cards": 0, "campaigns": 0, "campaigns_by_kind": {},
-             "surveyed": 0, "aware": 0, "participating": 0}
+    total: dict[str, Any] = {"place_code": place_code, "cards": 0, "campaigns": 0,
+                             "campaigns_by_kind": {}, "surveyed": 0, "aware": 0,
+                             "participating": 0}
     for r in rows:
         for name in ("cards", "campaigns", "surveyed", "aware", "participating"):
             total[name] += r[name]

@@ -5,32 +5,30 @@ commitments, shining words and deeds, organizational systems, service-oriented c
 
 from __future__ import annotations
 
-from services.organizations import excellence, store
+from services.organizations import excellence, reach_service, store
 from services.organizations import excellence_store as records
+from services.organizations.domain import Organization
 from shared.contracts.excellence import SERVICE
-from shared.domain.events import Event
-from shared.errors import Conflict, ValidationError
 from shared.platform import entrypoints
+from shared.platform.entrypoints import Call
 
 operation = entrypoints.operations(SERVICE)
 
 
 class ExcellenceEntrypoints:
-    """Methods of OrganizationsService (which provides _organization_in_reach,
-    _place_must_exist and rules)."""
+    """Methods of OrganizationsService. Needs from its host only its nameko dependencies:
+    `db` and `caller` (for @operation) and `rules`."""
 
-    def _active_in_reach(self, call, organization_id: int):
-        org = self._organization_in_reach(call, organization_id)
-        if org.status != "active":
-            raise ValidationError("not an active organization", {"organization_id": [
-                f"organization {org.id} is {org.status}"]})
+    def _active_in_reach(self, call: Call, organization_id: int) -> Organization:
+        org = reach_service.organization(call, organization_id)
+        excellence.require_active(org)
         return org
 
-    def _place_in_reach(self, call, place_code: str) -> dict:
+    def _place_in_reach(self, call: Call, place_code: str) -> dict:
         call.principal.require_place(place_code)
-        return self._place_must_exist(call, place_code)
+        return reach_service.known_place(call.tx, place_code)
 
-    def _by_child(self, call, place_code: str, rows: list[dict]) -> tuple[dict, list[dict]]:
+    def _by_child(self, call: Call, place_code: str, rows: list[dict]) -> tuple[dict, list[dict]]:
         names = store.place_names(call.tx, [place_code, *(r["place_code"] for r in rows)])
         for row in rows:
             row["place_name"] = names.get(row["place_code"])
@@ -59,7 +57,7 @@ class ExcellenceEntrypoints:
 
     @operation
     def commitments_of(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"])
+        org = reach_service.organization(call, params["organization_id"])
         return {"items": records.commitments_of(call.tx, org.id, params["year"])}
 
     @operation
@@ -78,7 +76,7 @@ class ExcellenceEntrypoints:
                 "by_child_place": rows}
 
     # -- shining words and deeds -----------------------------------------------------------
-    def _deed(self, call, deed_id: int, *, lock: bool = False) -> dict:
+    def _deed(self, call: Call, deed_id: int, *, lock: bool = False) -> dict:
         deed = records.deed(call.tx, deed_id, lock=lock)
         call.principal.require_visible(deed["place_code"], records.missing_deed(deed_id))
         return deed
@@ -130,7 +128,7 @@ class ExcellenceEntrypoints:
 
     @operation
     def systems_of(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"])
+        org = reach_service.organization(call, params["organization_id"])
         return {"organization_id": org.id, "items": records.systems_of(call.tx, org.id)}
 
     @operation
@@ -155,9 +153,8 @@ class ExcellenceEntrypoints:
         creation_id = records.insert_creation(call.tx, params)
         call.tx.audit("organization", org.id, {"service_creation": {
             k: params[k] for k in ("year", "focus", "entered_on")}})
-        call.tx.emit(Event("service_creation_entered", {
-            "creation_id": creation_id, "organization_id": org.id, "year": params["year"],
-            "focus": params["focus"]}))
+        call.tx.emit(excellence.service_creation_entered(creation_id, org.id, params["year"],
+                                                         params["focus"]))
         return records.creation(call.tx, creation_id)
 
     @operation
@@ -166,10 +163,7 @@ class ExcellenceEntrypoints:
         call.principal.require_visible(creation["place_code"],
                                        records.missing_creation(params["creation_id"]))
         call.principal.require_superior(creation["place_code"])  # named by the superior
-        if creation["status"] == "recognized":
-            raise Conflict(f"recognized already on {creation['recognized_on']}", {})
-        excellence.not_before(params["recognized_on"], creation["entered_on"], "recognized_on",
-                              "it entered the creation")
+        excellence.check_recognition(creation, params["recognized_on"])
         records.recognize(call.tx, creation["id"], params["recognized_on"])
         call.tx.audit("service_creation", creation["id"], {
             "recognized_on": params["recognized_on"]})
@@ -185,7 +179,7 @@ class ExcellenceEntrypoints:
                 "by_sector": rows}
 
     # -- publicity ------------------------------------------------------------------------------
-    def _publicity(self, call, what: str, record_id: int, place: dict, details: dict) -> dict:
+    def _publicity(self, call: Call, what: str, record_id: int, place: dict, details: dict) -> dict:
         call.tx.audit("place", place["code"], {what: details})
         return {"id": record_id, "place_code": place["code"], "place_name": place["name"],
                 "what": what, "details": details}
@@ -207,9 +201,7 @@ class ExcellenceEntrypoints:
     @operation
     def record_awareness_survey(self, call, params):
         place = self._place_in_reach(call, params["place_code"])
-        if params["surveyed_on"].year != params["year"]:
-            raise ValidationError("surveyed in another year", {
-                "surveyed_on": [f"not in {params['year']}"]})
+        excellence.check_survey_year(params["year"], params["surveyed_on"])
         record_id = records.insert_awareness(call.tx, params)
         return self._publicity(call, "awareness", record_id, place, {
             k: params[k] for k in ("year", "surveyed_on", "surveyed", "aware", "participating")})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from shared.contracts.enums import GRADES
 from shared.contracts.rectification import CASE_MACHINE, HELP_KINDS
 from shared.domain.events import Event
-from shared.errors import Conflict
+from shared.errors import Conflict, ValidationError
 
 NEEDS_RECTIFICATION = ("average", "poor")
 
@@ -95,6 +95,13 @@ def check_can_assign_help(case: Case) -> None:
 
 def check_can_complete_tasks(case: Case) -> None:
     _require(case, "complete_task", doing="complete tasks")
+
+
+def check_task_of_round(case: Case, task: dict) -> None:
+    """A task is completed in the round it was set for: an earlier round's is history."""
+    if task["round"] != case.round:
+        raise ValidationError("the task belongs to an earlier round",
+                              {"task_id": [f"round {task['round']}, the case is in {case.round}"]})
 
 
 def after_task_done(case: Case, open_tasks: int, today: dt.date, place_code: str) -> Case:

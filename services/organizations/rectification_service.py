@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.organizations import rectification, store
+from services.organizations import reach_service, rectification, store
 from services.organizations import rectification_store as cases
+from services.organizations.domain import Organization
+from services.organizations.rectification import Case
 from shared.contracts.common import encode_cursor
-from shared.errors import Forbidden, NotFound, ValidationError
+from shared.errors import Forbidden, NotFound
 from shared.national import regions
 from shared.platform import entrypoints
+from shared.platform.entrypoints import Call
 from shared.platform.events import handles, ignore
 
 operation = entrypoints.operations("organizations")
 
 
 class RectificationEntrypoints:
-    """Methods of OrganizationsService (which provides _organization_in_reach)."""
+    """Methods of OrganizationsService. Needs from its host only its nameko dependencies
+    (`db` and `caller`, for @operation) and its `name` (the handlers' dead letters)."""
 
-    def _case_in_reach(self, call, case_id: int, *, lock: bool = False, absent=None):
-        """The case and its organization; outside the jurisdiction, `absent` (the case's
-        own NotFound, or that of the record that named the case, e.g. a task)."""
-        case = cases.get_case(call.tx, case_id, lock=lock)
-        org = store.get_organization(call.tx, case.organization_id)
-        call.principal.require_visible(org.place_code, absent or cases.missing_case(case_id))
-        return case, org
-
-    def _case_view(self, call, case, org) -> dict:
+    def _case_view(self, call: Call, case: Case, org: Organization) -> dict:
+        assert case.id is not None  # a stored case
         today = dt.date.today()
         tasks = cases.tasks(call.tx, case.id)
         for task in tasks:
@@ -44,19 +41,19 @@ class RectificationEntrypoints:
     @operation
     def get_case(self, call, params):
         with call.tx.snapshot():
-            case, org = self._case_in_reach(call, params["case_id"])
+            case, org = reach_service.case(call, params["case_id"])
             return self._case_view(call, case, org)
 
     @operation
     def cases_of(self, call, params):
         with call.tx.snapshot():
-            org = self._organization_in_reach(call, params["organization_id"])
+            org = reach_service.organization(call, params["organization_id"])
             return {"items": [self._case_view(call, cases.get_case(call.tx, case_id), org)
                               for case_id in cases.case_ids_of(call.tx, org.id)]}
 
     @operation
     def set_plan(self, call, params):
-        case, org = self._case_in_reach(call, params["case_id"], lock=True)
+        case, org = reach_service.case(call, params["case_id"], lock=True)
         planned = rectification.set_plan(case, params["main_problems"], params["measures"])
         cases.add_tasks(call.tx, planned, params["tasks"])
         cases.save_case(call.tx, planned)
@@ -67,7 +64,7 @@ class RectificationEntrypoints:
 
     @operation
     def add_task(self, call, params):
-        case, org = self._case_in_reach(call, params.pop("case_id"), lock=True)
+        case, org = reach_service.case(call, params.pop("case_id"), lock=True)
         rectification.check_can_add_tasks(case)
         cases.add_tasks(call.tx, case, [params])
         cases.save_case(call.tx, case)
@@ -77,12 +74,10 @@ class RectificationEntrypoints:
     @operation
     def complete_task(self, call, params):
         task = cases.get_task(call.tx, params["task_id"])
-        case, org = self._case_in_reach(call, task["case_id"], lock=True,
-                                        absent=cases.missing_task(params["task_id"]))
+        case, org = reach_service.case(call, task["case_id"], lock=True,
+                                       absent=cases.missing_task(params["task_id"]))
         rectification.check_can_complete_tasks(case)
-        if task["round"] != case.round:
-            raise ValidationError("the task belongs to an earlier round",
-                                  {"task_id": [f"round {task['round']}, the case is in {case.round}"]})
+        rectification.check_task_of_round(case, task)
         cases.complete_task(call.tx, task["id"], params["done_on"])
         after = rectification.after_task_done(case, cases.open_tasks(call.tx, case),
                                               dt.date.today(), org.place_code)
@@ -93,7 +88,7 @@ class RectificationEntrypoints:
 
     @operation
     def assign_help(self, call, params):
-        case, org = self._case_in_reach(call, params.pop("case_id"), lock=True)
+        case, org = reach_service.case(call, params.pop("case_id"), lock=True)
         rectification.check_can_assign_help(case)  # for a case still being worked on
         cases.add_help(call.tx, case.id, params)
         call.tx.audit("rectification_case", case.id, {"help": {"kind": params["kind"],
@@ -116,7 +111,7 @@ class RectificationEntrypoints:
     @operation
     def notice(self, call, params):
         with call.tx.snapshot():
-            case, org = self._case_in_reach(call, params["case_id"])
+            case, org = reach_service.case(call, params["case_id"])
             if not rectification.can_post_notice(regions.level_of(org.place_code)):
                 # The request is well formed and the case exists: this case has no notice.
                 raise NotFound(f"case {case.id} has no public notice: notices are for village "
@@ -131,7 +126,7 @@ class RectificationEntrypoints:
 
     @operation
     def record_posting(self, call, params):
-        case, org = self._case_in_reach(call, params["case_id"], lock=True)
+        case, org = reach_service.case(call, params["case_id"], lock=True)
         cases.add_posting(call.tx, case.id, params["posted_on"], params["location"])
         call.tx.audit("rectification_case", case.id, {"notice_posted": {
             "posted_on": params["posted_on"], "location": params["location"]}})
@@ -140,7 +135,7 @@ class RectificationEntrypoints:
     # -- exemplars and demonstration sites ---------------------------------------------
     @operation
     def add_exemplar(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"])
+        org = reach_service.organization(call, params["organization_id"])
         exemplar_id = cases.insert_exemplar(call.tx, params)
         call.tx.audit("organization", org.id, {"exemplar": {"id": exemplar_id,
                                                             "title": params["title"]}})
@@ -154,7 +149,7 @@ class RectificationEntrypoints:
 
     @operation
     def designate_demonstration_site(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"])
+        org = reach_service.organization(call, params["organization_id"])
         # S§2: the province, the cities and the counties each designate their own batch.
         caller_level = regions.level_of(call.principal.place_code)
         if regions.LEVELS.index(caller_level) > regions.LEVELS.index(params["level"]):

@@ -204,7 +204,7 @@ def ledger(tx: Transaction, place_code: str, today: dt.date, *, status=None, lis
 
 def ledger_summary(tx: Transaction, place_code: str, today: dt.date) -> dict:
     lo, hi = regions.subtree_bounds(place_code)
-    row = tx.one(
+    (row,) = tx.all(  # an aggregate: one row
         """
         SELECT count(*) AS cases,
                count(*) FILTER (WHERE status = 'planning') AS planning,

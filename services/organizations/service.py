@@ -2,7 +2,9 @@
 organizers over nameko RPC (contract: shared/contracts/organizations.py).
 
 Thin on purpose: each method checks jurisdiction, calls domain rules and the store.
-Rectification's entrypoints are mixed in from rectification_service.py.
+Rectification's and creating excellence's entrypoints are mixed in from
+rectification_service.py and excellence_service.py; the lookups of a record in the
+caller's reach, which they share, are reach_service.py's.
 Authentication, input validation, the transaction, idempotency and the result's shape
 come from shared.platform.entrypoints; events leave through the outbox (shared.platform.outbox)."""
 
@@ -10,17 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.organizations import domain, excellence_store, store
+from services.organizations import domain, excellence_store, places, reach_service, store
 from services.organizations.excellence_service import ExcellenceEntrypoints
 from services.organizations.rectification_service import RectificationEntrypoints
 from shared.contracts import organizations as contract
 from shared.contracts.common import encode_cursor
-from shared.domain.events import Event
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.national import regions
 from shared.platform import entrypoints
 from shared.platform.auth import CallerIdentity, Principal
-from shared.platform.db import Database
+from shared.platform.db import Database, Transaction
+from shared.platform.entrypoints import Call
 from shared.platform.events import handles, ignore
 from shared.platform.imports import Importer, ImportJobs, import_operations
 from shared.platform.monitoring import Monitoring
@@ -28,7 +29,6 @@ from shared.platform.outbox import OutboxRelay
 from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)
-SNAPSHOT_BATCH = 1000  # places or organizations per snapshot event
 
 
 def _cursor(key):
@@ -48,35 +48,19 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     # -- places -------------------------------------------------------------------
     @operation
     def import_places(self, call, params):
-        rows, errors, seen = [], {}, set()
-        for index, place in enumerate(params["places"]):
-            code = regions.parse(place["code"])
-            if code.code in seen:
-                errors[index] = {"code": [f"{code.code} appears twice in this batch"]}
-                continue
-            seen.add(code.code)
-            call.principal.require_place(code.code)
-            rows.append({"code": code.code, "name": place["name"].strip(), "level": code.level,
-                         "kind": code.kind, "parent_code": code.parent})
-        parents = {r["parent_code"] for r in rows if r["parent_code"]} - seen
-        known = store.place_names(call.tx, parents)
-        for index, row in enumerate(rows):
-            if row["parent_code"] and row["parent_code"] not in seen | known.keys():
-                errors.setdefault(index, {})["code"] = [
-                    f"parent {row['parent_code']} is neither known nor in this batch"]
-        if errors:
-            raise ValidationError("some places cannot be imported", {"places": errors})
+        rows, errors = places.rows_to_import(params["places"])
+        for row in rows:
+            call.principal.require_place(row["code"])
+        places.check_import(rows, errors, store.place_names(call.tx, places.parents_outside(rows)))
         rows.sort(key=lambda r: r["code"])  # a parent's code sorts before its children's
         changed = store.upsert_places(call.tx, rows)
         call.tx.audit_many("place", [
             *((code, {"created": True}) for code in changed["created"]),
             *((code, {"name": diff}) for code, diff in changed["renamed"].items()),
         ])
-        touched = set(changed["created"]) | changed["renamed"].keys()
-        if touched:
-            call.tx.emit(Event("places_imported", {"places": [
-                {k: row[k] for k in ("code", "name", "level", "parent_code")}
-                for row in rows if row["code"] in touched]}))
+        imported = places.places_imported(rows, {*changed["created"], *changed["renamed"]})
+        if imported is not None:
+            call.tx.emit(imported)
         return {"created": len(changed["created"]), "renamed": len(changed["renamed"]),
                 "unchanged": changed["unchanged"]}
 
@@ -85,24 +69,14 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         """Places and organizations again, as events, for a service that came later."""
         place_code = params["place_code"]
         call.principal.require_place(place_code)
-        places = store.places_in(call.tx, place_code)
+        in_place = store.places_in(call.tx, place_code)
         orgs = store.organizations_in(call.tx, place_code)
-        events = 0
-        for start in range(0, len(places), SNAPSHOT_BATCH):
-            call.tx.emit(Event("places_imported", {"places": places[start:start + SNAPSHOT_BATCH]}))
-            events += 1
-        for start in range(0, len(orgs), SNAPSHOT_BATCH):
-            call.tx.emit(Event("organizations_snapshot", {
-                "organizations": [org.snapshot() for org in orgs[start:start + SNAPSHOT_BATCH]]}))
-            events += 1
-        # The service-oriented creations too: evaluation surveys them (its handler
-        # ignores a creation it holds already).
-        for creation in excellence_store.creations_in(call.tx, place_code):
-            call.tx.emit(Event("service_creation_entered", creation))
-            events += 1
+        events = places.snapshot(in_place, orgs, excellence_store.creations_in(call.tx, place_code))
+        for event in events:
+            call.tx.emit(event)
         call.tx.audit("place", place_code, {"snapshot_published": {
-            "places": len(places), "organizations": len(orgs)}})
-        return {"places": len(places), "organizations": len(orgs), "events": events}
+            "places": len(in_place), "organizations": len(orgs)}})
+        return {"places": len(in_place), "organizations": len(orgs), "events": len(events)}
 
     # Place names are reference data: any caller with the read role may look them up,
     # jurisdiction or not (a county's staff need their province's name in a path).
@@ -126,13 +100,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         values["flags"] = org.flags(self.rules, dt.date.today())
         return values
 
-    def _place_must_exist(self, call, code: str) -> dict:
-        try:
-            return store.get_place(call.tx, code)
-        except NotFound:
-            raise ValidationError("unknown place", {"place_code": [f"no place {code}"]}) from None
-
-    def _check_parent(self, call, org: domain.Organization, *, named: bool) -> None:
+    def _check_parent(self, call: Call, org: domain.Organization, *, named: bool) -> None:
         """`named`: the caller chose this parent now, so it must be one the caller sees."""
         if org.parent_id is None:
             return
@@ -143,10 +111,10 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         except NotFound:
             raise _unknown_parent(org.parent_id) from None
         if named:
-            call.principal.require_visible(parent.place_code, _unknown_parent(parent.id))
-        domain.check_parent(org, parent, store.ancestor_ids(call.tx, parent.id))
+            call.principal.require_visible(parent.place_code, _unknown_parent(org.parent_id))
+        domain.check_parent(org, parent, store.ancestor_ids(call.tx, org.parent_id))
 
-    def _check_new_parents(self, tx, orgs: list[domain.Organization],
+    def _check_new_parents(self, tx: Transaction, orgs: list[domain.Organization],
                            principal: Principal | None) -> None:
         """_check_parent for organizations being registered, their parents read (and
         share-locked) in one statement: an import's chunk names the same few committees
@@ -166,35 +134,15 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
                                           _unknown_parent(org.parent_id))
             domain.check_parent(org, parents[org.parent_id], [])  # a new one is under nothing
 
-    def _organization_in_reach(self, call, organization_id: int, *, lock: str | None = None):
-        org = store.get_organization(call.tx, organization_id, lock=lock)
-        call.principal.require_visible(org.place_code, store.missing_organization(organization_id))
-        return org
-
-    def _leader_in_reach(self, call, leader_id: int, *, lock: str | None = None):
-        """The leader and its organization (locked with `lock`); a leader of an
-        organization outside the jurisdiction is no such leader."""
-        leader = store.get_leader(call.tx, leader_id)
-        org = store.get_organization(call.tx, leader["organization_id"], lock=lock)
-        call.principal.require_visible(org.place_code, store.missing_leader(leader_id))
-        if lock:
-            leader = store.get_leader(call.tx, leader_id)  # as it is under the lock
-        return leader, org
-
-    def _organizer_in_reach(self, call, organizer_id: int) -> dict:
-        organizer = store.get_organizer(call.tx, organizer_id)
-        call.principal.require_visible(organizer["place_code"], store.missing_organizer(organizer_id))
-        return organizer
-
     @operation
     def register_organization(self, call, params):
         return self._dump(self._register_organization(call, params))
 
-    def _register_organization(self, call, params) -> domain.Organization:
+    def _register_organization(self, call: Call, params) -> domain.Organization:
         """register_organization's whole path; an import runs it for a row it replays."""
         return self._register_organizations(call, [params])[0]
 
-    def _register_organizations(self, call, rows: list[dict]) -> list[domain.Organization]:
+    def _register_organizations(self, call: Call, rows: list[dict]) -> list[domain.Organization]:
         """register_organization's path for many (an import's chunk): all or an error."""
         for values in rows:
             call.principal.require_place(values["place_code"])
@@ -205,11 +153,11 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         orgs = [domain.register(values, self.rules) for values in rows]
         self._check_new_parents(tx, orgs, principal)
         store.insert_organizations(tx, orgs)  # refuses an unknown place
-        seats = {org.id: domain.vacancy_posts_to_open(org, [], []) for org in orgs}
+        seats = [(org, domain.vacancy_posts_to_open(org, [], [])) for org in orgs]
         store.defer_vacancies(tx, seats, "unfilled", dt.date.today())
         tx.audit_many("organization", [
-            (org.id, {"registered": org.snapshot(), "vacancies_opened": len(seats[org.id])})
-            for org in orgs])
+            (org.id, {"registered": org.snapshot(), "vacancies_opened": len(posts)})
+            for org, posts in seats])
         return orgs
 
     @handles("npe", "enterprise_org_established")
@@ -227,27 +175,23 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             "founded_on": data["founded_on"], "external_ref": data["external_ref"]}
         try:
             domain.register(values, self.rules)  # the party rules, before anything is written
-            if not store.place_names(tx, {values["place_code"]}):
-                # refused here: the insert's foreign key would refuse it too, but leave
-                # the transaction unusable for the refusal below
-                raise ValidationError("unknown place", {"place_code": [
-                    f"no place {values['place_code']}"]})
+            # Refused here: the insert's foreign key would refuse it too, but leave the
+            # transaction unusable for the refusal below.
+            reach_service.known_place(tx, values["place_code"])
             self._register(tx, [values])  # Conflict: the name is taken at that place
         except (ValidationError, Conflict) as refusal:
             # No retry can change the answer: say so to npe instead of dead-lettering it.
-            tx.emit(Event("enterprise_org_refused", {
-                "external_ref": data["external_ref"], "message": refusal.message,
-                "details": refusal.details}))
+            tx.emit(domain.enterprise_org_refused(data["external_ref"], refusal))
             ignore(self.name, "on_enterprise_org_established", "refused", event)
 
     @operation
     def update_organization(self, call, params):
-        org = self._organization_in_reach(call, params.pop("organization_id"), lock="update")
+        org = reach_service.organization(call, params.pop("organization_id"), lock="update")
         read_version = params.pop("version")
-        _require_version(org, read_version)
+        domain.require_version(org, read_version)
         if "place_code" in params and params["place_code"] != org.place_code:
             call.principal.require_place(params["place_code"])
-            self._place_must_exist(call, params["place_code"])
+            reach_service.known_place(call.tx, params["place_code"])
         new, diff = domain.update(org, params, self.rules)
         if not diff:
             return self._dump(org)
@@ -264,8 +208,9 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         call.tx.audit("organization", new.id, diff)
         return self._dump(store.get_organization(call.tx, new.id))
 
-    def _reconcile_vacancies(self, call, org: domain.Organization) -> dict:
+    def _reconcile_vacancies(self, call: Call, org: domain.Organization) -> dict:
         """After the committee grew or shrank: open or cancel vacancies to match."""
+        assert org.id is not None  # a stored organization
         in_post = store.posts_in_post(call.tx, org.id)
         open_ = store.open_vacancy_rows(call.tx, org.id)
         opened = store.open_vacancies(
@@ -278,8 +223,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     @operation
     def dissolve_organization(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"], lock="update")
-        _require_version(org, params["version"])
+        org = reach_service.organization(call, params["organization_id"], lock="update")
+        domain.require_version(org, params["version"])
         new, diff = domain.dissolve(org, params["effective_on"], params["reason"],
                                     len(store.active_children(call.tx, org.id)))
         store.save_organization(call.tx, new, params["version"])
@@ -292,10 +237,10 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         source_id, target_id = params["organization_id"], params["into_organization_id"]
         # Lock both rows in id order, so two crossing merges cannot deadlock.
         for organization_id in sorted({source_id, target_id}):
-            self._organization_in_reach(call, organization_id, lock="update")
+            reach_service.organization(call, organization_id, lock="update")
         source = store.get_organization(call.tx, source_id)
         target = store.get_organization(call.tx, target_id)
-        _require_version(source, params["version"])
+        domain.require_version(source, params["version"])
         merged, grown = domain.merge(source, target, params["effective_on"], params["reason"],
                                      len(store.active_children(call.tx, source.id)))
         store.save_organization(call.tx, merged, source.version)
@@ -311,7 +256,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     @operation
     def get_organization(self, call, params):
-        return self._dump(self._organization_in_reach(call, params["organization_id"]))
+        return self._dump(reach_service.organization(call, params["organization_id"]))
 
     @operation
     def list_organizations(self, call, params):
@@ -342,7 +287,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
                 "items": rows, "next_cursor": _cursor(cursor)}
 
     # -- leadership -------------------------------------------------------------------
-    def _leadership(self, call, org: domain.Organization) -> dict:
+    def _leadership(self, call: Call, org: domain.Organization) -> dict:
+        assert org.id is not None  # a stored organization
         people = store.leaders(call.tx, org.id)
         vacancies = store.vacancies(call.tx, org.id)
         in_post = [p for p in people if p["ended_on"] is None]
@@ -360,21 +306,23 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     @operation
     def get_leadership(self, call, params):
         with call.tx.snapshot():
-            org = self._organization_in_reach(call, params["organization_id"])
+            org = reach_service.organization(call, params["organization_id"])
             return self._leadership(call, org)
 
     @operation
     def appoint_leader(self, call, params):
-        org = self._organization_in_reach(call, params["organization_id"], lock="update")
+        org = reach_service.organization(call, params["organization_id"], lock="update")
         self._appoint(call.tx, org, params)
         return self._leadership(call, org)
 
     def _appoint(self, tx, org: domain.Organization, params: dict) -> tuple[dict, int | None]:
         """Put a person in a post of `org` (locked), filling the vacancy it fills; the
         leader and the vacancy filled (or None)."""
+        assert org.id is not None  # a stored organization
         in_post = store.posts_in_post(tx, org.id)
         domain.check_appointment(org, params["post"], params["method"], params["from_unit"], in_post)
-        vacancy = self._vacancy_to_fill(tx, org, params)
+        vacancy = domain.vacancy_to_fill(org, params["post"], params["vacancy_id"],
+                                         store.open_vacancy_rows(tx, org.id))
         leader = store.insert_leader(tx, {"external_ref": None, **params,
                                           "organization_id": org.id})
         changes = {"appointed": {k: leader[k] for k in ("post", "name", "method", "started_on")}}
@@ -382,7 +330,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             store.fill_vacancy(tx, vacancy["id"], leader)
             changes["filled_vacancy"] = vacancy["id"]
         tx.audit("leader", leader["id"], changes)
-        return leader, vacancy and vacancy["id"]
+        return leader, None if vacancy is None else vacancy["id"]
 
     @handles("cadres", "cadre_placed")
     def on_cadre_placed(self, tx, event):
@@ -402,39 +350,16 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             leader, vacancy_id = self._appoint(tx, org, params)
         except (ValidationError, Conflict, NotFound) as refusal:
             # No retry can change the answer: tell cadres instead of dead-lettering it.
-            tx.emit(Event("cadre_placement_refused", {
-                "external_ref": data["external_ref"], "message": refusal.message,
-                "details": refusal.details}))
+            tx.emit(domain.cadre_placement_refused(data["external_ref"], refusal))
             ignore(self.name, "on_cadre_placed", "refused", event)
             return
-        tx.emit(Event("cadre_placement_applied", {
-            "external_ref": data["external_ref"], "organization_id": org.id,
-            "leader_id": leader["id"], "filled_vacancy_id": vacancy_id}))
-
-    def _vacancy_to_fill(self, tx, org, params) -> dict | None:
-        if params["post"] == "first_secretary":
-            return None
-        open_ = store.open_vacancy_rows(tx, org.id)
-        if params["vacancy_id"] is not None:
-            chosen = next((v for v in open_ if v["id"] == params["vacancy_id"]), None)
-            if chosen is None or not domain.vacancy_matches(chosen["post"], params["post"]):
-                raise ValidationError("no such open vacancy for this post", {
-                    "vacancy_id": [f"vacancy {params['vacancy_id']} is not an open "
-                                   f"{params['post']} vacancy of organization {org.id}"]})
-            return chosen
-        exact = [v for v in open_ if v["post"] == params["post"]]
-        matching = exact or [v for v in open_ if domain.vacancy_matches(v["post"], params["post"])]
-        return matching[0] if matching else None
+        tx.emit(domain.cadre_placement_applied(data["external_ref"], org.id, leader["id"],
+                                               vacancy_id))
 
     @operation
     def end_leader(self, call, params):
-        leader, org = self._leader_in_reach(call, params["leader_id"], lock="update")
-        if leader["ended_on"] is not None:
-            raise Conflict(f"leader {leader['id']} already left on {leader['ended_on']}",
-                           {"leader_id": leader["id"]})
-        if params["ended_on"] < leader["started_on"]:
-            raise ValidationError("a post cannot end before it started",
-                                  {"ended_on": [f"before started_on {leader['started_on']}"]})
+        leader, org = reach_service.leader(call, params["leader_id"], lock="update")
+        domain.check_leader_leaving(leader, params["ended_on"])
         store.end_leader(call.tx, leader["id"], params["ended_on"], params["reason"])
         in_post = store.posts_in_post(call.tx, org.id)
         open_posts = [v["post"] for v in store.open_vacancy_rows(call.tx, org.id)]
@@ -453,7 +378,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             rows, cursor = store.incomplete_teams(call.tx, place_code, limit=params["limit"],
                                                   after=params["after"])
             by_child = store.team_counts_by_child(call.tx, place_code)
-        items = [{**row, "problems": [{"code": p} for p in _team_problems(row)]} for row in rows]
+        items = [{**row, "problems": [{"code": p} for p in domain.team_problems_of_row(row)]}
+                 for row in rows]
         return {
             "place_code": place_code,
             "organizations": sum(c["organizations"] for c in by_child),
@@ -465,10 +391,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     @operation
     def appoint_organizer(self, call, params):
         call.principal.require_place(params["place_code"])
-        self._place_must_exist(call, params["place_code"])
-        if regions.level_of(params["place_code"]) != "township":
-            raise ValidationError("organizers serve townships", {
-                "place_code": ["must be a township (乡镇、街道): organizers serve townships"]})
+        reach_service.known_place(call.tx, params["place_code"])
+        domain.check_organizer_place(params["place_code"])
         organizer = store.insert_organizer(call.tx, params)
         call.tx.audit("organizer", organizer["id"], {"appointed": {
             "place_code": organizer["place_code"], "name": organizer["name"],
@@ -477,13 +401,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     @operation
     def end_organizer(self, call, params):
-        organizer = self._organizer_in_reach(call, params["organizer_id"])
-        if organizer["ended_on"] is not None:
-            raise Conflict(f"organizer {organizer['id']} already left on {organizer['ended_on']}",
-                           {"organizer_id": organizer["id"]})
-        if params["ended_on"] < organizer["appointed_on"]:
-            raise ValidationError("cannot leave before being appointed",
-                                  {"ended_on": [f"before appointed_on {organizer['appointed_on']}"]})
+        organizer = reach_service.organizer(call, params["organizer_id"])
+        domain.check_organizer_leaving(organizer, params["ended_on"])
         organizer = store.end_organizer(call.tx, organizer["id"], params["ended_on"])
         call.tx.audit("organizer", organizer["id"], {"ended_on": params["ended_on"]})
         return organizer
@@ -509,26 +428,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     @operation
     def audit_trail(self, call, params):
         entity_type, entity_id = params["entity_type"], params["entity_id"]
-        self._audited_in_reach(call, entity_type, entity_id)
+        reach_service.audited(call, entity_type, entity_id)
         return {"items": store.audit_trail(call.tx, entity_type, entity_id)}
-
-    def _audited_in_reach(self, call, entity_type: str, entity_id: str) -> None:
-        """The audited entity is the caller's to see: a place (public) within the
-        jurisdiction, a record as each of its own methods finds it."""
-        if entity_type == "place":
-            call.principal.require_place(store.get_place(call.tx, entity_id)["code"])
-            return
-        if not entity_id.isdigit():
-            raise ValidationError("bad entity id", {"entity_id": ["must be a number"]})
-        number = int(entity_id)
-        if entity_type == "organization":
-            self._organization_in_reach(call, number)
-        elif entity_type == "organizer":
-            self._organizer_in_reach(call, number)
-        elif entity_type == "rectification_case":
-            self._case_in_reach(call, number)
-        else:
-            self._leader_in_reach(call, number)
 
 
 def _unknown_parent(parent_id: int) -> ValidationError:
@@ -536,25 +437,9 @@ def _unknown_parent(parent_id: int) -> ValidationError:
     return ValidationError("unknown parent", {"parent_id": [f"no organization {parent_id}"]})
 
 
-def _require_version(org: domain.Organization, read_version: int) -> None:
-    if org.version != read_version:
-        raise Conflict(
-            f"organization {org.id} is at version {org.version}, you read {read_version}; "
-            "read it again (数据已被他人修改，请刷新后重试)",
-            {"organization_id": org.id, "current_version": org.version,
-             "your_version": read_version})
-
-
-def _team_problems(row: dict) -> list[str]:
-    """domain.team_problems on a report row's counts."""
-    in_post = ["secretary"] * row["secretaries"]
-    in_post += ["committee_member"] * (row["committee"] - row["secretaries"])
-    return domain.team_problems(row["committee_size"], in_post, row["open_vacancies"])
-
-
 # What start_import takes, by kind: rows of register_organization's params. The
 # database would let one file register an organization twice, so the file may not.
-IMPORTERS = {
+IMPORTERS: dict[str, Importer] = {
     "organizations": Importer.single(
         contract.SERVICE, "register_organization", OrganizationsService._register_organization,
         apply_many=OrganizationsService._register_organizations,

@@ -16,6 +16,13 @@ from shared.errors import Conflict, NotFound, ValidationError
 from shared.national import places, regions
 from shared.platform.db import Transaction, TransientConflict
 
+
+def _returned(tx: Transaction, sql: str, values) -> dict:
+    """The one row an INSERT or UPDATE … RETURNING gives back."""
+    (row,) = tx.all(sql, values)
+    return row
+
+
 # -- places ---------------------------------------------------------------------------
 PLACE_COLUMNS = "code, name, level, kind, parent_code"
 
@@ -61,8 +68,8 @@ def upsert_places(tx: Transaction, places: list[dict]) -> dict:
         tx.execute(tx.render_rows(
             "INSERT INTO places (code, name, level, kind, parent_code) VALUES", "(%s, %s, %s, %s, %s)",
             ((p["code"], p["name"], p["level"], p["kind"], p["parent_code"]) for p in new)))
-    if renamed:
-        values = tx.render_rows("VALUES", "(%s, %s)", ((p["code"], p["name"]) for p in renamed))
+    values = tx.render_rows("VALUES", "(%s, %s)", ((p["code"], p["name"]) for p in renamed))
+    if values is not None:  # some renamed
         tx.execute(b"UPDATE places SET name = v.name, updated_at = now() FROM ("
                    + values + b") AS v(code, name) WHERE places.code = v.code")
     return {
@@ -139,11 +146,15 @@ def insert_organizations(tx: Transaction, orgs: list[Organization]) -> list[Orga
     columns = ["id", *_WRITABLE]
     for org, org_id in zip(orgs, ids, strict=True):
         org.id, org.version = org_id, 1
+    insert = tx.render_rows(
+        f"INSERT INTO organizations ({', '.join(columns)}) OVERRIDING SYSTEM VALUE VALUES",
+        f"({', '.join(['%s'] * len(columns))})",
+        ([getattr(org, name) for name in columns] for org in orgs))
+    if insert is None:  # no organizations
+        return orgs
     try:
-        rows = tx.all(tx.render_rows(
-            f"INSERT INTO organizations ({', '.join(columns)}) OVERRIDING SYSTEM VALUE VALUES",
-            f"({', '.join(['%s'] * len(columns))})",
-            ([getattr(org, name) for name in columns] for org in orgs))
+        rows = tx.all(
+            insert
             + (f" ON CONFLICT (place_code, ({NAME_KEY.format('name')}))"  # the name's index
                " WHERE status = 'active' AND NOT name_clash DO NOTHING").encode()  # told below
             + b" RETURNING id, updated_at, (SELECT p.name FROM places p"
@@ -339,7 +350,8 @@ def vacancies(tx: Transaction, organization_id: int) -> list[dict]:
 
 
 def insert_leader(tx: Transaction, values: dict) -> dict:
-    return tx.one(
+    return _returned(
+        tx,
         "INSERT INTO leaders (organization_id, post, name, sex, birth_date, from_unit, method,"
         " started_on, external_ref) VALUES (%(organization_id)s, %(post)s, %(name)s, %(sex)s,"
         " %(birth_date)s, %(from_unit)s, %(method)s, %(started_on)s, %(external_ref)s)"
@@ -374,17 +386,19 @@ def open_vacancies(tx: Transaction, organization_id: int, posts: list[str], reas
     )
 
 
-def defer_vacancies(tx: Transaction, posts_by_organization: dict[int, list[str]], reason: str,
-                    opened_on: dt.date) -> None:
-    """open_vacancies when nothing in the transaction needs them back (sent at commit)."""
+def defer_vacancies(tx: Transaction, posts_by_organization: list[tuple[Organization, list[str]]],
+                    reason: str, opened_on: dt.date) -> None:
+    """open_vacancies for organizations just inserted, when nothing in the transaction
+    needs the vacancies back (sent at commit)."""
     tx.defer_rows("INSERT INTO vacancies (organization_id, post, reason, opened_on) VALUES",
-                  "(%s, %s, %s, %s)", ((organization_id, post, reason, opened_on)
-                                       for organization_id, posts in posts_by_organization.items()
+                  "(%s, %s, %s, %s)", ((org.id, post, reason, opened_on)
+                                       for org, posts in posts_by_organization
                                        for post in posts))
 
 
 def fill_vacancy(tx: Transaction, vacancy_id: int, leader: dict) -> dict:
-    return tx.one(
+    return _returned(
+        tx,
         "UPDATE vacancies SET status = 'filled', filled_on = %s, fill_method = %s,"
         f" filled_by_leader_id = %s WHERE id = %s RETURNING {VACANCY_COLUMNS}",
         (leader["started_on"], leader["method"], leader["id"], vacancy_id),
