@@ -274,10 +274,10 @@ def import_(obj: Context, kind, file: Path, dry_run, request_id):
         _fail(error)
     click.echo(f"{job['status_label']} ({job['status']}): {job['total']} rows, "
                f"{job['applied']} applied, {job.get('errors_total', len(job['errors']))} errors")
-    for error in job["errors"]:
-        fields_ = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in (error.get("fields")
+    for problem in job["errors"]:
+        fields_ = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in (problem.get("fields")
                                                                           or {}).items())
-        click.echo(f"  row {error['row']}: {error.get('message', '')} {fields_}".rstrip())
+        click.echo(f"  row {problem['row']}: {problem.get('message', '')} {fields_}".rstrip())
     sys.exit(0 if job["status"] in ("valid", "applied") else EXIT_PROBLEMS)
 
 

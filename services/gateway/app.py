@@ -89,7 +89,7 @@ class Gateway:
                                            max_ttl_seconds=settings.token_max_ttl_seconds)
         self.rpc = rpc or RpcClient(settings, settings.rpc_timeout)
         self.readiness = health.BrokerCheck(settings)
-        self._documents_of = None
+        self._documents_of: dt.date | None = None
         self._documents()
 
     # -- WSGI ---------------------------------------------------------------------------

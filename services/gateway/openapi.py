@@ -16,6 +16,8 @@ name (deploy/openapi-client.yaml names it: jinwei-api-client, jinwei_api_client)
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
 from services.gateway.http import IF_MATCH
@@ -138,7 +140,7 @@ def _headers_not_body(document: dict) -> None:
 
 def _operation(contract: contracts.RpcContract) -> dict:
     params_fields = contract.params.fields
-    operation = {
+    operation: dict[str, Any] = {
         "operationId": f"{contract.service}.{contract.method}",
         "tags": [contract.service],
         "summary": contract.summary.split("\n")[0][:120],

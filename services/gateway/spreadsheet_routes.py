@@ -138,13 +138,13 @@ def openapi_paths() -> list[tuple[str, dict]]:
     """The spreadsheet routes, for /openapi.json: each export a path of its own, its query
     the report method's own parameters."""
     problem = {str(s): {"$ref": f"#/components/responses/{s}"} for s in (400, 401, 403, 404, 503)}
-    security = [{"bearer": []}]
+    security: list[dict[str, list[str]]] = [{"bearer": []}]
     kinds = sorted(spreadsheets.IMPORTS)
     job = {"description": "the import job", "content": {"application/json": {"schema": {
         "type": "object", "additionalProperties": True}}}}
     workbook = {"description": "the workbook", "content": {XLSX: {
         "schema": {"type": "string", "format": "binary"}}}}
-    paths = [
+    paths: list[tuple[str, dict]] = [
         ("/v1/imports/{kind}", {"post": {
             "operationId": "imports.start", "tags": ["spreadsheets"], "security": security,
             "summary": "Import a spreadsheet (.xlsx): every row checked, all applied or none",

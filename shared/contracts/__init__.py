@@ -104,7 +104,11 @@ def state_machine(service: str, name: str, *, field: str, statuses: dict,
     return machine
 
 
-def rpc_method(service, method, *, params, result, role, summary, mutating=False):
+def rpc_method(service: str, method: str, *, params: type[Schema], result: type[Schema],
+               role: str, mutating: bool, summary: str) -> None:
+    """Register `service.method`: it takes `params` and answers `result`, to a caller with
+    `role`. `mutating`: a command (idempotent by request id, POST at the gateway), else a
+    query. `summary`: its first line heads the method in docs/contract.md."""
     schema = params()
     personal = tuple(name for name, field in schema.fields.items()
                      if field.metadata.get("personal"))
@@ -112,7 +116,7 @@ def rpc_method(service, method, *, params, result, role, summary, mutating=False
         service, method, schema, result(), role, mutating, summary, personal)
 
 
-def event(source, event_type, *, data, summary):
+def event(source: str, event_type: str, *, data: type[Schema], summary: str) -> None:
     EVENTS[(source, event_type)] = EventContract(source, event_type, data(), summary)
 
 

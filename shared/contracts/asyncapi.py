@@ -39,10 +39,10 @@ VHOST = unquote(urlsplit(config.DEFAULT_AMQP_ADDRESS).path[1:]) or "/"
 
 def build() -> dict:
     contracts.load_all()
-    spec, plugin = new_spec("jinwei", "1")
+    spec, converter = new_spec("jinwei", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "name modified": one schema used with modifiers
-        ref = plugin.converter.resolve_nested_schema
+        ref = converter.resolve_nested_schema
         channels, operations, messages = {}, {}, {}
         public = set(contracts.services())  # not what a test registers for itself
         for (service, method), contract in contracts.RPC.items():

@@ -239,31 +239,32 @@ class PersonDuties(Schema):
     problems = fields.List(fields.Nested(Problem))
 
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("create_class", CreateClass, TrainingClass, WRITE, True,
-     "A rotational training class or forum for village secretaries."),
-    ("record_attendance", RecordAttendance, TrainingClass, WRITE, True,
-     "Enrol a person in a class, attended or absent (again: corrects it)."),
-    ("get_class", ClassRef, TrainingClass, READ, False, "A class and its attendance."),
-    ("training_report", TrainingReportQuery, TrainingReport, READ, False,
-     "Classes held and how many village secretaries were trained in a year."),
-    ("record_commitment", RecordCommitment, Commitment, WRITE, True,
-     "A start-up or resignation commitment signed."),
-    ("settle_commitment", SettleCommitment, Commitment, WRITE, True,
-     "A commitment fulfilled or broken."),
-    ("record_dual_review", RecordDualReview, DualReview, WRITE, True,
-     "A secretary's 双述双评 result of a year (once a year)."),
-    ("record_problem", RecordProblem, Problem, WRITE, True,
-     "Not at post, not performing or not acting: recorded to be followed up."),
-    ("follow_up_problem", FollowUpProblem, Problem, WRITE, True,
-     "What was done about a problem; `closes` ends it."),
-    ("problems_report", ProblemsQuery, ProblemsReport, READ, False,
-     "Open and closed problems by kind and place."),
-    ("person_duties", PersonRef, PersonDuties, READ, False,
-     "A person's classes, commitments, 双述双评 and problems."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "create_class", params=CreateClass, result=TrainingClass,
+           role=WRITE, mutating=True,
+           summary="A rotational training class or forum for village secretaries.")
+rpc_method(SERVICE, "record_attendance", params=RecordAttendance, result=TrainingClass,
+           role=WRITE, mutating=True,
+           summary="Enrol a person in a class, attended or absent (again: corrects it).")
+rpc_method(SERVICE, "get_class", params=ClassRef, result=TrainingClass,
+           role=READ, mutating=False, summary="A class and its attendance.")
+rpc_method(SERVICE, "training_report", params=TrainingReportQuery, result=TrainingReport,
+           role=READ, mutating=False,
+           summary="Classes held and how many village secretaries were trained in a year.")
+rpc_method(SERVICE, "record_commitment", params=RecordCommitment, result=Commitment,
+           role=WRITE, mutating=True, summary="A start-up or resignation commitment signed.")
+rpc_method(SERVICE, "settle_commitment", params=SettleCommitment, result=Commitment,
+           role=WRITE, mutating=True, summary="A commitment fulfilled or broken.")
+rpc_method(SERVICE, "record_dual_review", params=RecordDualReview, result=DualReview,
+           role=WRITE, mutating=True, summary="A secretary's 双述双评 result of a year (once a year).")
+rpc_method(SERVICE, "record_problem", params=RecordProblem, result=Problem,
+           role=WRITE, mutating=True,
+           summary="Not at post, not performing or not acting: recorded to be followed up.")
+rpc_method(SERVICE, "follow_up_problem", params=FollowUpProblem, result=Problem,
+           role=WRITE, mutating=True, summary="What was done about a problem; `closes` ends it.")
+rpc_method(SERVICE, "problems_report", params=ProblemsQuery, result=ProblemsReport,
+           role=READ, mutating=False, summary="Open and closed problems by kind and place.")
+rpc_method(SERVICE, "person_duties", params=PersonRef, result=PersonDuties,
+           role=READ, mutating=False, summary="A person's classes, commitments, 双述双评 and problems.")
 
 _W = "cadres.write, the person's place in the caller's jurisdiction"
 state_machine(

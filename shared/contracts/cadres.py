@@ -527,52 +527,70 @@ class CadrePlaced(Schema):
 READ, WRITE = "cadres.read", "cadres.write"
 PERSONAL_DATA = "cadres.personal_data"
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("register_person", RegisterPerson, Person, WRITE, True,
-     "A cadre or candidate, with the identity number checked (GB 11643) and sealed."),
-    ("update_person", UpdatePerson, Person, WRITE, True,
-     "Correct or bring a person up to date; state the version you read (stale → Conflict)."),
-    ("get_person", PersonRef, Person, READ, False,
-     "A person; the identity number whole only with cadres.personal_data."),
-    ("find_person", FindPerson, Person, PERSONAL_DATA, False,
-     "The person with this identity number (a lookup by the whole number is personal data: "
-     "without the role, it would tell whether a guessed number is registered)."),
-    ("list_people", PeopleQuery, PeoplePage, READ, False,
-     "People on the ledger under a place (not those withdrawn)."),
-    ("identity_clashes", ClashQuery, IdentityClashes, READ, False,
-     "Identity numbers registered by more than one place under this one (each place "
-     "checks only its own jurisdiction): the superior that sees both has one withdrawn."),
-    ("withdraw_person", WithdrawPerson, Person, WRITE, True,
-     "Take a person off the ledger (a duplicate of another place's, or registered in "
-     "error); refused while the person has open reserve recommendations or is in the "
-     "talent pool."),
-    ("recommend_reserve", RecommendReserve, Reserve, WRITE, True,
-     "Recommend a person as a village's reserve cadre (a candidate)."),
-    ("assess_reserve", AssessReserve, Reserve, WRITE, True, "An assessment (考察) of a candidate."),
-    ("confirm_reserve", ConfirmReserve, Reserve, WRITE, True,
-     "A candidate assessed at least basically competent becomes a reserve cadre."),
-    ("withdraw_reserve", WithdrawReserve, Reserve, WRITE, True, "Out of the reserve, and why."),
-    ("get_reserve", ReserveRef, Reserve, READ, False, "A reserve cadre and the assessments."),
-    ("village_reserves", VillageReservesQuery, VillageReserves, READ, False,
-     "A village's reserve cadres in recommendation order, and its quota status."),
-    ("reserve_shortfall", ShortfallQuery, ShortfallReport, READ, False,
-     "Villages short of or over the reserve quota (configured), by place."),
-    ("reserve_roster", RosterQuery, Roster, READ, False,
-     "后备干部花名册: the standard columns, in Chinese."),
-    ("select_for_pool", SelectForPool, PoolMember, WRITE, True,
-     "Into the talent pool of excellent college-graduate village officials."),
-    ("leave_pool", LeavePool, PoolMember, WRITE, True, "Out of the talent pool."),
-    ("record_placement", RecordPlacement, Placement, WRITE, True,
-     "A person entered the two committees, a chief post or township leadership; a party "
-     "post is filled in the registry (cadre_placed)."),
-    ("person_placements", PersonRef, PersonPlacements, READ, False,
-     "A person's talent-pool entries and placements, with the registry's answer."),
-    ("pool_report", PoolReportQuery, PoolReport, READ, False,
-     "Townships with and without an excellent college-graduate official entering their "
-     "leadership; how many entered the two committees."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "register_person", params=RegisterPerson, result=Person,
+           role=WRITE, mutating=True,
+           summary="A cadre or candidate, with the identity number checked (GB 11643) and sealed.")
+rpc_method(SERVICE, "update_person", params=UpdatePerson, result=Person,
+           role=WRITE, mutating=True,
+           summary="Correct or bring a person up to date; state the version you read (stale → "
+                   "Conflict).")
+rpc_method(SERVICE, "get_person", params=PersonRef, result=Person,
+           role=READ, mutating=False,
+           summary="A person; the identity number whole only with cadres.personal_data.")
+rpc_method(SERVICE, "find_person", params=FindPerson, result=Person,
+           role=PERSONAL_DATA, mutating=False,
+           summary="The person with this identity number (a lookup by the whole number is "
+                   "personal data: without the role, it would tell whether a guessed number is "
+                   "registered).")
+rpc_method(SERVICE, "list_people", params=PeopleQuery, result=PeoplePage,
+           role=READ, mutating=False,
+           summary="People on the ledger under a place (not those withdrawn).")
+rpc_method(SERVICE, "identity_clashes", params=ClashQuery, result=IdentityClashes,
+           role=READ, mutating=False,
+           summary="Identity numbers registered by more than one place under this one (each place "
+                   "checks only its own jurisdiction): the superior that sees both has one "
+                   "withdrawn.")
+rpc_method(SERVICE, "withdraw_person", params=WithdrawPerson, result=Person,
+           role=WRITE, mutating=True,
+           summary="Take a person off the ledger (a duplicate of another place's, or registered "
+                   "in error); refused while the person has open reserve recommendations or is in "
+                   "the talent pool.")
+rpc_method(SERVICE, "recommend_reserve", params=RecommendReserve, result=Reserve,
+           role=WRITE, mutating=True,
+           summary="Recommend a person as a village's reserve cadre (a candidate).")
+rpc_method(SERVICE, "assess_reserve", params=AssessReserve, result=Reserve,
+           role=WRITE, mutating=True, summary="An assessment (考察) of a candidate.")
+rpc_method(SERVICE, "confirm_reserve", params=ConfirmReserve, result=Reserve,
+           role=WRITE, mutating=True,
+           summary="A candidate assessed at least basically competent becomes a reserve cadre.")
+rpc_method(SERVICE, "withdraw_reserve", params=WithdrawReserve, result=Reserve,
+           role=WRITE, mutating=True, summary="Out of the reserve, and why.")
+rpc_method(SERVICE, "get_reserve", params=ReserveRef, result=Reserve,
+           role=READ, mutating=False, summary="A reserve cadre and the assessments.")
+rpc_method(SERVICE, "village_reserves", params=VillageReservesQuery, result=VillageReserves,
+           role=READ, mutating=False,
+           summary="A village's reserve cadres in recommendation order, and its quota status.")
+rpc_method(SERVICE, "reserve_shortfall", params=ShortfallQuery, result=ShortfallReport,
+           role=READ, mutating=False,
+           summary="Villages short of or over the reserve quota (configured), by place.")
+rpc_method(SERVICE, "reserve_roster", params=RosterQuery, result=Roster,
+           role=READ, mutating=False, summary="后备干部花名册: the standard columns, in Chinese.")
+rpc_method(SERVICE, "select_for_pool", params=SelectForPool, result=PoolMember,
+           role=WRITE, mutating=True,
+           summary="Into the talent pool of excellent college-graduate village officials.")
+rpc_method(SERVICE, "leave_pool", params=LeavePool, result=PoolMember,
+           role=WRITE, mutating=True, summary="Out of the talent pool.")
+rpc_method(SERVICE, "record_placement", params=RecordPlacement, result=Placement,
+           role=WRITE, mutating=True,
+           summary="A person entered the two committees, a chief post or township leadership; a "
+                   "party post is filled in the registry (cadre_placed).")
+rpc_method(SERVICE, "person_placements", params=PersonRef, result=PersonPlacements,
+           role=READ, mutating=False,
+           summary="A person's talent-pool entries and placements, with the registry's answer.")
+rpc_method(SERVICE, "pool_report", params=PoolReportQuery, result=PoolReport,
+           role=READ, mutating=False,
+           summary="Townships with and without an excellent college-graduate official entering "
+                   "their leadership; how many entered the two committees.")
 
 event(SERVICE, "reserve_shortfall_changed", data=ReserveShortfallChanged,
       summary="A village's reserve cadres crossed its quota (short, within, over).")

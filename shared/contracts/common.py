@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal, InvalidOperation
+from typing import NoReturn, overload
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
@@ -29,13 +30,20 @@ class Pattern(validate.Regexp):
     and \\w ASCII only. The OpenAPI document carries the expression as `pattern`
     (apispec reads it from `regex`)."""
 
+    regex: re.Pattern[str]  # compiled from text, never bytes
+
     def __init__(self, regex: str, error: str | None = None):
         super().__init__(regex, error=error)
         python = regex[:-1] + r"\Z" if regex.endswith("$") and not regex.endswith(r"\$") \
             else regex
         self._search = re.compile(python, re.ASCII).search
 
-    def __call__(self, value: str) -> str:
+    # Only text can match: bytes, which Regexp also takes, fail like any other non-text.
+    @overload
+    def __call__(self, value: str) -> str: ...
+    @overload
+    def __call__(self, value: bytes) -> NoReturn: ...
+    def __call__(self, value: str | bytes) -> str:
         if not isinstance(value, str) or self._search(value) is None:
             raise ValidationError(self._format_error(value))
         return value
@@ -49,7 +57,17 @@ _SPACE = (r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u202
           r"\u202f\u205f\u3000")
 NOT_BLANK = f"[^{_SPACE}]"
 
-def decimal_pattern(minimum: Decimal, maximum: Decimal, places: int | None = None, *,
+
+def decimal_places(number: Decimal) -> int:
+    """The decimal places of a finite number as written: 2 for Decimal("0.01"), a
+    field's `places`."""
+    exponent = number.as_tuple().exponent
+    if not isinstance(exponent, int):  # "n", "N", "F": not a number, or infinite
+        raise ValueError(f"{number} has no decimal places")
+    return -exponent
+
+
+def decimal_pattern(minimum: Decimal | int, maximum: Decimal | int, places: int | None = None, *,
                     exclusive_minimum: bool = False, plus: bool = False) -> str:
     """The regular expression of the decimal numbers in [minimum, maximum] (or
     (minimum, maximum]) written as text: ASCII digits, leading zeros allowed, a point and
@@ -284,6 +302,8 @@ class DecimalNumber(fields.Decimal):
     and a point: no exponent, sign or spaces). More than `places` decimals are rounded
     (half to even) after the bounds are checked on the value as given; dumped as text."""
 
+    places: Decimal  # always given, so never marshmallow's None
+
     def __init__(self, places: int, *, minimum, maximum, **kwargs):
         self.minimum, self.maximum = Decimal(minimum), Decimal(maximum)
         self.pattern = decimal_pattern(self.minimum, self.maximum)
@@ -314,7 +334,7 @@ class DecimalNumber(fields.Decimal):
         return {"anyOf": [
             {"type": "string", "format": "decimal", "pattern": self.pattern},
             {"type": "number", "minimum": float(self.minimum), "maximum": float(self.maximum)},
-        ], "x-decimal-places": -self.places.as_tuple().exponent}
+        ], "x-decimal-places": decimal_places(self.places)}
 
 
 class Enum(fields.String):

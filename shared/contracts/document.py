@@ -24,7 +24,9 @@ from shared.contracts.common import (
     PastDate,
     Pattern,
     PlaceCode,
+    decimal_places,
 )
+from shared.national import regions
 from shared.platform import auth
 
 DOC_PATH = "docs/contract.md"
@@ -86,7 +88,7 @@ def _describe(field, *, output: bool = False) -> str:
         parts += limits(field)
     elif isinstance(field, fields.Decimal) and field.places is not None \
             and type(field).__name__ not in ("Money", "Area"):
-        parts.append(f"{-field.places.as_tuple().exponent} decimal places")
+        parts.append(f"{decimal_places(field.places)} decimal places")
     if meta.get("description"):
         parts.append(meta["description"])
     default = field.load_default
@@ -107,7 +109,7 @@ def _number(value) -> str:
     whole, dot, fraction = text.partition(".")
     sign = "-" if whole.startswith("-") else ""
     whole = whole.lstrip("-")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3 and len(whole) + 3 * len(groups) > 4:
         whole, groups = whole[:-3], [whole[-3:], *groups]
     return sign + " ".join([whole, *groups]) + (dot + fraction if dot else "")
@@ -165,17 +167,15 @@ def limits(field) -> list[str]:
             if values:
                 out.append(f"values: {_type(field.value_field).lower()}s, " + ", ".join(values))
         return out
-    if isinstance(field, PlaceCode) and (field.levels or field.kinds):
-        from shared.national import regions
-
+    if isinstance(field, PlaceCode):
         if field.kinds:
             out.append("a " + " or ".join(f"{kind} ({regions.KINDS[kind]})"
                                           for kind in field.kinds))
-        else:
+        elif field.levels:
             out.append("a " + " or ".join(f"{level} ({regions.LEVEL_LABELS[level]})"
                                           for level in field.levels))
     if isinstance(field, DecimalNumber):
-        places = -field.places.as_tuple().exponent
+        places = decimal_places(field.places)
         out.append(f"{_number(field.minimum)} to {_number(field.maximum)}, {places} decimal "
                    "places (more are rounded half to even)")
         return out
@@ -186,7 +186,7 @@ def limits(field) -> list[str]:
         return out
     if isinstance(field, fields.Decimal):
         if field.places is not None:
-            out.append(f"{-field.places.as_tuple().exponent} decimal places")
+            out.append(f"{decimal_places(field.places)} decimal places")
         out += [_range(rule) for rule in ranged]
         return out
     if isinstance(field, fields.String) and not isinstance(
@@ -329,13 +329,13 @@ def render() -> str:
                 "routing key (what nameko's `event_handler(source, type)` consumes). The body:",
                 "", "| field | type | notes |", "|---|---|---|"]
         out += _field_rows(contracts.Envelope(), False, output=True)
-        for (source, event_type), contract in sorted(contracts.EVENTS.items()):
+        for (source, event_type), published in sorted(contracts.EVENTS.items()):
             if source != service:
                 continue
-            out += ["", f"#### `{event_type}`", "", contract.summary, "",
+            out += ["", f"#### `{event_type}`", "", published.summary, "",
                     "`data`:", "", "| field | type | notes |", "|---|---|---|"]
-            out += _field_rows(contract.data, False, output=True)
-            _nested_schemas(contract.data, outputs)
+            out += _field_rows(published.data, False, output=True)
+            _nested_schemas(published.data, outputs)
     out += ["", *_state_machines()]
     out += ["", "## Shapes", "",
             "The objects inside parameters (their bounds as for parameters) and results.", ""]

@@ -445,63 +445,89 @@ class StarRated(Schema):
 # -- registration --------------------------------------------------------------------
 READ, WRITE = "evaluation.read", "evaluation.write"
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("open_round", OpenRound, Round, WRITE, True,
-     "Open a grading round for a place; it keeps the weights and cut-offs it grades by."),
-    ("get_round", RoundRef, Round, READ, False, "One grading round."),
-    ("record_scores", RecordScores, Grading, WRITE, True,
-     "Record one assessor's scores on the seven indicators for an organization.\n"
-     "Replaces that assessor's earlier scores for the organization in the round; the "
-     "superior's scores are recorded only by a superior of the organization's place."),
-    ("grade_organization", GradeOrganization, Grading, WRITE, True,
-     "Grade from the recorded scores (all three assessors); emits grade_assigned.\n"
-     "By a superior of the organization's place. Grading again in the same round replaces "
-     "the grade (a correction). An organization's baseline grade is that of its earliest "
-     "graded round (by year), its current grade that of its latest, whatever the order "
-     "they were entered in."),
-    ("set_grade", SetGrade, Grading, WRITE, True,
-     "A superior sets the grade directly, with a reason; emits grade_assigned.\n"
-     "Replaces an earlier grade of the organization in that round, as grade_organization."),
-    ("get_grading", GradingRef, Grading, READ, False, "An organization's grading in a round."),
-    ("open_survey", OpenSurvey, Survey, WRITE, True,
-     "Open a satisfaction survey by hand (rectification surveys open themselves)."),
-    ("get_survey", SurveyRef, Survey, READ, False, "One survey with its counts."),
-    ("surveys_of", SurveysOf, SurveyList, READ, False, "An organization's surveys, newest first."),
-    ("record_ballot", RecordBallot, Survey, WRITE, True, "Record one ballot.\n"
-     "Adds one to the answer's count; the survey must be open."),
-    ("record_counts", RecordCounts, Survey, WRITE, True, "Record ballots counted per answer.\n"
-     "Adds each count to the answer's count already recorded (ballots of one paper count "
-     "recorded twice count twice; a repeat with the same request_id does not); it never "
-     "replaces them. The survey must be open."),
-    ("close_survey", CloseSurvey, Survey, WRITE, True,
-     "Close: compute the rate by the configured rule; emits survey_closed (passed or failed).\n"
-     "By a superior of the organization's place, with at least one valid ballot."),
-    ("open_acceptance", OpenAcceptance, Acceptance, WRITE, True,
-     "Open an acceptance for star rating by hand (accepted cases open one themselves)."),
-    ("acceptances_of", SurveysOf, AcceptanceList, READ, False, "An organization's acceptances."),
-    ("suggest_stars", SuggestStars, StarSuggestion, READ, False,
-     "The stars the configured thresholds suggest for an acceptance score."),
-    ("rate_stars", RateStars, Acceptance, WRITE, True,
-     "The evaluator's star rating, inside the grade's range, with a reason; emits star_rated."),
-    ("moving_up_report", MovingUpQuery, MovingUpReport, READ, False,
-     "晋位升级: per baseline grade, organizations, moved up, rate, target, met; by child place.\n"
-     "As of today, across every round: an organization's baseline is the grade of its "
-     "earliest graded round, its current grade that of its latest (the report takes no "
-     "year)."),
-    ("moving_up_organizations", MovingUpDrillDown, MovingUpPage, READ, False,
-     "The organizations behind a moving-up figure."),
-    ("record_joint_review", RecordJointReview, JointReview, WRITE, True,
-     "A secretary's report, review and examination result (三级联述联评联考)."),
-    ("joint_reviews", JointReviewQuery, JointReviewList, READ, False,
-     "Joint reviews in a subtree for a year, by level."),
-    ("record_township_report", RecordTownshipReport, TownshipReportRow, WRITE, True,
-     "A township's regular report to the county on the campaign.\n"
-     "One per township and month: a second one for the same month replaces the first."),
-    ("township_reports", TownshipReportQuery, TownshipReportStatus, READ, False,
-     "Which townships under a place reported for a month, and which did not."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "open_round", params=OpenRound, result=Round,
+           role=WRITE, mutating=True,
+           summary="Open a grading round for a place; it keeps the weights and cut-offs it grades "
+                   "by.")
+rpc_method(SERVICE, "get_round", params=RoundRef, result=Round,
+           role=READ, mutating=False, summary="One grading round.")
+rpc_method(SERVICE, "record_scores", params=RecordScores, result=Grading,
+           role=WRITE, mutating=True,
+           summary="Record one assessor's scores on the seven indicators for an organization.\n"
+                   "Replaces that assessor's earlier scores for the organization in the round; "
+                   "the superior's scores are recorded only by a superior of the organization's "
+                   "place.")
+rpc_method(SERVICE, "grade_organization", params=GradeOrganization, result=Grading,
+           role=WRITE, mutating=True,
+           summary="Grade from the recorded scores (all three assessors); emits grade_assigned.\n"
+                   "By a superior of the organization's place. Grading again in the same round "
+                   "replaces the grade (a correction). An organization's baseline grade is that "
+                   "of its earliest graded round (by year), its current grade that of its latest, "
+                   "whatever the order they were entered in.")
+rpc_method(SERVICE, "set_grade", params=SetGrade, result=Grading,
+           role=WRITE, mutating=True,
+           summary="A superior sets the grade directly, with a reason; emits grade_assigned.\n"
+                   "Replaces an earlier grade of the organization in that round, as "
+                   "grade_organization.")
+rpc_method(SERVICE, "get_grading", params=GradingRef, result=Grading,
+           role=READ, mutating=False, summary="An organization's grading in a round.")
+rpc_method(SERVICE, "open_survey", params=OpenSurvey, result=Survey,
+           role=WRITE, mutating=True,
+           summary="Open a satisfaction survey by hand (rectification surveys open themselves).")
+rpc_method(SERVICE, "get_survey", params=SurveyRef, result=Survey,
+           role=READ, mutating=False, summary="One survey with its counts.")
+rpc_method(SERVICE, "surveys_of", params=SurveysOf, result=SurveyList,
+           role=READ, mutating=False, summary="An organization's surveys, newest first.")
+rpc_method(SERVICE, "record_ballot", params=RecordBallot, result=Survey,
+           role=WRITE, mutating=True,
+           summary="Record one ballot.\n"
+                   "Adds one to the answer's count; the survey must be open.")
+rpc_method(SERVICE, "record_counts", params=RecordCounts, result=Survey,
+           role=WRITE, mutating=True,
+           summary="Record ballots counted per answer.\n"
+                   "Adds each count to the answer's count already recorded (ballots of one paper "
+                   "count recorded twice count twice; a repeat with the same request_id does "
+                   "not); it never replaces them. The survey must be open.")
+rpc_method(SERVICE, "close_survey", params=CloseSurvey, result=Survey,
+           role=WRITE, mutating=True,
+           summary="Close: compute the rate by the configured rule; emits survey_closed (passed "
+                   "or failed).\n"
+                   "By a superior of the organization's place, with at least one valid ballot.")
+rpc_method(SERVICE, "open_acceptance", params=OpenAcceptance, result=Acceptance,
+           role=WRITE, mutating=True,
+           summary="Open an acceptance for star rating by hand (accepted cases open one "
+                   "themselves).")
+rpc_method(SERVICE, "acceptances_of", params=SurveysOf, result=AcceptanceList,
+           role=READ, mutating=False, summary="An organization's acceptances.")
+rpc_method(SERVICE, "suggest_stars", params=SuggestStars, result=StarSuggestion,
+           role=READ, mutating=False,
+           summary="The stars the configured thresholds suggest for an acceptance score.")
+rpc_method(SERVICE, "rate_stars", params=RateStars, result=Acceptance,
+           role=WRITE, mutating=True,
+           summary="The evaluator's star rating, inside the grade's range, with a reason; emits "
+                   "star_rated.")
+rpc_method(SERVICE, "moving_up_report", params=MovingUpQuery, result=MovingUpReport,
+           role=READ, mutating=False,
+           summary="晋位升级: per baseline grade, organizations, moved up, rate, target, met; by "
+                   "child place.\n"
+                   "As of today, across every round: an organization's baseline is the grade of "
+                   "its earliest graded round, its current grade that of its latest (the report "
+                   "takes no year).")
+rpc_method(SERVICE, "moving_up_organizations", params=MovingUpDrillDown, result=MovingUpPage,
+           role=READ, mutating=False, summary="The organizations behind a moving-up figure.")
+rpc_method(SERVICE, "record_joint_review", params=RecordJointReview, result=JointReview,
+           role=WRITE, mutating=True,
+           summary="A secretary's report, review and examination result (三级联述联评联考).")
+rpc_method(SERVICE, "joint_reviews", params=JointReviewQuery, result=JointReviewList,
+           role=READ, mutating=False, summary="Joint reviews in a subtree for a year, by level.")
+rpc_method(SERVICE, "record_township_report", params=RecordTownshipReport, result=TownshipReportRow,
+           role=WRITE, mutating=True,
+           summary="A township's regular report to the county on the campaign.\n"
+                   "One per township and month: a second one for the same month replaces the "
+                   "first.")
+rpc_method(SERVICE, "township_reports", params=TownshipReportQuery, result=TownshipReportStatus,
+           role=READ, mutating=False,
+           summary="Which townships under a place reported for a month, and which did not.")
 
 event(SERVICE, "grade_assigned", data=GradeAssigned,
       summary="An organization was graded in a round (the first grade is its baseline).")

@@ -382,41 +382,52 @@ class ServiceCreationEntered(Schema):
 
 READ, WRITE = "organizations.read", "organizations.write"
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("make_commitment", MakeCommitment, Commitment, WRITE, True,
-     "A one-sentence commitment (一句话承诺) of an organization or one of its members."),
-    ("check_commitment", CheckCommitment, Commitment, WRITE, True,
-     "A check of whether a commitment was kept."),
-    ("commitments_of", CommitmentsQuery, Commitments, READ, False,
-     "An organization's commitments and their checks."),
-    ("commitment_report", PlaceYear, CommitmentReport, READ, False,
-     "Organizations with their commitment, member commitments and fulfilment, by place."),
-    ("submit_deed", SubmitDeed, Deed, WRITE, True, "A member's shining words and deeds (闪光言行)."),
-    ("display_deed", DisplayDeed, Deed, WRITE, True, "Shown to members and the public."),
-    ("rate_deed", RateDeed, Deed, WRITE, True, "Rated, once, after it was displayed."),
-    ("deeds", DeedsQuery, Deeds, READ, False, "Shining words and deeds under a place."),
-    ("record_system", RecordSystem, OrganizationalSystem, WRITE, True,
-     "An organizational system (组织制度) a branch built."),
-    ("systems_of", OrganizationRef, Systems, READ, False, "A branch's systems."),
-    ("systems_report", SystemsQuery, SystemsReport, READ, False,
-     "Branches with and without the systems the rule asks for (at least one), by place."),
-    ("enter_service_creation", EnterServiceCreation, ServiceCreation, WRITE, True,
-     "An organization enters the year's service-oriented creation (服务型基层党组织创建)."),
-    ("recognize_service_organization", RecognizeServiceOrganization, ServiceCreation, WRITE,
-     True, "Named a service-oriented party organization."),
-    ("service_creation_report", PlaceYear, CreationReport, READ, False,
-     "The creation by sector, window units and service industries singled out."),
-    ("issue_publicity_cards", IssueCards, PublicityRecord, WRITE, True,
-     "Publicity cards (宣传卡) issued to members at a place."),
-    ("hold_publicity_campaign", HoldCampaign, PublicityRecord, WRITE, True,
-     "A campaign: broadcast, notice board, slogans, quiz."),
-    ("record_awareness_survey", RecordAwareness, PublicityRecord, WRITE, True,
-     "How many members asked knew the campaign and took part."),
-    ("publicity_report", PlaceYear, PublicityReport, READ, False,
-     "Cards, campaigns, awareness (知晓率) and participation rates, by place."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "make_commitment", params=MakeCommitment, result=Commitment,
+           role=WRITE, mutating=True,
+           summary="A one-sentence commitment (一句话承诺) of an organization or one of its members.")
+rpc_method(SERVICE, "check_commitment", params=CheckCommitment, result=Commitment,
+           role=WRITE, mutating=True, summary="A check of whether a commitment was kept.")
+rpc_method(SERVICE, "commitments_of", params=CommitmentsQuery, result=Commitments,
+           role=READ, mutating=False, summary="An organization's commitments and their checks.")
+rpc_method(SERVICE, "commitment_report", params=PlaceYear, result=CommitmentReport,
+           role=READ, mutating=False,
+           summary="Organizations with their commitment, member commitments and fulfilment, by "
+                   "place.")
+rpc_method(SERVICE, "submit_deed", params=SubmitDeed, result=Deed,
+           role=WRITE, mutating=True, summary="A member's shining words and deeds (闪光言行).")
+rpc_method(SERVICE, "display_deed", params=DisplayDeed, result=Deed,
+           role=WRITE, mutating=True, summary="Shown to members and the public.")
+rpc_method(SERVICE, "rate_deed", params=RateDeed, result=Deed,
+           role=WRITE, mutating=True, summary="Rated, once, after it was displayed.")
+rpc_method(SERVICE, "deeds", params=DeedsQuery, result=Deeds,
+           role=READ, mutating=False, summary="Shining words and deeds under a place.")
+rpc_method(SERVICE, "record_system", params=RecordSystem, result=OrganizationalSystem,
+           role=WRITE, mutating=True, summary="An organizational system (组织制度) a branch built.")
+rpc_method(SERVICE, "systems_of", params=OrganizationRef, result=Systems,
+           role=READ, mutating=False, summary="A branch's systems.")
+rpc_method(SERVICE, "systems_report", params=SystemsQuery, result=SystemsReport,
+           role=READ, mutating=False,
+           summary="Branches with and without the systems the rule asks for (at least one), by "
+                   "place.")
+rpc_method(SERVICE, "enter_service_creation", params=EnterServiceCreation, result=ServiceCreation,
+           role=WRITE, mutating=True,
+           summary="An organization enters the year's service-oriented creation (服务型基层党组织创建).")
+rpc_method(SERVICE, "recognize_service_organization", params=RecognizeServiceOrganization,
+           result=ServiceCreation, role=WRITE, mutating=True,
+           summary="Named a service-oriented party organization.")
+rpc_method(SERVICE, "service_creation_report", params=PlaceYear, result=CreationReport,
+           role=READ, mutating=False,
+           summary="The creation by sector, window units and service industries singled out.")
+rpc_method(SERVICE, "issue_publicity_cards", params=IssueCards, result=PublicityRecord,
+           role=WRITE, mutating=True, summary="Publicity cards (宣传卡) issued to members at a place.")
+rpc_method(SERVICE, "hold_publicity_campaign", params=HoldCampaign, result=PublicityRecord,
+           role=WRITE, mutating=True, summary="A campaign: broadcast, notice board, slogans, quiz.")
+rpc_method(SERVICE, "record_awareness_survey", params=RecordAwareness, result=PublicityRecord,
+           role=WRITE, mutating=True,
+           summary="How many members asked knew the campaign and took part.")
+rpc_method(SERVICE, "publicity_report", params=PlaceYear, result=PublicityReport,
+           role=READ, mutating=False,
+           summary="Cards, campaigns, awareness (知晓率) and participation rates, by place.")
 
 event(SERVICE, "service_creation_entered", data=ServiceCreationEntered,
       summary="An organization entered the year's service-oriented creation: evaluation "

@@ -94,7 +94,8 @@ def register(service: str, kinds: dict[str, str], *, read: str, write: str, valu
     ordered = dict(sorted({**KINDS, **kinds}.items()))
     KINDS.clear()
     KINDS.update(ordered)
-    row_meta = {"description": f"1–{MAX_ROWS} rows; all are written or none. {values}"}
+    row_meta: dict[str, object] = {
+        "description": f"1–{MAX_ROWS} rows; all are written or none. {values}"}
     if personal:
         row_meta["personal"] = True
     start = type(f"{service.capitalize()}StartImport", (Schema,), {
@@ -112,4 +113,4 @@ def register(service: str, kinds: dict[str, str], *, read: str, write: str, valu
                    "through the single operation's checks; any error → nothing is written. "
                    "Returns the job at once (running); poll get_import."))
     rpc_method(service, "get_import", params=ImportRef, result=ImportJob, role=read,
-               summary="An import job: its progress, and its errors by row.")
+               mutating=False, summary="An import job: its progress, and its errors by row.")

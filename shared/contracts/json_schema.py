@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from marshmallow import fields, validate
 
-from shared.contracts.common import NotAfterNextYear, decimal_pattern
+from shared.contracts.common import NotAfterNextYear, decimal_pattern, decimal_places
 
 _NUMERIC_KEYS = ("type", "format", "pattern", "minimum", "maximum", "exclusiveMinimum",
                  "exclusiveMaximum", "x-minimum", "x-maximum")
@@ -65,7 +66,7 @@ def _decimal_as_text(self, field, ret, **kwargs) -> dict:
     text = {"type": "string", "format": "decimal", "pattern": DECIMAL_TEXT}
     if low is None and high is None:  # a result: always text
         return text
-    number = {"type": "number"}
+    number: dict[str, Any] = {"type": "number"}
     if low is not None:
         number["minimum"] = float(low[0])
         if not low[1]:
@@ -77,7 +78,7 @@ def _decimal_as_text(self, field, ret, **kwargs) -> dict:
     if low is not None and high is not None and low[0] >= 0 and high[1] \
             and int(low[0]) != int(high[0]):
         text["pattern"] = decimal_pattern(low[0], high[0], exclusive_minimum=not low[1])
-    places = None if field.places is None else -field.places.as_tuple().exponent
+    places = None if field.places is None else decimal_places(field.places)
     return {"anyOf": [text, number], "x-decimal-places": places}
 
 
@@ -103,7 +104,7 @@ def _exclusive_bounds(self, field, ret, **kwargs) -> dict:
     next integer for an integer), and so is a year bounded by next year."""
     if not isinstance(field, fields.Integer | fields.Float) or isinstance(field, fields.Decimal):
         return {}
-    out = {}
+    out: dict[str, Any] = {}
     low, high = _range_of(field)
     integer = isinstance(field, fields.Integer)
     if low is not None and not low[1]:
@@ -230,7 +231,9 @@ class ContractPlugin(MarshmallowPlugin):
     """A contract schema may add what its fields cannot say alone — a rule between two
     fields, as `oneOf` — in a class attribute `json_schema_extra`."""
 
-    def schema_helper(self, name, _, schema=None, **kwargs):
+    # apispec's MarshmallowPlugin names its second argument `_`, its base BasePlugin
+    # `definition`: no override can match both.
+    def schema_helper(self, name, _, schema=None, **kwargs):  # type: ignore[override]
         out = super().schema_helper(name, _, schema=schema, **kwargs)
         extra = getattr(schema, "json_schema_extra", None)
         if out is not None and extra:
@@ -238,11 +241,14 @@ class ContractPlugin(MarshmallowPlugin):
         return out
 
 
-def new_spec(title: str, version: str, **kwargs) -> tuple[APISpec, MarshmallowPlugin]:
+def new_spec(title: str, version: str, **kwargs) -> tuple[APISpec, OpenAPIConverter]:
+    """The spec, and the converter that turns its fields into schemas."""
     plugin = ContractPlugin(schema_name_resolver=schema_name)
     spec = APISpec(title=title, version=version, openapi_version="3.0.3", plugins=[plugin],
                    **kwargs)
+    converter = plugin.converter
+    assert converter is not None  # made when APISpec took the plugin (init_spec)
     for function in (_exclusive_bounds, _decimal_as_text, _own_schema, _dict_of_known_keys,
                      _coded):
-        plugin.converter.add_attribute_function(function)
-    return spec, plugin
+        converter.add_attribute_function(function)
+    return spec, converter

@@ -595,81 +595,114 @@ class EnterpriseOrgEstablished(Schema):
 # -- registration --------------------------------------------------------------------
 READ, WRITE = "npe.read", "npe.write"
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("register_enterprise", RegisterEnterprise, Enterprise, WRITE, True,
-     "Register an enterprise by its unified social credit code; a code registered in your "
-     "jurisdiction already is a Conflict (a code is unique within a jurisdiction)."),
-    ("import_enterprises", ImportEnterprises, EnterprisesImported, WRITE, True,
-     "Create or update up to 5 000 enterprises at once, all or nothing (a code registered "
-     "in your jurisdiction is updated, any other is created)."),
-    ("update_enterprise", UpdateEnterprise, Enterprise, WRITE, True,
-     "Change an enterprise; state the version you read (stale → Conflict).\n"
-     "Only the parameters given change; those left out keep their values."),
-    ("get_enterprise", GetEnterprise, Enterprise, READ, False,
-     "One enterprise: the record its code names in your jurisdiction (a withdrawn one when "
-     "none is on the ledger there); a code registered more than once there is a Conflict."),
-    ("list_enterprises", ListEnterprises, EnterprisePage, READ, False,
-     "Enterprises in a subtree, filtered, in keyset pages."),
-    ("credit_code_clashes", ClashQuery, ClashPage, READ, False,
-     "Credit codes registered more than once in a subtree (by different places), each "
-     "with its records: the superior decides where the enterprise belongs."),
-    ("withdraw_enterprise", WithdrawEnterprise, Enterprise, WRITE, True,
-     "Take a wrong record off the ledger (one of a clash); state the version you read. "
-     "Refused while organizations, work coverage or double-strong applications hang on it."),
-    ("establish_organization", Establish, Establishment, WRITE, True,
-     "A party organization set up for enterprises (own, joint ≤ 5, regional, industry); the "
-     "organizations service registers it (enterprise_org_established)."),
-    ("join_organization", JoinOrganization, Establishment, WRITE, True,
-     "An enterprise joins a joint, regional or industry organization."),
-    ("leave_organization", LeaveOrganization, Establishment, WRITE, True,
-     "An enterprise leaves a joint, regional or industry organization (to set up its own, "
-     "say)."),
-    ("get_establishment", EstablishmentRef, Establishment, READ, False, "One establishment."),
-    ("assign_work_coverage", AssignWorkCoverage, WorkAssignment, WRITE, True,
-     "A party-building instructor or liaison for an enterprise (work coverage)."),
-    ("end_work_coverage", EndWorkCoverage, WorkAssignment, WRITE, True, "An assignment ends."),
-    ("coverage_report", CoverageQuery, CoverageReport, READ, False,
-     "Coverage by place: organizational, own-organization and work coverage rates (§6)."),
-    ("uncovered_enterprises", EnterpriseListing, NamedPage, READ, False,
-     "Operating enterprises with no coverage, by name."),
-    ("due_own_organization", EnterpriseListing, NamedPage, READ, False,
-     "Operating enterprises with ≥ 3 full members and no own organization."),
-    ("record_standard", RecordStandard, Standardization, WRITE, True,
-     "Mark an item of an organization's standardization checklist (标准化建设).\n"
-     "Replaces the item's earlier mark (met or not, and the date checked)."),
-    ("standardization", EstablishmentRef, Standardization, READ, False,
-     "An organization's checklist and its completion."),
-    ("apply_double_strong", ApplyDoubleStrong, DoubleStrongApplication, WRITE, True,
-     "An enterprise applies to be a 双强 (strong party building, strong development) one."),
-    ("advance_double_strong", AdvanceDoubleStrong, DoubleStrongApplication, WRITE, True,
-     "Applied → cultivating → recognized (or rejected), with its history."),
-    ("double_strong", DoubleStrongQuery, DoubleStrongList, READ, False, "Applications of a year."),
-    ("record_contact", RecordContact, Contact, WRITE, True,
-     "A key contact or direct guidance record for a dual-managed (双管) enterprise."),
-    ("contacts_of", EnterpriseRef, ContactList, READ, False, "An enterprise's contact records."),
-    ("mark_lagging", MarkLagging, Lagging, WRITE, True,
-     "A lagging enterprise organization, with its cause classified (抓后进)."),
-    ("transform_lagging", TransformLagging, Lagging, WRITE, True, "It has been transformed."),
-    ("lagging", CoverageQuery, LaggingList, READ, False, "Lagging organizations in a subtree."),
-    ("enter_six_good", EnterSixGood, SixGoodEntry, WRITE, True,
-     "An organization enters the 双强六好 creation of a year."),
-    ("recognize_six_good", RecognizeSixGood, SixGoodEntry, WRITE, True, "It is named 双强六好."),
-    ("six_good", SixGoodQuery, SixGoodList, READ, False, "Entries of a year in a subtree."),
-    ("open_training_class", OpenTrainingClass, TrainingClass, WRITE, True,
-     "A training class (new-generation investors; dual-managed secretaries)."),
-    ("enrol", Enrol, TrainingClass, WRITE, True, "Enrol a participant."),
-    ("record_attendance", RecordAttendance, TrainingClass, WRITE, True,
-     "Who attended a session.\n"
-     "Every enrolment of the class is marked for the session: those listed present, "
-     "the others absent; recording the same session again replaces it."),
-    ("get_training_class", ClassRef, TrainingClass, READ, False,
-     "A class with its participants and their attendance."),
-    ("join_association", JoinAssociation, AssociationMember, WRITE, True,
-     "A party worker joins the association of non-public enterprise party workers."),
-    ("association_members", CoverageQuery, AssociationList, READ, False, "Members in a subtree."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "register_enterprise", params=RegisterEnterprise, result=Enterprise,
+           role=WRITE, mutating=True,
+           summary="Register an enterprise by its unified social credit code; a code registered "
+                   "in your jurisdiction already is a Conflict (a code is unique within a "
+                   "jurisdiction).")
+rpc_method(SERVICE, "import_enterprises", params=ImportEnterprises, result=EnterprisesImported,
+           role=WRITE, mutating=True,
+           summary="Create or update up to 5 000 enterprises at once, all or nothing (a code "
+                   "registered in your jurisdiction is updated, any other is created).")
+rpc_method(SERVICE, "update_enterprise", params=UpdateEnterprise, result=Enterprise,
+           role=WRITE, mutating=True,
+           summary="Change an enterprise; state the version you read (stale → Conflict).\n"
+                   "Only the parameters given change; those left out keep their values.")
+rpc_method(SERVICE, "get_enterprise", params=GetEnterprise, result=Enterprise,
+           role=READ, mutating=False,
+           summary="One enterprise: the record its code names in your jurisdiction (a withdrawn "
+                   "one when none is on the ledger there); a code registered more than once there "
+                   "is a Conflict.")
+rpc_method(SERVICE, "list_enterprises", params=ListEnterprises, result=EnterprisePage,
+           role=READ, mutating=False,
+           summary="Enterprises in a subtree, filtered, in keyset pages.")
+rpc_method(SERVICE, "credit_code_clashes", params=ClashQuery, result=ClashPage,
+           role=READ, mutating=False,
+           summary="Credit codes registered more than once in a subtree (by different places), "
+                   "each with its records: the superior decides where the enterprise belongs.")
+rpc_method(SERVICE, "withdraw_enterprise", params=WithdrawEnterprise, result=Enterprise,
+           role=WRITE, mutating=True,
+           summary="Take a wrong record off the ledger (one of a clash); state the version you "
+                   "read. Refused while organizations, work coverage or double-strong "
+                   "applications hang on it.")
+rpc_method(SERVICE, "establish_organization", params=Establish, result=Establishment,
+           role=WRITE, mutating=True,
+           summary="A party organization set up for enterprises (own, joint ≤ 5, regional, "
+                   "industry); the organizations service registers it "
+                   "(enterprise_org_established).")
+rpc_method(SERVICE, "join_organization", params=JoinOrganization, result=Establishment,
+           role=WRITE, mutating=True,
+           summary="An enterprise joins a joint, regional or industry organization.")
+rpc_method(SERVICE, "leave_organization", params=LeaveOrganization, result=Establishment,
+           role=WRITE, mutating=True,
+           summary="An enterprise leaves a joint, regional or industry organization (to set up "
+                   "its own, say).")
+rpc_method(SERVICE, "get_establishment", params=EstablishmentRef, result=Establishment,
+           role=READ, mutating=False, summary="One establishment.")
+rpc_method(SERVICE, "assign_work_coverage", params=AssignWorkCoverage, result=WorkAssignment,
+           role=WRITE, mutating=True,
+           summary="A party-building instructor or liaison for an enterprise (work coverage).")
+rpc_method(SERVICE, "end_work_coverage", params=EndWorkCoverage, result=WorkAssignment,
+           role=WRITE, mutating=True, summary="An assignment ends.")
+rpc_method(SERVICE, "coverage_report", params=CoverageQuery, result=CoverageReport,
+           role=READ, mutating=False,
+           summary="Coverage by place: organizational, own-organization and work coverage rates "
+                   "(§6).")
+rpc_method(SERVICE, "uncovered_enterprises", params=EnterpriseListing, result=NamedPage,
+           role=READ, mutating=False, summary="Operating enterprises with no coverage, by name.")
+rpc_method(SERVICE, "due_own_organization", params=EnterpriseListing, result=NamedPage,
+           role=READ, mutating=False,
+           summary="Operating enterprises with ≥ 3 full members and no own organization.")
+rpc_method(SERVICE, "record_standard", params=RecordStandard, result=Standardization,
+           role=WRITE, mutating=True,
+           summary="Mark an item of an organization's standardization checklist (标准化建设).\n"
+                   "Replaces the item's earlier mark (met or not, and the date checked).")
+rpc_method(SERVICE, "standardization", params=EstablishmentRef, result=Standardization,
+           role=READ, mutating=False, summary="An organization's checklist and its completion.")
+rpc_method(SERVICE, "apply_double_strong", params=ApplyDoubleStrong, result=DoubleStrongApplication,
+           role=WRITE, mutating=True,
+           summary="An enterprise applies to be a 双强 (strong party building, strong development) "
+                   "one.")
+rpc_method(SERVICE, "advance_double_strong", params=AdvanceDoubleStrong,
+           result=DoubleStrongApplication, role=WRITE, mutating=True,
+           summary="Applied → cultivating → recognized (or rejected), with its history.")
+rpc_method(SERVICE, "double_strong", params=DoubleStrongQuery, result=DoubleStrongList,
+           role=READ, mutating=False, summary="Applications of a year.")
+rpc_method(SERVICE, "record_contact", params=RecordContact, result=Contact,
+           role=WRITE, mutating=True,
+           summary="A key contact or direct guidance record for a dual-managed (双管) enterprise.")
+rpc_method(SERVICE, "contacts_of", params=EnterpriseRef, result=ContactList,
+           role=READ, mutating=False, summary="An enterprise's contact records.")
+rpc_method(SERVICE, "mark_lagging", params=MarkLagging, result=Lagging,
+           role=WRITE, mutating=True,
+           summary="A lagging enterprise organization, with its cause classified (抓后进).")
+rpc_method(SERVICE, "transform_lagging", params=TransformLagging, result=Lagging,
+           role=WRITE, mutating=True, summary="It has been transformed.")
+rpc_method(SERVICE, "lagging", params=CoverageQuery, result=LaggingList,
+           role=READ, mutating=False, summary="Lagging organizations in a subtree.")
+rpc_method(SERVICE, "enter_six_good", params=EnterSixGood, result=SixGoodEntry,
+           role=WRITE, mutating=True, summary="An organization enters the 双强六好 creation of a year.")
+rpc_method(SERVICE, "recognize_six_good", params=RecognizeSixGood, result=SixGoodEntry,
+           role=WRITE, mutating=True, summary="It is named 双强六好.")
+rpc_method(SERVICE, "six_good", params=SixGoodQuery, result=SixGoodList,
+           role=READ, mutating=False, summary="Entries of a year in a subtree.")
+rpc_method(SERVICE, "open_training_class", params=OpenTrainingClass, result=TrainingClass,
+           role=WRITE, mutating=True,
+           summary="A training class (new-generation investors; dual-managed secretaries).")
+rpc_method(SERVICE, "enrol", params=Enrol, result=TrainingClass,
+           role=WRITE, mutating=True, summary="Enrol a participant.")
+rpc_method(SERVICE, "record_attendance", params=RecordAttendance, result=TrainingClass,
+           role=WRITE, mutating=True,
+           summary="Who attended a session.\n"
+                   "Every enrolment of the class is marked for the session: those listed present, "
+                   "the others absent; recording the same session again replaces it.")
+rpc_method(SERVICE, "get_training_class", params=ClassRef, result=TrainingClass,
+           role=READ, mutating=False, summary="A class with its participants and their attendance.")
+rpc_method(SERVICE, "join_association", params=JoinAssociation, result=AssociationMember,
+           role=WRITE, mutating=True,
+           summary="A party worker joins the association of non-public enterprise party workers.")
+rpc_method(SERVICE, "association_members", params=CoverageQuery, result=AssociationList,
+           role=READ, mutating=False, summary="Members in a subtree.")
 
 event(SERVICE, "enterprise_org_established", data=EnterpriseOrgEstablished,
       summary="A party organization was set up for enterprises: the registry registers it once.")

@@ -534,51 +534,70 @@ class OrganizationsSnapshot(Schema):
 # -- registration --------------------------------------------------------------------
 READ, WRITE, PLACES = "organizations.read", "organizations.write", "places.admin"
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("import_places", ImportPlaces, PlacesImported, PLACES, True,
-     "Create or rename places (up to 5 000 a call); parents first or already known."),
-    ("get_place", PlaceRef, Place, READ, False, "One place."),
-    ("list_children", PlaceRef, PlaceList, READ, False, "The places directly under a place."),
-    ("place_path", PlaceRef, PlaceList, READ, False, "The place and its ancestors, province first."),
-    ("register_organization", RegisterOrganization, Organization, WRITE, True,
-     "Register a party organization; every party rule of domain.md §1 is enforced.\n"
-     "A name is taken once among the active organizations of a place (compared after "
-     "Unicode NFKC, white space ignored: （一） and (一) are one name): a second is a "
-     "Conflict whose details name the `existing_organization_id`; an import reports "
-     "such rows. A rename or move onto a taken name is refused the same way."),
-    ("update_organization", UpdateOrganization, Organization, WRITE, True,
-     "Change an organization; state the version you read (stale → Conflict).\n"
-     "Only the parameters given change; those left out keep their values (null is not "
-     "\"leave it\": give a parameter only to change it). A change of `elected_on` starts "
-     "a new term; a committee grown or shrunk opens or cancels vacancies."),
-    ("dissolve_organization", DissolveOrganization, Organization, WRITE, True,
-     "Dissolve (撤销) an organization without active child organizations."),
-    ("merge_organization", MergeOrganization, Organization, WRITE, True,
-     "Merge an organization into another; its members move to the target. Returns the target."),
-    ("get_organization", OrganizationRef, Organization, READ, False, "One organization."),
-    ("list_organizations", ListOrganizations, OrganizationPage, READ, False,
-     "Organizations in a place's subtree, filtered, in keyset pages."),
-    ("reelection_due", ReelectionDue, ReelectionReport, READ, False,
-     "Re-election (换届) reminder list: terms ending within the window, or overdue."),
-    ("get_leadership", OrganizationRef, Leadership, READ, False,
-     "Secretary, committee, first secretaries, vacancies and how each was filled."),
-    ("appoint_leader", AppointLeader, Leadership, WRITE, True,
-     "Put a person in a post, filling a vacancy; a first secretary takes no committee seat."),
-    ("end_leader", EndLeader, Leadership, WRITE, True,
-     "A leader leaves the post; a committee post left opens a vacancy."),
-    ("incomplete_teams", TeamReport, IncompleteTeamsReport, READ, False,
-     "Organizations whose team is incomplete (班子不健全), by child place."),
-    ("appoint_organizer", AppointOrganizer, Organizer, WRITE, True,
-     "Appoint a township organizer (组织员)."),
-    ("end_organizer", EndOrganizer, Organizer, WRITE, True, "An organizer leaves."),
-    ("list_organizers", PlaceRef, OrganizerList, READ, False, "Organizers in post in a subtree."),
-    ("townships_without_organizer", PlaceRef, TownshipsWithoutOrganizer, READ, False,
-     "Townships with fewer organizers than the rule asks."),
-    ("audit_trail", AuditQuery, AuditTrail, "audit.read", False,
-     "Every recorded change of one entity: who, when, from which system, what changed."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "import_places", params=ImportPlaces, result=PlacesImported,
+           role=PLACES, mutating=True,
+           summary="Create or rename places (up to 5 000 a call); parents first or already known.")
+rpc_method(SERVICE, "get_place", params=PlaceRef, result=Place,
+           role=READ, mutating=False, summary="One place.")
+rpc_method(SERVICE, "list_children", params=PlaceRef, result=PlaceList,
+           role=READ, mutating=False, summary="The places directly under a place.")
+rpc_method(SERVICE, "place_path", params=PlaceRef, result=PlaceList,
+           role=READ, mutating=False, summary="The place and its ancestors, province first.")
+rpc_method(SERVICE, "register_organization", params=RegisterOrganization, result=Organization,
+           role=WRITE, mutating=True,
+           summary="Register a party organization; every party rule of domain.md §1 is enforced.\n"
+                   "A name is taken once among the active organizations of a place (compared "
+                   "after Unicode NFKC, white space ignored: （一） and (一) are one name): a second "
+                   "is a Conflict whose details name the `existing_organization_id`; an import "
+                   "reports such rows. A rename or move onto a taken name is refused the same way.")
+rpc_method(SERVICE, "update_organization", params=UpdateOrganization, result=Organization,
+           role=WRITE, mutating=True,
+           summary="Change an organization; state the version you read (stale → Conflict).\n"
+                   "Only the parameters given change; those left out keep their values (null is "
+                   "not \"leave it\": give a parameter only to change it). A change of "
+                   "`elected_on` starts a new term; a committee grown or shrunk opens or cancels "
+                   "vacancies.")
+rpc_method(SERVICE, "dissolve_organization", params=DissolveOrganization, result=Organization,
+           role=WRITE, mutating=True,
+           summary="Dissolve (撤销) an organization without active child organizations.")
+rpc_method(SERVICE, "merge_organization", params=MergeOrganization, result=Organization,
+           role=WRITE, mutating=True,
+           summary="Merge an organization into another; its members move to the target. Returns "
+                   "the target.")
+rpc_method(SERVICE, "get_organization", params=OrganizationRef, result=Organization,
+           role=READ, mutating=False, summary="One organization.")
+rpc_method(SERVICE, "list_organizations", params=ListOrganizations, result=OrganizationPage,
+           role=READ, mutating=False,
+           summary="Organizations in a place's subtree, filtered, in keyset pages.")
+rpc_method(SERVICE, "reelection_due", params=ReelectionDue, result=ReelectionReport,
+           role=READ, mutating=False,
+           summary="Re-election (换届) reminder list: terms ending within the window, or overdue.")
+rpc_method(SERVICE, "get_leadership", params=OrganizationRef, result=Leadership,
+           role=READ, mutating=False,
+           summary="Secretary, committee, first secretaries, vacancies and how each was filled.")
+rpc_method(SERVICE, "appoint_leader", params=AppointLeader, result=Leadership,
+           role=WRITE, mutating=True,
+           summary="Put a person in a post, filling a vacancy; a first secretary takes no "
+                   "committee seat.")
+rpc_method(SERVICE, "end_leader", params=EndLeader, result=Leadership,
+           role=WRITE, mutating=True,
+           summary="A leader leaves the post; a committee post left opens a vacancy.")
+rpc_method(SERVICE, "incomplete_teams", params=TeamReport, result=IncompleteTeamsReport,
+           role=READ, mutating=False,
+           summary="Organizations whose team is incomplete (班子不健全), by child place.")
+rpc_method(SERVICE, "appoint_organizer", params=AppointOrganizer, result=Organizer,
+           role=WRITE, mutating=True, summary="Appoint a township organizer (组织员).")
+rpc_method(SERVICE, "end_organizer", params=EndOrganizer, result=Organizer,
+           role=WRITE, mutating=True, summary="An organizer leaves.")
+rpc_method(SERVICE, "list_organizers", params=PlaceRef, result=OrganizerList,
+           role=READ, mutating=False, summary="Organizers in post in a subtree.")
+rpc_method(SERVICE, "townships_without_organizer", params=PlaceRef,
+           result=TownshipsWithoutOrganizer, role=READ, mutating=False,
+           summary="Townships with fewer organizers than the rule asks.")
+rpc_method(SERVICE, "audit_trail", params=AuditQuery, result=AuditTrail,
+           role="audit.read", mutating=False,
+           summary="Every recorded change of one entity: who, when, from which system, what "
+                   "changed.")
 
 rpc_method(SERVICE, "publish_snapshot", params=PublishSnapshot, result=SnapshotPublished,
            role=PLACES, mutating=True,

@@ -325,39 +325,54 @@ class RectificationAccepted(Schema):
 
 READ, WRITE = "organizations.read", "organizations.write"
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("get_case", CaseRef, Case, READ, False, "A rectification case with its tasks and help."),
-    ("cases_of", CasesOf, CaseList, READ, False, "An organization's rectification cases."),
-    ("set_plan", SetPlan, Case, WRITE, True,
-     "The rectification plan (整改方案): problems, measures, tasks decomposed item by item.\n"
-     "Takes a case in planning to in_progress, the tasks given being the current round's. "
-     "Each round needs it: after a survey that did not pass the case is back in planning "
-     "with round + 1, and its tasks are done only once set_plan has given that round's "
-     "plan (add_task alone leaves it in planning). In in_progress it replaces the problems "
-     "and measures and adds the tasks given."),
-    ("add_task", AddTask, Case, WRITE, True, "One more task in the current round.\n"
-     "Allowed in planning and in_progress; it does not change the status (a case in "
-     "planning needs set_plan before any task can be completed)."),
-    ("complete_task", CompleteTask, Case, WRITE, True,
-     "A task is done; when all are, the case is submitted (rectification_submitted).\n"
-     "Only in in_progress (a case in planning is a Conflict: set_plan first) and only for "
-     "a task of the current round."),
-    ("assign_help", AssignHelp, Case, WRITE, True,
-     "Help for a lagging organization: a leader, a township leader, a department, a work team."),
-    ("ledger", LedgerQuery, Ledger, READ, False,
-     "The rectification ledger (工作台账) of a place: every case under it, overdue first."),
-    ("notice", CaseRef, Notice, READ, False,
-     "The public notice (公示) of a village or township organization's case, printable."),
-    ("record_posting", RecordPosting, Case, WRITE, True, "When and where the notice was posted."),
-    ("add_exemplar", AddExemplar, Exemplar, WRITE, True, "Publish an exemplar (先进典型) and its practice."),
-    ("exemplars", PlaceListing, ExemplarList, READ, False, "Exemplars in a subtree."),
-    ("designate_demonstration_site", DesignateSite, Site, WRITE, True,
-     "Designate a demonstration site (示范点) of a level for a year."),
-    ("demonstration_sites", PlaceListing, SiteList, READ, False,
-     "Demonstration sites in a subtree, by level and sector."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "get_case", params=CaseRef, result=Case,
+           role=READ, mutating=False, summary="A rectification case with its tasks and help.")
+rpc_method(SERVICE, "cases_of", params=CasesOf, result=CaseList,
+           role=READ, mutating=False, summary="An organization's rectification cases.")
+rpc_method(SERVICE, "set_plan", params=SetPlan, result=Case,
+           role=WRITE, mutating=True,
+           summary="The rectification plan (整改方案): problems, measures, tasks decomposed item by "
+                   "item.\n"
+                   "Takes a case in planning to in_progress, the tasks given being the current "
+                   "round's. Each round needs it: after a survey that did not pass the case is "
+                   "back in planning with round + 1, and its tasks are done only once set_plan "
+                   "has given that round's plan (add_task alone leaves it in planning). In "
+                   "in_progress it replaces the problems and measures and adds the tasks given.")
+rpc_method(SERVICE, "add_task", params=AddTask, result=Case,
+           role=WRITE, mutating=True,
+           summary="One more task in the current round.\n"
+                   "Allowed in planning and in_progress; it does not change the status (a case in "
+                   "planning needs set_plan before any task can be completed).")
+rpc_method(SERVICE, "complete_task", params=CompleteTask, result=Case,
+           role=WRITE, mutating=True,
+           summary="A task is done; when all are, the case is submitted "
+                   "(rectification_submitted).\n"
+                   "Only in in_progress (a case in planning is a Conflict: set_plan first) and "
+                   "only for a task of the current round.")
+rpc_method(SERVICE, "assign_help", params=AssignHelp, result=Case,
+           role=WRITE, mutating=True,
+           summary="Help for a lagging organization: a leader, a township leader, a department, a "
+                   "work team.")
+rpc_method(SERVICE, "ledger", params=LedgerQuery, result=Ledger,
+           role=READ, mutating=False,
+           summary="The rectification ledger (工作台账) of a place: every case under it, overdue "
+                   "first.")
+rpc_method(SERVICE, "notice", params=CaseRef, result=Notice,
+           role=READ, mutating=False,
+           summary="The public notice (公示) of a village or township organization's case, "
+                   "printable.")
+rpc_method(SERVICE, "record_posting", params=RecordPosting, result=Case,
+           role=WRITE, mutating=True, summary="When and where the notice was posted.")
+rpc_method(SERVICE, "add_exemplar", params=AddExemplar, result=Exemplar,
+           role=WRITE, mutating=True, summary="Publish an exemplar (先进典型) and its practice.")
+rpc_method(SERVICE, "exemplars", params=PlaceListing, result=ExemplarList,
+           role=READ, mutating=False, summary="Exemplars in a subtree.")
+rpc_method(SERVICE, "designate_demonstration_site", params=DesignateSite, result=Site,
+           role=WRITE, mutating=True,
+           summary="Designate a demonstration site (示范点) of a level for a year.")
+rpc_method(SERVICE, "demonstration_sites", params=PlaceListing, result=SiteList,
+           role=READ, mutating=False,
+           summary="Demonstration sites in a subtree, by level and sector.")
 
 event(SERVICE, "rectification_submitted", data=RectificationSubmitted,
       summary="Every task of a case's round is done: the superior surveys satisfaction.")

@@ -17,6 +17,7 @@ from shared.contracts.common import (
     PlaceCode,
     StrictBoolean,
     decimal_pattern,
+    decimal_places,
     label_of,
     labels_of,
     page_fields,
@@ -54,6 +55,9 @@ class _Figure(fields.Decimal):
     refused, not rounded: a figure is not silently changed."""
 
     what, hint = "a figure", "如 \"1234.56\""
+    # Each kind of figure words its own refusals.
+    too_precise: str
+    too_large: str
 
     def __init__(self, *, maximum: Decimal, **kwargs):
         self.maximum = maximum
@@ -68,7 +72,7 @@ class _Figure(fields.Decimal):
             raise ValidationError(f"not {self.what}: plain digits, at most two decimals "
                                   f"({self.hint})")
         number = Decimal(str(text))
-        if number.as_tuple().exponent < -2:
+        if decimal_places(number) > 2:
             raise ValidationError(self.too_precise)
         if number.is_signed():  # "-0" too: a sign on nothing is a mistake, not a zero
             raise ValidationError("must not be negative")
@@ -472,51 +476,69 @@ class VenueComplianceChanged(Schema):
 
 READ, WRITE = "resources.read", "resources.write"
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("create_program", CreateProgram, Program, WRITE, True, "A funding program of a place."),
-    ("set_budget", SetBudget, Program, WRITE, True, "The program's budget for a year.\n"
-     "Replaces the year's budget (never below what is allocated of it already)."),
-    ("allocate", Allocate, Allocation, WRITE, True,
-     "Allocate part of a year's budget to a village or community under the program's place; "
-     "never more than the budget left."),
-    ("disburse", Disburse, Allocation, WRITE, True,
-     "Pay out of an allocation, with its date and document; never more than remains.\n"
-     "Each call adds a payment; `disbursed` is their sum."),
-    ("record_income", RecordIncome, Allocation, WRITE, True,
-     "The collective income a property economy project raised in a year.\n"
-     "Replaces the income recorded for that allocation and year."),
-    ("get_allocation", AllocationRef, Allocation, READ, False, "An allocation and its payments."),
-    ("funding_report", FundingQuery, FundingReport, READ, False,
-     "Budget, allocated, disbursed, undisbursed and income raised, by place.\n"
-     "`by_child_place` has one row per child place (zeros where nothing is recorded); "
-     "`own` holds what is recorded at the place itself (a program it runs, say); `total` "
-     "is `own` and every child together."),
-    ("undisbursed", UndisbursedQuery, AllocationPage, READ, False,
-     "Allocations of a year not fully disbursed."),
-    ("record_village_income", RecordVillageIncome, WeakVillage, WRITE, True,
-     "A village's collective income for a year.\n"
-     "Replaces the income recorded for that village and year."),
-    ("weak_villages", WeakVillagesQuery, WeakVillages, READ, False,
-     "Economically weak villages (经济薄弱村) of a year, by the configured rule."),
-    ("register_retired_cadre", RegisterRetiredCadre, RetiredCadre, WRITE, True,
-     "A retired village cadre; eligibility by years served and age (configured)."),
-    ("pay_subsidy", PaySubsidy, RetiredCadre, WRITE, True,
-     "The pension subsidy of a month, once per month, for an eligible cadre."),
-    ("get_retired_cadre", CadreRef, RetiredCadre, READ, False, "A retired cadre and payments."),
-    ("pension_report", PensionReportQuery, PensionReport, READ, False,
-     "Retired cadres, eligible, paid, by place."),
-    ("register_venue", RegisterVenue, Venue, WRITE, True,
-     "A village's or community's activity venue; compliance by the configured standard."),
-    ("get_venue", VenueRef, Venue, READ, False, "A venue with its projects."),
-    ("start_project", StartProject, Venue, WRITE, True, "An upgrade or construction project."),
-    ("complete_project", CompleteProject, Venue, WRITE, True,
-     "The project is done: the venue is as built (venue_compliance_changed when that changes)."),
-    ("cancel_project", CancelProject, Venue, WRITE, True, "The project is called off."),
-    ("venue_report", VenueReportQuery, VenueReport, READ, False,
-     "Venues compliant, below standard and in progress, by place."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "create_program", params=CreateProgram, result=Program,
+           role=WRITE, mutating=True, summary="A funding program of a place.")
+rpc_method(SERVICE, "set_budget", params=SetBudget, result=Program,
+           role=WRITE, mutating=True,
+           summary="The program's budget for a year.\n"
+                   "Replaces the year's budget (never below what is allocated of it already).")
+rpc_method(SERVICE, "allocate", params=Allocate, result=Allocation,
+           role=WRITE, mutating=True,
+           summary="Allocate part of a year's budget to a village or community under the "
+                   "program's place; never more than the budget left.")
+rpc_method(SERVICE, "disburse", params=Disburse, result=Allocation,
+           role=WRITE, mutating=True,
+           summary="Pay out of an allocation, with its date and document; never more than "
+                   "remains.\n"
+                   "Each call adds a payment; `disbursed` is their sum.")
+rpc_method(SERVICE, "record_income", params=RecordIncome, result=Allocation,
+           role=WRITE, mutating=True,
+           summary="The collective income a property economy project raised in a year.\n"
+                   "Replaces the income recorded for that allocation and year.")
+rpc_method(SERVICE, "get_allocation", params=AllocationRef, result=Allocation,
+           role=READ, mutating=False, summary="An allocation and its payments.")
+rpc_method(SERVICE, "funding_report", params=FundingQuery, result=FundingReport,
+           role=READ, mutating=False,
+           summary="Budget, allocated, disbursed, undisbursed and income raised, by place.\n"
+                   "`by_child_place` has one row per child place (zeros where nothing is "
+                   "recorded); `own` holds what is recorded at the place itself (a program it "
+                   "runs, say); `total` is `own` and every child together.")
+rpc_method(SERVICE, "undisbursed", params=UndisbursedQuery, result=AllocationPage,
+           role=READ, mutating=False, summary="Allocations of a year not fully disbursed.")
+rpc_method(SERVICE, "record_village_income", params=RecordVillageIncome, result=WeakVillage,
+           role=WRITE, mutating=True,
+           summary="A village's collective income for a year.\n"
+                   "Replaces the income recorded for that village and year.")
+rpc_method(SERVICE, "weak_villages", params=WeakVillagesQuery, result=WeakVillages,
+           role=READ, mutating=False,
+           summary="Economically weak villages (经济薄弱村) of a year, by the configured rule.")
+rpc_method(SERVICE, "register_retired_cadre", params=RegisterRetiredCadre, result=RetiredCadre,
+           role=WRITE, mutating=True,
+           summary="A retired village cadre; eligibility by years served and age (configured).")
+rpc_method(SERVICE, "pay_subsidy", params=PaySubsidy, result=RetiredCadre,
+           role=WRITE, mutating=True,
+           summary="The pension subsidy of a month, once per month, for an eligible cadre.")
+rpc_method(SERVICE, "get_retired_cadre", params=CadreRef, result=RetiredCadre,
+           role=READ, mutating=False, summary="A retired cadre and payments.")
+rpc_method(SERVICE, "pension_report", params=PensionReportQuery, result=PensionReport,
+           role=READ, mutating=False, summary="Retired cadres, eligible, paid, by place.")
+rpc_method(SERVICE, "register_venue", params=RegisterVenue, result=Venue,
+           role=WRITE, mutating=True,
+           summary="A village's or community's activity venue; compliance by the configured "
+                   "standard.")
+rpc_method(SERVICE, "get_venue", params=VenueRef, result=Venue,
+           role=READ, mutating=False, summary="A venue with its projects.")
+rpc_method(SERVICE, "start_project", params=StartProject, result=Venue,
+           role=WRITE, mutating=True, summary="An upgrade or construction project.")
+rpc_method(SERVICE, "complete_project", params=CompleteProject, result=Venue,
+           role=WRITE, mutating=True,
+           summary="The project is done: the venue is as built (venue_compliance_changed when "
+                   "that changes).")
+rpc_method(SERVICE, "cancel_project", params=CancelProject, result=Venue,
+           role=WRITE, mutating=True, summary="The project is called off.")
+rpc_method(SERVICE, "venue_report", params=VenueReportQuery, result=VenueReport,
+           role=READ, mutating=False,
+           summary="Venues compliant, below standard and in progress, by place.")
 
 event(SERVICE, "venue_compliance_changed", data=VenueComplianceChanged,
       summary="A venue came up to the standard, or fell below it.")

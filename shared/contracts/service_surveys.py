@@ -70,20 +70,19 @@ class ServiceSurveyCampaign(Schema):
                                                     "singled out"})
 
 
-for _method, _params, _result, _role, _mutating, _summary in [
-    ("open_service_survey", OpenServiceSurvey, ServiceSurveyCampaign, "evaluation.write", True,
-     "Open the year's satisfaction survey of service-oriented organizations under a place: "
-     "a survey for each organization in that year's creation (record ballots on each with "
-     "record_ballot or record_counts)."),
-    ("close_service_survey", CloseServiceSurvey, ServiceSurveyCampaign, "evaluation.write",
-     True, "Close the campaign and every survey of it; the report by place.\n"
-     "Surveys without ballots close too, with 0 valid ballots, neither passed nor failed; "
-     "no survey_closed is sent for them."),
-    ("service_survey_report", CampaignRef, ServiceSurveyCampaign, "evaluation.read", False,
-     "The campaign's satisfaction by place and by focus, in Chinese."),
-]:
-    rpc_method(SERVICE, _method, params=_params, result=_result, role=_role,
-               mutating=_mutating, summary=_summary)
+rpc_method(SERVICE, "open_service_survey", params=OpenServiceSurvey, result=ServiceSurveyCampaign,
+           role="evaluation.write", mutating=True,
+           summary="Open the year's satisfaction survey of service-oriented organizations under a "
+                   "place: a survey for each organization in that year's creation (record ballots "
+                   "on each with record_ballot or record_counts).")
+rpc_method(SERVICE, "close_service_survey", params=CloseServiceSurvey, result=ServiceSurveyCampaign,
+           role="evaluation.write", mutating=True,
+           summary="Close the campaign and every survey of it; the report by place.\n"
+                   "Surveys without ballots close too, with 0 valid ballots, neither passed nor "
+                   "failed; no survey_closed is sent for them.")
+rpc_method(SERVICE, "service_survey_report", params=CampaignRef, result=ServiceSurveyCampaign,
+           role="evaluation.read", mutating=False,
+           summary="The campaign's satisfaction by place and by focus, in Chinese.")
 
 state_machine(
     SERVICE, "service-oriented survey campaign", field="ServiceSurveyCampaign.status",

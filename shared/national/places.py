@@ -36,22 +36,25 @@ def child_code(code: str, place_code: str) -> str:
 
 
 def upsert(tx: Transaction, places: list[dict]) -> None:
-    if places:
-        tx.execute(tx.render_rows(
-            "INSERT INTO places (code, name, level, parent_code) VALUES", "(%s, %s, %s, %s)",
-            ((p["code"], p["name"], p["level"], p["parent_code"]) for p in places))
-            + b" ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name")
+    insert = _insert(tx, places)
+    if insert is not None:
+        tx.execute(insert + b" ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name")
 
 
 def insert_missing(tx: Transaction, places: list[dict]) -> None:
     """Places not held yet, as upsert writes them; those held are left as they are (and
     unlocked): what a lookup of the owner records (shared.platform.owner_lookup). Renames are
     the events' to make."""
-    if places:
-        tx.execute(tx.render_rows(
-            "INSERT INTO places (code, name, level, parent_code) VALUES", "(%s, %s, %s, %s)",
-            ((p["code"], p["name"], p["level"], p["parent_code"]) for p in places))
-            + b" ON CONFLICT (code) DO NOTHING")
+    insert = _insert(tx, places)
+    if insert is not None:
+        tx.execute(insert + b" ON CONFLICT (code) DO NOTHING")
+
+
+def _insert(tx: Transaction, places: list[dict]) -> bytes | None:
+    """The INSERT of `places`; None for none."""
+    return tx.render_rows(
+        "INSERT INTO places (code, name, level, parent_code) VALUES", "(%s, %s, %s, %s)",
+        ((p["code"], p["name"], p["level"], p["parent_code"]) for p in places))
 
 
 def names(tx: Transaction, codes) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -218,7 +219,8 @@ class MissingBrokerAccount(RuntimeError):
     """A service was to connect to the broker without an account of its own."""
 
 
-def _service_amqp_uris(env, operator_uri: str, var_dir: Path, prefix: str) -> dict[str, str]:
+def _service_amqp_uris(env: Mapping[str, str], operator_uri: str, var_dir: Path,
+                       prefix: str) -> dict[str, str]:
     uris = {}
     for process in (*DEFAULT_HTTP_PORTS,):
         account = f"{prefix}{process}"
@@ -233,7 +235,7 @@ def _service_amqp_uris(env, operator_uri: str, var_dir: Path, prefix: str) -> di
     return uris
 
 
-def _operator_uri(env, var_dir: Path) -> str:
+def _operator_uri(env: Mapping[str, str], var_dir: Path) -> str:
     if env.get("AMQP_URI"):
         uri = env["AMQP_URI"]
         if env.get("JINWEI_AMQP_PASSWORD_FILE"):  # a container's secret, not in the URI
@@ -244,17 +246,17 @@ def _operator_uri(env, var_dir: Path) -> str:
     return with_credentials(DEFAULT_AMQP_ADDRESS, DEFAULT_OPERATOR_ACCOUNT, password)
 
 
-def _optional_path(env, name: str) -> Path | None:
+def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(env[name]) if env.get(name) else None
 
 
-def _ca_file(env, var_dir: Path) -> Path | None:
+def _ca_file(env: Mapping[str, str], var_dir: Path) -> Path | None:
     """JINWEI_AMQP_CA_FILE, else the CA that `make run` made for its private TLS broker."""
     local = Path(var_dir) / "tls" / "ca.pem"
     return _optional_path(env, "JINWEI_AMQP_CA_FILE") or (local if local.exists() else None)
 
 
-def _token_secrets(env, var_dir: Path) -> tuple[str, ...]:
+def _token_secrets(env: Mapping[str, str], var_dir: Path) -> tuple[str, ...]:
     current = env.get("JINWEI_TOKEN_SECRET")
     if not current:
         secret_file = Path(env.get("JINWEI_TOKEN_SECRET_FILE", var_dir / "token-secret"))
@@ -274,7 +276,7 @@ def ensure_token_secret_file(settings: Settings) -> Path:
     return path
 
 
-def _personal_data_keys(env, var_dir: Path) -> tuple[str, ...]:
+def _personal_data_keys(env: Mapping[str, str], var_dir: Path) -> tuple[str, ...]:
     current = env.get("JINWEI_PERSONAL_DATA_KEY")
     if not current:
         path = Path(env.get("JINWEI_PERSONAL_DATA_KEY_FILE", var_dir / "personal-data-key"))
@@ -295,7 +297,7 @@ def ensure_personal_data_key_file(settings: Settings) -> Path:
     return path
 
 
-def load(env: dict | None = None) -> Settings:
+def load(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("JINWEI_VAR_DIR", REPO_ROOT / "var"))
     admin_url = env.get("POSTGRES_ADMIN_URL", DEFAULT_POSTGRES_ADMIN_URL)

@@ -320,13 +320,15 @@ class Transaction:
 class Database(DependencyProvider):
     """The service's database: `self.db.transaction(...)` in a worker."""
 
+    service: str  # the container's service name unless named here
+
     def __init__(self, service: str | None = None):
-        self.service = service
+        self._named = service
 
     def setup(self):
         make_psycopg_green()
         settings: config.Settings = self.container.config["JINWEI"]
-        self.service = self.service or self.container.service_name
+        self.service = self._named or self.container.service_name
         self.settings = settings
         self.pool = ConnectionPool(
             settings.database_url(self.service),

@@ -121,6 +121,7 @@ def _first_result(tx: Transaction, log_key: str, request_id: str, operation: str
         return None
     row = tx.one("SELECT operation, subject, fingerprint, result FROM request_log"
                  " WHERE request_id = %s", (log_key,))
+    assert row is not None  # the insert did nothing because the row is there
     if (row["operation"], row["subject"], row["fingerprint"]) != (operation, subject, fingerprint):
         raise Conflict(f"request id {request_id} was already used for another call",
                        {"request_id": request_id, "operation": row["operation"]})

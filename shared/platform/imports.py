@@ -50,7 +50,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +168,7 @@ class _Jobs:
         # request (which returns before reaching here) starts nothing.
         call.tx.after_commit(
             lambda: self.container.spawn_managed_thread(run, identifier=f"import {job_id}"))
+        assert row is not None  # RETURNING: the row just inserted
         return _view(row)
 
     def get(self, call: Call, job_id) -> dict:
@@ -233,7 +234,7 @@ class _Jobs:
             pool.release(conn, broken=broken)
 
     def _end(self, job_id, *, status: str, processed: int | None = None,
-             errors: list[dict] = (), fresh: bool = False) -> None:
+             errors: Sequence[dict] = (), fresh: bool = False) -> None:
         errors = sorted(errors, key=lambda e: e["row"])
         try:
             self._execute(
@@ -320,7 +321,8 @@ def _apply_rows(tx, call: Call, service, importer: Importer, rows: list[dict],
                 progress: _Progress) -> list[dict]:
     """Every row through `importer` in `tx`; the errors, [{row, fields, message}]."""
     savepoints = _Savepoints(tx)
-    errors, seen = [], {}
+    errors: list[dict] = []
+    seen: dict[Hashable, int] = {}  # a row's key: the first row that had it
 
     def apply_chunk(chunk):
         if importer.apply_many is not None:
@@ -334,7 +336,7 @@ def _apply_rows(tx, call: Call, service, importer: Importer, rows: list[dict],
             chunk = _load_chunk(importer, rows[start:start + CHUNK_ROWS], seen, errors)
             if chunk:  # else not one of its rows read
                 try:
-                    _in_part(tx, savepoints, lambda c=chunk: apply_chunk(c))
+                    _in_part(tx, savepoints, functools.partial(apply_chunk, chunk))
                 except ROW_ERRORS as exc:
                     if isinstance(exc, NOT_THE_ROWS):
                         raise
@@ -371,7 +373,7 @@ def _apply_one_by_one(tx, call, service, importer, chunk, savepoints, alive) -> 
     errors = []
     for number, values in chunk:
         try:
-            _in_part(tx, savepoints, lambda v=values: importer.apply(service, call, v))
+            _in_part(tx, savepoints, functools.partial(importer.apply, service, call, values))
         except ROW_ERRORS as exc:
             if isinstance(exc, NOT_THE_ROWS):
                 raise
@@ -380,7 +382,7 @@ def _apply_one_by_one(tx, call, service, importer, chunk, savepoints, alive) -> 
     return errors
 
 
-def row_error(row: int, exc: Exception, field_names) -> dict:
+def row_error(row: int, exc: JinweiError | psycopg2.Error, field_names) -> dict:
     """{row, fields: {field: [messages]}, message} for a row's error."""
     if isinstance(exc, ValidationError):
         return {"row": row, "fields": exc.details, "message": exc.message}

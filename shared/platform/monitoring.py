@@ -19,6 +19,7 @@ import time
 
 import eventlet
 import eventlet.wsgi
+import kombu
 import psycopg2
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -126,7 +127,7 @@ class Readiness:
         self.expected_migrations = expected_migration_ids(service) if self.has_database else set()
         self._lock = threading.Lock()
         self._db = None
-        self._broker = None
+        self._broker: kombu.Connection | None = None
 
     def check(self) -> tuple[bool, dict]:
         with self._lock:
@@ -171,7 +172,7 @@ class Readiness:
             return {"database": "ok", "migrations": f"pending: {', '.join(sorted(missing))}"}
         return {"database": "ok", "migrations": "ok"}
 
-    def _broker_connection(self):
+    def _broker_connection(self) -> kombu.Connection:
         if self._broker is None:
             self._broker = broker_connection(self.settings, connect_timeout=self.TIMEOUT_S)
             self._broker.ensure_connection(max_retries=1, timeout=self.TIMEOUT_S)

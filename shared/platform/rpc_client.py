@@ -231,7 +231,7 @@ class RpcClient:
                    timeout: float | None = None) -> PendingReply:
         """Publish now; `.result()` waits (several calls of one thread may be in flight)."""
         timeout = self.timeout if timeout is None else timeout
-        context = {"auth_token": token} if token else {}
+        context: dict[str, object] = {"auth_token": token} if token else {}
         if call_id:
             context["call_id_stack"] = [call_id]
         body = self._message(service, params)
@@ -240,14 +240,15 @@ class RpcClient:
             try:
                 channel = self._channel()
                 correlation_id = channel.publish(service, method, body, context, timeout)
+                reply = PendingReply(self, channel, correlation_id, service, method,
+                                     time.monotonic() + timeout, timeout)
                 break
             except BROKER_ERRORS as exc:
                 self._broken(channel)  # nothing was sent: one fresh connection may do
                 if attempt == 2:
                     raise ServiceUnavailable(f"the message broker did not answer: {exc}",
                                              {"service": service}) from None
-        return PendingReply(self, channel, correlation_id, service, method,
-                            time.monotonic() + timeout, timeout)
+        return reply
 
     def _message(self, service: str, params: dict) -> str:
         """The request's body; one the services would refuse unread as too large is

@@ -265,11 +265,13 @@ def cmd_down(args) -> int:
         return 0
     for port in list(state.rabbitmq):
         node = state.rabbit_node(int(port))
+        assert node is not None  # a port recorded
         say(f"stopping RabbitMQ node {node.node} (port {node.port})")
         node.stop()
         state.forget(node)
     for port in list(state.postgres):
         cluster = state.postgres_cluster(int(port))
+        assert cluster is not None  # a port recorded
         say(f"stopping PostgreSQL on port {cluster.port} ({cluster.data_dir})")
         cluster.stop()
         state.forget(cluster)

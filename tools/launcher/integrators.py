@@ -20,6 +20,7 @@ broker account says what it may reach, the token whose data it may see.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared import contracts
@@ -50,8 +51,9 @@ def _methods_by_service(services: list[str], methods: list[str]) -> dict[str, li
         service, _, method = qualified.partition(".")
         if (service, method) not in contracts.RPC:
             raise InfraError(f"no RPC method {qualified!r} (jinwei methods lists them)")
-        if wanted.get(service, []) is not None:
-            wanted.setdefault(service, []).append(method)
+        chosen = wanted.setdefault(service, [])
+        if chosen is not None:  # None: every method already
+            chosen.append(method)
     if not wanted:
         raise InfraError("give the services (SERVICES=a,b) or methods (METHODS=s.m,…) it may call")
     return wanted
@@ -65,7 +67,7 @@ def account_of(settings: config.Settings, name: str) -> str:
 
 
 def add(settings: config.Settings, name: str, services: list[str],
-        methods: list[str] = (), *, limits: dict | None = None) -> str:
+        methods: Sequence[str] = (), *, limits: dict | None = None) -> str:
     """Create (or renew) the account; returns its AMQP URI with the new password."""
     account = account_of(settings, name)
     grant = accounts.client_grant(account, _methods_by_service(list(services), list(methods)))

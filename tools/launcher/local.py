@@ -324,7 +324,7 @@ class RabbitNode:
                 "rabbitmq-server is not installed (apt-get install -y rabbitmq-server)"
             )
         started = time.monotonic()
-        self.process = spawn_detached(
+        process = self.process = spawn_detached(
             [str(script)],
             user=self.user,
             env=self.env(),
@@ -334,10 +334,10 @@ class RabbitNode:
         )
 
         def up() -> bool:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise InfraError(
                     f"RabbitMQ node {self.node} exited during start "
-                    f"(exit {self.process.returncode}); see {self.log_file}\n"
+                    f"(exit {process.returncode}); see {self.log_file}\n"
                     f"{tail(self.startup_log, 15)}\n{tail(self.log_file, 15)}"
                 )
             return self.answers()

@@ -300,6 +300,7 @@ def ensure_database(admin_url: str, database_url: str) -> None:
 
 def _ensure_role(cur, target: _DatabaseTarget) -> None:
     role = sql.Identifier(target.role)
+    params: tuple[str, ...]
     if target.password is not None:
         options, params = sql.SQL("LOGIN PASSWORD %s"), (target.password,)
     else:

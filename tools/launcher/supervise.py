@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import xmlrpc.client
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +111,8 @@ def _env_value(value: str) -> str:
     raise InfraError(f"cannot pass a value with both quote kinds to supervisord: {value!r}")
 
 
-def program_environment(settings: config.Settings, environ: dict | None = None) -> dict:
+def program_environment(settings: config.Settings,
+                        environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The configuration every program is started with: what this process sees,
     resolved; no broker account (each program gets its own: program_account)."""
     environ = os.environ if environ is None else environ
@@ -138,7 +139,7 @@ def render_config(
     settings: config.Settings,
     services: Sequence[str],
     python: str | None = None,
-    environ: dict | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> str:
     p = paths(settings)
     python = python or sys.executable

@@ -154,7 +154,7 @@ def user_env(user: ServiceUser | None, extra: dict | None = None) -> dict:
     return env
 
 
-def chown(path: Path, user: ServiceUser | None) -> None:
+def chown(path: str | Path, user: ServiceUser | None) -> None:
     if user is not None:
         os.chown(path, user.uid, user.gid)
 

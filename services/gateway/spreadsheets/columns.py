@@ -5,8 +5,9 @@ column come from the contract (shared/contracts), never from here."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from services.gateway.spreadsheets import cells as c
 from shared import contracts
@@ -22,7 +23,7 @@ class Column:
     convert: Callable
     # From the contract:
     required: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
     methods: tuple[str, ...] = ()
 
     @property
@@ -105,9 +106,9 @@ _TABLES = {
 
 def _resolve(service: str, methods: tuple[str, ...], column: Column) -> Column:
     """The column with what the contract says of its field."""
-    found = [(method, contracts.rpc_contract(service, method).params.fields.get(column.field))
-             for method in methods]
-    found = [(method, f) for method, f in found if f is not None]
+    candidates = [(method, contracts.rpc_contract(service, method).params.fields.get(column.field))
+                  for method in methods]
+    found = [(method, f) for method, f in candidates if f is not None]
     if not found:
         raise LookupError(f"{column.field} is a parameter of none of {service}.{methods}")
     labels = next((dict(f.labels) for _, f in found if isinstance(f, Enum)), {})

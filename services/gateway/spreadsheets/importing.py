@@ -52,7 +52,8 @@ def parse(kind_name: str, data: bytes, limits: reader.SheetLimits | None = None)
     spec = kind(kind_name)
     limits = limits or reader.SheetLimits()
     book = _open(data, limits)
-    parsed, problems = [], []
+    parsed: list[dict] = []
+    problems: list[dict] = []
     try:
         rows = book.rows(_sheet(book, spec))
         heading_row, positions = _headings(rows, spec)
@@ -130,7 +131,8 @@ def _headings(rows, spec: Kind) -> tuple[int, list[tuple[int, Column]]]:
 
 
 def _check_headings(number, texts, lookup, spec: Kind) -> list[tuple[int, Column]]:
-    positions, unknown, seen = [], [], {}
+    positions, unknown = [], []
+    seen: dict[str, list[str]] = {}  # a field: the cells of its headings
     for index, text in texts:
         column = lookup.get(normalize_heading(text))
         if column is None:
@@ -138,7 +140,7 @@ def _check_headings(number, texts, lookup, spec: Kind) -> list[tuple[int, Column
             continue
         seen.setdefault(column.field, []).append(f"{get_column_letter(index + 1)}{number}")
         positions.append((index, column))
-    details = {}
+    details: dict[str, object] = {}
     if unknown:
         details["unknown_headings"] = unknown
         details["accepted_headings"] = [c.heading for c in spec.columns]
@@ -176,7 +178,7 @@ def split_params(kind_name: str, values: dict) -> dict[str, dict]:
     more than one (reserve_cadres: register_person, then recommend_reserve)."""
     spec = kind(kind_name)
     by_field = {column.field: column for column in spec.columns}
-    split = {method: {} for method in spec.methods}
+    split: dict[str, dict] = {method: {} for method in spec.methods}
     for name, value in values.items():
         for method in by_field[name].methods if name in by_field else spec.methods[:1]:
             split[method][name] = value

@@ -120,12 +120,13 @@ def _check_sizes(archive: ZipFile, limits: SheetLimits) -> None:
         raise too_large("the package uncompressed", f"{limits.package_bytes} bytes")
 
 
-def _read_strings(reader: ExcelReader, limits: SheetLimits) -> list:
+def _read_strings(reader: ExcelReader, limits: SheetLimits) -> list[str]:
     """openpyxl's read_string_table, stopping at the count or a string's length limit."""
     manifest = reader.package.find(SHARED_STRINGS)
     if manifest is None:
         return []
-    strings, tag = [], f"{{{SHEET_MAIN_NS}}}si"
+    strings: list[str] = []
+    tag = f"{{{SHEET_MAIN_NS}}}si"
     with reader.archive.open(manifest.PartName[1:]) as source:
         for _event, node in iterparse(source):
             if node.tag == tag:

@@ -178,10 +178,10 @@ def _request_keys(methods: Mapping[str, Iterable[str] | None]) -> str:
 
 def _union(*patterns: str) -> str:
     """Anchored alternatives joined: each keeps its own anchors."""
-    patterns = [p for p in patterns if p != NOTHING]
-    if not patterns:
+    matching = [p for p in patterns if p != NOTHING]
+    if not matching:
         return NOTHING
-    return "|".join(patterns) if len(patterns) > 1 else patterns[0]
+    return "|".join(matching) if len(matching) > 1 else matching[0]
 
 
 def _check_name(name: str) -> None:

@@ -7,6 +7,7 @@ import amqp.exceptions
 import kombu
 
 from shared.platform import config
+from shared.platform.broker.accounts import dead_letters
 
 CLOSE_TIMEOUT_S = 2.0
 
@@ -40,8 +41,6 @@ def dead_letter_count(channel, service: str) -> int:
     """Letters waiting in the service's dead-letter queue; 0 when it does not exist yet.
     A passive declare needs no permission (the operator's account has none to declare);
     a missing queue closes the channel, so ask on a channel you may lose."""
-    from shared.platform.broker.accounts import dead_letters
-
     try:
         _, count, _ = channel.queue_declare(dead_letters(service), passive=True)
     except amqp.exceptions.NotFound:

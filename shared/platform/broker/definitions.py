@@ -24,9 +24,11 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from shared.platform import config
 from shared.platform.broker import topology
+from shared.platform.containers import service_class
 
 
 def read_passwords(directory: Path, accounts: list[str]) -> dict[str, str]:
@@ -43,8 +45,6 @@ def read_passwords(directory: Path, accounts: list[str]) -> dict[str, str]:
 
 
 def document(settings: config.Settings, passwords_dir: Path) -> dict:
-    from shared.platform.containers import service_class
-
     operator = config.amqp_user(settings.amqp_uri)
     grants = topology.deployment_grants(settings.broker_account_prefix, operator,
                                         [service_class(s) for s in config.SERVICES])
@@ -69,8 +69,6 @@ def apply(url: str, admin_user: str, admin_password: str, body: dict) -> None:
 
 
 def _vhost(amqp_uri: str) -> str:
-    from urllib.parse import unquote, urlsplit
-
     path = urlsplit(amqp_uri).path
     return unquote(path[1:] if path.startswith("/") else path) or "/"
 

@@ -247,7 +247,8 @@ def tolerate_unreadable_properties() -> None:
                                             f"({type(exc).__name__})"}
             return offset
 
-    load_properties.jinwei_tolerant = True
+    # setattr: a type checker knows no attributes of a function beyond its own.
+    setattr(load_properties, "jinwei_tolerant", True)  # noqa: B010
     GenericContent._load_properties = load_properties
 
 

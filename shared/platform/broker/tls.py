@@ -34,7 +34,7 @@ def is_tls(amqp_uri: str) -> bool:
     return urlsplit(amqp_uri).scheme == "amqps"
 
 
-def client_options(amqp_uri: str, *, ca_file: Path | None = None,
+def client_options(amqp_uri: str, *, ca_file: str | Path | None = None,
                    cert_file: Path | None = None, key_file: Path | None = None) -> dict | None:
     """py-amqp's `ssl` option (kombu and nameko pass it through) for this URI; None
     for plain amqp://. py-amqp checks the host name only when given server_hostname."""
@@ -116,6 +116,8 @@ class LocalAuthority:
 
     def _make_server_cert(self) -> None:
         ca_key = serialization.load_pem_private_key(self.ca_key_file.read_bytes(), None)
+        if not isinstance(ca_key, ec.EllipticCurvePrivateKey):  # what _make_ca wrote
+            raise TypeError(f"{self.ca_key_file} is not the CA's elliptic-curve key")
         ca = x509.load_pem_x509_certificate(self.ca_file.read_bytes())
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
