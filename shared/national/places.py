@@ -79,9 +79,13 @@ class PlaceDirectory:
         upsert(tx, event["data"]["places"])
 
 
-# The table each service using PlaceDirectory creates in its first migration:
-#   CREATE TABLE places (code text COLLATE "C" PRIMARY KEY, name text NOT NULL,
-#                        level text NOT NULL, parent_code text COLLATE "C");
+# The copy tables a service mixing in PlaceDirectory or OrganizationDirectory creates in
+# its own migrations (each service owns its schema; a landed migration is never edited),
+# with these columns: tests/integration/test_place_copies.py migrates every such service
+# and holds its tables to them.
+PLACE_COPY_COLUMNS = {"code": "text", "name": "text", "level": "text", "parent_code": "text"}
+ORGANIZATION_COPY_COLUMNS = {"id": "bigint", "name": "text", "kind": "text", "sector": "text",
+                             "place_code": "text", "status": "text", "version": "integer"}
 
 
 class OrganizationDirectory:
