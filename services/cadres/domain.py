@@ -16,6 +16,7 @@ from shared.contracts.cadres import (
     SEXES,
     TWO_COMMITTEES,
 )
+from shared.contracts.typed import cadres as typed
 from shared.domain.dates import not_before
 from shared.domain.events import Event
 from shared.errors import Conflict, ValidationError
@@ -223,7 +224,7 @@ def check_withdrawal(reserve: dict, withdrawn_on: dt.date) -> None:
 
 
 # -- placements and the talent pool --------------------------------------------------------
-def placement(params: dict) -> dict:
+def placement(params: typed.RecordPlacementParams) -> dict:
     """The placement to record, checked: a party post names the organization and the post
     (the secretary's by default), the others name neither; the place is a village for the
     two committees, a township for its leadership."""

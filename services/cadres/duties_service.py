@@ -7,6 +7,7 @@ from __future__ import annotations
 from services.cadres import duties, reach_service
 from services.cadres import duties_store as store
 from shared.contracts.cadres import SERVICE
+from shared.contracts.typed import cadres as typed
 from shared.domain.shares import share
 from shared.national import places
 from shared.platform import entrypoints
@@ -32,7 +33,7 @@ class CadreDuties:
         return row
 
     @operation
-    def create_class(self, call: Call, params):
+    def create_class(self, call: Call, params: typed.CreateClassParams):
         call.principal.require_place(params["place_code"])
         reach_service.place_known(call, self.owner, params["place_code"])
         class_id = store.insert_class(call.tx, params)
@@ -41,7 +42,7 @@ class CadreDuties:
         return store.training_class(call.tx, class_id)
 
     @operation
-    def record_attendance(self, call: Call, params):
+    def record_attendance(self, call: Call, params: typed.RecordAttendanceParams):
         held = self._class(call, params["class_id"], lock=True)
         person = reach_service.person(call, params["person_id"])
         duties.check_attendance(person, held["place_code"], params["attended"],
@@ -52,11 +53,11 @@ class CadreDuties:
         return store.training_class(call.tx, held["id"])
 
     @operation
-    def get_class(self, call: Call, params):
+    def get_class(self, call: Call, params: typed.GetClassParams):
         return self._class(call, params["class_id"])
 
     @operation
-    def training_report(self, call: Call, params):
+    def training_report(self, call: Call, params: typed.TrainingReportParams):
         call.principal.require_place(params["place_code"])
         with call.tx.snapshot():
             figures = store.training_figures(call.tx, params["place_code"], params["year"])
@@ -69,7 +70,7 @@ class CadreDuties:
 
     # -- commitments ----------------------------------------------------------------------
     @operation
-    def record_commitment(self, call: Call, params):
+    def record_commitment(self, call: Call, params: typed.RecordCommitmentParams):
         reach_service.person(call, params["person_id"])
         commitment_id = store.insert_commitment(call.tx, params)
         call.tx.audit("commitment", commitment_id, {"signed": {
@@ -77,7 +78,7 @@ class CadreDuties:
         return store.commitment(call.tx, commitment_id)
 
     @operation
-    def settle_commitment(self, call: Call, params):
+    def settle_commitment(self, call: Call, params: typed.SettleCommitmentParams):
         commitment = store.commitment(call.tx, params["commitment_id"], lock=True)
         # Its person's place is the commitment's: outside, the commitment is not found.
         call.principal.require_visible(commitment["place_code"],
@@ -90,7 +91,7 @@ class CadreDuties:
 
     # -- 双述双评 --------------------------------------------------------------------------
     @operation
-    def record_dual_review(self, call: Call, params):
+    def record_dual_review(self, call: Call, params: typed.RecordDualReviewParams):
         person = reach_service.person(call, params["person_id"])
         duties.check_dual_review(person, params["year"], params["held_on"])
         review_id = store.insert_dual_review(call.tx, params)
@@ -100,7 +101,7 @@ class CadreDuties:
 
     # -- problems ---------------------------------------------------------------------------
     @operation
-    def record_problem(self, call: Call, params):
+    def record_problem(self, call: Call, params: typed.RecordProblemParams):
         reach_service.person(call, params["person_id"])
         problem_id = store.insert_problem(call.tx, params)
         call.tx.audit("problem", problem_id, {"found": {
@@ -108,7 +109,7 @@ class CadreDuties:
         return store.problem(call.tx, problem_id)
 
     @operation
-    def follow_up_problem(self, call: Call, params):
+    def follow_up_problem(self, call: Call, params: typed.FollowUpProblemParams):
         problem = store.problem(call.tx, params["problem_id"], lock=True)
         call.principal.require_visible(problem["place_code"],
                                        store.problem_absent(params["problem_id"]))
@@ -119,7 +120,7 @@ class CadreDuties:
         return store.problem(call.tx, problem["id"])
 
     @operation
-    def problems_report(self, call: Call, params):
+    def problems_report(self, call: Call, params: typed.ProblemsReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -134,7 +135,7 @@ class CadreDuties:
                 "open_problems": listed}
 
     @operation
-    def person_duties(self, call: Call, params):
+    def person_duties(self, call: Call, params: typed.PersonDutiesParams):
         person = reach_service.person(call, params["person_id"])
         with call.tx.snapshot():
             return {"person_id": person["id"],

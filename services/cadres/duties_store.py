@@ -8,6 +8,7 @@ from typing import cast
 
 import psycopg2.errors
 
+from shared.contracts.typed import cadres as typed
 from shared.errors import Conflict, NotFound
 from shared.national import places, regions
 from shared.platform.db import Transaction
@@ -31,7 +32,7 @@ def problem_absent(problem_id: int) -> NotFound:
 
 
 # -- classes -----------------------------------------------------------------------------
-def insert_class(tx: Transaction, values: dict) -> int:
+def insert_class(tx: Transaction, values: typed.CreateClassParams) -> int:
     return tx.scalar("INSERT INTO classes (place_code, kind, title, starts_on, ends_on, hours)"
                      " VALUES (%(place_code)s, %(kind)s, %(title)s, %(starts_on)s, %(ends_on)s,"
                      " %(hours)s) RETURNING id", values)
@@ -51,7 +52,8 @@ def training_class(tx: Transaction, class_id: int, *, lock: bool = False) -> dic
     return row
 
 
-def record_attendance(tx: Transaction, class_id: int, values: dict) -> None:
+def record_attendance(tx: Transaction, class_id: int,
+                      values: typed.RecordAttendanceParams) -> None:
     tx.execute("INSERT INTO attendance (class_id, person_id, attended, absence_reason)"
                " VALUES (%s, %s, %s, %s) ON CONFLICT (class_id, person_id) DO UPDATE"
                " SET attended = EXCLUDED.attended, absence_reason = EXCLUDED.absence_reason",
@@ -89,7 +91,7 @@ def person_classes(tx: Transaction, person_id: int) -> list[dict]:
 
 
 # -- commitments -------------------------------------------------------------------------
-def insert_commitment(tx: Transaction, values: dict) -> int:
+def insert_commitment(tx: Transaction, values: typed.RecordCommitmentParams) -> int:
     return tx.scalar("INSERT INTO commitments (person_id, kind, signed_on, content, status)"
                      " VALUES (%(person_id)s, %(kind)s, %(signed_on)s, %(content)s, 'signed')"
                      " RETURNING id", values)
@@ -104,7 +106,8 @@ def commitment(tx: Transaction, commitment_id: int, *, lock: bool = False) -> di
     return row
 
 
-def settle_commitment(tx: Transaction, commitment_id: int, values: dict) -> None:
+def settle_commitment(tx: Transaction, commitment_id: int,
+                      values: typed.SettleCommitmentParams) -> None:
     tx.execute("UPDATE commitments SET status = %s, settled_on = %s, note = %s WHERE id = %s",
                (values["status"], values["settled_on"], values["note"], commitment_id))
 
@@ -115,7 +118,7 @@ def person_commitments(tx: Transaction, person_id: int) -> list[dict]:
 
 
 # -- 双述双评 ------------------------------------------------------------------------------
-def insert_dual_review(tx: Transaction, values: dict) -> int:
+def insert_dual_review(tx: Transaction, values: typed.RecordDualReviewParams) -> int:
     try:
         return tx.scalar(
             "INSERT INTO dual_reviews (person_id, year, held_on, rating, approval, remarks)"
@@ -140,7 +143,7 @@ _PROBLEM = ("SELECT pr.*, p.name, p.place_code FROM problems pr"
             " JOIN people p ON p.id = pr.person_id")
 
 
-def insert_problem(tx: Transaction, values: dict) -> int:
+def insert_problem(tx: Transaction, values: typed.RecordProblemParams) -> int:
     return tx.scalar("INSERT INTO problems (person_id, kind, found_on, description, status)"
                      " VALUES (%(person_id)s, %(kind)s, %(found_on)s, %(description)s, 'open')"
                      " RETURNING id", values)
@@ -165,7 +168,7 @@ def problem(tx: Transaction, problem_id: int, *, lock: bool = False) -> dict:
     return _with_follow_ups(tx, [row])[0]
 
 
-def follow_up(tx: Transaction, problem_id: int, values: dict) -> None:
+def follow_up(tx: Transaction, problem_id: int, values: typed.FollowUpProblemParams) -> None:
     tx.execute("INSERT INTO problem_follow_ups (problem_id, action, taken_on, note)"
                " VALUES (%s, %s, %s, %s)",
                (problem_id, values["action"], values["taken_on"], values["note"]))

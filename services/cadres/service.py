@@ -5,12 +5,14 @@ village, the talent pool of college-graduate village officials and their placeme
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from services.cadres import domain, reach_service, store
 from services.cadres.duties_service import CadreDuties
 from shared import contracts
 from shared.contracts import cadres as contract
 from shared.contracts.common import encode_cursor
+from shared.contracts.typed import cadres as typed
 from shared.domain.shares import share
 from shared.errors import NotFound, ValidationError
 from shared.national import identity_number, places
@@ -86,7 +88,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 if call.principal.covers(p["place_code"])]
 
     @operation
-    def register_person(self, call: Call, params):
+    def register_person(self, call: Call, params: typed.RegisterPersonParams):
         return self._show(call, store.person(call.tx, self._register_person(call, params)))
 
     def _register_person(self, call: Call, params) -> int:
@@ -102,10 +104,11 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return person_id
 
     @operation
-    def update_person(self, call: Call, params):
-        person = reach_service.person(call, params.pop("person_id"), lock=True)
-        read_version = params.pop("version")
-        changes = {k: v for k, v in params.items() if k != "request_id"}
+    def update_person(self, call: Call, params: typed.UpdatePersonParams):
+        person = reach_service.person(call, params["person_id"], lock=True)
+        read_version = params["version"]
+        changes: dict[str, Any] = {k: v for k, v in params.items()
+                                   if k not in ("person_id", "version")}
         if "place_code" in changes:
             call.principal.require_place(changes["place_code"])
             reach_service.place_known(call, self.owner, changes["place_code"])
@@ -125,11 +128,11 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._show(call, store.person(call.tx, person["id"]))
 
     @operation
-    def get_person(self, call: Call, params):
+    def get_person(self, call: Call, params: typed.GetPersonParams):
         return self._show(call, reach_service.person(call, params["person_id"]))
 
     @operation
-    def find_person(self, call: Call, params):
+    def find_person(self, call: Call, params: typed.FindPersonParams):
         # Outside the caller's jurisdiction it is not found either: whether a citizen is
         # registered somewhere is not the caller's to learn.
         holders = self._holders_in_reach(call, params["identity_number"], lock=False)
@@ -139,7 +142,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._show(call, store.person(call.tx, holders[0]["id"]))
 
     @operation
-    def identity_clashes(self, call: Call, params):
+    def identity_clashes(self, call: Call, params: typed.IdentityClashesParams):
         call.principal.require_place(params["place_code"])
         after = params["after"][0] if params["after"] else None
         with call.tx.snapshot():
@@ -152,7 +155,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "next_cursor": encode_cursor([last.hex()]) if last else None}
 
     @operation
-    def withdraw_person(self, call: Call, params):
+    def withdraw_person(self, call: Call, params: typed.WithdrawPersonParams):
         person = self._on_the_ledger(call, params["person_id"])
         domain.check_withdrawable(store.dependents(call.tx, person["id"]))
         store.withdraw_person(call.tx, person["id"], params["version"],
@@ -162,7 +165,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._show(call, store.person(call.tx, person["id"]))
 
     @operation
-    def list_people(self, call: Call, params):
+    def list_people(self, call: Call, params: typed.ListPeopleParams):
         call.principal.require_place(params["place_code"])
         filters = {k: params[k] for k in ("college_graduate_official", "post_category")}
         rows, cursor = store.people_page(call.tx, params["place_code"], filters,
@@ -219,7 +222,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
             self._recount(tx, quota)
 
     @operation
-    def recommend_reserve(self, call: Call, params):
+    def recommend_reserve(self, call: Call, params: typed.RecommendReserveParams):
         reserve_id = self._recommend_reserve(call, params)
         return self._reserve_view(call, store.reserve(call.tx, reserve_id))
 
@@ -251,7 +254,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                                        "place_code": person["place_code"]})
 
     @operation
-    def assess_reserve(self, call: Call, params):
+    def assess_reserve(self, call: Call, params: typed.AssessReserveParams):
         reserve = self._reserve(call, params["reserve_id"], lock=True)
         domain.check_assessment(reserve, params["assessed_on"])
         store.insert_assessment(call.tx, reserve["id"], params)
@@ -260,7 +263,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
 
     @operation
-    def confirm_reserve(self, call: Call, params):
+    def confirm_reserve(self, call: Call, params: typed.ConfirmReserveParams):
         quota, reserve = self._locked_for_change(call, params["reserve_id"])
         domain.check_confirmation(reserve, reserve["assessments"], params["confirmed_on"],
                                   self.rules)
@@ -270,7 +273,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
 
     @operation
-    def withdraw_reserve(self, call: Call, params):
+    def withdraw_reserve(self, call: Call, params: typed.WithdrawReserveParams):
         quota, reserve = self._locked_for_change(call, params["reserve_id"])
         domain.check_withdrawal(reserve, params["withdrawn_on"])
         store.set_reserve_status(call.tx, reserve["id"], "withdrawn", on=params["withdrawn_on"],
@@ -281,11 +284,11 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return self._reserve_view(call, store.reserve(call.tx, reserve["id"]))
 
     @operation
-    def get_reserve(self, call: Call, params):
+    def get_reserve(self, call: Call, params: typed.GetReserveParams):
         return self._reserve_view(call, self._reserve(call, params["reserve_id"]))
 
     @operation
-    def village_reserves(self, call: Call, params):
+    def village_reserves(self, call: Call, params: typed.VillageReservesParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         domain.check_reserve_place(place_code, self.rules)
@@ -300,7 +303,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "items": sorted(rows, key=domain.recommendation_order)}
 
     @operation
-    def reserve_shortfall(self, call: Call, params):
+    def reserve_shortfall(self, call: Call, params: typed.ReserveShortfallParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -331,7 +334,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
                 "short_villages": listed["short"], "over_villages": listed["over"]}
 
     @operation
-    def reserve_roster(self, call: Call, params):
+    def reserve_roster(self, call: Call, params: typed.ReserveRosterParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         after_village, numbered = params["after"] or (None, 0)
@@ -360,7 +363,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
 
     # -- the talent pool and placements ------------------------------------------------------
     @operation
-    def select_for_pool(self, call: Call, params):
+    def select_for_pool(self, call: Call, params: typed.SelectForPoolParams):
         person = self._on_the_ledger(call, params["person_id"])
         domain.check_pool_selection(person, params["assessment"], self.rules)
         member_id = store.insert_pool_member(call.tx, person["id"], params)
@@ -369,7 +372,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return store.pool_member(call.tx, member_id)
 
     @operation
-    def leave_pool(self, call: Call, params):
+    def leave_pool(self, call: Call, params: typed.LeavePoolParams):
         member = store.pool_member(call.tx, params["member_id"], lock=True)
         call.principal.require_visible(member["place_code"],
                                        store.member_absent(params["member_id"]))
@@ -380,7 +383,7 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         return store.pool_member(call.tx, member["id"])
 
     @operation
-    def record_placement(self, call: Call, params):
+    def record_placement(self, call: Call, params: typed.RecordPlacementParams):
         person = self._on_the_ledger(call, params["person_id"])
         call.principal.require_place(params["place_code"])
         values = domain.placement(params)
@@ -409,14 +412,14 @@ class CadresService(PlaceDirectory, OrganizationDirectory, CadreDuties):
         domain.check_village_organization(org, values["place_code"])
 
     @operation
-    def person_placements(self, call: Call, params):
+    def person_placements(self, call: Call, params: typed.PersonPlacementsParams):
         person = reach_service.person(call, params["person_id"])
         with call.tx.snapshot():
             return {"person_id": person["id"], "pool": store.person_pool(call.tx, person["id"]),
                     "placements": store.person_placements(call.tx, person["id"])}
 
     @operation
-    def pool_report(self, call: Call, params):
+    def pool_report(self, call: Call, params: typed.PoolReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():

@@ -9,6 +9,7 @@ from typing import cast
 import psycopg2.errors
 import psycopg2.extras
 
+from shared.contracts.typed import cadres as typed
 from shared.errors import Conflict, NotFound
 from shared.national import places, regions
 from shared.platform.db import Transaction
@@ -229,7 +230,8 @@ def roster(tx: Transaction, place_code: str, status: str, *, limit: int,
     return found, len(taken) < len(villages)
 
 
-def insert_assessment(tx: Transaction, reserve_id: int, values: dict) -> None:
+def insert_assessment(tx: Transaction, reserve_id: int,
+                      values: typed.AssessReserveParams) -> None:
     tx.execute("INSERT INTO reserve_assessments (reserve_id, assessed_on, assessor, result,"
                " remarks) VALUES (%s, %s, %s, %s, %s)",
                (reserve_id, values["assessed_on"], values["assessor"], values["result"],
@@ -311,7 +313,8 @@ def reserve_shortfall(tx: Transaction, place_code: str, *, village_blocks: list[
 
 
 # -- the talent pool and placements --------------------------------------------------------
-def insert_pool_member(tx: Transaction, person_id: int, values: dict) -> int:
+def insert_pool_member(tx: Transaction, person_id: int,
+                       values: typed.SelectForPoolParams) -> int:
     try:
         return tx.scalar(
             "INSERT INTO pool_members (person_id, status, selected_on, assessment,"

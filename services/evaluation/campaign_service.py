@@ -19,6 +19,7 @@ from services.evaluation.campaign import (
     survey_results,
 )
 from shared.contracts.service_surveys import SERVICE
+from shared.contracts.typed import evaluation as typed
 from shared.national import places
 from shared.platform import entrypoints
 from shared.platform.db import Transaction
@@ -45,7 +46,7 @@ class ServiceSurveyEntrypoints:
         return campaign
 
     @operation
-    def open_service_survey(self, call: Call, params):
+    def open_service_survey(self, call: Call, params: typed.OpenServiceSurveyParams):
         place_code, year = params["place_code"], params["year"]
         call.principal.require_place(place_code)
         name = places.name(call.tx, place_code)
@@ -64,7 +65,7 @@ class ServiceSurveyEntrypoints:
         return self._campaign_report(call, campaigns.campaign(call.tx, campaign_id))
 
     @operation
-    def close_service_survey(self, call: Call, params):
+    def close_service_survey(self, call: Call, params: typed.CloseServiceSurveyParams):
         campaign = self._campaign(call, params["campaign_id"], lock=True)
         require_open(campaign)
         # Every open survey of the campaign closes now, those without ballots too (closed
@@ -82,7 +83,7 @@ class ServiceSurveyEntrypoints:
         return self._campaign_report(call, campaigns.campaign(call.tx, campaign["id"]))
 
     @operation
-    def service_survey_report(self, call: Call, params):
+    def service_survey_report(self, call: Call, params: typed.ServiceSurveyReportParams):
         with call.tx.snapshot():
             return self._campaign_report(call, self._campaign(call, params["campaign_id"]))
 

@@ -17,6 +17,7 @@ from services.evaluation.campaign_service import (
 )
 from shared.contracts import evaluation as contract
 from shared.contracts.common import encode_cursor
+from shared.contracts.typed import evaluation as typed
 from shared.errors import NotFound
 from shared.national import places, regions
 from shared.national.places import OrganizationDirectory, PlaceDirectory
@@ -72,7 +73,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     # -- grading rounds ---------------------------------------------------------------
     @operation
-    def open_round(self, call: Call, params):
+    def open_round(self, call: Call, params: typed.OpenRoundParams):
         call.principal.require_place(params["place_code"])
         round_ = store.insert_round(call.tx, params, self.rules.grading())
         call.tx.audit("round", round_["id"], {"opened": {k: params[k] for k in
@@ -89,7 +90,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return round_
 
     @operation
-    def get_round(self, call: Call, params):
+    def get_round(self, call: Call, params: typed.GetRoundParams):
         round_ = self._round(call, params["round_id"])
         # Read only within the subtree; a place under the round knows of it (it takes
         # part), so refusing it says nothing new.
@@ -114,7 +115,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                 "rules": graded.get("rules", round_["rules"])}
 
     @operation
-    def record_scores(self, call: Call, params):
+    def record_scores(self, call: Call, params: typed.RecordScoresParams):
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
         if params["assessor"] == "superior":
@@ -126,7 +127,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return self._grading(call, round_, org["id"])
 
     @operation
-    def grade_organization(self, call: Call, params):
+    def grade_organization(self, call: Call, params: typed.GradeOrganizationParams):
         round_, org = self._round_and_organization(call, params["round_id"],
                                                    params["organization_id"])
         call.principal.require_superior(org["place_code"])
@@ -135,7 +136,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return self._grading(call, round_, org["id"])
 
     @operation
-    def set_grade(self, call: Call, params):
+    def set_grade(self, call: Call, params: typed.SetGradeParams):
         round_ = self._set_grade(call, params)
         return self._grading(call, round_, params["organization_id"])
 
@@ -210,7 +211,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation
-    def get_grading(self, call: Call, params):
+    def get_grading(self, call: Call, params: typed.GetGradingParams):
         round_, _ = self._round_and_organization(call, params["round_id"],
                                                  params["organization_id"])
         return self._grading(call, round_, params["organization_id"])
@@ -223,7 +224,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return survey
 
     @operation
-    def open_survey(self, call: Call, params):
+    def open_survey(self, call: Call, params: typed.OpenSurveyParams):
         org = self._organization(call, params["organization_id"])
         survey_id = store.insert_survey(call.tx, {
             "kind": params["kind"], "organization_id": org["id"], "case_id": None,
@@ -233,11 +234,11 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return store.get_survey(call.tx, survey_id)
 
     @operation
-    def get_survey(self, call: Call, params):
+    def get_survey(self, call: Call, params: typed.GetSurveyParams):
         return self._survey(call, params["survey_id"])
 
     @operation
-    def surveys_of(self, call: Call, params):
+    def surveys_of(self, call: Call, params: typed.SurveysOfParams):
         self._organization(call, params["organization_id"])
         return {"items": [store.get_survey(call.tx, survey_id)
                           for survey_id in store.surveys_of(call.tx, params["organization_id"])]}
@@ -250,15 +251,15 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return store.get_survey(call.tx, survey_id)
 
     @operation
-    def record_ballot(self, call: Call, params):
+    def record_ballot(self, call: Call, params: typed.RecordBallotParams):
         return self._add_ballots(call, params["survey_id"], {params["answer"]: 1})
 
     @operation
-    def record_counts(self, call: Call, params):
+    def record_counts(self, call: Call, params: typed.RecordCountsParams):
         return self._add_ballots(call, params["survey_id"], params["counts"])
 
     @operation
-    def close_survey(self, call: Call, params):
+    def close_survey(self, call: Call, params: typed.CloseSurveyParams):
         survey = self._survey(call, params["survey_id"], lock=True)
         self._require_superior_of(call, survey["organization_id"])  # §3.7: the superior's survey
         result = domain.close(survey, self.rules)
@@ -277,7 +278,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return acceptance
 
     @operation
-    def open_acceptance(self, call: Call, params):
+    def open_acceptance(self, call: Call, params: typed.OpenAcceptanceParams):
         org = self._organization(call, params["organization_id"])
         grade = domain.grade_to_accept(org)
         acceptance_id = store.insert_acceptance(call.tx, org["id"], grade)
@@ -285,7 +286,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return self._acceptance(call, acceptance_id)
 
     @operation
-    def acceptances_of(self, call: Call, params):
+    def acceptances_of(self, call: Call, params: typed.AcceptancesOfParams):
         self._organization(call, params["organization_id"])
         items = store.acceptances_of(call.tx, params["organization_id"])
         for item in items:
@@ -293,7 +294,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return {"items": items}
 
     @operation
-    def suggest_stars(self, call: Call, params):
+    def suggest_stars(self, call: Call, params: typed.SuggestStarsParams):
         acceptance = self._acceptance(call, params["acceptance_id"])
         return {"acceptance_id": acceptance["id"], "grade": acceptance["grade"],
                 "allowed_stars": acceptance["allowed_stars"], "score": params["score"],
@@ -302,7 +303,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                 "rule": self.rules.as_report("star_ranges", "star_thresholds")}
 
     @operation
-    def rate_stars(self, call: Call, params):
+    def rate_stars(self, call: Call, params: typed.RateStarsParams):
         acceptance = self._acceptance(call, params["acceptance_id"], lock=True)
         self._require_superior_of(call, acceptance["organization_id"])
         suggested = domain.rate_stars(acceptance, params["stars"], params["score"], self.rules)
@@ -320,7 +321,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     # -- the moving-up report ----------------------------------------------------------------
     @operation
-    def moving_up_report(self, call: Call, params):
+    def moving_up_report(self, call: Call, params: typed.MovingUpReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         children, total = domain.tally_moving_up(store.moving_up_counts(call.tx, place_code))
@@ -340,7 +341,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
                 "by_child_place": [place_row(code, children[code]) for code in sorted(children)]}
 
     @operation
-    def moving_up_organizations(self, call: Call, params):
+    def moving_up_organizations(self, call: Call, params: typed.MovingUpOrganizationsParams):
         call.principal.require_place(params["place_code"])
         rows, cursor = store.moving_up_page(call.tx, params["place_code"],
                                             params["baseline_grade"], params["moved_up"],
@@ -349,7 +350,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     # -- joint reviews and township reports ------------------------------------------------------
     @operation
-    def record_joint_review(self, call: Call, params):
+    def record_joint_review(self, call: Call, params: typed.RecordJointReviewParams):
         call.principal.require_place(params["place_code"])
         level = domain.joint_review_level(regions.level_of(params["place_code"]))
         review = store.insert_joint_review(call.tx, {**params, "level": level})
@@ -360,13 +361,13 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return review
 
     @operation
-    def joint_reviews(self, call: Call, params):
+    def joint_reviews(self, call: Call, params: typed.JointReviewsParams):
         call.principal.require_place(params["place_code"])
         return {"items": store.joint_reviews(call.tx, params["place_code"], params["year"],
                                              params["level"])}
 
     @operation
-    def record_township_report(self, call: Call, params):
+    def record_township_report(self, call: Call, params: typed.RecordTownshipReportParams):
         call.principal.require_place(params["place_code"])
         domain.require_township(regions.level_of(params["place_code"]))
         report = store.save_township_report(call.tx, params)
@@ -376,7 +377,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         return report
 
     @operation
-    def township_reports(self, call: Call, params):
+    def township_reports(self, call: Call, params: typed.TownshipReportsParams):
         call.principal.require_place(params["place_code"])
         items = store.township_reports(call.tx, params["place_code"], params["period"])
         return {"place_code": params["place_code"], "period": params["period"],

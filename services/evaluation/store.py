@@ -7,6 +7,7 @@ from psycopg2.extras import Json
 
 from services.evaluation.domain import Satisfaction
 from shared.contracts.evaluation import ANSWERS
+from shared.contracts.typed import evaluation as typed
 from shared.errors import Conflict, NotFound
 from shared.national import places, regions
 from shared.platform.db import Transaction
@@ -104,7 +105,7 @@ def record_stars(tx: Transaction, organization_id: int, stars: int, grade: str) 
 
 
 # -- rounds, scores, gradings ------------------------------------------------------------
-def insert_round(tx: Transaction, values: dict, rules: dict) -> dict:
+def insert_round(tx: Transaction, values: typed.OpenRoundParams, rules: dict) -> dict:
     return _returned(tx, "INSERT INTO rounds (place_code, year, name, rules)"
                      " VALUES (%s, %s, %s, %s) RETURNING *",
                      (values["place_code"], values["year"], values["name"], _json(rules)))
@@ -118,7 +119,7 @@ def get_round(tx: Transaction, round_id: int) -> dict:
 
 
 def save_scores(tx: Transaction, round_id: int, organization_id: int, assessor: str,
-                scores: dict) -> None:
+                scores: typed.IndicatorScores) -> None:
     tx.execute(
         "INSERT INTO scores (round_id, organization_id, assessor, scores) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (round_id, organization_id, assessor)"
@@ -335,7 +336,7 @@ def joint_reviews(tx: Transaction, place_code: str, year: int, level: str | None
         (lo, hi, year, level, level))
 
 
-def save_township_report(tx: Transaction, values: dict) -> dict:
+def save_township_report(tx: Transaction, values: typed.RecordTownshipReportParams) -> dict:
     return _returned(
         tx, "INSERT INTO township_reports (place_code, period, submitted_on, summary)"
         " VALUES (%(place_code)s, %(period)s, %(submitted_on)s, %(summary)s)"

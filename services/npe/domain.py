@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 
+from shared.contracts.typed import npe as typed
 from shared.domain.events import Event
 from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
@@ -73,7 +74,7 @@ def check_registrations(rows: list[dict], known_places: Collection[str]) -> None
                               {"credit_code": ["appears twice"]})
 
 
-def check_import(rows: list[dict], known_places: Collection[str]) -> None:
+def check_import(rows: list[typed.EnterpriseFields], known_places: Collection[str]) -> None:
     """An import's rows, all judged before any is refused: each row's first problem (its
     code already in an earlier row, its place unknown), by its index."""
     errors: dict[int, dict[str, list[str]]] = {}

@@ -12,6 +12,7 @@ import datetime as dt
 from services.npe import domain, store
 from shared.contracts import npe as contract
 from shared.contracts.common import encode_cursor
+from shared.contracts.typed import npe as typed
 from shared.national import places
 from shared.national.places import PlaceDirectory
 from shared.platform import entrypoints
@@ -95,7 +96,7 @@ class NpeService(PlaceDirectory):
         domain.require_known_place(code, self.owner.place_names(call, [code]))
 
     @operation
-    def register_enterprise(self, call: Call, params):
+    def register_enterprise(self, call: Call, params: typed.RegisterEnterpriseParams):
         enterprise_id = self._register_enterprise(call, params)
         return self._view(store.enterprise(call.tx, enterprise_id))
 
@@ -129,7 +130,7 @@ class NpeService(PlaceDirectory):
     start_import, get_import = import_operations(operation, lambda: IMPORTERS)
 
     @operation
-    def import_enterprises(self, call: Call, params):
+    def import_enterprises(self, call: Call, params: typed.ImportEnterprisesParams):
         rows = params["enterprises"]
         known = self.owner.place_names(call, {row["place_code"] for row in rows})
         for row in rows:
@@ -156,12 +157,12 @@ class NpeService(PlaceDirectory):
         return {"created": len(created), "updated": len(known_ids)}
 
     @operation
-    def update_enterprise(self, call: Call, params):
+    def update_enterprise(self, call: Call, params: typed.UpdateEnterpriseParams):
         current = self._enterprise(call, params["credit_code"], lock=True)
         if "place_code" in params:
             call.principal.require_place(params["place_code"])
             self._place_known(call, params["place_code"])
-        read_version = params.pop("version")
+        read_version = params["version"]
         changes = {k: v for k, v in params.items()
                    if k in store.ENTERPRISE_COLUMNS and k != "credit_code" and current[k] != v}
         if changes:
@@ -173,7 +174,7 @@ class NpeService(PlaceDirectory):
         return self._view(store.enterprise(call.tx, current["id"]))
 
     @operation
-    def get_enterprise(self, call: Call, params):
+    def get_enterprise(self, call: Call, params: typed.GetEnterpriseParams):
         """The record the code names for the caller; with none on the ledger there, its
         last withdrawn one (a withdrawn record stays readable, with why it was withdrawn)."""
         code, wanted = params["credit_code"], params["enterprise_id"]
@@ -189,7 +190,7 @@ class NpeService(PlaceDirectory):
         return self._view(records[0])  # on the ledger first, else the last withdrawn
 
     @operation
-    def list_enterprises(self, call: Call, params):
+    def list_enterprises(self, call: Call, params: typed.ListEnterprisesParams):
         call.principal.require_place(params["place_code"])
         rows, cursor = store.page(call.tx, params["place_code"], coverage=params["coverage"],
                                   industry=params["industry"],
@@ -198,7 +199,7 @@ class NpeService(PlaceDirectory):
         return {"items": [self._view(row) for row in rows], "next_cursor": _cursor(cursor)}
 
     @operation
-    def withdraw_enterprise(self, call: Call, params):
+    def withdraw_enterprise(self, call: Call, params: typed.WithdrawEnterpriseParams):
         """The place that holds a wrong record (one of a clash) takes it off the ledger;
         its history stays. Refused while anything active hangs on it."""
         code = params["credit_code"]
@@ -214,7 +215,7 @@ class NpeService(PlaceDirectory):
         return self._view(store.enterprise(call.tx, enterprise["id"]))
 
     @operation
-    def credit_code_clashes(self, call: Call, params):
+    def credit_code_clashes(self, call: Call, params: typed.CreditCodeClashesParams):
         call.principal.require_place(params["place_code"])
         after = params["after"][0] if params["after"] is not None else None
         groups, last = store.clashes(call.tx, params["place_code"], limit=params["limit"],
@@ -224,7 +225,7 @@ class NpeService(PlaceDirectory):
 
     # -- coverage -------------------------------------------------------------------
     @operation
-    def establish_organization(self, call: Call, params):
+    def establish_organization(self, call: Call, params: typed.EstablishOrganizationParams):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         codes = sorted(set(params["credit_codes"]))
@@ -244,7 +245,7 @@ class NpeService(PlaceDirectory):
         return store.get_establishment(call.tx, establishment_id)
 
     @operation
-    def join_organization(self, call: Call, params):
+    def join_organization(self, call: Call, params: typed.JoinOrganizationParams):
         # Both records seen before anything is said of either.
         establishment = self._establishment(call, params["establishment_id"], lock=True)
         enterprise = self._enterprise(call, params["credit_code"], lock=True)
@@ -255,7 +256,7 @@ class NpeService(PlaceDirectory):
         return store.get_establishment(call.tx, establishment["id"])
 
     @operation
-    def leave_organization(self, call: Call, params):
+    def leave_organization(self, call: Call, params: typed.LeaveOrganizationParams):
         establishment = self._establishment(call, params["establishment_id"], lock=True)
         enterprise = self._enterprise(call, params["credit_code"], lock=True)
         store.remove_member(call.tx, establishment["id"], enterprise)
@@ -264,11 +265,11 @@ class NpeService(PlaceDirectory):
         return store.get_establishment(call.tx, establishment["id"])
 
     @operation
-    def get_establishment(self, call: Call, params):
+    def get_establishment(self, call: Call, params: typed.GetEstablishmentParams):
         return self._establishment(call, params["establishment_id"])
 
     @operation
-    def assign_work_coverage(self, call: Call, params):
+    def assign_work_coverage(self, call: Call, params: typed.AssignWorkCoverageParams):
         enterprise = self._enterprise(call, params["credit_code"], lock=True)
         assignment = store.insert_assignment(call.tx, enterprise, params)
         store.refresh_coverage(call.tx, [enterprise["id"]])
@@ -278,7 +279,7 @@ class NpeService(PlaceDirectory):
         return assignment
 
     @operation
-    def end_work_coverage(self, call: Call, params):
+    def end_work_coverage(self, call: Call, params: typed.EndWorkCoverageParams):
         assignment = store.assignment(call.tx, params["assignment_id"])
         # Its enterprise's place is the assignment's: outside, the assignment is not found
         # (not its enterprise, whose code the caller did not give).
@@ -292,7 +293,7 @@ class NpeService(PlaceDirectory):
         return ended
 
     @operation
-    def coverage_report(self, call: Call, params):
+    def coverage_report(self, call: Call, params: typed.CoverageReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         minimum = self.rules.own_min_members
@@ -329,11 +330,11 @@ class NpeService(PlaceDirectory):
         return {"items": rows, "next_cursor": _cursor(cursor)}
 
     @operation
-    def uncovered_enterprises(self, call: Call, params):
+    def uncovered_enterprises(self, call: Call, params: typed.UncoveredEnterprisesParams):
         return self._named(call, params, "uncovered")
 
     @operation
-    def due_own_organization(self, call: Call, params):
+    def due_own_organization(self, call: Call, params: typed.DueOwnOrganizationParams):
         return self._named(call, params, "due_own")
 
     # -- standardization ----------------------------------------------------------------
@@ -343,7 +344,7 @@ class NpeService(PlaceDirectory):
         return {"establishment_id": establishment_id, "items": items, "completion": completion}
 
     @operation
-    def record_standard(self, call: Call, params):
+    def record_standard(self, call: Call, params: typed.RecordStandardParams):
         self._establishment(call, params["establishment_id"])
         domain.check_standard_item(params["item"], self.rules)
         store.save_standard(call.tx, params["establishment_id"], params["item"], params["met"],
@@ -353,13 +354,13 @@ class NpeService(PlaceDirectory):
         return self._standardization(call, params["establishment_id"])
 
     @operation
-    def standardization(self, call: Call, params):
+    def standardization(self, call: Call, params: typed.StandardizationParams):
         self._establishment(call, params["establishment_id"])
         return self._standardization(call, params["establishment_id"])
 
     # -- the advanced end: double strong, dual-managed contacts ---------------------------------
     @operation
-    def apply_double_strong(self, call: Call, params):
+    def apply_double_strong(self, call: Call, params: typed.ApplyDoubleStrongParams):
         enterprise = self._enterprise(call, params["credit_code"])
         application_id = store.insert_application(call.tx, enterprise, params["year"])
         store.record_step(call.tx, application_id, "applied", params["applied_on"], None)
@@ -367,7 +368,7 @@ class NpeService(PlaceDirectory):
         return store.application(call.tx, application_id)
 
     @operation
-    def advance_double_strong(self, call: Call, params):
+    def advance_double_strong(self, call: Call, params: typed.AdvanceDoubleStrongParams):
         application = store.application(call.tx, params["application_id"], lock=True)
         call.principal.require_visible(application["place_code"],
                                        store.application_absent(params["application_id"]))
@@ -378,14 +379,14 @@ class NpeService(PlaceDirectory):
         return store.application(call.tx, application["id"])
 
     @operation
-    def double_strong(self, call: Call, params):
+    def double_strong(self, call: Call, params: typed.DoubleStrongParams):
         call.principal.require_place(params["place_code"])
         return {"items": [store.application(call.tx, application_id) for application_id in
                           store.applications(call.tx, params["place_code"], params["year"],
                                              params["status"])]}
 
     @operation
-    def record_contact(self, call: Call, params):
+    def record_contact(self, call: Call, params: typed.RecordContactParams):
         enterprise = self._enterprise(call, params["credit_code"])
         domain.check_contact(enterprise)
         contact = store.insert_contact(call.tx, enterprise, params)
@@ -394,20 +395,20 @@ class NpeService(PlaceDirectory):
         return contact
 
     @operation
-    def contacts_of(self, call: Call, params):
+    def contacts_of(self, call: Call, params: typed.ContactsOfParams):
         enterprise = self._enterprise(call, params["credit_code"])
         return {"items": store.contacts_of(call.tx, enterprise)}
 
     # -- the lagging end ---------------------------------------------------------------------
     @operation
-    def mark_lagging(self, call: Call, params):
+    def mark_lagging(self, call: Call, params: typed.MarkLaggingParams):
         self._establishment(call, params["establishment_id"])
         lagging_id = store.insert_lagging(call.tx, params)
         call.tx.audit("establishment", params["establishment_id"], {"lagging": params["cause"]})
         return store.lagging(call.tx, lagging_id)
 
     @operation
-    def transform_lagging(self, call: Call, params):
+    def transform_lagging(self, call: Call, params: typed.TransformLaggingParams):
         record = store.lagging(call.tx, params["lagging_id"])
         call.principal.require_visible(record["place_code"],
                                        store.lagging_absent(params["lagging_id"]))
@@ -416,7 +417,7 @@ class NpeService(PlaceDirectory):
         return store.lagging(call.tx, record["id"])
 
     @operation
-    def lagging(self, call: Call, params):
+    def lagging(self, call: Call, params: typed.LaggingParams):
         call.principal.require_place(params["place_code"])
         items = store.laggings(call.tx, params["place_code"])
         by_cause: dict[str, int] = {}
@@ -427,14 +428,14 @@ class NpeService(PlaceDirectory):
 
     # -- double strong, six good ------------------------------------------------------------------
     @operation
-    def enter_six_good(self, call: Call, params):
+    def enter_six_good(self, call: Call, params: typed.EnterSixGoodParams):
         self._establishment(call, params["establishment_id"])
         entry_id = store.insert_six_good(call.tx, params["establishment_id"], params["year"])
         call.tx.audit("establishment", params["establishment_id"], {"six_good": params["year"]})
         return store.six_good(call.tx, entry_id)
 
     @operation
-    def recognize_six_good(self, call: Call, params):
+    def recognize_six_good(self, call: Call, params: typed.RecognizeSixGoodParams):
         entry = store.six_good(call.tx, params["entry_id"])
         call.principal.require_visible(entry["place_code"],
                                        store.six_good_absent(params["entry_id"]))
@@ -444,7 +445,7 @@ class NpeService(PlaceDirectory):
         return store.six_good(call.tx, entry["id"])
 
     @operation
-    def six_good(self, call: Call, params):
+    def six_good(self, call: Call, params: typed.SixGoodParams):
         call.principal.require_place(params["place_code"])
         return {"items": store.six_goods(call.tx, params["place_code"], params["year"])}
 
@@ -458,14 +459,14 @@ class NpeService(PlaceDirectory):
         return training
 
     @operation
-    def open_training_class(self, call: Call, params):
+    def open_training_class(self, call: Call, params: typed.OpenTrainingClassParams):
         call.principal.require_place(params["place_code"])
         class_id = store.insert_class(call.tx, params)
         call.tx.audit("training_class", class_id, {"opened": params["title"]})
         return self._class(call, class_id)
 
     @operation
-    def enrol(self, call: Call, params):
+    def enrol(self, call: Call, params: typed.EnrolParams):
         self._class(call, params["class_id"], lock=True)
         enterprise = self._enterprise(call, params["credit_code"])
         store.enrol(call.tx, params["class_id"], params["person"], enterprise["id"])
@@ -473,7 +474,7 @@ class NpeService(PlaceDirectory):
         return self._class(call, params["class_id"])
 
     @operation
-    def record_attendance(self, call: Call, params):
+    def record_attendance(self, call: Call, params: typed.RecordAttendanceParams):
         training = self._class(call, params["class_id"], lock=True)
         domain.check_session(training, params["session"])
         store.record_attendance(call.tx, training["id"], params["session"], set(params["present"]))
@@ -482,18 +483,18 @@ class NpeService(PlaceDirectory):
         return self._class(call, training["id"])
 
     @operation
-    def get_training_class(self, call: Call, params):
+    def get_training_class(self, call: Call, params: typed.GetTrainingClassParams):
         return self._class(call, params["class_id"])
 
     @operation
-    def join_association(self, call: Call, params):
+    def join_association(self, call: Call, params: typed.JoinAssociationParams):
         enterprise = self._enterprise(call, params["credit_code"])
         member_id = store.join_association(call.tx, enterprise["id"], params)
         call.tx.audit("enterprise", params["credit_code"], {"association": params["person"]})
         return store.association_members(call.tx, enterprise["place_code"], member_id)[0]
 
     @operation
-    def association_members(self, call: Call, params):
+    def association_members(self, call: Call, params: typed.AssociationMembersParams):
         call.principal.require_place(params["place_code"])
         return {"items": store.association_members(call.tx, params["place_code"])}
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import psycopg2.errors
 
 from services.npe.domain import COVERAGE_ORDER, COVERING, DOUBLE_STRONG_OPEN
+from shared.contracts.typed import npe as typed
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.national import places, regions
 from shared.platform.db import Transaction
@@ -139,7 +142,8 @@ def _typed_rows(tx: Transaction, columns, rows) -> bytes:
     return b", ".join(tx.cursor.mogrify(template, [row[c] for c in columns]) for row in rows)
 
 
-def insert_enterprises(tx: Transaction, rows: list[dict], within: str) -> dict[str, int]:
+def insert_enterprises(tx: Transaction, rows: Sequence[Mapping[str, Any]],
+                       within: str) -> dict[str, int]:
     """A new record for each row whose code has none on the ledger in the subtree of
     `within` (under lock_credit_codes, so that holds until commit): {credit code: id} of
     those inserted; the caller tells the others apart."""
@@ -341,7 +345,8 @@ def set_status(tx: Transaction, establishment_id: int, status: str, reason: str 
         (establishment_id,))]
 
 
-def insert_assignment(tx: Transaction, enterprise: dict, values: dict) -> dict:
+def insert_assignment(tx: Transaction, enterprise: dict,
+                      values: typed.AssignWorkCoverageParams) -> dict:
     row = _the_row(tx, "INSERT INTO work_coverage (enterprise_id, role, person, assigned_on)"
                    " VALUES (%(enterprise_id)s, %(role)s, %(person)s, %(assigned_on)s)"
                    " RETURNING *", {**values, "enterprise_id": enterprise["id"]})
@@ -465,7 +470,7 @@ def applications(tx: Transaction, place_code: str, year: int, status) -> list[in
         (lo, hi, year, status, status))]
 
 
-def insert_contact(tx: Transaction, enterprise: dict, values: dict) -> dict:
+def insert_contact(tx: Transaction, enterprise: dict, values: typed.RecordContactParams) -> dict:
     row = _the_row(tx, "INSERT INTO contacts (enterprise_id, kind, leader, contact_on, content)"
                    " VALUES (%(enterprise_id)s, %(kind)s, %(leader)s, %(contact_on)s,"
                    " %(content)s) RETURNING *", {**values, "enterprise_id": enterprise["id"]})
@@ -482,7 +487,7 @@ _LAGGING = ("SELECT l.*, s.name AS establishment_name, s.place_code FROM lagging
             " JOIN establishments s ON s.id = l.establishment_id")
 
 
-def insert_lagging(tx: Transaction, values: dict) -> int:
+def insert_lagging(tx: Transaction, values: typed.MarkLaggingParams) -> int:
     try:
         return tx.scalar("INSERT INTO lagging (establishment_id, cause, noted_on, note) VALUES"
                          " (%(establishment_id)s, %(cause)s, %(noted_on)s, %(note)s) RETURNING id",
@@ -546,7 +551,7 @@ def six_goods(tx: Transaction, place_code: str, year: int) -> list[dict]:
                   " ORDER BY s.place_code, x.id", (lo, hi, year))
 
 
-def insert_class(tx: Transaction, values: dict) -> int:
+def insert_class(tx: Transaction, values: typed.OpenTrainingClassParams) -> int:
     return tx.scalar("INSERT INTO training_classes (kind, title, place_code, starts_on, sessions)"
                      " VALUES (%(kind)s, %(title)s, %(place_code)s, %(starts_on)s, %(sessions)s)"
                      " RETURNING id", values)
@@ -590,7 +595,8 @@ def record_attendance(tx: Transaction, class_id: int, session: int, present: set
                             b" DO UPDATE SET present = EXCLUDED.present")
 
 
-def join_association(tx: Transaction, enterprise_id: int, values: dict) -> int:
+def join_association(tx: Transaction, enterprise_id: int,
+                     values: typed.JoinAssociationParams) -> int:
     try:
         return tx.scalar("INSERT INTO association_members (person, enterprise_id, role, joined_on)"
                          " VALUES (%(person)s, %(enterprise_id)s, %(role)s, %(joined_on)s)"

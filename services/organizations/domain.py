@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 from shared.contracts.organizations import KINDS, SECTORS
 from shared.domain.dates import not_before
@@ -124,6 +125,13 @@ class Organization:
             "status": self.status, "term_ends_on": self.term_ends_on, "version": self.version,
             "external_ref": self.external_ref,
         }
+
+    @property
+    def stored_id(self) -> int:
+        """The id of an organization the store has read or inserted (`id` is None only
+        before that): for the statements that name it."""
+        assert self.id is not None, "an organization not stored yet"
+        return self.id
 
     @property
     def active(self) -> bool:
@@ -286,16 +294,18 @@ def enterprise_org_refused(external_ref: str, refusal: JinweiError) -> Event:
         "external_ref": external_ref, "message": refusal.message, "details": refusal.details})
 
 
-def update(org: Organization, changes: dict, rules: Rules) -> tuple[Organization, dict]:
-    """The organization after `changes`, and the diff {field: {old, new}}."""
+def update(org: Organization, changes: Mapping[str, Any],
+           rules: Rules) -> tuple[Organization, dict]:
+    """The organization after `changes` (their editable fields; others, such as the id
+    and version an update names, are not changes), and the diff {field: {old, new}}."""
     _require_active(org)
-    changes = {k: v for k, v in changes.items() if k in Organization.EDITABLE}
-    if "name" in changes:
-        changes["name"] = changes["name"].strip()
-    new = replace(org, **changes, events=[])
+    edits = {k: v for k, v in changes.items() if k in Organization.EDITABLE}
+    if "name" in edits:
+        edits["name"] = edits["name"].strip()
+    new = replace(org, **edits, events=[])
     if new.name != org.name or new.place_code != org.place_code:
         new.name_clash = False  # renamed or moved: the name is unique from here on
-    if {"elected_on", "sector"} & changes.keys():
+    if {"elected_on", "sector"} & edits.keys():
         new.term_ends_on = add_years(new.elected_on, rules.term_years(new.sector))
     check_rules(new, rules)
     diff = _diff(org, new)

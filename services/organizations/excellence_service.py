@@ -9,15 +9,19 @@ from services.organizations import excellence, reach_service, store
 from services.organizations import excellence_store as records
 from services.organizations.domain import Organization
 from shared.contracts.excellence import SERVICE
+from shared.contracts.typed import organizations as typed
 from shared.platform import entrypoints
 from shared.platform.entrypoints import Call
+from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(SERVICE)
 
 
 class ExcellenceEntrypoints:
     """Methods of OrganizationsService. Needs from its host only its nameko dependencies:
-    `db` and `caller` (for @operation) and `rules`."""
+    `db` and `caller` (for @operation) and `rules` (domain.Rules)."""
+
+    rules: RuleSet
 
     def _active_in_reach(self, call: Call, organization_id: int) -> Organization:
         org = reach_service.organization(call, organization_id)
@@ -36,7 +40,7 @@ class ExcellenceEntrypoints:
 
     # -- one-sentence commitments --------------------------------------------------------
     @operation
-    def make_commitment(self, call, params):
+    def make_commitment(self, call: Call, params: typed.MakeCommitmentParams):
         org = self._active_in_reach(call, params["organization_id"])
         commitment_id = records.insert_commitment(call.tx, params)
         call.tx.audit("organization", org.id, {"commitment": {
@@ -44,7 +48,7 @@ class ExcellenceEntrypoints:
         return records.commitment(call.tx, commitment_id)
 
     @operation
-    def check_commitment(self, call, params):
+    def check_commitment(self, call: Call, params: typed.CheckCommitmentParams):
         commitment = records.commitment(call.tx, params["commitment_id"], lock=True)
         call.principal.require_visible(commitment["place_code"],
                                        records.missing_commitment(params["commitment_id"]))
@@ -56,12 +60,12 @@ class ExcellenceEntrypoints:
         return records.commitment(call.tx, commitment["id"])
 
     @operation
-    def commitments_of(self, call, params):
+    def commitments_of(self, call: Call, params: typed.CommitmentsOfParams):
         org = reach_service.organization(call, params["organization_id"])
-        return {"items": records.commitments_of(call.tx, org.id, params["year"])}
+        return {"items": records.commitments_of(call.tx, org.stored_id, params["year"])}
 
     @operation
-    def commitment_report(self, call, params):
+    def commitment_report(self, call: Call, params: typed.CommitmentReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -82,7 +86,7 @@ class ExcellenceEntrypoints:
         return deed
 
     @operation
-    def submit_deed(self, call, params):
+    def submit_deed(self, call: Call, params: typed.SubmitDeedParams):
         org = self._active_in_reach(call, params["organization_id"])
         deed_id = records.insert_deed(call.tx, params)
         call.tx.audit("organization", org.id, {"deed": {
@@ -90,7 +94,7 @@ class ExcellenceEntrypoints:
         return records.deed(call.tx, deed_id)
 
     @operation
-    def display_deed(self, call, params):
+    def display_deed(self, call: Call, params: typed.DisplayDeedParams):
         deed = self._deed(call, params["deed_id"], lock=True)
         excellence.check_display(deed, params["displayed_on"])
         records.display_deed(call.tx, deed["id"], params)
@@ -99,7 +103,7 @@ class ExcellenceEntrypoints:
         return records.deed(call.tx, deed["id"])
 
     @operation
-    def rate_deed(self, call, params):
+    def rate_deed(self, call: Call, params: typed.RateDeedParams):
         deed = self._deed(call, params["deed_id"], lock=True)
         excellence.check_rating(deed, params["rated_on"])
         records.rate_deed(call.tx, deed["id"], params)
@@ -108,7 +112,7 @@ class ExcellenceEntrypoints:
         return records.deed(call.tx, deed["id"])
 
     @operation
-    def deeds(self, call, params):
+    def deeds(self, call: Call, params: typed.DeedsParams):
         call.principal.require_place(params["place_code"])
         with call.tx.snapshot():
             items, by_rating = records.deeds(call.tx, params["place_code"], params["year"],
@@ -117,22 +121,22 @@ class ExcellenceEntrypoints:
 
     # -- organizational systems --------------------------------------------------------------
     @operation
-    def record_system(self, call, params):
+    def record_system(self, call: Call, params: typed.RecordSystemParams):
         org = self._active_in_reach(call, params["organization_id"])
         excellence.not_before(params["established_on"], org.founded_on, "established_on",
                               "the organization was founded")
         system_id = records.insert_system(call.tx, params)
         call.tx.audit("organization", org.id, {"system": {
             k: params[k] for k in ("name", "category", "established_on")}})
-        return records.systems_of(call.tx, org.id, system_id)[0]
+        return records.systems_of(call.tx, org.stored_id, system_id)[0]
 
     @operation
-    def systems_of(self, call, params):
+    def systems_of(self, call: Call, params: typed.SystemsOfParams):
         org = reach_service.organization(call, params["organization_id"])
-        return {"organization_id": org.id, "items": records.systems_of(call.tx, org.id)}
+        return {"organization_id": org.id, "items": records.systems_of(call.tx, org.stored_id)}
 
     @operation
-    def systems_report(self, call, params):
+    def systems_report(self, call: Call, params: typed.SystemsReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         kinds, minimum = list(self.rules.system_branch_kinds), self.rules.systems_per_branch
@@ -147,18 +151,19 @@ class ExcellenceEntrypoints:
 
     # -- service-oriented creation -----------------------------------------------------------
     @operation
-    def enter_service_creation(self, call, params):
+    def enter_service_creation(self, call: Call, params: typed.EnterServiceCreationParams):
         org = self._active_in_reach(call, params["organization_id"])
         excellence.check_creation_year(params["year"], params["entered_on"])
         creation_id = records.insert_creation(call.tx, params)
         call.tx.audit("organization", org.id, {"service_creation": {
             k: params[k] for k in ("year", "focus", "entered_on")}})
-        call.tx.emit(excellence.service_creation_entered(creation_id, org.id, params["year"],
-                                                         params["focus"]))
+        call.tx.emit(excellence.service_creation_entered(creation_id, org.stored_id,
+                                                         params["year"], params["focus"]))
         return records.creation(call.tx, creation_id)
 
     @operation
-    def recognize_service_organization(self, call, params):
+    def recognize_service_organization(self, call: Call,
+                                       params: typed.RecognizeServiceOrganizationParams):
         creation = records.creation(call.tx, params["creation_id"], lock=True)
         call.principal.require_visible(creation["place_code"],
                                        records.missing_creation(params["creation_id"]))
@@ -170,7 +175,7 @@ class ExcellenceEntrypoints:
         return records.creation(call.tx, creation["id"])
 
     @operation
-    def service_creation_report(self, call, params):
+    def service_creation_report(self, call: Call, params: typed.ServiceCreationReportParams):
         call.principal.require_place(params["place_code"])
         rows = records.creation_counts(call.tx, params["place_code"], params["year"])
         total = {name: sum(r[name] for r in rows) for name in (
@@ -185,21 +190,21 @@ class ExcellenceEntrypoints:
                 "what": what, "details": details}
 
     @operation
-    def issue_publicity_cards(self, call, params):
+    def issue_publicity_cards(self, call: Call, params: typed.IssuePublicityCardsParams):
         place = self._place_in_reach(call, params["place_code"])
         record_id = records.insert_cards(call.tx, params)
         return self._publicity(call, "cards", record_id, place, {
             k: params[k] for k in ("year", "cards", "issued_on")})
 
     @operation
-    def hold_publicity_campaign(self, call, params):
+    def hold_publicity_campaign(self, call: Call, params: typed.HoldPublicityCampaignParams):
         place = self._place_in_reach(call, params["place_code"])
         record_id = records.insert_campaign(call.tx, params)
         return self._publicity(call, "campaign", record_id, place, {
             k: params[k] for k in ("kind", "title", "held_on", "participants")})
 
     @operation
-    def record_awareness_survey(self, call, params):
+    def record_awareness_survey(self, call: Call, params: typed.RecordAwarenessSurveyParams):
         place = self._place_in_reach(call, params["place_code"])
         excellence.check_survey_year(params["year"], params["surveyed_on"])
         record_id = records.insert_awareness(call.tx, params)
@@ -207,7 +212,7 @@ class ExcellenceEntrypoints:
             k: params[k] for k in ("year", "surveyed_on", "surveyed", "aware", "participating")})
 
     @operation
-    def publicity_report(self, call, params):
+    def publicity_report(self, call: Call, params: typed.PublicityReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():

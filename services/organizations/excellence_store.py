@@ -6,6 +6,7 @@ import datetime as dt
 
 import psycopg2.errors
 
+from shared.contracts.typed import organizations as typed
 from shared.errors import Conflict, NotFound
 from shared.national import places, regions
 from shared.platform.db import Transaction
@@ -20,7 +21,7 @@ def _bounds(place_code: str) -> dict:
 
 
 # -- one-sentence commitments ------------------------------------------------------------
-def insert_commitment(tx: Transaction, values: dict) -> int:
+def insert_commitment(tx: Transaction, values: typed.MakeCommitmentParams) -> int:
     try:
         return tx.scalar(
             "INSERT INTO commitments (organization_id, committer, member_name, sentence, year,"
@@ -68,7 +69,8 @@ def commitments_of(tx: Transaction, organization_id: int, year: int | None) -> l
         " ORDER BY x.year, x.committer DESC, x.id", (organization_id, year, year)))
 
 
-def check_commitment(tx: Transaction, commitment_id: int, values: dict) -> None:
+def check_commitment(tx: Transaction, commitment_id: int,
+                     values: typed.CheckCommitmentParams) -> None:
     tx.execute("INSERT INTO commitment_checks (commitment_id, checked_on, result, note)"
                " VALUES (%s, %s, %s, %s)",
                (commitment_id, values["checked_on"], values["result"], values["note"]))
@@ -111,7 +113,7 @@ def commitment_counts(tx: Transaction, place_code: str, year: int) -> list[dict]
 _DEED = "SELECT x.*, o.name AS organization_name, o.place_code FROM deeds x " + _ORG
 
 
-def insert_deed(tx: Transaction, values: dict) -> int:
+def insert_deed(tx: Transaction, values: typed.SubmitDeedParams) -> int:
     return tx.scalar("INSERT INTO deeds (organization_id, member_name, title, story, happened_on,"
                      " status) VALUES (%(organization_id)s, %(member_name)s, %(title)s,"
                      " %(story)s, %(happened_on)s, 'submitted') RETURNING id", values)
@@ -128,12 +130,12 @@ def deed(tx: Transaction, deed_id: int, *, lock: bool = False) -> dict:
     return row
 
 
-def display_deed(tx: Transaction, deed_id: int, values: dict) -> None:
+def display_deed(tx: Transaction, deed_id: int, values: typed.DisplayDeedParams) -> None:
     tx.execute("UPDATE deeds SET status = 'displayed', displayed_on = %s, displayed_where = %s"
                " WHERE id = %s", (values["displayed_on"], values["where"], deed_id))
 
 
-def rate_deed(tx: Transaction, deed_id: int, values: dict) -> None:
+def rate_deed(tx: Transaction, deed_id: int, values: typed.RateDeedParams) -> None:
     tx.execute("UPDATE deeds SET status = 'rated', rating = %s, rated_on = %s, rated_by = %s"
                " WHERE id = %s", (values["rating"], values["rated_on"], values["rated_by"],
                                   deed_id))
@@ -152,7 +154,7 @@ def deeds(tx: Transaction, place_code: str, year: int, status: str | None, limit
 
 
 # -- organizational systems ------------------------------------------------------------------
-def insert_system(tx: Transaction, values: dict) -> int:
+def insert_system(tx: Transaction, values: typed.RecordSystemParams) -> int:
     try:
         return tx.scalar(
             "INSERT INTO organizational_systems (organization_id, name, category, established_on,"
@@ -199,7 +201,7 @@ _CREATION = ("SELECT x.*, o.name AS organization_name, o.place_code, o.sector"
              " FROM service_creations x " + _ORG)
 
 
-def insert_creation(tx: Transaction, values: dict) -> int:
+def insert_creation(tx: Transaction, values: typed.EnterServiceCreationParams) -> int:
     try:
         return tx.scalar(
             "INSERT INTO service_creations (organization_id, year, focus, entered_on, measures,"
@@ -246,18 +248,18 @@ def creation_counts(tx: Transaction, place_code: str, year: int) -> list[dict]:
 
 
 # -- publicity ------------------------------------------------------------------------------
-def insert_cards(tx: Transaction, values: dict) -> int:
+def insert_cards(tx: Transaction, values: typed.IssuePublicityCardsParams) -> int:
     return tx.scalar("INSERT INTO publicity_cards (place_code, year, cards, issued_on) VALUES"
                      " (%(place_code)s, %(year)s, %(cards)s, %(issued_on)s) RETURNING id", values)
 
 
-def insert_campaign(tx: Transaction, values: dict) -> int:
+def insert_campaign(tx: Transaction, values: typed.HoldPublicityCampaignParams) -> int:
     return tx.scalar("INSERT INTO publicity_campaigns (place_code, kind, title, held_on,"
                      " participants) VALUES (%(place_code)s, %(kind)s, %(title)s, %(held_on)s,"
                      " %(participants)s) RETURNING id", values)
 
 
-def insert_awareness(tx: Transaction, values: dict) -> int:
+def insert_awareness(tx: Transaction, values: typed.RecordAwarenessSurveyParams) -> int:
     return tx.scalar("INSERT INTO awareness_surveys (place_code, year, surveyed_on, surveyed,"
                      " aware, participating) VALUES (%(place_code)s, %(year)s, %(surveyed_on)s,"
                      " %(surveyed)s, %(aware)s, %(participating)s) RETURNING id", values)

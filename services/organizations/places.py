@@ -8,6 +8,7 @@ from collections.abc import Collection
 
 from services.organizations import excellence
 from services.organizations.domain import Organization
+from shared.contracts.typed import organizations as typed
 from shared.domain.events import Event
 from shared.errors import ValidationError
 from shared.national import regions
@@ -16,7 +17,7 @@ SNAPSHOT_BATCH = 1000  # places or organizations per snapshot event
 _ANNOUNCED = ("code", "name", "level", "parent_code")  # a place in an event
 
 
-def rows_to_import(places: list[dict]) -> tuple[list[dict], dict[int, dict]]:
+def rows_to_import(places: list[typed.PlaceInput]) -> tuple[list[dict], dict[int, dict]]:
     """The rows an import writes, one per code in the caller's order (codes checked by
     the contract), and the refusals so far by the index of the place given: a code
     that appears twice."""

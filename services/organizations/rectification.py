@@ -38,6 +38,13 @@ class Case:
     version: int = 0
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
+    @property
+    def stored_id(self) -> int:
+        """The id of a case the store has read or inserted (`id` is None only before
+        that): for the statements that name it."""
+        assert self.id is not None, "a case not stored yet"
+        return self.id
+
 
 def open_case(organization_id: int, grade: str, round_id: int, today: dt.date) -> Case | None:
     """A grade of average or poor opens a case; poor is listed (后进, 挂牌)."""

@@ -14,6 +14,7 @@ from services.organizations import rectification_store as cases
 from services.organizations.domain import Organization
 from services.organizations.rectification import Case
 from shared.contracts.common import encode_cursor
+from shared.contracts.typed import organizations as typed
 from shared.errors import Forbidden, NotFound
 from shared.national import regions
 from shared.platform import entrypoints
@@ -28,31 +29,30 @@ class RectificationEntrypoints:
     (`db` and `caller`, for @operation) and its `name` (the handlers' dead letters)."""
 
     def _case_view(self, call: Call, case: Case, org: Organization) -> dict:
-        assert case.id is not None  # a stored case
         today = dt.date.today()
-        tasks = cases.tasks(call.tx, case.id)
+        tasks = cases.tasks(call.tx, case.stored_id)
         for task in tasks:
             task["overdue"] = rectification.overdue(task, today)
         return {**vars(case), "organization_name": org.name, "place_code": org.place_code,
                 "place_name": org.place_name, "tasks": tasks,
-                "help": cases.help_for(call.tx, case.id),
-                "postings": cases.postings(call.tx, case.id)}
+                "help": cases.help_for(call.tx, case.stored_id),
+                "postings": cases.postings(call.tx, case.stored_id)}
 
     @operation
-    def get_case(self, call, params):
+    def get_case(self, call: Call, params: typed.GetCaseParams):
         with call.tx.snapshot():
             case, org = reach_service.case(call, params["case_id"])
             return self._case_view(call, case, org)
 
     @operation
-    def cases_of(self, call, params):
+    def cases_of(self, call: Call, params: typed.CasesOfParams):
         with call.tx.snapshot():
             org = reach_service.organization(call, params["organization_id"])
             return {"items": [self._case_view(call, cases.get_case(call.tx, case_id), org)
-                              for case_id in cases.case_ids_of(call.tx, org.id)]}
+                              for case_id in cases.case_ids_of(call.tx, org.stored_id)]}
 
     @operation
-    def set_plan(self, call, params):
+    def set_plan(self, call: Call, params: typed.SetPlanParams):
         case, org = reach_service.case(call, params["case_id"], lock=True)
         planned = rectification.set_plan(case, params["main_problems"], params["measures"])
         cases.add_tasks(call.tx, planned, params["tasks"])
@@ -63,8 +63,8 @@ class RectificationEntrypoints:
         return self._case_view(call, planned, org)
 
     @operation
-    def add_task(self, call, params):
-        case, org = reach_service.case(call, params.pop("case_id"), lock=True)
+    def add_task(self, call: Call, params: typed.AddTaskParams):
+        case, org = reach_service.case(call, params["case_id"], lock=True)
         rectification.check_can_add_tasks(case)
         cases.add_tasks(call.tx, case, [params])
         cases.save_case(call.tx, case)
@@ -72,7 +72,7 @@ class RectificationEntrypoints:
         return self._case_view(call, case, org)
 
     @operation
-    def complete_task(self, call, params):
+    def complete_task(self, call: Call, params: typed.CompleteTaskParams):
         task = cases.get_task(call.tx, params["task_id"])
         case, org = reach_service.case(call, task["case_id"], lock=True,
                                        absent=cases.missing_task(params["task_id"]))
@@ -87,16 +87,16 @@ class RectificationEntrypoints:
         return self._case_view(call, after, org)
 
     @operation
-    def assign_help(self, call, params):
-        case, org = reach_service.case(call, params.pop("case_id"), lock=True)
+    def assign_help(self, call: Call, params: typed.AssignHelpParams):
+        case, org = reach_service.case(call, params["case_id"], lock=True)
         rectification.check_can_assign_help(case)  # for a case still being worked on
-        cases.add_help(call.tx, case.id, params)
+        cases.add_help(call.tx, case.stored_id, params)
         call.tx.audit("rectification_case", case.id, {"help": {"kind": params["kind"],
                                                                "person": params["person"]}})
         return self._case_view(call, case, org)
 
     @operation
-    def ledger(self, call, params):
+    def ledger(self, call: Call, params: typed.LedgerParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         today = dt.date.today()
@@ -109,7 +109,7 @@ class RectificationEntrypoints:
                 "next_cursor": encode_cursor(cursor) if cursor else None}
 
     @operation
-    def notice(self, call, params):
+    def notice(self, call: Call, params: typed.NoticeParams):
         with call.tx.snapshot():
             case, org = reach_service.case(call, params["case_id"])
             if not rectification.can_post_notice(regions.level_of(org.place_code)):
@@ -118,23 +118,23 @@ class RectificationEntrypoints:
                                "and township organizations (仅村级、乡镇级党组织的整改需公示)",
                                {"case_id": case.id})
             path = [p["name"] for p in store.path(call.tx, org.place_code)]
-            tasks = [t for t in cases.tasks(call.tx, case.id) if t["round"] == case.round]
+            tasks = [t for t in cases.tasks(call.tx, case.stored_id) if t["round"] == case.round]
             title, html = rectification.render_notice(case, {"name": org.name}, path, tasks,
-                                                      cases.help_for(call.tx, case.id),
+                                                      cases.help_for(call.tx, case.stored_id),
                                                       dt.date.today())
         return {"case_id": case.id, "title": title, "html": html}
 
     @operation
-    def record_posting(self, call, params):
+    def record_posting(self, call: Call, params: typed.RecordPostingParams):
         case, org = reach_service.case(call, params["case_id"], lock=True)
-        cases.add_posting(call.tx, case.id, params["posted_on"], params["location"])
+        cases.add_posting(call.tx, case.stored_id, params["posted_on"], params["location"])
         call.tx.audit("rectification_case", case.id, {"notice_posted": {
             "posted_on": params["posted_on"], "location": params["location"]}})
         return self._case_view(call, case, org)
 
     # -- exemplars and demonstration sites ---------------------------------------------
     @operation
-    def add_exemplar(self, call, params):
+    def add_exemplar(self, call: Call, params: typed.AddExemplarParams):
         org = reach_service.organization(call, params["organization_id"])
         exemplar_id = cases.insert_exemplar(call.tx, params)
         call.tx.audit("organization", org.id, {"exemplar": {"id": exemplar_id,
@@ -142,13 +142,14 @@ class RectificationEntrypoints:
         return cases.exemplars(call.tx, org.place_code, exemplar_id=exemplar_id)[0]
 
     @operation
-    def exemplars(self, call, params):
+    def exemplars(self, call: Call, params: typed.ExemplarsParams):
         call.principal.require_place(params["place_code"])
         return {"items": cases.exemplars(call.tx, params["place_code"], params["level"],
                                          params["sector"])}
 
     @operation
-    def designate_demonstration_site(self, call, params):
+    def designate_demonstration_site(self, call: Call,
+                                     params: typed.DesignateDemonstrationSiteParams):
         org = reach_service.organization(call, params["organization_id"])
         # S§2: the province, the cities and the counties each designate their own batch.
         caller_level = regions.level_of(call.principal.place_code)
@@ -161,7 +162,7 @@ class RectificationEntrypoints:
         return cases.sites(call.tx, org.place_code, site_id=site_id)[0]
 
     @operation
-    def demonstration_sites(self, call, params):
+    def demonstration_sites(self, call: Call, params: typed.DemonstrationSitesParams):
         call.principal.require_place(params["place_code"])
         return {"items": cases.sites(call.tx, params["place_code"], params["level"],
                                      params["sector"])}

@@ -8,6 +8,7 @@ from dataclasses import fields
 import psycopg2.errors
 
 from services.organizations.rectification import Case
+from shared.contracts.typed import organizations as typed
 from shared.domain.events import Event
 from shared.errors import Conflict, NotFound
 from shared.national import regions
@@ -86,7 +87,7 @@ def tasks(tx: Transaction, case_id: int) -> list[dict]:
                   (case_id,))
 
 
-def add_tasks(tx: Transaction, case: Case, new_tasks: list[dict]) -> None:
+def add_tasks(tx: Transaction, case: Case, new_tasks: list[typed.TaskInput]) -> None:
     tx.execute(tx.render_rows(
         "INSERT INTO rectification_tasks (case_id, round, content, responsible, deadline) VALUES",
         "(%s, %s, %s, %s, %s)",
@@ -117,7 +118,7 @@ def help_for(tx: Transaction, case_id: int) -> list[dict]:
     return tx.all("SELECT * FROM rectification_help WHERE case_id = %s ORDER BY id", (case_id,))
 
 
-def add_help(tx: Transaction, case_id: int, values: dict) -> None:
+def add_help(tx: Transaction, case_id: int, values: typed.AssignHelpParams) -> None:
     tx.execute("INSERT INTO rectification_help (case_id, kind, person, unit, assigned_on)"
                " VALUES (%s, %s, %s, %s, %s)",
                (case_id, values["kind"], values["person"], values["unit"], values["assigned_on"]))
@@ -223,7 +224,7 @@ def ledger_summary(tx: Transaction, place_code: str, today: dt.date) -> dict:
 _ORG_JOIN = ("JOIN organizations o ON o.id = x.organization_id")
 
 
-def insert_exemplar(tx: Transaction, values: dict) -> int:
+def insert_exemplar(tx: Transaction, values: typed.AddExemplarParams) -> int:
     return tx.scalar("INSERT INTO exemplars (organization_id, title, practice, level, published_on)"
                      " VALUES (%(organization_id)s, %(title)s, %(practice)s, %(level)s,"
                      " %(published_on)s) RETURNING id", values)
@@ -239,7 +240,7 @@ def exemplars(tx: Transaction, place_code: str, level=None, sector=None, exempla
         (lo, hi, level, level, sector, sector, exemplar_id, exemplar_id))
 
 
-def insert_site(tx: Transaction, values: dict) -> int:
+def insert_site(tx: Transaction, values: typed.DesignateDemonstrationSiteParams) -> int:
     try:
         return tx.scalar("INSERT INTO demonstration_sites (organization_id, level, year)"
                          " VALUES (%(organization_id)s, %(level)s, %(year)s) RETURNING id", values)

@@ -11,12 +11,15 @@ come from shared.platform.entrypoints; events leave through the outbox (shared.p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from services.organizations import domain, excellence_store, places, reach_service, store
 from services.organizations.excellence_service import ExcellenceEntrypoints
 from services.organizations.rectification_service import RectificationEntrypoints
 from shared.contracts import organizations as contract
 from shared.contracts.common import encode_cursor
+from shared.contracts.typed import organizations as typed
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.platform import entrypoints
 from shared.platform.auth import CallerIdentity, Principal
@@ -47,7 +50,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     # -- places -------------------------------------------------------------------
     @operation
-    def import_places(self, call, params):
+    def import_places(self, call: Call, params: typed.ImportPlacesParams):
         rows, errors = places.rows_to_import(params["places"])
         for row in rows:
             call.principal.require_place(row["code"])
@@ -65,7 +68,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
                 "unchanged": changed["unchanged"]}
 
     @operation
-    def publish_snapshot(self, call, params):
+    def publish_snapshot(self, call: Call, params: typed.PublishSnapshotParams):
         """Places and organizations again, as events, for a service that came later."""
         place_code = params["place_code"]
         call.principal.require_place(place_code)
@@ -81,16 +84,16 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
     # Place names are reference data: any caller with the read role may look them up,
     # jurisdiction or not (a county's staff need their province's name in a path).
     @operation
-    def get_place(self, call, params):
+    def get_place(self, call: Call, params: typed.GetPlaceParams):
         return store.get_place(call.tx, params["place_code"])
 
     @operation
-    def list_children(self, call, params):
+    def list_children(self, call: Call, params: typed.ListChildrenParams):
         store.get_place(call.tx, params["place_code"])
         return {"items": store.children(call.tx, params["place_code"])}
 
     @operation
-    def place_path(self, call, params):
+    def place_path(self, call: Call, params: typed.PlacePathParams):
         store.get_place(call.tx, params["place_code"])
         return {"items": store.path(call.tx, params["place_code"])}
 
@@ -135,7 +138,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             domain.check_parent(org, parents[org.parent_id], [])  # a new one is under nothing
 
     @operation
-    def register_organization(self, call, params):
+    def register_organization(self, call: Call, params: typed.RegisterOrganizationParams):
         return self._dump(self._register_organization(call, params))
 
     def _register_organization(self, call: Call, params) -> domain.Organization:
@@ -185,9 +188,9 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             ignore(self.name, "on_enterprise_org_established", "refused", event)
 
     @operation
-    def update_organization(self, call, params):
-        org = reach_service.organization(call, params.pop("organization_id"), lock="update")
-        read_version = params.pop("version")
+    def update_organization(self, call: Call, params: typed.UpdateOrganizationParams):
+        org = reach_service.organization(call, params["organization_id"], lock="update")
+        read_version = params["version"]
         domain.require_version(org, read_version)
         if "place_code" in params and params["place_code"] != org.place_code:
             call.principal.require_place(params["place_code"])
@@ -199,22 +202,23 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             self._check_parent(call, new, named="parent_id" in diff)
         for changed in ("kind", "place_code"):
             if changed in diff:
-                domain.check_children(new, store.active_children(call.tx, new.id), changed)
+                domain.check_children(new, store.active_children(call.tx, new.stored_id),
+                                      changed)
         if {"name", "place_code"} & diff.keys():
             store.require_name_free(call.tx, new)  # (the unique index holds it against a race)
         store.save_organization(call.tx, new, read_version)
         if "committee_size" in diff:
             diff["vacancies"] = self._reconcile_vacancies(call, new)
         call.tx.audit("organization", new.id, diff)
-        return self._dump(store.get_organization(call.tx, new.id))
+        return self._dump(store.get_organization(call.tx, new.stored_id))
 
     def _reconcile_vacancies(self, call: Call, org: domain.Organization) -> dict:
         """After the committee grew or shrank: open or cancel vacancies to match."""
-        assert org.id is not None  # a stored organization
-        in_post = store.posts_in_post(call.tx, org.id)
-        open_ = store.open_vacancy_rows(call.tx, org.id)
+        in_post = store.posts_in_post(call.tx, org.stored_id)
+        open_ = store.open_vacancy_rows(call.tx, org.stored_id)
         opened = store.open_vacancies(
-            call.tx, org.id, domain.vacancy_posts_to_open(org, in_post, [v["post"] for v in open_]),
+            call.tx, org.stored_id,
+            domain.vacancy_posts_to_open(org, in_post, [v["post"] for v in open_]),
             "unfilled", dt.date.today())
         surplus = domain.surplus_vacancies(org, in_post, [v["post"] for v in open_])
         newest_first = [v["id"] for v in reversed(open_) if v["post"] != "secretary"]
@@ -222,18 +226,19 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         return {"opened": [v["id"] for v in opened], "cancelled": cancelled}
 
     @operation
-    def dissolve_organization(self, call, params):
+    def dissolve_organization(self, call: Call, params: typed.DissolveOrganizationParams):
         org = reach_service.organization(call, params["organization_id"], lock="update")
         domain.require_version(org, params["version"])
         new, diff = domain.dissolve(org, params["effective_on"], params["reason"],
-                                    len(store.active_children(call.tx, org.id)))
+                                    len(store.active_children(call.tx, org.stored_id)))
         store.save_organization(call.tx, new, params["version"])
-        diff["leadership"] = store.end_all_leadership(call.tx, org.id, params["effective_on"])
+        diff["leadership"] = store.end_all_leadership(call.tx, org.stored_id,
+                                                      params["effective_on"])
         call.tx.audit("organization", org.id, diff)
-        return self._dump(store.get_organization(call.tx, org.id))
+        return self._dump(store.get_organization(call.tx, org.stored_id))
 
     @operation
-    def merge_organization(self, call, params):
+    def merge_organization(self, call: Call, params: typed.MergeOrganizationParams):
         source_id, target_id = params["organization_id"], params["into_organization_id"]
         # Lock both rows in id order, so two crossing merges cannot deadlock.
         for organization_id in sorted({source_id, target_id}):
@@ -242,24 +247,24 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         target = store.get_organization(call.tx, target_id)
         domain.require_version(source, params["version"])
         merged, grown = domain.merge(source, target, params["effective_on"], params["reason"],
-                                     len(store.active_children(call.tx, source.id)))
+                                     len(store.active_children(call.tx, source.stored_id)))
         store.save_organization(call.tx, merged, source.version)
         store.save_organization(call.tx, grown, target.version)
-        leadership = store.end_all_leadership(call.tx, source.id, params["effective_on"])
+        leadership = store.end_all_leadership(call.tx, source.stored_id, params["effective_on"])
         call.tx.audit("organization", source.id, {"merged_into": target.id,
                                                   "reason": params["reason"],
                                                   "leadership": leadership})
         call.tx.audit("organization", target.id, {
             "absorbed": source.id,
             "full_members": {"old": target.full_members, "new": grown.full_members}})
-        return self._dump(store.get_organization(call.tx, target.id))
+        return self._dump(store.get_organization(call.tx, target.stored_id))
 
     @operation
-    def get_organization(self, call, params):
+    def get_organization(self, call: Call, params: typed.GetOrganizationParams):
         return self._dump(reach_service.organization(call, params["organization_id"]))
 
     @operation
-    def list_organizations(self, call, params):
+    def list_organizations(self, call: Call, params: typed.ListOrganizationsParams):
         call.principal.require_place(params["place_code"])
         items, cursor = store.organization_page(
             call.tx, params["place_code"], kind=params["kind"], sector=params["sector"],
@@ -268,7 +273,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         return {"items": [self._dump(org) for org in items], "next_cursor": _cursor(cursor)}
 
     @operation
-    def reelection_due(self, call, params):
+    def reelection_due(self, call: Call, params: typed.ReelectionDueParams):
         call.principal.require_place(params["place_code"])
         today = dt.date.today()
         window = params["within_days"]
@@ -288,9 +293,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     # -- leadership -------------------------------------------------------------------
     def _leadership(self, call: Call, org: domain.Organization) -> dict:
-        assert org.id is not None  # a stored organization
-        people = store.leaders(call.tx, org.id)
-        vacancies = store.vacancies(call.tx, org.id)
+        people = store.leaders(call.tx, org.stored_id)
+        vacancies = store.vacancies(call.tx, org.stored_id)
         in_post = [p for p in people if p["ended_on"] is None]
         open_ = [v for v in vacancies if v["status"] == "open"]
         problems = domain.team_problems(org.committee_size, [p["post"] for p in in_post],
@@ -304,25 +308,25 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         }
 
     @operation
-    def get_leadership(self, call, params):
+    def get_leadership(self, call: Call, params: typed.GetLeadershipParams):
         with call.tx.snapshot():
             org = reach_service.organization(call, params["organization_id"])
             return self._leadership(call, org)
 
     @operation
-    def appoint_leader(self, call, params):
+    def appoint_leader(self, call: Call, params: typed.AppointLeaderParams):
         org = reach_service.organization(call, params["organization_id"], lock="update")
         self._appoint(call.tx, org, params)
         return self._leadership(call, org)
 
-    def _appoint(self, tx, org: domain.Organization, params: dict) -> tuple[dict, int | None]:
+    def _appoint(self, tx, org: domain.Organization,
+                 params: Mapping[str, Any]) -> tuple[dict, int | None]:
         """Put a person in a post of `org` (locked), filling the vacancy it fills; the
         leader and the vacancy filled (or None)."""
-        assert org.id is not None  # a stored organization
-        in_post = store.posts_in_post(tx, org.id)
+        in_post = store.posts_in_post(tx, org.stored_id)
         domain.check_appointment(org, params["post"], params["method"], params["from_unit"], in_post)
         vacancy = domain.vacancy_to_fill(org, params["post"], params["vacancy_id"],
-                                         store.open_vacancy_rows(tx, org.id))
+                                         store.open_vacancy_rows(tx, org.stored_id))
         leader = store.insert_leader(tx, {"external_ref": None, **params,
                                           "organization_id": org.id})
         changes = {"appointed": {k: leader[k] for k in ("post", "name", "method", "started_on")}}
@@ -353,25 +357,26 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
             tx.emit(domain.cadre_placement_refused(data["external_ref"], refusal))
             ignore(self.name, "on_cadre_placed", "refused", event)
             return
-        tx.emit(domain.cadre_placement_applied(data["external_ref"], org.id, leader["id"],
+        tx.emit(domain.cadre_placement_applied(data["external_ref"], org.stored_id, leader["id"],
                                                vacancy_id))
 
     @operation
-    def end_leader(self, call, params):
+    def end_leader(self, call: Call, params: typed.EndLeaderParams):
         leader, org = reach_service.leader(call, params["leader_id"], lock="update")
         domain.check_leader_leaving(leader, params["ended_on"])
         store.end_leader(call.tx, leader["id"], params["ended_on"], params["reason"])
-        in_post = store.posts_in_post(call.tx, org.id)
-        open_posts = [v["post"] for v in store.open_vacancy_rows(call.tx, org.id)]
+        in_post = store.posts_in_post(call.tx, org.stored_id)
+        open_posts = [v["post"] for v in store.open_vacancy_rows(call.tx, org.stored_id)]
         posts = domain.vacancies_after_leaving(org, leader["post"], in_post, open_posts)
-        opened = store.open_vacancies(call.tx, org.id, posts, params["reason"], params["ended_on"])
+        opened = store.open_vacancies(call.tx, org.stored_id, posts, params["reason"],
+                                      params["ended_on"])
         call.tx.audit("leader", leader["id"], {"ended_on": params["ended_on"],
                                                "reason": params["reason"],
                                                "vacancies_opened": [v["id"] for v in opened]})
         return self._leadership(call, org)
 
     @operation
-    def incomplete_teams(self, call, params):
+    def incomplete_teams(self, call: Call, params: typed.IncompleteTeamsParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -389,7 +394,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     # -- township organizers -------------------------------------------------------------
     @operation
-    def appoint_organizer(self, call, params):
+    def appoint_organizer(self, call: Call, params: typed.AppointOrganizerParams):
         call.principal.require_place(params["place_code"])
         reach_service.known_place(call.tx, params["place_code"])
         domain.check_organizer_place(params["place_code"])
@@ -400,7 +405,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         return organizer
 
     @operation
-    def end_organizer(self, call, params):
+    def end_organizer(self, call: Call, params: typed.EndOrganizerParams):
         organizer = reach_service.organizer(call, params["organizer_id"])
         domain.check_organizer_leaving(organizer, params["ended_on"])
         organizer = store.end_organizer(call.tx, organizer["id"], params["ended_on"])
@@ -408,12 +413,13 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         return organizer
 
     @operation
-    def list_organizers(self, call, params):
+    def list_organizers(self, call: Call, params: typed.ListOrganizersParams):
         call.principal.require_place(params["place_code"])
         return {"items": store.organizers_in_post(call.tx, params["place_code"])}
 
     @operation
-    def townships_without_organizer(self, call, params):
+    def townships_without_organizer(self, call: Call,
+                                    params: typed.TownshipsWithoutOrganizerParams):
         call.principal.require_place(params["place_code"])
         townships, short = domain.organizer_coverage(
             store.townships_with_organizer_counts(call.tx, params["place_code"]), self.rules)
@@ -426,7 +432,7 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
 
     # -- audit trail ---------------------------------------------------------------------
     @operation
-    def audit_trail(self, call, params):
+    def audit_trail(self, call: Call, params: typed.AuditTrailParams):
         entity_type, entity_id = params["entity_type"], params["entity_id"]
         reach_service.audited(call, entity_type, entity_id)
         return {"items": store.audit_trail(call.tx, entity_type, entity_id)}

@@ -11,6 +11,7 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from services.organizations.domain import Organization
+from shared.contracts.typed import organizations as typed
 from shared.domain.events import Event
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.national import places, regions
@@ -492,7 +493,7 @@ def team_counts_by_child(tx: Transaction, place_code: str) -> list[dict]:
 ORGANIZER_COLUMNS = "o.id, o.place_code, p.name AS place_name, o.name, o.sex, o.appointed_on, o.ended_on"
 
 
-def insert_organizer(tx: Transaction, values: dict) -> dict:
+def insert_organizer(tx: Transaction, values: typed.AppointOrganizerParams) -> dict:
     organizer_id = tx.scalar(
         "INSERT INTO organizers (place_code, name, sex, appointed_on)"
         " VALUES (%(place_code)s, %(name)s, %(sex)s, %(appointed_on)s) RETURNING id", values)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from services.resources import domain, store
 from shared.contracts import resources as contract
 from shared.contracts.common import encode_cursor
+from shared.contracts.typed import resources as typed
 from shared.national import places
 from shared.national.places import PlaceDirectory
 from shared.platform import entrypoints
@@ -50,7 +51,7 @@ class ResourcesService(PlaceDirectory):
         return program
 
     @operation
-    def create_program(self, call: Call, params):
+    def create_program(self, call: Call, params: typed.CreateProgramParams):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         program_id = store.insert_program(call.tx, params)
@@ -59,7 +60,7 @@ class ResourcesService(PlaceDirectory):
         return store.program(call.tx, program_id)
 
     @operation
-    def set_budget(self, call: Call, params):
+    def set_budget(self, call: Call, params: typed.SetBudgetParams):
         program = self._program(call, params["program_id"], lock=True)
         _, allocated = store.budget_and_allocated(call.tx, program["id"], params["year"])
         domain.check_budget(params["amount"], allocated)
@@ -69,7 +70,7 @@ class ResourcesService(PlaceDirectory):
         return store.program(call.tx, program["id"])
 
     @operation
-    def allocate(self, call: Call, params):
+    def allocate(self, call: Call, params: typed.AllocateParams):
         # The place first: it may be asked of its owner (shared.platform.owner_lookup), which is
         # not done while the program's lock makes every other allocation of it wait.
         call.principal.require_place(params["place_code"])
@@ -99,7 +100,7 @@ class ResourcesService(PlaceDirectory):
         return allocation
 
     @operation
-    def disburse(self, call: Call, params):
+    def disburse(self, call: Call, params: typed.DisburseParams):
         # FOR UPDATE on the allocation: concurrent disbursements take turns, each sees
         # what the others paid, and none can overspend (the table's CHECK backs it).
         allocation = self._allocation(call, params["allocation_id"], lock=True, program_too=True)
@@ -111,7 +112,7 @@ class ResourcesService(PlaceDirectory):
         return store.allocation(call.tx, allocation["id"])
 
     @operation
-    def record_income(self, call: Call, params):
+    def record_income(self, call: Call, params: typed.RecordIncomeParams):
         allocation = self._allocation(call, params["allocation_id"], lock=True, program_too=True)
         domain.check_income(allocation, params["year"], dt.date.today())
         store.record_income(call.tx, allocation["id"], params["year"], params["income"])
@@ -120,11 +121,11 @@ class ResourcesService(PlaceDirectory):
         return store.allocation(call.tx, allocation["id"])
 
     @operation
-    def get_allocation(self, call: Call, params):
+    def get_allocation(self, call: Call, params: typed.GetAllocationParams):
         return self._allocation(call, params["allocation_id"])
 
     @operation
-    def funding_report(self, call: Call, params):
+    def funding_report(self, call: Call, params: typed.FundingReportParams):
         place_code, year = params["place_code"], params["year"]
         call.principal.require_place(place_code)
         with call.tx.snapshot():
@@ -156,7 +157,7 @@ class ResourcesService(PlaceDirectory):
                 "total": finish(total), "own": own, "by_child_place": by_child}
 
     @operation
-    def undisbursed(self, call: Call, params):
+    def undisbursed(self, call: Call, params: typed.UndisbursedParams):
         call.principal.require_place(params["place_code"])
         with call.tx.snapshot():  # the page and its payments as of one moment
             items, cursor = store.undisbursed(call.tx, params["place_code"], params["year"],
@@ -165,7 +166,7 @@ class ResourcesService(PlaceDirectory):
 
     # -- economically weak villages ---------------------------------------------------------
     @operation
-    def record_village_income(self, call: Call, params):
+    def record_village_income(self, call: Call, params: typed.RecordVillageIncomeParams):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         domain.check_village(params["place_code"])
@@ -178,7 +179,7 @@ class ResourcesService(PlaceDirectory):
                 "income": params["income"]}
 
     @operation
-    def weak_villages(self, call: Call, params):
+    def weak_villages(self, call: Call, params: typed.WeakVillagesParams):
         call.principal.require_place(params["place_code"])
         villages = store.village_incomes(call.tx, params["place_code"], params["year"])
         return {"place_code": params["place_code"], "year": params["year"],
@@ -196,7 +197,7 @@ class ResourcesService(PlaceDirectory):
         return {**cadre, "eligible": not why, "why_not": why}
 
     @operation
-    def register_retired_cadre(self, call: Call, params):
+    def register_retired_cadre(self, call: Call, params: typed.RegisterRetiredCadreParams):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         domain.check_cadre_place(params["place_code"])
@@ -206,7 +207,7 @@ class ResourcesService(PlaceDirectory):
         return self._cadre(call, cadre_id)
 
     @operation
-    def pay_subsidy(self, call: Call, params):
+    def pay_subsidy(self, call: Call, params: typed.PaySubsidyParams):
         cadre = self._cadre(call, params["cadre_id"], lock=True)
         domain.check_subsidy(cadre, params["period"], dt.date.today(), self.rules)
         store.pay(call.tx, cadre["id"], params)
@@ -215,11 +216,11 @@ class ResourcesService(PlaceDirectory):
         return self._cadre(call, cadre["id"])
 
     @operation
-    def get_retired_cadre(self, call: Call, params):
+    def get_retired_cadre(self, call: Call, params: typed.GetRetiredCadreParams):
         return self._cadre(call, params["cadre_id"])
 
     @operation
-    def pension_report(self, call: Call, params):
+    def pension_report(self, call: Call, params: typed.PensionReportParams):
         place_code, year = params["place_code"], params["year"]
         call.principal.require_place(place_code)
         # The year as it ended (or stands, for this year): who had retired and was eligible.
@@ -260,7 +261,7 @@ class ResourcesService(PlaceDirectory):
         return venue
 
     @operation
-    def register_venue(self, call: Call, params):
+    def register_venue(self, call: Call, params: typed.RegisterVenueParams):
         call.principal.require_place(params["place_code"])
         self._place_known(call, params["place_code"])
         domain.venue_place_check(params["place_code"], self.rules)
@@ -271,11 +272,11 @@ class ResourcesService(PlaceDirectory):
         return self._venue(call, venue_id)
 
     @operation
-    def get_venue(self, call: Call, params):
+    def get_venue(self, call: Call, params: typed.GetVenueParams):
         return self._venue(call, params["venue_id"])
 
     @operation
-    def start_project(self, call: Call, params):
+    def start_project(self, call: Call, params: typed.StartProjectParams):
         venue = self._venue(call, params["venue_id"], lock=True)
         store.insert_project(call.tx, venue["id"], {
             **params, "planned_functions": sorted(set(params["planned_functions"]))})
@@ -291,7 +292,7 @@ class ResourcesService(PlaceDirectory):
         return project, self._venue(call, project["venue_id"], lock=True)
 
     @operation
-    def complete_project(self, call: Call, params):
+    def complete_project(self, call: Call, params: typed.CompleteProjectParams):
         project, venue = self._project_venue(call, params["project_id"])
         domain.check_completion(project["started_on"], params["completed_on"])
         store.close_project(call.tx, project["id"], "completed",
@@ -306,7 +307,7 @@ class ResourcesService(PlaceDirectory):
         return self._venue(call, venue["id"])
 
     @operation
-    def cancel_project(self, call: Call, params):
+    def cancel_project(self, call: Call, params: typed.CancelProjectParams):
         project, venue = self._project_venue(call, params["project_id"])
         store.close_project(call.tx, project["id"], "cancelled", reason=params["reason"])
         call.tx.audit("venue", venue["id"], {"project_cancelled": project["id"],
@@ -314,7 +315,7 @@ class ResourcesService(PlaceDirectory):
         return self._venue(call, venue["id"])
 
     @operation
-    def venue_report(self, call: Call, params):
+    def venue_report(self, call: Call, params: typed.VenueReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
         standard = domain.venue_standard(self.rules)

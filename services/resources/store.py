@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg2.errors
 
+from shared.contracts.typed import resources as typed
 from shared.errors import Conflict, NotFound
 from shared.national import places, regions
 from shared.platform.db import Transaction
@@ -34,7 +35,7 @@ def project_absent(project_id: int) -> NotFound:
 
 
 # -- programs and money ----------------------------------------------------------------
-def insert_program(tx: Transaction, values: dict) -> int:
+def insert_program(tx: Transaction, values: typed.CreateProgramParams) -> int:
     return tx.scalar("INSERT INTO programs (kind, name, place_code) VALUES"
                      " (%(kind)s, %(name)s, %(place_code)s) RETURNING id", values)
 
@@ -63,7 +64,7 @@ def budget_and_allocated(tx: Transaction, program_id: int, year: int):
     return row["budget"], row["allocated"]
 
 
-def insert_allocation(tx: Transaction, values: dict) -> int:
+def insert_allocation(tx: Transaction, values: typed.AllocateParams) -> int:
     return tx.scalar("INSERT INTO allocations (program_id, year, place_code, purpose, amount)"
                      " VALUES (%(program_id)s, %(year)s, %(place_code)s, %(purpose)s, %(amount)s)"
                      " RETURNING id", values)
@@ -101,7 +102,7 @@ def _with_payments(tx: Transaction, rows: list[dict]) -> list[dict]:
     return rows
 
 
-def disburse(tx: Transaction, allocation_id: int, values: dict) -> None:
+def disburse(tx: Transaction, allocation_id: int, values: typed.DisburseParams) -> None:
     tx.execute("INSERT INTO disbursements (allocation_id, amount, paid_on, document)"
                " VALUES (%s, %s, %s, %s)",
                (allocation_id, values["amount"], values["paid_on"], values["document"]))
@@ -177,7 +178,7 @@ def village_incomes(tx: Transaction, place_code: str, year: int) -> list[dict]:
 
 
 # -- retired village cadres ----------------------------------------------------------------
-def insert_cadre(tx: Transaction, values: dict) -> int:
+def insert_cadre(tx: Transaction, values: typed.RegisterRetiredCadreParams) -> int:
     try:
         return tx.scalar("INSERT INTO retired_cadres (name, place_code, birth_date, years_served,"
                          " left_on) VALUES (%(name)s, %(place_code)s, %(birth_date)s,"
@@ -199,7 +200,7 @@ def cadre(tx: Transaction, cadre_id: int, *, lock: bool = False) -> dict:
     return row
 
 
-def pay(tx: Transaction, cadre_id: int, values: dict) -> None:
+def pay(tx: Transaction, cadre_id: int, values: typed.PaySubsidyParams) -> None:
     try:
         tx.execute("INSERT INTO subsidies (cadre_id, period, amount, paid_on) VALUES"
                    " (%s, %s, %s, %s)", (cadre_id, values["period"], values["amount"],
