@@ -12,7 +12,7 @@ from shared.domain.shares import share
 from shared.national import places
 from shared.platform import entrypoints
 from shared.platform.entrypoints import Call
-from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.owner_lookup import Lookup
 
 operation = entrypoints.operations(SERVICE)
 
@@ -22,7 +22,7 @@ class CadreDuties:
     dependencies only: `db` and `caller` (for @operation) and `owner` (for a place
     imported a moment ago)."""
 
-    owner: OwnerLookup
+    owner: Lookup  # what the host's OwnerLookup dependency gives a worker
 
     # -- training classes and forums ------------------------------------------------------
     # A record named by its id and outside the caller's jurisdiction is the store's own

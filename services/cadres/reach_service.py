@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from services.cadres import domain, store
 from shared.platform.entrypoints import Call
+from shared.platform.owner_lookup import Lookup
 
 
 # A record named by its id and outside the caller's jurisdiction is the store's own
@@ -17,8 +18,8 @@ def person(call: Call, person_id: int, *, lock: bool = False) -> dict:
     return found
 
 
-def place_known(call: Call, owner, place_code: str, field: str = "place_code") -> str:
-    """The place's name, asked of the organizations service through `owner` (the host's
-    OwnerLookup) when cadres has not heard of it yet; ValidationError if no one knows it."""
+def place_known(call: Call, owner: Lookup, place_code: str, field: str = "place_code") -> str:
+    """The place's name, asked of the organizations service through `owner` (what the
+    host's OwnerLookup gives a worker) when cadres has not heard of it yet; ValidationError if no one knows it."""
     return domain.known_place(place_code, owner.place_names(call, [place_code]).get(place_code),
                               field)

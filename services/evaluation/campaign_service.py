@@ -18,6 +18,7 @@ from services.evaluation.campaign import (
     require_open,
     survey_results,
 )
+from services.evaluation.domain import Rules
 from shared.contracts.service_surveys import SERVICE
 from shared.contracts.typed import evaluation as typed
 from shared.national import places
@@ -25,8 +26,7 @@ from shared.platform import entrypoints
 from shared.platform.db import Transaction
 from shared.platform.entrypoints import Call
 from shared.platform.events import handles
-from shared.platform.owner_lookup import OwnerLookup
-from shared.platform.rules import RuleSet
+from shared.platform.owner_lookup import Lookup
 
 operation = entrypoints.operations(SERVICE)
 
@@ -36,8 +36,9 @@ class ServiceSurveyEntrypoints:
     only: `db` and `caller` (for @operation), `rules` (domain.Rules) and `owner` (for a
     place imported a moment ago)."""
 
-    rules: RuleSet
-    owner: OwnerLookup
+    # What the host's RuleSet and OwnerLookup dependencies give a worker.
+    rules: Rules
+    owner: Lookup
 
     def _campaign(self, call: Call, campaign_id: int, *, lock: bool = False) -> dict:
         campaign = campaigns.campaign(call.tx, campaign_id, lock=lock)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from services.organizations import excellence, reach_service, store
 from services.organizations import excellence_store as records
-from services.organizations.domain import Organization
+from services.organizations.domain import Organization, Rules
 from shared.contracts.excellence import SERVICE
 from shared.contracts.typed import organizations as typed
 from shared.platform import entrypoints
 from shared.platform.entrypoints import Call
-from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(SERVICE)
 
@@ -21,7 +20,7 @@ class ExcellenceEntrypoints:
     """Methods of OrganizationsService. Needs from its host only its nameko dependencies:
     `db` and `caller` (for @operation) and `rules` (domain.Rules)."""
 
-    rules: RuleSet
+    rules: Rules  # what the host's RuleSet dependency gives a worker
 
     def _active_in_reach(self, call: Call, organization_id: int) -> Organization:
         org = reach_service.organization(call, organization_id)

@@ -82,7 +82,7 @@ class OwnerLookup(DependencyProvider):
         self.client.close()
 
     def get_dependency(self, worker_ctx):
-        return _Lookup(self)
+        return Lookup(self)
 
     def token(self, place_code: str) -> str:
         """A token of this service within `place_code`, kept while it has a minute left
@@ -114,7 +114,9 @@ class OwnerLookup(DependencyProvider):
                                      {"service": OWNER}) from None
 
 
-class _Lookup:
+class Lookup:
+    """What `self.owner` is in a worker: the questions, asked with the caller's reach."""
+
     __slots__ = ("provider",)
 
     def __init__(self, provider: OwnerLookup):
