@@ -69,11 +69,11 @@ class Rules:
 
 
 # -- people --------------------------------------------------------------------------------
-def known_place(place_code: str, place_name: str | None, field: str = "place_code") -> str:
+def known_place(place_code: str, place_name: str | None) -> str:
     """The name of a place a record is kept at; one cadres has not heard of (places
     arrive from the organizations service) is refused."""
     if place_name is None:
-        raise ValidationError("unknown place", {field: [
+        raise ValidationError("unknown place", {"place_code": [
             f"no place {place_code} known to cadres (places arrive from organizations)"]})
     return place_name
 

@@ -18,8 +18,8 @@ def person(call: Call, person_id: int, *, lock: bool = False) -> dict:
     return found
 
 
-def place_known(call: Call, owner: Lookup, place_code: str, field: str = "place_code") -> str:
+def place_known(call: Call, owner: Lookup, place_code: str) -> str:
     """The place's name, asked of the organizations service through `owner` (what the
-    host's OwnerLookup gives a worker) when cadres has not heard of it yet; ValidationError if no one knows it."""
-    return domain.known_place(place_code, owner.place_names(call, [place_code]).get(place_code),
-                              field)
+    host's OwnerLookup gives a worker) when cadres has not heard of it yet;
+    ValidationError if no one knows it."""
+    return domain.known_place(place_code, owner.place_names(call, [place_code]).get(place_code))

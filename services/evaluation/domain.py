@@ -19,7 +19,6 @@ from shared.errors import Conflict, ValidationError
 from shared.national import regions
 
 TWO = Decimal("0.01")
-FOUR = Decimal("0.0001")
 
 
 def _decimal(value: object) -> Decimal:

@@ -12,7 +12,6 @@ from shared.domain.shares import share
 from shared.errors import Conflict, ValidationError
 from shared.national import regions
 
-FOUR = Decimal("0.0001")
 ORGANIZATIONAL = ("own", "joint", "regional", "industry")
 
 

@@ -24,11 +24,11 @@ def refusal(check, *args):
 
 
 # -- people -----------------------------------------------------------------------------------
-def test_a_place_cadres_has_not_heard_of_is_refused_under_the_field_named():
+def test_a_place_cadres_has_not_heard_of_is_refused():
     assert domain.known_place(VILLAGE, "大柘村") == "大柘村"
-    assert refusal(domain.known_place, VILLAGE, None, "place") == (
+    assert refusal(domain.known_place, VILLAGE, None) == (
         ValidationError, "unknown place",
-        {"place": [f"no place {VILLAGE} known to cadres (places arrive from organizations)"]})
+        {"place_code": [f"no place {VILLAGE} known to cadres (places arrive from organizations)"]})
 
 
 def test_a_withdrawn_person_is_off_the_ledger():
