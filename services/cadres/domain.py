@@ -311,9 +311,18 @@ def check_leaving(member: dict, left_on: dt.date) -> None:
 def pool_townships(townships: Mapping[str, str | None], memberships: list[dict],
                    placements: list[dict]) -> list[dict]:
     """Per township: pool members from its villages now, and how many of the pool's
-    members entered the two committees, took a chief post, entered its leadership (the
-    target: at least one) while in the pool — someone who left the pool afterwards
-    still counts for what they did as a member."""
+    members were in the two committees, held a chief post, entered its leadership (the
+    target: at least one) while in the pool; each person counts once per measure, in the
+    township of their earliest placement that counts (`placements` come by date).
+
+    S§18 puts first the officials *already* in the two committees: a post in them (a
+    chief post is one) counts whenever it was taken, before joining the pool or during
+    the membership, but not after the member left. Cadres records no end of a post, so
+    one counts from its date on; a refused placement was never held, and one before the
+    report's `since` (the current term) is of an earlier term and was left out by the
+    caller. Township leadership is the S§19 target of *entering* it: it counts only when
+    taken during a membership. Someone who left the pool afterwards still counts for what
+    they held as a member."""
     rows: dict[str, dict[str, Any]] = {
         code: {"place_code": code, "place_name": name, "in_pool": 0,
                "entered_two_committees": 0, "chief_posts": 0,
@@ -328,7 +337,7 @@ def pool_townships(townships: Mapping[str, str | None], memberships: list[dict],
     counted: set[tuple[int, str]] = set()
     for placed in placements:
         if placed["status"] == "refused" or not any(
-                start <= placed["placed_on"] and (end is None or placed["placed_on"] <= end)
+                _held_while_in_pool(placed, start, end)
                 for start, end in windows.get(placed["person_id"], ())):
             continue
         township = (placed["place_code"] if placed["kind"] == "township_leadership"
@@ -344,6 +353,15 @@ def pool_townships(townships: Mapping[str, str | None], memberships: list[dict],
     for row in rows.values():
         row["target_met"] = row["entered_township_leadership"] > 0
     return [rows[code] for code in sorted(rows)]
+
+
+def _held_while_in_pool(placed: dict, selected_on: dt.date, left_on: dt.date | None) -> bool:
+    """A placement overlaps the membership [selected_on, left_on]: taken no later than the
+    member left (or still in the pool), and, unless it is a post of the two committees
+    (held from its date on, S§18), no earlier than the member was selected."""
+    on = placed["placed_on"]
+    return ((left_on is None or on <= left_on)
+            and (placed["kind"] in TWO_COMMITTEES or selected_on <= on))
 
 
 def _township_of(place_code: str) -> str:

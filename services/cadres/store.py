@@ -377,9 +377,10 @@ def person_placements(tx: Transaction, person_id: int) -> list[dict]:
 
 
 def placements_of(tx: Transaction, person_ids: list[int], since) -> list[dict]:
+    """The people's placements dated from `since` (all when None), earliest first."""
     return tx.all("SELECT person_id, kind, place_code, status, placed_on FROM placements"
-                  " WHERE person_id = ANY(%s) AND (%s::date IS NULL OR placed_on >= %s)",
-                  (person_ids, since, since))
+                  " WHERE person_id = ANY(%s) AND (%s::date IS NULL OR placed_on >= %s)"
+                  " ORDER BY placed_on, id", (person_ids, since, since))
 
 
 def set_placement_outcome(tx: Transaction, placement_id: int, status: str, outcome: str) -> None:

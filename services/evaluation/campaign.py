@@ -49,8 +49,9 @@ def require_open(campaign: dict) -> None:
 
 def survey_results(ballots: Mapping[int, Mapping[str, int]],
                    rules: Rules) -> dict[int, Satisfaction]:
-    """The results of a closing campaign's surveys, from each one's ballots by answer. A
-    survey without ballots has none: it closes neither passed nor failed."""
+    """The results of a closing campaign's surveys, from each one's ballots by answer: these
+    close, passed or failed. A survey without a valid ballot has none: it does not close but
+    lapses (domain.LAPSED), so a report's `closed` is always passed + failed."""
     return {survey_id: satisfaction(counts, rules)
             for survey_id, counts in ballots.items() if sum(counts.values())}
 

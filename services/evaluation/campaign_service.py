@@ -3,8 +3,9 @@ shared/contracts/service_surveys.py), mixed into EvaluationService.
 
 Which organizations are in a year's creation is the organizations service's to say
 (service_creation_entered); a campaign opens a survey for each under its place, ballots
-are recorded on each survey as for any other, and closing the campaign closes them all
-under the same satisfaction rule as the rectification surveys (rules: campaign.py)."""
+are recorded on each survey as for any other, and closing the campaign closes those with
+valid ballots under the same satisfaction rule as the rectification surveys, the others
+lapsing without a result (rules: campaign.py)."""
 
 from __future__ import annotations
 
@@ -69,15 +70,16 @@ class ServiceSurveyEntrypoints:
     def close_service_survey(self, call: Call, params: typed.CloseServiceSurveyParams):
         campaign = self._campaign(call, params["campaign_id"], lock=True)
         require_open(campaign)
-        # Every open survey of the campaign closes now, those without ballots too (closed
-        # with 0 valid ballots, neither passed nor failed): nothing can be added to a
-        # closed campaign's figures afterwards. The surveys are locked first, so a ballot
-        # being recorded either lands before the counts are read or is refused after.
+        # Every open survey of the campaign ends now: those with valid ballots close,
+        # passed or failed; those without lapse (0 valid ballots, neither passed nor
+        # failed, not counted as closed: `closed` is passed + failed). Nothing can be added
+        # to a closed campaign's figures afterwards. The surveys are locked first, so a
+        # ballot being recorded either lands before the counts are read or is refused after.
         # One audit row for the campaign and no per-survey survey_closed events: nothing
         # reacts to a service-oriented survey (organizations only follows its cases').
         results = survey_results(campaigns.open_counts(call.tx, campaign["id"]), self.rules)
         campaigns.close_surveys(call.tx, results)
-        without_ballots = campaigns.close_unballoted(call.tx, campaign["id"])
+        without_ballots = campaigns.lapse_unballoted(call.tx, campaign["id"])
         campaigns.close_campaign(call.tx, campaign["id"])
         call.tx.audit("survey_campaign", campaign["id"], {"closed": {
             "surveys": len(results), "without_ballots": without_ballots}})

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from psycopg2.extras import Json
 
-from services.evaluation.domain import Satisfaction
+from services.evaluation.domain import LAPSED, Satisfaction
 from shared.contracts.evaluation import ANSWERS
 from shared.errors import NotFound
 from shared.national import places, regions
@@ -114,12 +114,12 @@ def open_counts(tx: Transaction, campaign_id: int) -> dict[int, dict[str, int]]:
     return counts
 
 
-def close_unballoted(tx: Transaction, campaign_id: int) -> int:
-    """Close the campaign's surveys still open (those without a ballot): 0 valid ballots,
-    no rate, neither passed nor failed."""
-    tx.execute("UPDATE surveys SET status = 'closed', closed_on = current_date,"
+def lapse_unballoted(tx: Transaction, campaign_id: int) -> int:
+    """The campaign's surveys still open (those without a valid ballot) lapse with it
+    (domain.LAPSED): 0 valid ballots, no rate, neither passed nor failed, not closed."""
+    tx.execute("UPDATE surveys SET status = %s, closed_on = current_date,"
                " valid_ballots = 0, satisfied = 0 WHERE campaign_id = %s AND status = 'open'",
-               (campaign_id,))
+               (LAPSED, campaign_id))
     return tx.cursor.rowcount
 
 

@@ -7,6 +7,7 @@ score of 89.995 is 90.00 — and good — everywhere it is computed, stored or r
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
@@ -224,8 +225,23 @@ def case_survey_title(organization_name: str, case_round: int) -> str:
     return f"{organization_name}整改落实满意度测评（第{case_round}轮）"
 
 
+# A campaign's survey that had no valid ballot when its campaign closed (无票结束): ended,
+# but not closed — no rate, neither passed nor failed, never counted among the closed.
+LAPSED = "lapsed"
+
+
+def _ended(survey: dict) -> Conflict:
+    if survey["status"] == LAPSED:
+        return Conflict(f"survey {survey['id']} lapsed on {survey['closed_on']} without "
+                        "ballots, with its campaign (测评已结束)", {"survey_id": survey["id"]})
+    return Conflict(f"survey {survey['id']} was closed on {survey['closed_on']} (测评已结束)",
+                    {"survey_id": survey["id"]})
+
+
 def accept_ballots(survey: dict) -> None:
     """Ballots are counted while the survey is open."""
+    if survey["status"] == LAPSED:
+        raise _ended(survey)
     if survey["status"] != "open":
         raise Conflict(f"survey {survey['id']} is closed (测评已结束)", {"survey_id": survey["id"]})
 
@@ -233,8 +249,7 @@ def accept_ballots(survey: dict) -> None:
 def close(survey: dict, rules: Rules) -> Satisfaction:
     """An open survey's result: satisfied if enough of its valid ballots say so (§3.7)."""
     if survey["status"] != "open":
-        raise Conflict(f"survey {survey['id']} was closed on {survey['closed_on']}"
-                       " (测评已结束)", {"survey_id": survey["id"]})
+        raise _ended(survey)
     return satisfaction(survey["counts"], rules)
 
 
@@ -332,6 +347,15 @@ def joint_review_level(place_level: str) -> str:
         raise ValidationError("joint reviews are of city, county and township secretaries",
                               {"place_code": [f"a {place_level} is not reviewed (三级: 市、县、乡)"]})
     return place_level
+
+
+def check_report_period(period: str, today: dt.date) -> None:
+    """A township reports on a month once it has begun: up to this month, never a month
+    to come (as resources' subsidies are paid)."""
+    this_month = f"{today:%Y-%m}"
+    if period > this_month:  # both YYYY-MM
+        raise ValidationError(f"{period} has not begun: nothing to report on yet", {"period": [
+            f"a month up to {this_month} (this month) (报告月份不得晚于本月)"]})
 
 
 def require_township(place_level: str) -> None:

@@ -370,6 +370,7 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     def record_township_report(self, call: Call, params: typed.RecordTownshipReportParams):
         call.principal.require_place(params["place_code"])
         domain.require_township(regions.level_of(params["place_code"]))
+        domain.check_report_period(params["period"], dt.date.today())
         report = store.save_township_report(call.tx, params)
         call.tx.audit("township_report", f"{report['place_code']}/{report['period']}",
                       {"submitted_on": report["submitted_on"]})

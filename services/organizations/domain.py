@@ -444,10 +444,15 @@ def check_appointment(org: Organization, post: str, method: str, from_unit: str 
 
 
 def vacancy_to_fill(org: Organization, post: str, vacancy_id: int | None,
-                    open_vacancies: list[dict]) -> dict | None:
-    """The open vacancy an appointment to `post` fills: the one the caller named, else
-    the first of that post, else the first the post can fill; none for a first
-    secretary (dispatched, in addition to the committee)."""
+                    open_vacancies: list[dict], started_on: dt.date) -> dict | None:
+    """The open vacancy an appointment to `post` starting on `started_on` fills: the one
+    the caller named, else the first of that post, else the first the post can fill;
+    none for a first secretary (dispatched, in addition to the committee).
+
+    A post does not start before the vacancy it fills opened (the vacancy's filled_on is
+    the leader's started_on): a named vacancy opened later is refused, and unnamed, only
+    the vacancies open by then are chosen from; if the post can fill some but none was
+    open by then, it is refused."""
     if post == "first_secretary":
         return None
     if vacancy_id is not None:
@@ -456,10 +461,22 @@ def vacancy_to_fill(org: Organization, post: str, vacancy_id: int | None,
             raise ValidationError("no such open vacancy for this post", {
                 "vacancy_id": [f"vacancy {vacancy_id} is not an open "
                                f"{post} vacancy of organization {org.id}"]})
+        _check_started_after_opening(chosen, started_on)
         return chosen
-    exact = [v for v in open_vacancies if v["post"] == post]
-    matching = exact or [v for v in open_vacancies if vacancy_matches(v["post"], post)]
+    fillable = [v for v in open_vacancies if vacancy_matches(v["post"], post)]
+    open_then = [v for v in fillable if v["opened_on"] <= started_on]
+    if fillable and not open_then:
+        _check_started_after_opening(min(fillable, key=lambda v: v["opened_on"]), started_on)
+    exact = [v for v in open_then if v["post"] == post]
+    matching = exact or open_then
     return matching[0] if matching else None
+
+
+def _check_started_after_opening(vacancy: dict, started_on: dt.date) -> None:
+    not_before(started_on, vacancy["opened_on"], "started_on",
+               "a post cannot start before the vacancy it fills opened",
+               f"{started_on} is before vacancy {vacancy['id']} ({vacancy['post']}) opened on "
+               f"{vacancy['opened_on']}")
 
 
 def check_leader_leaving(leader: dict, ended_on: dt.date) -> None:
@@ -484,6 +501,14 @@ def cadre_placement_refused(external_ref: str, refusal: JinweiError) -> Event:
     answer, so cadres is told why."""
     return Event("cadre_placement_refused", {
         "external_ref": external_ref, "message": refusal.message, "details": refusal.details})
+
+
+def initial_vacancies(org: Organization) -> tuple[list[str], dt.date]:
+    """The vacancies a newly registered organization opens, and the day they open: every
+    seat, open since its founding. A registration records an organization that may be
+    years old; its leaders in post are then appointed with the days they started, which
+    are not before the founding (vacancy_to_fill)."""
+    return vacancy_posts_to_open(org, [], []), org.founded_on
 
 
 def vacancy_posts_to_open(org: Organization, in_post: list[str], open_posts: list[str]) -> list[str]:

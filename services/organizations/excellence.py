@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,27 @@ def require_active(org: Organization) -> None:
     if org.status != "active":
         raise ValidationError("not an active organization", {"organization_id": [
             f"organization {org.id} is {org.status}"]})
+
+
+# A sentence ends at one of these: the full stop 。, the exclamation and question marks
+# (full-width and ASCII), and the semicolon (full-width and ASCII), which joins two
+# sentences into one line. Not the ASCII period: it is also the decimal point (3.5公里).
+# Closing quotes and brackets after the mark still belong to the sentence.
+SENTENCE_ENDS = "。！？!?；;"
+_CLOSING = "”’」』）)】》\"'"
+_ANOTHER_SENTENCE = re.compile(
+    f"[{re.escape(SENTENCE_ENDS)}][{re.escape(SENTENCE_ENDS + _CLOSING)}\\s]*"
+    f"[^{re.escape(SENTENCE_ENDS + _CLOSING)}\\s]")
+
+
+def check_one_sentence(sentence: str) -> None:
+    """一句话承诺 (S§46): a commitment is one sentence. A sentence-ending mark followed by
+    more text starts a second one; marks at the very end are fine."""
+    more = _ANOTHER_SENTENCE.search(sentence)
+    if more:
+        raise ValidationError("a commitment is one sentence (一句话承诺)", {"sentence": [
+            f"more than one sentence: text follows the end mark '{more.group()[0]}' after "
+            f"{sentence[:more.start()].strip()}"]})
 
 
 def check_display(deed: dict, displayed_on: dt.date) -> None:

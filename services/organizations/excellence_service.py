@@ -41,6 +41,7 @@ class ExcellenceEntrypoints:
     @operation
     def make_commitment(self, call: Call, params: typed.MakeCommitmentParams):
         org = self._active_in_reach(call, params["organization_id"])
+        excellence.check_one_sentence(params["sentence"])
         commitment_id = records.insert_commitment(call.tx, params)
         call.tx.audit("organization", org.id, {"commitment": {
             k: params[k] for k in ("committer", "member_name", "sentence", "year")}})

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from shared.contracts.enums import GRADES
 from shared.contracts.rectification import CASE_MACHINE, HELP_KINDS
 from shared.domain.events import Event
-from shared.errors import Conflict, ValidationError
+from shared.errors import Conflict, Forbidden, ValidationError
+from shared.national import regions
 
 NEEDS_RECTIFICATION = ("average", "poor")
 
@@ -141,6 +142,16 @@ def after_survey(case: Case, survey_round: int | None, passed: bool, today: dt.d
 
 def overdue(task: dict, today: dt.date) -> bool:
     return task["status"] == "open" and task["deadline"] < today
+
+
+def check_publishing_level(caller_place_code: str, level: str) -> None:
+    """Who publishes an exemplar or designates a demonstration site (S§2: the province,
+    the cities and the counties each their own): a caller at its own level or below it,
+    never above — a county publishes county ones, a city city or county ones."""
+    caller_level = regions.level_of(caller_place_code)
+    if regions.LEVELS.index(caller_level) > regions.LEVELS.index(level):
+        raise Forbidden(f"a {caller_level} publishes exemplars and designates demonstration "
+                        f"sites of its own level or below, not {level} ones", {"level": level})
 
 
 def can_post_notice(place_level: str) -> bool:

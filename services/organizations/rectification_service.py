@@ -15,7 +15,7 @@ from services.organizations.domain import Organization
 from services.organizations.rectification import Case
 from shared.contracts.common import encode_cursor
 from shared.contracts.typed import organizations as typed
-from shared.errors import Forbidden, NotFound
+from shared.errors import NotFound
 from shared.national import regions
 from shared.platform import entrypoints
 from shared.platform.entrypoints import Call
@@ -136,6 +136,7 @@ class RectificationEntrypoints:
     @operation
     def add_exemplar(self, call: Call, params: typed.AddExemplarParams):
         org = reach_service.organization(call, params["organization_id"])
+        rectification.check_publishing_level(call.principal.place_code, params["level"])
         exemplar_id = cases.insert_exemplar(call.tx, params)
         call.tx.audit("organization", org.id, {"exemplar": {"id": exemplar_id,
                                                             "title": params["title"]}})
@@ -151,11 +152,7 @@ class RectificationEntrypoints:
     def designate_demonstration_site(self, call: Call,
                                      params: typed.DesignateDemonstrationSiteParams):
         org = reach_service.organization(call, params["organization_id"])
-        # S§2: the province, the cities and the counties each designate their own batch.
-        caller_level = regions.level_of(call.principal.place_code)
-        if regions.LEVELS.index(caller_level) > regions.LEVELS.index(params["level"]):
-            raise Forbidden(f"a {caller_level} designates sites of its level or below, "
-                            f"not {params['level']} ones", {"level": params["level"]})
+        rectification.check_publishing_level(call.principal.place_code, params["level"])
         site_id = cases.insert_site(call.tx, params)
         call.tx.audit("organization", org.id, {"demonstration_site": {
             "level": params["level"], "year": params["year"]}})

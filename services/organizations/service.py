@@ -156,11 +156,11 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         orgs = [domain.register(values, self.rules) for values in rows]
         self._check_new_parents(tx, orgs, principal)
         store.insert_organizations(tx, orgs)  # refuses an unknown place
-        seats = [(org, domain.vacancy_posts_to_open(org, [], [])) for org in orgs]
-        store.defer_vacancies(tx, seats, "unfilled", dt.date.today())
+        seats = [(org, *domain.initial_vacancies(org)) for org in orgs]
+        store.defer_vacancies(tx, seats, "unfilled")
         tx.audit_many("organization", [
             (org.id, {"registered": org.snapshot(), "vacancies_opened": len(posts)})
-            for org, posts in seats])
+            for org, posts, _ in seats])
         return orgs
 
     @handles("npe", "enterprise_org_established")
@@ -326,7 +326,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         in_post = store.posts_in_post(tx, org.stored_id)
         domain.check_appointment(org, params["post"], params["method"], params["from_unit"], in_post)
         vacancy = domain.vacancy_to_fill(org, params["post"], params["vacancy_id"],
-                                         store.open_vacancy_rows(tx, org.stored_id))
+                                         store.open_vacancy_rows(tx, org.stored_id),
+                                         params["started_on"])
         leader = store.insert_leader(tx, {"external_ref": None, **params,
                                           "organization_id": org.id})
         changes = {"appointed": {k: leader[k] for k in ("post", "name", "method", "started_on")}}

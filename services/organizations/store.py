@@ -387,13 +387,13 @@ def open_vacancies(tx: Transaction, organization_id: int, posts: list[str], reas
     )
 
 
-def defer_vacancies(tx: Transaction, posts_by_organization: list[tuple[Organization, list[str]]],
-                    reason: str, opened_on: dt.date) -> None:
-    """open_vacancies for organizations just inserted, when nothing in the transaction
-    needs the vacancies back (sent at commit)."""
+def defer_vacancies(tx: Transaction,
+                    seats: list[tuple[Organization, list[str], dt.date]], reason: str) -> None:
+    """open_vacancies for organizations just inserted (each: its posts and the day they
+    open), when nothing in the transaction needs the vacancies back (sent at commit)."""
     tx.defer_rows("INSERT INTO vacancies (organization_id, post, reason, opened_on) VALUES",
                   "(%s, %s, %s, %s)", ((org.id, post, reason, opened_on)
-                                       for org, posts in posts_by_organization
+                                       for org, posts, opened_on in seats
                                        for post in posts))
 
 

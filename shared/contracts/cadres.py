@@ -470,16 +470,34 @@ class PersonPlacements(Schema):
 class PoolReportQuery(Schema):
     place_code = PlaceCode(required=True, metadata={"description": "a county (or above)"})
     since = fields.Date(load_default=None, allow_none=True, metadata={
-        "description": "count placements from this date (the current term); default all"})
+        "description": "count placements dated from this date (the current term; one before "
+                       "it is of an earlier term); default all"})
+
+
+# S§18 puts first the officials already in the two committees (村“两委”).
+_IN_THE_POOL = ("pool members now (in_pool status); leavers are not counted here but still "
+                "count below for what they held as members")
+_TWO_COMMITTEES = (
+    "people in the two committees while in the pool, whenever they got there: a placement "
+    "of a two-committees kind (party_secretary, party_committee_member, village_director, "
+    "village_committee_member), not refused, dated on or before the day the member left "
+    "(any date while still a member), so one placed before joining counts; cadres records "
+    "no end of a post, so one counts from its date on (with since, only placements dated "
+    "from it). Past members count for what they held as members; each person once")
+_CHIEF_POSTS = ("people who held a chief post (村党组织书记 or 村委会主任) while in the pool, by "
+                "the same rule as entered_two_committees")
+_TOWNSHIP_LEADERSHIP = ("people who entered the township's leadership while in the pool: "
+                        "placed between the day selected and the day left (if they left)")
 
 
 class PoolTownship(Schema):
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
-    in_pool = fields.Integer()
-    entered_two_committees = fields.Integer()
-    chief_posts = fields.Integer()
-    entered_township_leadership = fields.Integer()
+    in_pool = fields.Integer(metadata={"description": _IN_THE_POOL})
+    entered_two_committees = fields.Integer(metadata={
+        "description": _TWO_COMMITTEES + ", in the township of their earliest such placement"})
+    chief_posts = fields.Integer(metadata={"description": _CHIEF_POSTS})
+    entered_township_leadership = fields.Integer(metadata={"description": _TOWNSHIP_LEADERSHIP})
     target_met = StrictBoolean(metadata={
         "description": "at least one excellent college-graduate official entered the "
                        "township's leadership"})
@@ -489,10 +507,12 @@ class PoolReport(Schema):
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
     since = fields.Date(allow_none=True)
-    in_pool = fields.Integer()
-    entered_two_committees = fields.Integer()
-    two_committees_rate = fields.Decimal(places=4, as_string=True, allow_none=True)
-    chief_posts = fields.Integer()
+    in_pool = fields.Integer(metadata={"description": _IN_THE_POOL})
+    entered_two_committees = fields.Integer(metadata={"description": _TWO_COMMITTEES})
+    two_committees_rate = fields.Decimal(places=4, as_string=True, allow_none=True, metadata={
+        "description": "entered_two_committees ÷ in_pool, cut to four decimals; null when "
+                       "in_pool is 0 (past members count in the numerator only)"})
+    chief_posts = fields.Integer(metadata={"description": _CHIEF_POSTS})
     townships = fields.Integer()
     townships_with = fields.Integer()
     townships_without = fields.Integer()

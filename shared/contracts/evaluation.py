@@ -44,7 +44,7 @@ SURVEY_KINDS = {
     "rectification": "整改落实满意度测评",
     "service_oriented": "服务型党组织满意度测评",
 }
-SURVEY_STATUSES = {"open": "测评中", "closed": "已结束"}
+SURVEY_STATUSES = {"open": "测评中", "closed": "已结束", "lapsed": "无票结束"}
 ACCEPTANCE_STATUSES = {"awaiting_stars": "待定星", "rated": "已定星"}
 REVIEW_LEVELS = {"city": "市", "county": "县(市、区)", "township": "乡镇(街道)"}
 REVIEW_RESULTS = {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"}
@@ -71,10 +71,13 @@ state_machine(
          "the rate on the configured rule; survey_closed (passed or not). Refused without a "
          "valid ballot"),
         ("open", "close_service_survey", "closed", "evaluation.write (the campaign's place)",
-         "every open survey of the campaign, those without ballots too (0 valid ballots, "
-         "neither passed nor failed)"),
+         "each open survey of the campaign with a valid ballot: the rate on the configured "
+         "rule, passed or failed (no survey_closed)"),
+        ("open", "close_service_survey", "lapsed", "evaluation.write (the campaign's place)",
+         "each open survey of the campaign without a valid ballot: 0 valid ballots, no rate, "
+         "neither passed nor failed, and not counted as closed in any report"),
     ],
-    notes="A closed survey takes no more ballots (Conflict).")
+    notes="A closed or lapsed survey takes no more ballots and cannot be closed (Conflict).")
 state_machine(
     SERVICE, "acceptance", field="Acceptance.status", statuses=ACCEPTANCE_STATUSES,
     transitions=[
@@ -208,10 +211,12 @@ class Survey(Schema):
     valid_ballots = fields.Integer()
     satisfied = fields.Integer(allow_none=True)
     rate = fields.Decimal(places=4, as_string=True, allow_none=True)
-    passed = StrictBoolean(allow_none=True)
+    passed = StrictBoolean(allow_none=True, metadata={
+        "description": "once closed; none while open and for a lapsed survey"})
     rule = fields.Dict(allow_none=True, metadata={"description": "satisfied answers and threshold used"})
     opened_on = fields.Date()
-    closed_on = fields.Date(allow_none=True)
+    closed_on = fields.Date(allow_none=True, metadata={
+        "description": "the day it closed, or lapsed with its campaign"})
 
 
 class SurveyList(Schema):
@@ -373,7 +378,8 @@ class RecordTownshipReport(Schema):
     place_code = PlaceCode(required=True, levels=("township",),
                            metadata={"description": "the township reporting"})
     period = fields.String(required=True, validate=Pattern(PERIOD),
-                           metadata={"description": "the month reported on, YYYY-MM"})
+                           metadata={"description": "the month reported on, YYYY-MM: up "
+                                                    "to this month, never a month to come"})
     submitted_on = PastDate(required=True)
     summary = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
@@ -524,7 +530,7 @@ rpc_method(SERVICE, "record_township_report", params=RecordTownshipReport, resul
            role=WRITE, mutating=True,
            summary="A township's regular report to the county on the campaign.\n"
                    "One per township and month: a second one for the same month replaces the "
-                   "first.")
+                   "first. A month that has not begun is refused (ValidationError on period).")
 rpc_method(SERVICE, "township_reports", params=TownshipReportQuery, result=TownshipReportStatus,
            role=READ, mutating=False,
            summary="Which townships under a place reported for a month, and which did not.")

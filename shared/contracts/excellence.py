@@ -68,7 +68,10 @@ class MakeCommitment(Schema):
     committer = Enum(COMMITTERS, required=True)
     member_name = text(50, load_default=None, allow_none=True, metadata={
         "description": "the member's name, for a member's commitment"})
-    sentence = text(100, required=True, metadata={"description": "一句话承诺: one sentence"})
+    sentence = text(100, required=True, metadata={"description": (
+        "一句话承诺: one sentence, at most 100 characters. A sentence-ending mark (。！？!?；;) "
+        "followed by more text is a second sentence and is refused (ValidationError on "
+        "`sentence`); end marks, closing quotes and brackets at the very end are fine.")})
     year = _year(required=True)
     made_on = PastDate(required=True)
 
@@ -384,7 +387,8 @@ READ, WRITE = "organizations.read", "organizations.write"
 
 rpc_method(SERVICE, "make_commitment", params=MakeCommitment, result=Commitment,
            role=WRITE, mutating=True,
-           summary="A one-sentence commitment (一句话承诺) of an organization or one of its members.")
+           summary="A one-sentence commitment (一句话承诺) of an organization or one of its "
+                   "members: more than one sentence is refused (see `sentence`).")
 rpc_method(SERVICE, "check_commitment", params=CheckCommitment, result=Commitment,
            role=WRITE, mutating=True, summary="A check of whether a commitment was kept.")
 rpc_method(SERVICE, "commitments_of", params=CommitmentsQuery, result=Commitments,

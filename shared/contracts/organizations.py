@@ -309,7 +309,9 @@ class Vacancy(Schema):
     reason = fields.String()
     reason_label = fields.Function(
         lambda v: LEAVE_REASONS.get(v["reason"]) or {"unfilled": "未配齐"}.get(v["reason"]))
-    opened_on = fields.Date()
+    opened_on = fields.Date(metadata={"description": (
+        "a registered organization's seats: its `founded_on`; a post left: the day its holder "
+        "left; a committee grown: the day of the change")})
     status = fields.String()
     status_label = label_of(VACANCY_STATUSES)("status")
     filled_on = fields.Date(allow_none=True)
@@ -342,10 +344,14 @@ class AppointLeader(Schema):
                               metadata={"description": "sending unit: required for a dispatched "
                                                        "first secretary or a cross-unit appointment"})
     method = Enum(FILL_METHODS, required=True)
-    started_on = PastDate(required=True)
+    started_on = PastDate(required=True, metadata={"description": (
+        "not before the vacancy it fills opened (that vacancy's `opened_on`; a new "
+        "organization's seats open on its `founded_on`): an earlier day is a ValidationError "
+        "on `started_on` naming both days")})
     vacancy_id = _id(load_default=None, allow_none=True,
-                     metadata={"description": "the vacancy this fills; default the oldest open "
-                                              "one of the post"})
+                     metadata={"description": "the vacancy this fills; default the oldest of the "
+                                              "post open by `started_on`, else the oldest the "
+                                              "post can fill open by then"})
 
 
 class EndLeader(Schema):
@@ -549,7 +555,8 @@ rpc_method(SERVICE, "register_organization", params=RegisterOrganization, result
                    "A name is taken once among the active organizations of a place (compared "
                    "after Unicode NFKC, white space ignored: （一） and (一) are one name): a second "
                    "is a Conflict whose details name the `existing_organization_id`; an import "
-                   "reports such rows. A rename or move onto a taken name is refused the same way.")
+                   "reports such rows. A rename or move onto a taken name is refused the same way.\n"
+                   "Every seat opens a vacancy, open since `founded_on` (see appoint_leader).")
 rpc_method(SERVICE, "update_organization", params=UpdateOrganization, result=Organization,
            role=WRITE, mutating=True,
            summary="Change an organization; state the version you read (stale → Conflict).\n"
@@ -578,7 +585,13 @@ rpc_method(SERVICE, "get_leadership", params=OrganizationRef, result=Leadership,
 rpc_method(SERVICE, "appoint_leader", params=AppointLeader, result=Leadership,
            role=WRITE, mutating=True,
            summary="Put a person in a post, filling a vacancy; a first secretary takes no "
-                   "committee seat.")
+                   "committee seat.\n"
+                   "A post does not start before the vacancy it fills opened, so a vacancy's "
+                   "`filled_on` (the leader's `started_on`) is never before its `opened_on`: a "
+                   "`started_on` before it is a ValidationError on `started_on` naming both "
+                   "days. A registration opens the new organization's seats on its "
+                   "`founded_on`, so the leaders already in post are entered with the days "
+                   "they started, from the founding on.")
 rpc_method(SERVICE, "end_leader", params=EndLeader, result=Leadership,
            role=WRITE, mutating=True,
            summary="A leader leaves the post; a committee post left opens a vacancy.")

@@ -252,7 +252,10 @@ class AddExemplar(Schema):
     organization_id = _id(required=True)
     title = text(200, required=True)
     practice = text(10000, required=True, metadata={"description": "the good practice"})
-    level = Enum(LEVELS, required=True, metadata={"description": "who publishes it"})
+    level = Enum(LEVELS, required=True, metadata={"description": (
+        "who publishes it: the province, a city or a county. A caller publishes at its own "
+        "level or below (a county: `county`; a city: `city` or `county`); a higher level is "
+        "Forbidden, as for designate_demonstration_site.")})
     published_on = PastDate(required=True)
 
 
@@ -283,7 +286,10 @@ class ExemplarList(Schema):
 class DesignateSite(Schema):
     request_id = request_id_field()
     organization_id = _id(required=True)
-    level = Enum(LEVELS, required=True)
+    level = Enum(LEVELS, required=True, metadata={"description": (
+        "who designates it (S§2: the province, the cities and the counties each their own "
+        "batch). A caller designates at its own level or below (a county: `county`; a city: "
+        "`city` or `county`); a higher level is Forbidden, as for add_exemplar.")})
     year = fields.Integer(strict=True, required=True,
                           validate=[validate.Range(2000, 2100), NotAfterNextYear()])
 
@@ -364,12 +370,15 @@ rpc_method(SERVICE, "notice", params=CaseRef, result=Notice,
 rpc_method(SERVICE, "record_posting", params=RecordPosting, result=Case,
            role=WRITE, mutating=True, summary="When and where the notice was posted.")
 rpc_method(SERVICE, "add_exemplar", params=AddExemplar, result=Exemplar,
-           role=WRITE, mutating=True, summary="Publish an exemplar (先进典型) and its practice.")
+           role=WRITE, mutating=True,
+           summary="Publish an exemplar (先进典型) and its practice, at the caller's level or "
+                   "below (see `level`).")
 rpc_method(SERVICE, "exemplars", params=PlaceListing, result=ExemplarList,
            role=READ, mutating=False, summary="Exemplars in a subtree.")
 rpc_method(SERVICE, "designate_demonstration_site", params=DesignateSite, result=Site,
            role=WRITE, mutating=True,
-           summary="Designate a demonstration site (示范点) of a level for a year.")
+           summary="Designate a demonstration site (示范点) of a level for a year, at the "
+                   "caller's level or below (see `level`).")
 rpc_method(SERVICE, "demonstration_sites", params=PlaceListing, result=SiteList,
            role=READ, mutating=False,
            summary="Demonstration sites in a subtree, by level and sector.")

@@ -13,6 +13,8 @@ from shared.contracts.evaluation import SURVEY_STATUSES
 from shared.contracts.excellence import SERVICE_FOCUS
 
 SERVICE = "evaluation"
+# A campaign is open or closed; its surveys may also lapse (SURVEY_STATUSES), it does not.
+CAMPAIGN_STATUSES = {s: SURVEY_STATUSES[s] for s in ("open", "closed")}
 
 
 def _id(**kw):
@@ -37,8 +39,11 @@ class CloseServiceSurvey(CampaignRef):
 class SurveyRow(Schema):
     place_code = fields.String(metadata={"description": "a child place, or a focus"})
     place_name = fields.String(allow_none=True)
-    organizations = fields.Integer(metadata={"description": "surveys opened"})
-    closed = fields.Integer(metadata={"description": "surveys closed with valid ballots"})
+    organizations = fields.Integer(metadata={
+        "description": "surveys opened: open, closed or lapsed"})
+    closed = fields.Integer(metadata={
+        "description": "surveys closed with valid ballots: passed + failed (a survey lapsed "
+                       "without ballots is not among them)"})
     valid_ballots = fields.Integer()
     satisfied = fields.Integer()
     rate = fields.Decimal(places=4, as_string=True, allow_none=True, metadata={
@@ -59,7 +64,7 @@ class ServiceSurveyCampaign(Schema):
     year = fields.Integer()
     title = fields.String()
     status = fields.String()
-    status_label = label_of(SURVEY_STATUSES)("status")
+    status_label = label_of(CAMPAIGN_STATUSES)("status")
     opened_on = fields.Date()
     closed_on = fields.Date(allow_none=True)
     rules = fields.Dict(metadata={"description": "satisfied answers and threshold"})
@@ -77,18 +82,22 @@ rpc_method(SERVICE, "open_service_survey", params=OpenServiceSurvey, result=Serv
                    "on each with record_ballot or record_counts).")
 rpc_method(SERVICE, "close_service_survey", params=CloseServiceSurvey, result=ServiceSurveyCampaign,
            role="evaluation.write", mutating=True,
-           summary="Close the campaign and every survey of it; the report by place.\n"
-                   "Surveys without ballots close too, with 0 valid ballots, neither passed nor "
-                   "failed; no survey_closed is sent for them.")
+           summary="Close the campaign and end every survey of it; the report by place.\n"
+                   "Each survey with valid ballots closes, passed or failed; each without a "
+                   "valid ballot lapses (status lapsed, 无票结束): 0 valid ballots, neither "
+                   "passed nor failed, and not counted as closed, so closed = passed + failed "
+                   "in total, by place and by focus. Neither takes ballots afterwards; no "
+                   "survey_closed is sent.")
 rpc_method(SERVICE, "service_survey_report", params=CampaignRef, result=ServiceSurveyCampaign,
            role="evaluation.read", mutating=False,
            summary="The campaign's satisfaction by place and by focus, in Chinese.")
 
 state_machine(
     SERVICE, "service-oriented survey campaign", field="ServiceSurveyCampaign.status",
-    statuses=SURVEY_STATUSES, transitions=[
+    statuses=CAMPAIGN_STATUSES, transitions=[
         (NEW, "open_service_survey", "open", "evaluation.write, the place in the caller's "
          "jurisdiction", "no campaign of that year covers its organizations already"),
         ("open", "close_service_survey", "closed", "evaluation.write, the campaign's place in "
-         "the caller's jurisdiction", "closes each of its surveys"),
+         "the caller's jurisdiction", "closes each of its surveys with valid ballots; the "
+         "others lapse"),
     ])

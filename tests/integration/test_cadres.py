@@ -446,6 +446,38 @@ def test_the_talent_pool_and_the_township_target(stack, proxy):
                                      assessment="incompetent", recommended_by="镇党委")
 
 
+def test_the_pool_report_counts_members_already_in_the_two_committees(stack, proxy):
+    """S§18: a member placed in the village committee before joining the pool is in the
+    two committees while in it: 4 of 6, not 3 of 6. One placed after leaving is not."""
+    township, villages = list(rural_townships(proxy).items())[17]
+    graduates = [proxy.cadres.register_person(**person(villages[n % len(villages)],
+                                                       college_graduate_official=True))
+                 for n in range(7)]
+    for graduate in graduates:
+        proxy.cadres.select_for_pool(person_id=graduate["id"], selected_on="2026-01-10",
+                                     assessment="excellent", recommended_by="镇党委")
+    for graduate, placed_on in zip(graduates[:4], ("2026-02-01", "2026-02-01", "2026-03-01",
+                                                   "2025-06-01"), strict=True):  # the last before
+        proxy.cadres.record_placement(person_id=graduate["id"], kind="village_committee_member",
+                                      placed_on=placed_on, place_code=graduate["place_code"])
+    leaver = graduates[6]  # left the pool, then entered the village committee
+    member = proxy.cadres.person_placements(person_id=leaver["id"])["pool"][0]
+    proxy.cadres.leave_pool(member_id=member["id"], left_on="2026-01-20", reason="调任")
+    proxy.cadres.record_placement(person_id=leaver["id"], kind="village_committee_member",
+                                  placed_on="2026-02-01", place_code=leaver["place_code"])
+
+    def row(**since):
+        report = proxy.cadres.pool_report(place_code=SUICHANG, **since)
+        assert report["entered_two_committees"] == sum(r["entered_two_committees"]
+                                                       for r in report["items"])
+        found = {r["place_code"]: r for r in report["items"]}[township]
+        return found["in_pool"], found["entered_two_committees"]
+
+    assert row() == (6, 4)
+    # From the current term's start, the 2025 placement is of an earlier term.
+    assert row(since="2026-01-01") == (6, 3)
+
+
 # -- what is asked of cadres in post -------------------------------------------------------
 def test_training_commitments_reviews_and_problems(stack, proxy):
     township, villages = list(rural_townships(proxy).items())[9]

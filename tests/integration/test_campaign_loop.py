@@ -57,9 +57,9 @@ def townships(proxy, county=SUICHANG):
             if p["kind"] in ("town", "township")]
 
 
-def register(proxy, place, name=None):
+def register(proxy, place, name=None, sector="rural_village"):
     org = proxy.organizations.register_organization(
-        name=name or f"村党支部{uuid.uuid4().hex[:6]}", kind="631", sector="rural_village",
+        name=name or f"村党支部{uuid.uuid4().hex[:6]}", kind="631", sector=sector,
         place_code=place, full_members=5, founded_on="2024-01-01")
     # evaluation learns of it from organization_registered
     eventually(lambda: _known(proxy, org["id"]))
@@ -559,6 +559,81 @@ def test_joint_reviews_and_township_reports(stack, proxy):
     with pytest.raises(ValidationError):
         proxy.evaluation.record_township_report(place_code=SUICHANG, period=period,
                                                 submitted_on=TODAY.isoformat(), summary="县")
+
+
+def test_a_township_reports_on_a_month_begun(stack, proxy):
+    """A month that has not begun is not reported on (issue 26): refused, nothing written,
+    and the month's status does not show the township as reported."""
+    township = townships(proxy)[1]
+    this_month = TODAY.strftime("%Y-%m")
+    next_month = (TODAY.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
+    before = eventually(lambda: (status := proxy.evaluation.township_reports(
+        place_code=SUICHANG, period=next_month))["townships"] and status)  # places arrived
+    with pytest.raises(ValidationError) as refused:
+        proxy.evaluation.record_township_report(place_code=township, period=next_month,
+                                                submitted_on=TODAY.isoformat(), summary="下月")
+    assert refused.value.details == {"period": [
+        f"a month up to {this_month} (this month) (报告月份不得晚于本月)"]}
+    assert proxy.evaluation.township_reports(place_code=SUICHANG, period=next_month) == before
+    assert before["reported"] == 0
+    reported = proxy.evaluation.record_township_report(  # this month, and an earlier one
+        place_code=township, period=this_month, submitted_on=TODAY.isoformat(), summary="本月")
+    assert reported["place_code"] == township
+    proxy.evaluation.record_township_report(place_code=township, period="2025-01",
+                                            submitted_on=TODAY.isoformat(), summary="补报")
+
+
+def test_a_campaign_survey_without_ballots_is_not_counted_closed(stack, proxy):
+    """Closing a service-oriented campaign closes each survey with valid ballots; one
+    without any lapses (无票结束), so `closed` is passed + failed in total, by township
+    and by focus (issue 26), and the lapsed survey takes no ballots afterwards."""
+    year = TODAY.year - 1
+    first, second = townships(proxy)[6:8]
+    orgs = {}
+    for key, township, sector, focus in (
+            ("passes", first, "government_agency", "window_unit"),
+            ("unballoted", first, "public_institution", "service_industry"),
+            ("fails", second, "rural_village", "general")):
+        orgs[key] = register(proxy, township, sector=sector)
+        proxy.organizations.enter_service_creation(
+            organization_id=orgs[key]["id"], year=year, focus=focus,
+            entered_on=f"{year}-06-01", measures="亮身份、践承诺、优服务")
+    campaign = proxy.evaluation.open_service_survey(place_code=SUICHANG, year=year)
+    eventually(lambda: proxy.evaluation.service_survey_report(
+        campaign_id=campaign["id"])["total"]["organizations"] == 3)
+
+    def survey_of(org):
+        return next(s for s in proxy.evaluation.surveys_of(organization_id=org["id"])["items"]
+                    if s["kind"] == "service_oriented")
+
+    blank = {"satisfied": 0, "fairly_satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0}
+    proxy.evaluation.record_counts(survey_id=survey_of(orgs["passes"])["id"],
+                                   counts={**blank, "satisfied": 9, "dissatisfied": 1})
+    proxy.evaluation.record_counts(survey_id=survey_of(orgs["fails"])["id"],
+                                   counts={**blank, "satisfied": 1, "dissatisfied": 3})
+    closed = proxy.evaluation.close_service_survey(campaign_id=campaign["id"])
+    assert closed["status"] == "closed"
+    rows = [closed["total"], *closed["by_child_place"], *closed["by_focus"]]
+    assert all(r["closed"] == r["passed"] + r["failed"] for r in rows), rows
+    measures = ("organizations", "closed", "valid_ballots", "satisfied", "passed", "failed")
+    assert [closed["total"][m] for m in measures] == [3, 2, 14, 10, 1, 1]
+    by_place = {r["place_code"]: r for r in closed["by_child_place"]}
+    assert [by_place[first][m] for m in measures] == [2, 1, 10, 9, 1, 0]
+    assert [by_place[second][m] for m in measures] == [1, 1, 4, 1, 0, 1]
+    by_focus = {r["focus"]: r for r in closed["by_focus"]}
+    assert [by_focus["service_industry"][m] for m in measures] == [1, 0, 0, 0, 0, 0]
+    assert by_focus["service_industry"]["rate"] is None
+    lapsed = survey_of(orgs["unballoted"])
+    assert (lapsed["status"], lapsed["status_label"], lapsed["valid_ballots"],
+            lapsed["passed"], lapsed["rate"]) == ("lapsed", "无票结束", 0, None, None)
+    assert lapsed["closed_on"] == closed["closed_on"]
+    with pytest.raises(Conflict):
+        proxy.evaluation.record_counts(survey_id=lapsed["id"], counts={"satisfied": 9})
+    with pytest.raises(Conflict):
+        proxy.evaluation.close_survey(survey_id=lapsed["id"])
+    assert survey_of(orgs["unballoted"]) == lapsed
+    assert proxy.evaluation.service_survey_report(campaign_id=campaign["id"])["total"] \
+        == closed["total"]
 
 
 def test_exemplars_and_demonstration_sites(stack, proxy):

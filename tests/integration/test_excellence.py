@@ -220,6 +220,24 @@ def test_commitments_and_shining_deeds(stack, proxy):
     assert listed["by_rating"] == {"excellent": 1}
 
 
+def test_a_commitment_of_more_than_one_sentence_is_refused(stack, proxy):
+    org = register(proxy, list(county_tree(proxy, SUICHANG))[4])
+    for text in ("办好十件民生实事。每月走访十户群众。建强一支党员队伍。",
+                 "办好十件民生实事；每月走访十户群众", "Serve the people! Visit ten homes"):
+        with pytest.raises(ValidationError) as caught:  # 一句话承诺: one sentence
+            proxy.organizations.make_commitment(organization_id=org["id"],
+                                                committer="organization", sentence=text,
+                                                year=YEAR, made_on=TODAY.isoformat())
+        assert list(caught.value.details) == ["sentence"], caught.value.details
+        assert "一句话承诺" in caught.value.message
+    assert proxy.organizations.commitments_of(organization_id=org["id"])["items"] == []
+    made = proxy.organizations.make_commitment(organization_id=org["id"],
+                                               committer="organization",
+                                               sentence="办好十件民生实事！", year=YEAR,
+                                               made_on=TODAY.isoformat())
+    assert made["sentence"] == "办好十件民生实事！"
+
+
 def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, token_secret):
     rng = random.Random(3)
     tree = county_tree(proxy, SUICHANG)
@@ -281,11 +299,11 @@ def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, tok
                               passed=int(satisfied >= Decimal("0.80") * valid),
                               failed=int(satisfied < Decimal("0.80") * valid))
     closed = proxy.evaluation.close_service_survey(campaign_id=campaign["id"])
-    assert closed["status_label"] == "已结束"  # every survey closed, the unballoted one too
+    assert closed["status_label"] == "已结束"  # closed: the unballoted survey lapsed
     total = closed["total"]
     assert (total["organizations"], total["closed"], total["valid_ballots"], total["satisfied"],
             total["passed"], total["failed"]) == (
-        len(entered), len(entered), tally["total"]["valid"],
+        len(entered), len(entered) - 1, tally["total"]["valid"],
         tally["total"]["satisfied"], tally["total"]["passed"], tally["total"]["failed"])
     assert total["rate"] == rate(tally["total"]["satisfied"], tally["total"]["valid"])
     rows = {r["place_code"]: r for r in closed["by_child_place"]}
@@ -298,11 +316,13 @@ def test_service_oriented_creation_and_its_satisfaction_survey(stack, proxy, tok
     assert focus_rows["window_unit"]["satisfied"] == tally["window_unit"]["satisfied"]
     with pytest.raises(Conflict):
         proxy.evaluation.close_service_survey(campaign_id=campaign["id"])
-    # The survey without ballots closed with the campaign: nothing changes its figures now.
+    # The survey without ballots lapsed with the campaign (not counted closed: closed ==
+    # passed + failed); nothing changes its figures now.
+    assert total["closed"] == total["passed"] + total["failed"]
     unballoted = next(s for s in proxy.evaluation.surveys_of(
         organization_id=entered[-1][0]["id"])["items"] if s["kind"] == "service_oriented")
     assert (unballoted["status"], unballoted["valid_ballots"], unballoted["passed"]) == (
-        "closed", 0, None)
+        "lapsed", 0, None)
     with pytest.raises(Conflict):
         proxy.evaluation.record_counts(survey_id=unballoted["id"], counts={"satisfied": 9})
     with pytest.raises(Conflict):

@@ -304,6 +304,43 @@ def test_leadership_vacancies_and_how_they_were_filled(admin):
         admin.end_leader(leader_id=secretary["id"], ended_on="2025-01-02", reason="resigned")
 
 
+def test_a_post_does_not_start_before_its_vacancy_opened(admin, stack):
+    # A registration records an organization founded in the past: its seats are open since
+    # its founding, so its leaders in post are entered with the dates they started.
+    org = admin.register_organization(**branch(full_members=12, committee_size=3,
+                                               founded_on="2024-05-01"))
+    opened = admin.get_leadership(organization_id=org["id"])["open_vacancies"]
+    assert {v["opened_on"] for v in opened} == {"2024-05-01"}
+    before = counts(stack.url)
+    with pytest.raises(ValidationError) as caught:  # before the organization was founded
+        admin.appoint_leader(organization_id=org["id"], post="secretary", name="早书记",
+                             method="election", started_on="2024-04-01")
+    assert "2024-04-01" in caught.value.details["started_on"][0]
+    assert "2024-05-01" in caught.value.details["started_on"][0]
+    assert counts(stack.url) == before
+    team = admin.appoint_leader(organization_id=org["id"], post="secretary", name="李书记",
+                                method="election", started_on="2024-05-01")
+    secretary = team["leaders"][0]
+    left = admin.end_leader(leader_id=secretary["id"], ended_on="2025-01-01", reason="resigned")
+    vacancy = next(v for v in left["open_vacancies"] if v["post"] == "secretary")
+    assert vacancy["opened_on"] == "2025-01-01"
+    before = counts(stack.url)
+    with pytest.raises(ValidationError) as caught:  # before the predecessor left
+        admin.appoint_leader(organization_id=org["id"], post="secretary", name="周书记",
+                             method="election", started_on="2024-12-01",
+                             vacancy_id=vacancy["id"])
+    assert "2024-12-01" in caught.value.details["started_on"][0]
+    assert "2025-01-01" in caught.value.details["started_on"][0]
+    assert counts(stack.url) == before
+    admin.appoint_leader(organization_id=org["id"], post="secretary", name="周书记",
+                         method="election", started_on="2025-01-01")
+    admin.appoint_leader(organization_id=org["id"], post="committee_member", name="钱委员",
+                         method="election", started_on="2024-06-01")
+    filled = admin.get_leadership(organization_id=org["id"])["filled_vacancies"]
+    assert len(filled) == 3
+    assert all(v["filled_on"] >= v["opened_on"] for v in filled), filled
+
+
 def test_incomplete_teams_report_counts_by_child_place(admin):
     township = admin.list_children(place_code=SUICHANG)["items"][3]["code"]
     villages = [p["code"] for p in admin.list_children(place_code=township)["items"][:2]]
@@ -519,6 +556,31 @@ def test_a_county_principal_cannot_read_or_change_another_countys_organizations(
     with rpc(stack.settings, token(token_secret, place=LISHUI, roles=READ)) as proxy:
         with pytest.raises(Forbidden):  # reads only
             proxy.organizations.register_organization(**branch(place=VILLAGE_TOWNSHIP))
+
+
+def test_a_caller_publishes_exemplars_and_sites_at_its_own_level_or_below(stack, admin,
+                                                                         token_secret):
+    org = admin.register_organization(**branch(place=VILLAGE_TOWNSHIP, sector="rural_village"))
+    with rpc(stack.settings, token(token_secret, place=SUICHANG, roles=WRITE)) as proxy:
+        county = proxy.organizations
+        for level in ("province", "city"):  # published by a province or a city, not a county
+            with pytest.raises(Forbidden) as exemplar:
+                county.add_exemplar(organization_id=org["id"], title="越级", practice="越级",
+                                    level=level, published_on=TODAY.isoformat())
+            with pytest.raises(Forbidden) as site:
+                county.designate_demonstration_site(organization_id=org["id"], level=level,
+                                                    year=TODAY.year)
+            assert exemplar.value.details == site.value.details == {"level": level}
+        for listing in (county.exemplars, county.demonstration_sites):  # nothing was written
+            assert org["id"] not in {r["organization_id"] for r in listing(
+                place_code=VILLAGE_TOWNSHIP)["items"]}
+        published = county.add_exemplar(organization_id=org["id"], title="本级", practice="本级",
+                                        level="county", published_on=TODAY.isoformat())
+        assert published["level"] == "county"
+    # The province publishes at any level.
+    assert admin.add_exemplar(organization_id=org["id"], title="省级", practice="省级",
+                              level="province", published_on=TODAY.isoformat())["level_label"] \
+        == "省级"
 
 
 def test_no_or_bad_token_is_unauthenticated(stack, token_secret):

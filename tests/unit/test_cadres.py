@@ -233,7 +233,7 @@ def test_the_township_target_counts_each_member_once_while_in_the_pool():
         placed(1, "party_secretary", "331123102201"),
         placed(1, "township_leadership", "331123102000", "recorded"),
         placed(2, "party_secretary", "331123103201", "refused"),
-        placed(2, "village_director", "331123103201", on=dt.date(2025, 12, 1)),  # before
+        placed(2, "village_director", "331123103201", on=dt.date(2025, 12, 1)),  # held (S§18)
         placed(3, "township_leadership", "331123103000", "recorded"),  # never in the pool
     ]
     rows = {r["place_code"]: r for r in domain.pool_townships(townships, members, placements)}
@@ -241,7 +241,8 @@ def test_the_township_target_counts_each_member_once_while_in_the_pool():
             rows["331123102000"]["chief_posts"], rows["331123102000"]["target_met"]) == \
         (0, 1, 1, True)
     assert (rows["331123103000"]["in_pool"], rows["331123103000"]["entered_two_committees"],
-            rows["331123103000"]["target_met"]) == (1, 0, False)
+            rows["331123103000"]["chief_posts"], rows["331123103000"]["target_met"]) == \
+        (1, 1, 1, False)
 
 
 def test_a_roster_row_is_in_chinese():

@@ -142,6 +142,44 @@ def test_a_party_post_is_in_the_active_party_organization_of_the_village():
             "organization 7 is not known to cadres (organizations arrive from the registry)"]})
 
 
+def test_the_pool_report_counts_members_in_the_two_committees_whenever_they_got_there():
+    """S§18: officials already in the two committees come first. A member counts for the
+    two committees (and a chief post) held while in the pool, placed before joining or
+    during the membership; township leadership counts as entered while in the pool."""
+    other_township = "331123103000"
+    townships = {TOWNSHIP: "新路湾镇", other_township: "北界镇"}
+    jan, feb, jun = dt.date(2026, 1, 10), dt.date(2026, 2, 1), dt.date(2026, 6, 1)
+
+    def member(person, status="in_pool", left_on=None, place=VILLAGE):
+        return {"person_id": person, "place_code": place, "status": status,
+                "selected_on": jan, "left_on": left_on}
+
+    def placed(person, kind, on, status="recorded", place=VILLAGE):
+        return {"person_id": person, "kind": kind, "place_code": place, "status": status,
+                "placed_on": on}
+
+    there = "331123103201"
+    members = [member(n) for n in range(1, 7)] + [
+        member(7, "left", jun, there), member(8, "left", feb, there), member(9, place=there)]
+    placements = [
+        placed(1, "village_committee_member", DAY),
+        placed(2, "party_committee_member", DAY, "applied"),
+        placed(3, "village_committee_member", DAY),
+        placed(4, "village_director", dt.date(2025, 6, 1)),  # before joining: still counts
+        placed(5, "party_secretary", DAY, "refused"),  # never held
+        # 6: none. 7 held a post from before joining until leaving; 8 was placed after leaving
+        placed(7, "village_committee_member", dt.date(2024, 3, 1), place=there),
+        placed(8, "village_committee_member", DAY, place=there),
+        placed(9, "township_leadership", dt.date(2025, 12, 1), place=other_township),
+    ]
+    rows = {r["place_code"]: r for r in domain.pool_townships(townships, members, placements)}
+    assert [rows[TOWNSHIP][k] for k in ("in_pool", "entered_two_committees", "chief_posts")] \
+        == [6, 4, 1]  # 4 of 6, not 3 of 6
+    assert [rows[other_township][k] for k in ("in_pool", "entered_two_committees",
+                                              "entered_township_leadership", "target_met")] \
+        == [1, 1, 0, False]  # 9 was in township leadership before being selected
+
+
 # -- duties of cadres in post ---------------------------------------------------------------------
 def test_a_class_lists_its_places_cadres_and_the_reasons_of_absences():
     person = {"id": 5, "place_code": VILLAGE}

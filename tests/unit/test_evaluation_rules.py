@@ -162,6 +162,19 @@ def test_only_townships_report_to_the_county():
     assert refused.value.details == {"place_code": ["must be a township (乡镇、街道)"]}
 
 
+def test_a_township_reports_on_a_month_begun():
+    today = dt.date(2026, 12, 7)
+    for period in ("2026-12", "2026-11", "2020-01"):
+        domain.check_report_period(period, today)
+    for period in ("2027-01", "2030-06"):
+        with pytest.raises(ValidationError) as refused:
+            domain.check_report_period(period, today)
+        assert refused.value.message == f"{period} has not begun: nothing to report on yet"
+        assert refused.value.details == {"period": [
+            "a month up to 2026-12 (this month) (报告月份不得晚于本月)"]}
+    domain.check_report_period("2027-01", dt.date(2027, 1, 1))  # its first day
+
+
 # -- the service-oriented survey campaigns -------------------------------------------------
 def test_a_campaign_is_opened_over_a_known_place_with_a_title():
     assert campaign.known_place(COUNTY, "遂昌县") == "遂昌县"
@@ -201,6 +214,28 @@ def test_closing_a_campaign_rates_the_surveys_with_ballots_only():
     assert list(results) == [1]
     assert (results[1].valid_ballots, results[1].rate, results[1].passed) == (
         4, Decimal("0.7500"), False)
+
+
+def test_a_campaign_survey_without_ballots_lapses_and_takes_no_ballots():
+    """Closing a campaign closes its surveys with valid ballots; the others lapse (无票结束):
+    not closed, so never counted as closed (issue 26), and they take no ballots after."""
+    from shared.contracts import STATE_MACHINES, load_all
+    from shared.contracts.evaluation import SURVEY_STATUSES
+
+    load_all()
+    machine = STATE_MACHINES[("evaluation", "satisfaction survey")]
+    assert machine.targets("open", "close_service_survey") == {"closed", domain.LAPSED}
+    assert domain.LAPSED in SURVEY_STATUSES
+    lapsed = {**SURVEY, "kind": "service_oriented", "status": domain.LAPSED,
+              "closed_on": dt.date(2024, 12, 1), "counts": {}}
+    with pytest.raises(Conflict) as refused:
+        domain.accept_ballots(lapsed)
+    assert refused.value.message == ("survey 5 lapsed on 2024-12-01 without ballots, with its "
+                                     "campaign (测评已结束)")
+    with pytest.raises(Conflict) as refused:
+        domain.close(lapsed, RULES)
+    assert refused.value.message == ("survey 5 lapsed on 2024-12-01 without ballots, with its "
+                                     "campaign (测评已结束)")
 
 
 def test_the_campaign_report_totals_rates_and_every_focus():

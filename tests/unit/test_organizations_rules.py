@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from services.organizations import domain, excellence, places, rectification
-from shared.errors import Conflict, NotFound, ValidationError
+from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 
 DAY = dt.date(2026, 3, 1)
 COUNTY, TOWNSHIP, VILLAGE = "330106000000", "330106001000", "330106001201"
@@ -86,22 +86,51 @@ def test_a_change_to_an_organization_read_at_another_version_is_a_conflict():
 
 
 def test_a_named_vacancy_must_be_an_open_one_the_post_fills():
-    open_ = [{"id": 1, "post": "secretary"}, {"id": 2, "post": "committee_member"},
-             {"id": 3, "post": "deputy_secretary"}]
-    assert domain.vacancy_to_fill(org(), "committee_member", 3, open_) == open_[2]
-    error = refusal(ValidationError, domain.vacancy_to_fill, org(), "committee_member", 1, open_)
+    open_ = [{"id": 1, "post": "secretary", "opened_on": DAY},
+             {"id": 2, "post": "committee_member", "opened_on": DAY},
+             {"id": 3, "post": "deputy_secretary", "opened_on": DAY}]
+    assert domain.vacancy_to_fill(org(), "committee_member", 3, open_, DAY) == open_[2]
+    error = refusal(ValidationError, domain.vacancy_to_fill, org(), "committee_member", 1, open_,
+                    DAY)
     assert error.message == "no such open vacancy for this post"
     assert error.details == {"vacancy_id": [
         "vacancy 1 is not an open committee_member vacancy of organization 7"]}
-    assert refusal(ValidationError, domain.vacancy_to_fill, org(), "secretary", 9, open_)
+    assert refusal(ValidationError, domain.vacancy_to_fill, org(), "secretary", 9, open_, DAY)
 
 
 def test_an_unnamed_vacancy_is_the_posts_own_first_else_one_it_can_fill():
-    open_ = [{"id": 1, "post": "committee_member"}, {"id": 2, "post": "deputy_secretary"}]
-    assert domain.vacancy_to_fill(org(), "deputy_secretary", None, open_) == open_[1]
-    assert domain.vacancy_to_fill(org(), "committee_member", None, open_[1:]) == open_[1]
-    assert domain.vacancy_to_fill(org(), "secretary", None, open_) is None
-    assert domain.vacancy_to_fill(org(), "first_secretary", 1, open_) is None  # takes no seat
+    open_ = [{"id": 1, "post": "committee_member", "opened_on": DAY},
+             {"id": 2, "post": "deputy_secretary", "opened_on": DAY}]
+    assert domain.vacancy_to_fill(org(), "deputy_secretary", None, open_, DAY) == open_[1]
+    assert domain.vacancy_to_fill(org(), "committee_member", None, open_[1:], DAY) == open_[1]
+    assert domain.vacancy_to_fill(org(), "secretary", None, open_, DAY) is None
+    # A first secretary takes no seat:
+    assert domain.vacancy_to_fill(org(), "first_secretary", 1, open_, DAY) is None
+
+
+def test_a_post_does_not_start_before_the_vacancy_it_fills_opened():
+    # filled_on is the leader's started_on: never before the vacancy's opened_on.
+    open_ = [{"id": 1, "post": "committee_member", "opened_on": dt.date(2021, 3, 1)},
+             {"id": 2, "post": "deputy_secretary", "opened_on": DAY}]
+    before = dt.date(2026, 2, 1)
+    error = refusal(ValidationError, domain.vacancy_to_fill, org(), "deputy_secretary", 2,
+                    open_, before)
+    assert error.message == "a post cannot start before the vacancy it fills opened"
+    assert error.details == {"started_on": [
+        "2026-02-01 is before vacancy 2 (deputy_secretary) opened on 2026-03-01"]}
+    assert domain.vacancy_to_fill(org(), "deputy_secretary", 2, open_, DAY) == open_[1]
+    # Unnamed: the post's own vacancy if it was open by then, else one it can fill.
+    assert domain.vacancy_to_fill(org(), "deputy_secretary", None, open_, before) == open_[0]
+    error = refusal(ValidationError, domain.vacancy_to_fill, org(), "committee_member", None,
+                    open_, dt.date(2021, 2, 28))
+    assert error.details == {"started_on": [
+        "2021-02-28 is before vacancy 1 (committee_member) opened on 2021-03-01"]}
+
+
+def test_a_new_organizations_seats_are_open_since_its_founding():
+    posts, opened_on = domain.initial_vacancies(org())
+    assert (posts, opened_on) == (["secretary", "committee_member", "committee_member"],
+                                  dt.date(2021, 3, 1))
 
 
 def test_a_leader_leaves_once_and_not_before_starting():
@@ -201,7 +230,35 @@ def test_an_awareness_survey_is_of_its_year():
     assert error.details == {"surveyed_on": ["not in 2025"]}
 
 
+def test_a_commitment_is_one_sentence():
+    for one in ("办好十件民生实事", "办好十件民生实事。", "每月走访十户群众！！", "“每月走访十户群众。”",
+                "Visit ten homes a month!", "建好“一站式”服务窗口？"):
+        excellence.check_one_sentence(one)
+    for more in ("办好十件民生实事。每月走访十户群众。建好一支队伍。", "办好实事！走访群众",
+                 "办好实事；走访群众", "办好实事。 走访群众", "“办好实事。”走访群众",
+                 "Do this? Do that", "Do this; do that."):
+        error = refusal(ValidationError, excellence.check_one_sentence, more)
+        assert error.message == "a commitment is one sentence (一句话承诺)", more
+        assert list(error.details) == ["sentence"]
+    error = refusal(ValidationError, excellence.check_one_sentence, "办好实事！走访群众")
+    assert error.details == {"sentence": [
+        "more than one sentence: text follows the end mark '！' after 办好实事"]}
+
+
 # -- rectification ----------------------------------------------------------------------
+def test_a_caller_publishes_exemplars_and_sites_at_its_own_level_or_below():
+    for caller, level in [(COUNTY, "county"), ("330100000000", "county"),
+                          ("330100000000", "city"), ("330000000000", "province")]:
+        rectification.check_publishing_level(caller, level)
+    for caller, level in [(COUNTY, "city"), (COUNTY, "province"),
+                          ("330100000000", "province"), (TOWNSHIP, "county")]:
+        error = refusal(Forbidden, rectification.check_publishing_level, caller, level)
+        assert error.details == {"level": level}
+    error = refusal(Forbidden, rectification.check_publishing_level, COUNTY, "province")
+    assert error.message == ("a county publishes exemplars and designates demonstration sites "
+                             "of its own level or below, not province ones")
+
+
 def test_a_task_is_completed_in_its_own_round():
     case = rectification.Case(organization_id=7, grade="poor", grade_round_id=1, listed=True,
                               opened_on=DAY, status="in_progress", round=2, id=3)
