@@ -21,7 +21,8 @@ from shared.errors import ValidationError
 # Contract modules (import order = document order). A service's contract may span
 # several modules (organizations: the registry, and rectification).
 CONTRACT_MODULES = ("organizations", "rectification", "excellence", "evaluation",
-                    "service_surveys", "npe", "cadres", "cadre_duties", "resources")
+                    "service_surveys", "npe", "cadres", "cadre_duties", "resources",
+                    "accounts")
 
 
 @dataclass(frozen=True)

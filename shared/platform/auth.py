@@ -22,30 +22,13 @@ import jwt
 from nameko.constants import AUTH_TOKEN_CONTEXT_KEY
 from nameko.extensions import DependencyProvider
 
+from shared.contracts.roles import ROLES
 from shared.errors import Forbidden, Unauthenticated
 from shared.national import regions
 from shared.platform import config
 
 ISSUER = "jinwei"
 ALGORITHM = "HS256"
-
-# Every role, with the label staff see. A service's RPC names the role it needs.
-ROLES = {
-    "places.admin": "行政区划维护",
-    "organizations.read": "党组织信息查询",
-    "organizations.write": "党组织信息维护",
-    "evaluation.read": "考评信息查询",
-    "evaluation.write": "考评信息维护",
-    "npe.read": "非公企业党建信息查询",
-    "npe.write": "非公企业党建信息维护",
-    "cadres.read": "干部人才信息查询",
-    "cadres.write": "干部人才信息维护",
-    # Whole identity numbers: everyone else sees them masked (domain.md §5).
-    "cadres.personal_data": "干部个人敏感信息查看",
-    "resources.read": "经费场所信息查询",
-    "resources.write": "经费场所信息维护",
-    "audit.read": "操作记录查询",
-}
 
 
 @dataclass(frozen=True)

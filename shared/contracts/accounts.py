@@ -1,0 +1,197 @@
+"""Contract of the accounts service: the staff console's sign-in accounts.
+
+An account belongs to a place (its jurisdiction: that place's subtree, as a token's) and
+holds roles (shared.contracts.roles). Signing in gives the same signed token the API
+uses (system `console`), so what a staff member may see and do is decided by the services'
+own checks, never by the console. The gateway asks `sign_in` with its own token (role
+accounts.sign_in) and keeps the token in an HttpOnly cookie; `session_valid` tells it a
+signed-out session's token is dead before it expires.
+
+Passwords are never stored, logged, kept in a request's fingerprint or returned: argon2id
+hashes only (argon2-cffi). Repeated failures lock an account for a while; every sign-in,
+failed or not, is audited. Whether an account exists is never told to a caller who cannot
+administer it: a wrong password, an unknown name, a disabled or a locked account all get
+the same Unauthenticated answer.
+
+A province's single sign-on (OIDC) replaces `sign_in` later without changing the rest: the
+gateway verifies the identity provider's ID token, and asks `sign_in_federated` (to come)
+for the same console token by the account's user name; roles and places stay here."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.contracts import rpc_method
+from shared.contracts.common import (
+    Enum,
+    Pattern,
+    PlaceCode,
+    StrictBoolean,
+    label_of,
+    labels_of,
+    page_fields,
+    request_id_field,
+    text,
+)
+from shared.contracts.roles import ROLES
+
+SERVICE = "accounts"
+
+# The roles this contract adds (shared.contracts.roles labels them).
+ADMIN = "accounts.admin"        # 账号管理: accounts at or below its place, its own roles only
+SIGN_IN = "accounts.sign_in"    # 登录验证: the gateway's, to sign staff in and check sessions
+CONSOLE = "console.user"        # 控制台用户: every signed-in staff member, for its own account
+
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
+PASSWORD_MIN, PASSWORD_MAX = 10, 128
+ACCOUNT_STATUSES = {"active": "正常", "disabled": "已停用"}
+
+
+def _username(**kw):
+    return fields.String(validate=Pattern(USERNAME_PATTERN), metadata={
+        "description": "3-64 lower-case ASCII letters, digits, '.', '_' or '-' (登录名)"}, **kw)
+
+
+def _password(description: str, **kw):
+    # personal: never stored whole outside the service, not even in a request fingerprint
+    return fields.String(load_only=True, validate=validate.Length(1, PASSWORD_MAX), metadata={
+        "personal": True, "description": description}, **kw)
+
+
+def _new_password(**kw):
+    return _password(f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, not the user name, not one "
+                     "character repeated, not a well-known password (密码规则)", **kw)
+
+
+def _roles(**kw):
+    return fields.List(Enum(ROLES), validate=validate.Length(max=len(ROLES)), metadata={
+        "description": "roles the account holds; an administrator grants only roles it holds"},
+        **kw)
+
+
+class SignIn(Schema):
+    request_id = request_id_field()
+    username = fields.String(required=True, validate=validate.Length(1, 64))
+    password = _password("the account's password", required=True)
+    client = text(64, load_default="", metadata={
+        "description": "the staff member's address as the gateway saw it, for the audit"})
+
+
+class AccountView(Schema):
+    username = fields.String()
+    display_name = fields.String()
+    department = fields.String()
+    place_code = fields.String()
+    place_name = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+    role_labels = labels_of(ROLES)("roles")
+    status = fields.String()
+    status_label = label_of(ACCOUNT_STATUSES)("status")
+    locked_until = fields.AwareDateTime(format="iso", allow_none=True, metadata={
+        "description": "signing in is refused until then (repeated failures)"})
+    last_sign_in_at = fields.AwareDateTime(format="iso", allow_none=True)
+    created_at = fields.AwareDateTime(format="iso")
+
+
+class Session(Schema):
+    token = fields.String(metadata={"description": "the signed token (JWT) of the session"})
+    token_id = fields.String()
+    expires_at = fields.AwareDateTime(format="iso")
+    account = fields.Nested(AccountView)
+
+
+class SessionRef(Schema):
+    token_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class SessionState(Schema):
+    valid = fields.Boolean(metadata={"description": "not signed out, not disabled since"})
+
+
+class SignOut(Schema):
+    request_id = request_id_field()
+
+
+class Done(Schema):
+    done = fields.Boolean()
+
+
+class ChangePassword(Schema):
+    request_id = request_id_field()
+    old_password = _password("the current password", required=True)
+    new_password = _new_password(required=True)
+
+
+class CreateAccount(Schema):
+    request_id = request_id_field()
+    username = _username(required=True)
+    display_name = text(50, required=True)
+    department = text(100, required=True)
+    place_code = PlaceCode(required=True, metadata={
+        "description": "its jurisdiction: at or below the administrator's place"})
+    roles = _roles(required=True)
+    password = _new_password(required=True)
+
+
+class AccountRef(Schema):
+    username = _username(required=True)
+
+
+class SetRoles(AccountRef):
+    request_id = request_id_field()
+    roles = _roles(required=True)
+
+
+class SetDisabled(AccountRef):
+    request_id = request_id_field()
+    disabled = StrictBoolean(required=True, metadata={
+        "description": "true: its sessions end and it cannot sign in; false: it can again"})
+
+
+class ResetPassword(AccountRef):
+    request_id = request_id_field()
+    new_password = _new_password(required=True)
+
+
+class ListAccounts(Schema):
+    place_code = PlaceCode(required=True)
+    limit, after = page_fields(default=100, maximum=500, shape=(str,)).values()
+
+
+class AccountPage(Schema):
+    items = fields.List(fields.Nested(AccountView))
+    next_cursor = fields.String(allow_none=True)
+
+
+rpc_method(SERVICE, "sign_in", params=SignIn, result=Session, role=SIGN_IN, mutating=True,
+           summary="Sign a staff member in: the console session's token.\n"
+                   "A wrong password, an unknown name, a disabled or a locked account get the "
+                   "same Unauthenticated answer; failures in a row lock the account for a while. "
+                   "Every attempt is audited.")
+rpc_method(SERVICE, "session_valid", params=SessionRef, result=SessionState, role=SIGN_IN,
+           mutating=False,
+           summary="Whether a session's token is still good: not signed out, its account not "
+                   "disabled since it was issued.")
+rpc_method(SERVICE, "sign_out", params=SignOut, result=Done, role=CONSOLE, mutating=True,
+           summary="End the caller's session: its token is refused from now on.")
+rpc_method(SERVICE, "change_password", params=ChangePassword, result=Done, role=CONSOLE,
+           mutating=True,
+           summary="Change the caller's own password (the current one is asked again); the "
+                   "caller's other sessions end.")
+rpc_method(SERVICE, "create_account", params=CreateAccount, result=AccountView, role=ADMIN,
+           mutating=True,
+           summary="A staff account at or below the administrator's place, with roles the "
+                   "administrator holds itself.")
+rpc_method(SERVICE, "get_account", params=AccountRef, result=AccountView, role=ADMIN,
+           mutating=False, summary="An account at or below the administrator's place.")
+rpc_method(SERVICE, "list_accounts", params=ListAccounts, result=AccountPage, role=ADMIN,
+           mutating=False, summary="Accounts at or below a place, by user name.")
+rpc_method(SERVICE, "set_roles", params=SetRoles, result=AccountView, role=ADMIN,
+           mutating=True,
+           summary="Replace an account's roles; only roles the administrator holds may be "
+                   "granted or taken away. Its sessions end.")
+rpc_method(SERVICE, "set_disabled", params=SetDisabled, result=AccountView, role=ADMIN,
+           mutating=True, summary="Disable an account (its sessions end) or enable it again.")
+rpc_method(SERVICE, "reset_password", params=ResetPassword, result=AccountView, role=ADMIN,
+           mutating=True,
+           summary="Set a new password for an account (and unlock it); its sessions end.")
