@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import tools.launcher.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test unit clean lint typecheck bench bench-services bench-tls bench-province token roles places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz
+.PHONY: help venv run stop status logs infra migrate test unit clean lint typecheck bench bench-services bench-tls bench-province token roles admin places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -98,6 +98,14 @@ token: $(STAMP) ## print a signed token: SUBJECT= DEPARTMENT= PLACE=<12 digits> 
 
 roles: $(STAMP) ## list the roles a token can carry
 	@$(PY) -m shared.platform.auth roles
+
+# USER is in every shell's environment (the login name): only USER= on the command line
+# names the administrator, so a forgotten USER= is refused rather than creating "root".
+admin: $(STAMP) ## the console's first account administrator: PLACE=<12 digits> USER=<login name> [NAME=] [DEPARTMENT=]; password asked, or JINWEI_ADMIN_PASSWORD
+	@if [ -z "$(PLACE)" ] || [ "$(origin USER)" != "command line" ]; then \
+	  echo "make admin PLACE=<12-digit place code> USER=<login name> [NAME=<name shown>] [DEPARTMENT=<department>]" >&2; exit 2; fi
+	@$(PY) -m tools.cli --as-operator "$(PLACE)" admin create --place "$(PLACE)" --username "$(USER)" \
+	  $(if $(NAME),--name "$(NAME)") $(if $(DEPARTMENT),--department "$(DEPARTMENT)")
 
 dead-letters: $(STAMP) ## list dead-lettered events; REPLAY="<service> --all" or REPLAY="<service> <event id>..." replays
 	@if [ -n "$(REPLAY)" ]; then $(PY) -m shared.platform.dead_letters replay $(REPLAY); \

@@ -9,6 +9,7 @@
     jinwei export REPORT FILE.xlsx k=v…   a report as a workbook
     jinwei dead-letters list|replay   failed events and refused messages
     jinwei integrator add|revoke|list outside systems' broker accounts (rabbitmqctl)
+    jinwei admin create               the console's first account administrator
 
 It talks RPC to the broker the configuration names (AMQP_URI). The caller is the token in
 --token or JINWEI_TOKEN; on the operator's own machine `--as-operator PLACE` signs a
@@ -22,6 +23,7 @@ answer.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -349,6 +351,55 @@ def dead_letters_replay(obj: Context, service, event_ids, everything):
     count = dead_letters.replay(obj.settings, service,
                                 None if everything else set(event_ids), skipped)
     click.echo(f"replayed {count}; left {len(skipped)} whose queue is gone")
+
+
+# -- console accounts ----------------------------------------------------------------------
+@main.group("admin")
+def admin_():
+    """Console accounts: the first account administrator."""
+
+
+def _admin_password() -> str:
+    """JINWEI_ADMIN_PASSWORD (CI and scripts have no terminal), else asked twice. Never a
+    command-line argument: those are visible to every user of the machine (ps)."""
+    password = os.environ.get("JINWEI_ADMIN_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise click.UsageError("no terminal to ask the password on: set JINWEI_ADMIN_PASSWORD")
+    return click.prompt("密码 (password)", hide_input=True, confirmation_prompt=True)
+
+
+@admin_.command("create")
+@click.option("--place", required=True, help="12-digit place code: its jurisdiction")
+@click.option("--username", required=True, help="login name: 3-64 of a-z 0-9 . _ -")
+@click.option("--name", "display_name", help="the name staff see (default: the login name)")
+@click.option("--department", default="组织部", show_default=True)
+@click.option("--roles", help="comma-separated (default: every role an account can hold); "
+                              "accounts.admin is always among them")
+@click.pass_obj
+def admin_create(obj: Context, place, username, display_name, department, roles):
+    """Create an account administrator at PLACE, and print where to sign in.
+
+    Asked of the accounts service like any account (its password rules, the registry's
+    place, the audit): with --token, or else a short operator token for PLACE signed from
+    the local secret (as --as-operator). The password: JINWEI_ADMIN_PASSWORD, or asked."""
+    from services.accounts import domain as accounts
+
+    if not obj._token and not obj._as_operator:
+        obj._as_operator = place
+    granted = sorted({*(_split(roles) or accounts.HOLDABLE), "accounts.admin"})
+    try:
+        account = obj.call("accounts", "create_account", username=username,
+                           display_name=display_name or username, department=department,
+                           place_code=place, roles=granted, password=_admin_password())
+    except JinweiError as error:
+        _fail(error)
+    host = obj.settings.http_host
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    click.echo(f"账号管理员 {account['username']}（{account['place_name'] or ''} "
+               f"{account['place_code']}）已创建，角色：{', '.join(account['roles'])}")
+    click.echo(f"登录 (sign in): http://{host}:{obj.settings.http_ports['gateway']}/")
 
 
 # -- outside systems ---------------------------------------------------------------------

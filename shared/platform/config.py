@@ -17,7 +17,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Services built so far, in start order. A service joins this list when it lands.
-SERVICES: tuple[str, ...] = ("organizations", "evaluation", "npe", "cadres", "resources")
+SERVICES: tuple[str, ...] = ("organizations", "evaluation", "npe", "cadres", "resources",
+                             "accounts")
 # What `make run` starts: the services, then the HTTP gateway in front of them.
 PROCESSES: tuple[str, ...] = (*SERVICES, "gateway")
 
@@ -28,6 +29,7 @@ DEFAULT_HTTP_PORTS = {
     "npe": 8103,
     "cadres": 8104,
     "resources": 8105,
+    "accounts": 8106,
     "gateway": 8080,
 }
 
