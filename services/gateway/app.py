@@ -10,6 +10,9 @@
     GET  /openapi.json, /docs            the API, generated from shared/contracts
     GET  /docs/try                       the same, to try: Swagger UI with a token box
     GET  /health/live, /health/ready, /metrics
+    GET  /                               → /console/
+    /console/...                         the staff console: pages for people (console/),
+                                         signed in by a cookie; /v1 never reads that cookie
 
 Served by gunicorn's gthread workers (gunicorn_conf.py); each thread keeps one RPC
 proxy (rpc.py). The caller's bearer token travels in the RPC context, so jurisdiction
@@ -26,9 +29,10 @@ from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import connection, cors, docs_page, health, metrics, openapi, results
+from services.gateway import connection, console, cors, docs_page, health, metrics, openapi, results
 from services.gateway import spreadsheet_routes as sheets
 from services.gateway.http import (
     bearer_token,
@@ -58,7 +62,7 @@ log = logging.getLogger("jinwei.gateway")
 
 # What answers without a token; everything else verifies it before reading anything else.
 PUBLIC = frozenset({"live", "ready", "metrics", "openapi", "docs", "docs_try", "docs_asset",
-                    "import_template"})
+                    "import_template", "root"})
 
 URLS = Map([
     Rule("/health/live", endpoint="live"),
@@ -68,7 +72,7 @@ URLS = Map([
     Rule("/docs", endpoint="docs"),
     Rule("/docs/try", endpoint="docs_try", methods=["GET"]),
     Rule("/docs/assets/<name>", endpoint="docs_asset", methods=["GET"]),
-    Rule("/", endpoint="docs"),
+    Rule("/", endpoint="root", methods=["GET"]),
     *sheets.RULES,
     Rule("/v1/<service>/<method>", endpoint="operation", methods=["GET", "POST"]),
 ], strict_slashes=False)
@@ -88,6 +92,9 @@ class Gateway:
         self.verifier = auth.TokenVerifier(settings.token_secrets,
                                            max_ttl_seconds=settings.token_max_ttl_seconds)
         self.rpc = rpc or RpcClient(settings, settings.rpc_timeout)
+        # Pages for people under /console/: their own session cookie, CSRF and HTML
+        # answers, the same RPC (and so the same rules) behind them.
+        self.console = console.Console(settings, self.verifier, self.rpc)
         self.readiness = health.BrokerCheck(settings)
         self._documents_of: dt.date | None = None
         self._documents()
@@ -100,8 +107,11 @@ class Gateway:
         started = time.perf_counter()
         label, outcome = "unrouted", "success"
         adapter = URLS.bind_to_environ(environ)
+        is_console = console.owns(request.path)
         try:
-            if request.method == "OPTIONS":
+            if is_console:
+                label, outcome, response = self.console.handle(request, request_id)
+            elif request.method == "OPTIONS":
                 label = "options"
                 response = self.on_options(adapter, request)
             else:
@@ -148,10 +158,11 @@ class Gateway:
             # a body nobody read (a refusal, a public page POSTed to): gunicorn would read
             # the rest of it to reuse the connection
             connection.close_after_answer()
-        if response.status_code == 401:
+        if response.status_code == 401 and not is_console:
             response.headers["WWW-Authenticate"] = 'Bearer realm="jinwei"'
         response.headers["X-Request-Id"] = request_id
-        self.cors.decorate(request, response)
+        if not is_console:  # pages are for this origin only
+            self.cors.decorate(request, response)
         metrics.observe(label, outcome, time.perf_counter() - started)
         return response(environ, start_response)
 
@@ -299,6 +310,9 @@ class Gateway:
 
     def on_docs_asset(self, request, request_id, name):
         return docs_page.asset(name)
+
+    def on_root(self, request, request_id):
+        return redirect("/console/", 302)
 
     def on_live(self, request, request_id):
         return json_response({"status": "live"})
