@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for every Jinwei process: the five nameko services, the HTTP gateway and the
+# One image for every Jinwei process: the six nameko services, the HTTP gateway and the
 # one-shot migration. Which one a container runs: the SERVICE build argument (baked in as
 # JINWEI_SERVICE), the JINWEI_SERVICE environment variable, or the first argument
 # (`docker run jinwei organizations`, `... gateway`, `... migrate`, `... jinwei health`).
@@ -59,8 +59,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     JINWEI_HTTP_HOST=0.0.0.0 \
     JINWEI_VAR_DIR=/var/lib/jinwei \
     JINWEI_NO_INSTALL=1
-# Health and metrics: services 8101-8105, gateway 8080 (shared/platform/config.py).
-EXPOSE 8080 8101 8102 8103 8104 8105
+# Health and metrics: services 8101-8106, gateway 8080 (shared/platform/config.py).
+EXPOSE 8080 8101 8102 8103 8104 8105 8106
 USER 10001:10001
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

@@ -154,7 +154,8 @@ def deployment(process: str) -> dict:
                               "emptyDir": {"medium": "Memory", "sizeLimit": "32Mi"}})
     else:
         env.append(database_env(process))
-    # The gateway verifies every token before it reads a request, as the services do.
+    # The gateway verifies every token before it reads a request, as the services do;
+    # accounts also signs the console's session tokens (with the first secret).
     env += [secret_env("JINWEI_TOKEN_SECRET", "token-secret"),
             secret_env("JINWEI_TOKEN_SECRET_PREVIOUS", "token-secret-previous", True)]
     if process == "cadres":  # seals identity numbers (shared/platform/personal_data.py)
@@ -682,6 +683,9 @@ BUSINESS = [
       "record_placement"]),
     ("resources", "Funding and venues",
      ["allocate", "disburse", "record_income", "pay_subsidy", "complete_project"]),
+    ("accounts", "Console accounts and sign-ins",
+     ["sign_in", "sign_out", "change_password", "create_account", "set_roles", "set_disabled",
+      "reset_password"]),
 ]
 CAMPAIGN_LOOP = [  # the event handlers of README's loop, in its order
     ("organizations", "on_grade_assigned"), ("evaluation", "on_rectification_submitted"),
@@ -713,6 +717,16 @@ def business_dashboard() -> dict:
             f"{title} — per day",
             [(f'sum by (entrypoint) (increase(jinwei_entrypoint_calls_total{{service="{service_name}", kind="rpc", outcome="success", entrypoint=~"{names}"}}[1d]))',
               "{{entrypoint}}")], kind="timeseries"))
+    # A wrong password, an unknown name, a locked or disabled account: all unauthenticated
+    # (shared/contracts/accounts.py). A burst is someone guessing.
+    panels.append(panel(
+        "Console sign-ins refused — per hour",
+        [('sum by (outcome) (increase(jinwei_entrypoint_calls_total{service="accounts", kind="rpc", outcome!="success", entrypoint=~"sign_in"}[1h]))',
+          "{{outcome}}")],
+        description="unauthenticated: a wrong password, an unknown name, a locked or "
+                    "disabled account (the service audits each attempt). A burst is "
+                    "someone guessing: the accounts lock themselves; find the source in "
+                    "the audit."))
     loop = "|".join(e for _, e in CAMPAIGN_LOOP)
     panels += [
         row("The campaign loop (events, README)"),

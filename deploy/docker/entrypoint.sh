@@ -1,7 +1,8 @@
 #!/bin/sh
 # The container's process, chosen by the first argument or JINWEI_SERVICE, exec'd so
 # that it (not this shell) receives SIGTERM from tini.
-#   organizations|evaluation|npe|cadres|resources   python -m shared.platform.runner <service>
+#   organizations|evaluation|npe|cadres|resources|accounts
+#                                                   python -m shared.platform.runner <service>
 #   gateway                                         python -m services.gateway (gunicorn)
 #   migrate                                         python -m shared.platform.migrate (then exits)
 #   broker-setup                                    the broker accounts, posted to the
@@ -17,7 +18,8 @@ fi
 case "$process" in
   "")
     echo "jinwei: name the process (SERVICE build arg, JINWEI_SERVICE, or an argument):" \
-         "organizations, evaluation, npe, cadres, resources, gateway, migrate or broker-setup" >&2
+         "organizations, evaluation, npe, cadres, resources, accounts, gateway, migrate or" \
+         "broker-setup" >&2
     exit 64 ;;
   gateway)
     exec python -m services.gateway "$@" ;;
@@ -28,7 +30,7 @@ case "$process" in
       --admin-user "${RABBITMQ_ADMIN_USER:-admin}" \
       --admin-password-file "${RABBITMQ_ADMIN_PASSWORD_FILE:-/run/secrets/rabbitmq_admin_password}" \
       --passwords-dir "${JINWEI_BROKER_PASSWORDS_DIR:-/run/secrets/broker}" "$@" ;;
-  organizations|evaluation|npe|cadres|resources)
+  organizations|evaluation|npe|cadres|resources|accounts)
     exec python -m shared.platform.runner "$process" "$@" ;;
   *)
     exec "$process" "$@" ;;

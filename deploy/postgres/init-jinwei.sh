@@ -7,7 +7,7 @@
 set -euo pipefail
 password=${JINWEI_DATABASE_PASSWORD:-jinwei}
 # Keep in step with shared/platform/config.py SERVICES (tests/ops checks it).
-SERVICES="organizations evaluation npe cadres resources"
+SERVICES="organizations evaluation npe cadres resources accounts"
 for service in $SERVICES; do
   psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
        -v role="jinwei_${service}" -v password="$password" <<'SQL'

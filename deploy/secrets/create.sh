@@ -34,6 +34,6 @@ admin_conf() { printf 'default_user = admin\ndefault_pass = %s\ndefault_user_tag
 make_secret rabbitmq-admin.conf admin_conf
 mkdir -p "$dir/broker"
 for account in jinwei jinwei-organizations jinwei-evaluation jinwei-npe jinwei-cadres \
-               jinwei-resources jinwei-gateway; do
+               jinwei-resources jinwei-accounts jinwei-gateway; do
   make_secret "broker/$account.password" random_urlsafe 24
 done

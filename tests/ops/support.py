@@ -62,6 +62,7 @@ def known_metric_names() -> set[str]:
     prometheus-client's process/platform/gc collectors (the default registry)."""
     from prometheus_client import REGISTRY
 
+    import shared.platform.broker.guard  # noqa: F401 - registers the refused-message family
     import shared.platform.db  # noqa: F401 - registers the pool families (with its pools)
     import shared.platform.metrics  # noqa: F401 - registers the families
 
