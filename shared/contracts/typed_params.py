@@ -112,7 +112,8 @@ def render_all() -> dict[str, str]:
     """{file name: source} for every service."""
     contracts.load_all()
     modules: dict[str, _Module] = {}
-    for (service, method), contract in contracts.RPC.items():
+    # Sorted: the registry's order is the order its modules were first imported in.
+    for (service, method), contract in sorted(contracts.RPC.items()):
         module = modules.setdefault(service, _Module(service))
         skip = ("request_id",) if contract.mutating else ()
         module.typed_dict(contract.params, f"{_camel(method)}Params", skip=skip)

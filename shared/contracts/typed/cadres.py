@@ -8,6 +8,143 @@ from decimal import Decimal
 from typing import Any, Required, TypedDict
 
 
+class AssessReserveParams(TypedDict, total=False):
+    reserve_id: Required[int]
+    assessed_on: Required[dt.date]
+    assessor: Required[str]
+    result: Required[str]
+    remarks: Required[str | None]
+
+
+class ConfirmReserveParams(TypedDict, total=False):
+    reserve_id: Required[int]
+    confirmed_on: Required[dt.date]
+
+
+class CreateClassParams(TypedDict, total=False):
+    place_code: Required[str]
+    kind: Required[str]
+    title: Required[str]
+    starts_on: Required[dt.date]
+    ends_on: Required[dt.date]
+    hours: Required[Decimal]
+
+
+class FindPersonParams(TypedDict, total=False):
+    identity_number: Required[str]
+
+
+class FollowUpProblemParams(TypedDict, total=False):
+    problem_id: Required[int]
+    action: Required[str]
+    taken_on: Required[dt.date]
+    note: Required[str]
+    closes: Required[bool]
+
+
+class GetClassParams(TypedDict, total=False):
+    class_id: Required[int]
+
+
+class GetImportParams(TypedDict, total=False):
+    job_id: Required[uuid.UUID]
+
+
+class GetPersonParams(TypedDict, total=False):
+    person_id: Required[int]
+
+
+class GetReserveParams(TypedDict, total=False):
+    reserve_id: Required[int]
+
+
+class IdentityClashesParams(TypedDict, total=False):
+    place_code: Required[str]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class LeavePoolParams(TypedDict, total=False):
+    member_id: Required[int]
+    left_on: Required[dt.date]
+    reason: Required[str]
+
+
+class ListPeopleParams(TypedDict, total=False):
+    place_code: Required[str]
+    college_graduate_official: Required[bool | None]
+    post_category: Required[str | None]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class PersonDutiesParams(TypedDict, total=False):
+    person_id: Required[int]
+
+
+class PersonPlacementsParams(TypedDict, total=False):
+    person_id: Required[int]
+
+
+class PoolReportParams(TypedDict, total=False):
+    place_code: Required[str]
+    since: Required[dt.date | None]
+
+
+class ProblemsReportParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class RecommendReserveParams(TypedDict, total=False):
+    person_id: Required[int]
+    place_code: Required[str]
+    recommended_by: Required[str]
+    method: Required[str]
+    recommended_on: Required[dt.date]
+    votes: Required[int | None]
+    remarks: Required[str | None]
+
+
+class RecordAttendanceParams(TypedDict, total=False):
+    class_id: Required[int]
+    person_id: Required[int]
+    attended: Required[bool]
+    absence_reason: Required[str | None]
+
+
+class RecordCommitmentParams(TypedDict, total=False):
+    person_id: Required[int]
+    kind: Required[str]
+    signed_on: Required[dt.date]
+    content: Required[str]
+
+
+class RecordDualReviewParams(TypedDict, total=False):
+    person_id: Required[int]
+    year: Required[int]
+    held_on: Required[dt.date]
+    rating: Required[str]
+    approval: Required[Decimal | None]
+    remarks: Required[str | None]
+
+
+class RecordPlacementParams(TypedDict, total=False):
+    person_id: Required[int]
+    kind: Required[str]
+    placed_on: Required[dt.date]
+    place_code: Required[str]
+    organization_id: Required[int | None]
+    post: Required[str | None]
+    position: Required[str | None]
+
+
+class RecordProblemParams(TypedDict, total=False):
+    person_id: Required[int]
+    kind: Required[str]
+    found_on: Required[dt.date]
+    description: Required[str]
+
+
 class CvEntry(TypedDict, total=False):
     start: Required[str]
     end: Required[str | None]
@@ -33,6 +170,48 @@ class RegisterPersonParams(TypedDict, total=False):
     cv: Required[list[CvEntry]]
 
 
+class ReserveRosterParams(TypedDict, total=False):
+    place_code: Required[str]
+    status: Required[str]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class ReserveShortfallParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class SelectForPoolParams(TypedDict, total=False):
+    person_id: Required[int]
+    selected_on: Required[dt.date]
+    assessment: Required[str]
+    recommended_by: Required[str]
+    remarks: Required[str | None]
+
+
+class SettleCommitmentParams(TypedDict, total=False):
+    commitment_id: Required[int]
+    status: Required[str]
+    settled_on: Required[dt.date]
+    note: Required[str]
+
+
+class ImportRow(TypedDict, total=False):
+    row: Required[int]
+    values: Required[dict[str, Any]]
+
+
+class StartImportParams(TypedDict, total=False):
+    kind: Required[str]
+    rows: Required[list[ImportRow]]
+    dry_run: Required[bool]
+
+
+class TrainingReportParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+
+
 class UpdatePersonParams(TypedDict, total=False):
     person_id: Required[int]
     version: Required[int]
@@ -54,26 +233,8 @@ class UpdatePersonParams(TypedDict, total=False):
     cv: list[CvEntry]
 
 
-class GetPersonParams(TypedDict, total=False):
-    person_id: Required[int]
-
-
-class FindPersonParams(TypedDict, total=False):
-    identity_number: Required[str]
-
-
-class ListPeopleParams(TypedDict, total=False):
+class VillageReservesParams(TypedDict, total=False):
     place_code: Required[str]
-    college_graduate_official: Required[bool | None]
-    post_category: Required[str | None]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class IdentityClashesParams(TypedDict, total=False):
-    place_code: Required[str]
-    limit: Required[int]
-    after: Required[list[Any] | None]
 
 
 class WithdrawPersonParams(TypedDict, total=False):
@@ -83,168 +244,7 @@ class WithdrawPersonParams(TypedDict, total=False):
     reason: Required[str]
 
 
-class RecommendReserveParams(TypedDict, total=False):
-    person_id: Required[int]
-    place_code: Required[str]
-    recommended_by: Required[str]
-    method: Required[str]
-    recommended_on: Required[dt.date]
-    votes: Required[int | None]
-    remarks: Required[str | None]
-
-
-class AssessReserveParams(TypedDict, total=False):
-    reserve_id: Required[int]
-    assessed_on: Required[dt.date]
-    assessor: Required[str]
-    result: Required[str]
-    remarks: Required[str | None]
-
-
-class ConfirmReserveParams(TypedDict, total=False):
-    reserve_id: Required[int]
-    confirmed_on: Required[dt.date]
-
-
 class WithdrawReserveParams(TypedDict, total=False):
     reserve_id: Required[int]
     withdrawn_on: Required[dt.date]
     reason: Required[str]
-
-
-class GetReserveParams(TypedDict, total=False):
-    reserve_id: Required[int]
-
-
-class VillageReservesParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class ReserveShortfallParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class ReserveRosterParams(TypedDict, total=False):
-    place_code: Required[str]
-    status: Required[str]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class SelectForPoolParams(TypedDict, total=False):
-    person_id: Required[int]
-    selected_on: Required[dt.date]
-    assessment: Required[str]
-    recommended_by: Required[str]
-    remarks: Required[str | None]
-
-
-class LeavePoolParams(TypedDict, total=False):
-    member_id: Required[int]
-    left_on: Required[dt.date]
-    reason: Required[str]
-
-
-class RecordPlacementParams(TypedDict, total=False):
-    person_id: Required[int]
-    kind: Required[str]
-    placed_on: Required[dt.date]
-    place_code: Required[str]
-    organization_id: Required[int | None]
-    post: Required[str | None]
-    position: Required[str | None]
-
-
-class PersonPlacementsParams(TypedDict, total=False):
-    person_id: Required[int]
-
-
-class PoolReportParams(TypedDict, total=False):
-    place_code: Required[str]
-    since: Required[dt.date | None]
-
-
-class ImportRow(TypedDict, total=False):
-    row: Required[int]
-    values: Required[dict[str, Any]]
-
-
-class StartImportParams(TypedDict, total=False):
-    kind: Required[str]
-    rows: Required[list[ImportRow]]
-    dry_run: Required[bool]
-
-
-class GetImportParams(TypedDict, total=False):
-    job_id: Required[uuid.UUID]
-
-
-class CreateClassParams(TypedDict, total=False):
-    place_code: Required[str]
-    kind: Required[str]
-    title: Required[str]
-    starts_on: Required[dt.date]
-    ends_on: Required[dt.date]
-    hours: Required[Decimal]
-
-
-class RecordAttendanceParams(TypedDict, total=False):
-    class_id: Required[int]
-    person_id: Required[int]
-    attended: Required[bool]
-    absence_reason: Required[str | None]
-
-
-class GetClassParams(TypedDict, total=False):
-    class_id: Required[int]
-
-
-class TrainingReportParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-
-
-class RecordCommitmentParams(TypedDict, total=False):
-    person_id: Required[int]
-    kind: Required[str]
-    signed_on: Required[dt.date]
-    content: Required[str]
-
-
-class SettleCommitmentParams(TypedDict, total=False):
-    commitment_id: Required[int]
-    status: Required[str]
-    settled_on: Required[dt.date]
-    note: Required[str]
-
-
-class RecordDualReviewParams(TypedDict, total=False):
-    person_id: Required[int]
-    year: Required[int]
-    held_on: Required[dt.date]
-    rating: Required[str]
-    approval: Required[Decimal | None]
-    remarks: Required[str | None]
-
-
-class RecordProblemParams(TypedDict, total=False):
-    person_id: Required[int]
-    kind: Required[str]
-    found_on: Required[dt.date]
-    description: Required[str]
-
-
-class FollowUpProblemParams(TypedDict, total=False):
-    problem_id: Required[int]
-    action: Required[str]
-    taken_on: Required[dt.date]
-    note: Required[str]
-    closes: Required[bool]
-
-
-class ProblemsReportParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class PersonDutiesParams(TypedDict, total=False):
-    person_id: Required[int]

@@ -8,14 +8,104 @@ from decimal import Decimal
 from typing import Any, Required, TypedDict
 
 
+class AcceptancesOfParams(TypedDict, total=False):
+    organization_id: Required[int]
+
+
+class CloseServiceSurveyParams(TypedDict, total=False):
+    campaign_id: Required[int]
+
+
+class CloseSurveyParams(TypedDict, total=False):
+    survey_id: Required[int]
+
+
+class GetGradingParams(TypedDict, total=False):
+    round_id: Required[int]
+    organization_id: Required[int]
+
+
+class GetImportParams(TypedDict, total=False):
+    job_id: Required[uuid.UUID]
+
+
+class GetRoundParams(TypedDict, total=False):
+    round_id: Required[int]
+
+
+class GetSurveyParams(TypedDict, total=False):
+    survey_id: Required[int]
+
+
+class GradeOrganizationParams(TypedDict, total=False):
+    round_id: Required[int]
+    organization_id: Required[int]
+
+
+class JointReviewsParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    level: Required[str | None]
+
+
+class MovingUpOrganizationsParams(TypedDict, total=False):
+    place_code: Required[str]
+    baseline_grade: Required[str]
+    moved_up: Required[bool | None]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class MovingUpReportParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class OpenAcceptanceParams(TypedDict, total=False):
+    organization_id: Required[int]
+
+
 class OpenRoundParams(TypedDict, total=False):
     place_code: Required[str]
     year: Required[int]
     name: Required[str]
 
 
-class GetRoundParams(TypedDict, total=False):
-    round_id: Required[int]
+class OpenServiceSurveyParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    title: Required[str | None]
+
+
+class OpenSurveyParams(TypedDict, total=False):
+    kind: Required[str]
+    organization_id: Required[int]
+    title: Required[str | None]
+
+
+class RateStarsParams(TypedDict, total=False):
+    acceptance_id: Required[int]
+    score: Required[Decimal]
+    stars: Required[int]
+    reason: Required[str]
+
+
+class RecordBallotParams(TypedDict, total=False):
+    survey_id: Required[int]
+    answer: Required[str]
+
+
+class RecordCountsParams(TypedDict, total=False):
+    survey_id: Required[int]
+    counts: Required[dict[str, Any]]
+
+
+class RecordJointReviewParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    secretary: Required[str]
+    reported_on: Required[dt.date]
+    review_score: Required[Decimal]
+    exam_result: Required[str]
 
 
 class IndicatorScores(TypedDict, total=False):
@@ -35,98 +125,6 @@ class RecordScoresParams(TypedDict, total=False):
     scores: Required[IndicatorScores]
 
 
-class GradeOrganizationParams(TypedDict, total=False):
-    round_id: Required[int]
-    organization_id: Required[int]
-
-
-class SetGradeParams(TypedDict, total=False):
-    round_id: Required[int]
-    organization_id: Required[int]
-    grade: Required[str]
-    reason: Required[str]
-
-
-class GetGradingParams(TypedDict, total=False):
-    round_id: Required[int]
-    organization_id: Required[int]
-
-
-class OpenSurveyParams(TypedDict, total=False):
-    kind: Required[str]
-    organization_id: Required[int]
-    title: Required[str | None]
-
-
-class GetSurveyParams(TypedDict, total=False):
-    survey_id: Required[int]
-
-
-class SurveysOfParams(TypedDict, total=False):
-    organization_id: Required[int]
-
-
-class RecordBallotParams(TypedDict, total=False):
-    survey_id: Required[int]
-    answer: Required[str]
-
-
-class RecordCountsParams(TypedDict, total=False):
-    survey_id: Required[int]
-    counts: Required[dict[str, Any]]
-
-
-class CloseSurveyParams(TypedDict, total=False):
-    survey_id: Required[int]
-
-
-class OpenAcceptanceParams(TypedDict, total=False):
-    organization_id: Required[int]
-
-
-class AcceptancesOfParams(TypedDict, total=False):
-    organization_id: Required[int]
-
-
-class SuggestStarsParams(TypedDict, total=False):
-    acceptance_id: Required[int]
-    score: Required[Decimal]
-
-
-class RateStarsParams(TypedDict, total=False):
-    acceptance_id: Required[int]
-    score: Required[Decimal]
-    stars: Required[int]
-    reason: Required[str]
-
-
-class MovingUpReportParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class MovingUpOrganizationsParams(TypedDict, total=False):
-    place_code: Required[str]
-    baseline_grade: Required[str]
-    moved_up: Required[bool | None]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class RecordJointReviewParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-    secretary: Required[str]
-    reported_on: Required[dt.date]
-    review_score: Required[Decimal]
-    exam_result: Required[str]
-
-
-class JointReviewsParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-    level: Required[str | None]
-
-
 class RecordTownshipReportParams(TypedDict, total=False):
     place_code: Required[str]
     period: Required[str]
@@ -134,9 +132,15 @@ class RecordTownshipReportParams(TypedDict, total=False):
     summary: Required[str]
 
 
-class TownshipReportsParams(TypedDict, total=False):
-    place_code: Required[str]
-    period: Required[str]
+class ServiceSurveyReportParams(TypedDict, total=False):
+    campaign_id: Required[int]
+
+
+class SetGradeParams(TypedDict, total=False):
+    round_id: Required[int]
+    organization_id: Required[int]
+    grade: Required[str]
+    reason: Required[str]
 
 
 class ImportRow(TypedDict, total=False):
@@ -150,19 +154,15 @@ class StartImportParams(TypedDict, total=False):
     dry_run: Required[bool]
 
 
-class GetImportParams(TypedDict, total=False):
-    job_id: Required[uuid.UUID]
+class SuggestStarsParams(TypedDict, total=False):
+    acceptance_id: Required[int]
+    score: Required[Decimal]
 
 
-class OpenServiceSurveyParams(TypedDict, total=False):
+class SurveysOfParams(TypedDict, total=False):
+    organization_id: Required[int]
+
+
+class TownshipReportsParams(TypedDict, total=False):
     place_code: Required[str]
-    year: Required[int]
-    title: Required[str | None]
-
-
-class CloseServiceSurveyParams(TypedDict, total=False):
-    campaign_id: Required[int]
-
-
-class ServiceSurveyReportParams(TypedDict, total=False):
-    campaign_id: Required[int]
+    period: Required[str]

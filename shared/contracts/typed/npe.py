@@ -8,18 +8,97 @@ from decimal import Decimal
 from typing import Any, Required, TypedDict
 
 
-class RegisterEnterpriseParams(TypedDict, total=False):
+class AdvanceDoubleStrongParams(TypedDict, total=False):
+    application_id: Required[int]
+    status: Required[str]
+    on: Required[dt.date]
+    note: Required[str | None]
+
+
+class ApplyDoubleStrongParams(TypedDict, total=False):
     credit_code: Required[str]
+    year: Required[int]
+    applied_on: Required[dt.date]
+
+
+class AssignWorkCoverageParams(TypedDict, total=False):
+    credit_code: Required[str]
+    role: Required[str]
+    person: Required[str]
+    assigned_on: Required[dt.date]
+
+
+class AssociationMembersParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class ContactsOfParams(TypedDict, total=False):
+    credit_code: Required[str]
+
+
+class CoverageReportParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class CreditCodeClashesParams(TypedDict, total=False):
+    place_code: Required[str]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class DoubleStrongParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    status: Required[str | None]
+
+
+class DueOwnOrganizationParams(TypedDict, total=False):
+    place_code: Required[str]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class EndWorkCoverageParams(TypedDict, total=False):
+    assignment_id: Required[int]
+    ended_on: Required[dt.date]
+
+
+class EnrolParams(TypedDict, total=False):
+    class_id: Required[int]
+    person: Required[str]
+    credit_code: Required[str]
+
+
+class EnterSixGoodParams(TypedDict, total=False):
+    establishment_id: Required[int]
+    year: Required[int]
+
+
+class EstablishOrganizationParams(TypedDict, total=False):
+    kind: Required[str]
     name: Required[str]
     place_code: Required[str]
-    industry: Required[str]
-    size: Required[str]
-    operating_status: Required[str]
-    employees: Required[int]
+    credit_codes: Required[list[str]]
     full_members: Required[int]
-    migrant_share: Required[Decimal]
-    cluster: Required[str | None]
-    dual_managed: Required[bool]
+    org_kind: Required[str]
+    founded_on: Required[dt.date]
+
+
+class GetEnterpriseParams(TypedDict, total=False):
+    credit_code: Required[str]
+    enterprise_id: Required[int | None]
+
+
+class GetEstablishmentParams(TypedDict, total=False):
+    establishment_id: Required[int]
+
+
+class GetImportParams(TypedDict, total=False):
+    job_id: Required[uuid.UUID]
+
+
+class GetTrainingClassParams(TypedDict, total=False):
+    class_id: Required[int]
 
 
 class EnterpriseFields(TypedDict, total=False):
@@ -40,6 +119,122 @@ class ImportEnterprisesParams(TypedDict, total=False):
     enterprises: Required[list[EnterpriseFields]]
 
 
+class JoinAssociationParams(TypedDict, total=False):
+    person: Required[str]
+    credit_code: Required[str]
+    role: Required[str]
+    joined_on: Required[dt.date]
+
+
+class JoinOrganizationParams(TypedDict, total=False):
+    establishment_id: Required[int]
+    credit_code: Required[str]
+
+
+class LaggingParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class LeaveOrganizationParams(TypedDict, total=False):
+    establishment_id: Required[int]
+    credit_code: Required[str]
+
+
+class ListEnterprisesParams(TypedDict, total=False):
+    place_code: Required[str]
+    coverage: Required[str | None]
+    industry: Required[str | None]
+    operating_status: Required[str | None]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class MarkLaggingParams(TypedDict, total=False):
+    establishment_id: Required[int]
+    cause: Required[str]
+    noted_on: Required[dt.date]
+    note: Required[str | None]
+
+
+class OpenTrainingClassParams(TypedDict, total=False):
+    kind: Required[str]
+    title: Required[str]
+    place_code: Required[str]
+    starts_on: Required[dt.date]
+    sessions: Required[int]
+
+
+class RecognizeSixGoodParams(TypedDict, total=False):
+    entry_id: Required[int]
+
+
+class RecordAttendanceParams(TypedDict, total=False):
+    class_id: Required[int]
+    session: Required[int]
+    present: Required[list[int]]
+
+
+class RecordContactParams(TypedDict, total=False):
+    credit_code: Required[str]
+    kind: Required[str]
+    leader: Required[str]
+    contact_on: Required[dt.date]
+    content: Required[str]
+
+
+class RecordStandardParams(TypedDict, total=False):
+    establishment_id: Required[int]
+    item: Required[str]
+    met: Required[bool]
+    checked_on: Required[dt.date]
+
+
+class RegisterEnterpriseParams(TypedDict, total=False):
+    credit_code: Required[str]
+    name: Required[str]
+    place_code: Required[str]
+    industry: Required[str]
+    size: Required[str]
+    operating_status: Required[str]
+    employees: Required[int]
+    full_members: Required[int]
+    migrant_share: Required[Decimal]
+    cluster: Required[str | None]
+    dual_managed: Required[bool]
+
+
+class SixGoodParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+
+
+class StandardizationParams(TypedDict, total=False):
+    establishment_id: Required[int]
+
+
+class ImportRow(TypedDict, total=False):
+    row: Required[int]
+    values: Required[dict[str, Any]]
+
+
+class StartImportParams(TypedDict, total=False):
+    kind: Required[str]
+    rows: Required[list[ImportRow]]
+    dry_run: Required[bool]
+
+
+class TransformLaggingParams(TypedDict, total=False):
+    lagging_id: Required[int]
+    transformed_on: Required[dt.date]
+    note: Required[str | None]
+
+
+class UncoveredEnterprisesParams(TypedDict, total=False):
+    place_code: Required[str]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
 class UpdateEnterpriseParams(TypedDict, total=False):
     credit_code: Required[str]
     version: Required[int]
@@ -55,203 +250,8 @@ class UpdateEnterpriseParams(TypedDict, total=False):
     dual_managed: bool
 
 
-class GetEnterpriseParams(TypedDict, total=False):
-    credit_code: Required[str]
-    enterprise_id: Required[int | None]
-
-
-class ListEnterprisesParams(TypedDict, total=False):
-    place_code: Required[str]
-    coverage: Required[str | None]
-    industry: Required[str | None]
-    operating_status: Required[str | None]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class CreditCodeClashesParams(TypedDict, total=False):
-    place_code: Required[str]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
 class WithdrawEnterpriseParams(TypedDict, total=False):
     credit_code: Required[str]
     enterprise_id: Required[int | None]
     version: Required[int]
     reason: Required[str]
-
-
-class EstablishOrganizationParams(TypedDict, total=False):
-    kind: Required[str]
-    name: Required[str]
-    place_code: Required[str]
-    credit_codes: Required[list[str]]
-    full_members: Required[int]
-    org_kind: Required[str]
-    founded_on: Required[dt.date]
-
-
-class JoinOrganizationParams(TypedDict, total=False):
-    establishment_id: Required[int]
-    credit_code: Required[str]
-
-
-class LeaveOrganizationParams(TypedDict, total=False):
-    establishment_id: Required[int]
-    credit_code: Required[str]
-
-
-class GetEstablishmentParams(TypedDict, total=False):
-    establishment_id: Required[int]
-
-
-class AssignWorkCoverageParams(TypedDict, total=False):
-    credit_code: Required[str]
-    role: Required[str]
-    person: Required[str]
-    assigned_on: Required[dt.date]
-
-
-class EndWorkCoverageParams(TypedDict, total=False):
-    assignment_id: Required[int]
-    ended_on: Required[dt.date]
-
-
-class CoverageReportParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class UncoveredEnterprisesParams(TypedDict, total=False):
-    place_code: Required[str]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class DueOwnOrganizationParams(TypedDict, total=False):
-    place_code: Required[str]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class RecordStandardParams(TypedDict, total=False):
-    establishment_id: Required[int]
-    item: Required[str]
-    met: Required[bool]
-    checked_on: Required[dt.date]
-
-
-class StandardizationParams(TypedDict, total=False):
-    establishment_id: Required[int]
-
-
-class ApplyDoubleStrongParams(TypedDict, total=False):
-    credit_code: Required[str]
-    year: Required[int]
-    applied_on: Required[dt.date]
-
-
-class AdvanceDoubleStrongParams(TypedDict, total=False):
-    application_id: Required[int]
-    status: Required[str]
-    on: Required[dt.date]
-    note: Required[str | None]
-
-
-class DoubleStrongParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-    status: Required[str | None]
-
-
-class RecordContactParams(TypedDict, total=False):
-    credit_code: Required[str]
-    kind: Required[str]
-    leader: Required[str]
-    contact_on: Required[dt.date]
-    content: Required[str]
-
-
-class ContactsOfParams(TypedDict, total=False):
-    credit_code: Required[str]
-
-
-class MarkLaggingParams(TypedDict, total=False):
-    establishment_id: Required[int]
-    cause: Required[str]
-    noted_on: Required[dt.date]
-    note: Required[str | None]
-
-
-class TransformLaggingParams(TypedDict, total=False):
-    lagging_id: Required[int]
-    transformed_on: Required[dt.date]
-    note: Required[str | None]
-
-
-class LaggingParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class EnterSixGoodParams(TypedDict, total=False):
-    establishment_id: Required[int]
-    year: Required[int]
-
-
-class RecognizeSixGoodParams(TypedDict, total=False):
-    entry_id: Required[int]
-
-
-class SixGoodParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-
-
-class OpenTrainingClassParams(TypedDict, total=False):
-    kind: Required[str]
-    title: Required[str]
-    place_code: Required[str]
-    starts_on: Required[dt.date]
-    sessions: Required[int]
-
-
-class EnrolParams(TypedDict, total=False):
-    class_id: Required[int]
-    person: Required[str]
-    credit_code: Required[str]
-
-
-class RecordAttendanceParams(TypedDict, total=False):
-    class_id: Required[int]
-    session: Required[int]
-    present: Required[list[int]]
-
-
-class GetTrainingClassParams(TypedDict, total=False):
-    class_id: Required[int]
-
-
-class JoinAssociationParams(TypedDict, total=False):
-    person: Required[str]
-    credit_code: Required[str]
-    role: Required[str]
-    joined_on: Required[dt.date]
-
-
-class AssociationMembersParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class ImportRow(TypedDict, total=False):
-    row: Required[int]
-    values: Required[dict[str, Any]]
-
-
-class StartImportParams(TypedDict, total=False):
-    kind: Required[str]
-    rows: Required[list[ImportRow]]
-    dry_run: Required[bool]
-
-
-class GetImportParams(TypedDict, total=False):
-    job_id: Required[uuid.UUID]

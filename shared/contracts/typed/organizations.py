@@ -7,6 +7,164 @@ import uuid
 from typing import Any, Required, TypedDict
 
 
+class AddExemplarParams(TypedDict, total=False):
+    organization_id: Required[int]
+    title: Required[str]
+    practice: Required[str]
+    level: Required[str]
+    published_on: Required[dt.date]
+
+
+class AddTaskParams(TypedDict, total=False):
+    content: Required[str]
+    responsible: Required[str]
+    deadline: Required[dt.date]
+    case_id: Required[int]
+
+
+class AppointLeaderParams(TypedDict, total=False):
+    organization_id: Required[int]
+    post: Required[str]
+    name: Required[str]
+    sex: Required[str | None]
+    birth_date: Required[dt.date | None]
+    from_unit: Required[str | None]
+    method: Required[str]
+    started_on: Required[dt.date]
+    vacancy_id: Required[int | None]
+
+
+class AppointOrganizerParams(TypedDict, total=False):
+    place_code: Required[str]
+    name: Required[str]
+    sex: Required[str | None]
+    appointed_on: Required[dt.date]
+
+
+class AssignHelpParams(TypedDict, total=False):
+    case_id: Required[int]
+    kind: Required[str]
+    person: Required[str]
+    unit: Required[str | None]
+    assigned_on: Required[dt.date]
+
+
+class AuditTrailParams(TypedDict, total=False):
+    entity_type: Required[str]
+    entity_id: Required[str]
+
+
+class CasesOfParams(TypedDict, total=False):
+    organization_id: Required[int]
+
+
+class CheckCommitmentParams(TypedDict, total=False):
+    commitment_id: Required[int]
+    checked_on: Required[dt.date]
+    result: Required[str]
+    note: Required[str]
+
+
+class CommitmentReportParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+
+
+class CommitmentsOfParams(TypedDict, total=False):
+    organization_id: Required[int]
+    year: Required[int | None]
+
+
+class CompleteTaskParams(TypedDict, total=False):
+    task_id: Required[int]
+    done_on: Required[dt.date]
+
+
+class DeedsParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    status: Required[str | None]
+    limit: Required[int]
+
+
+class DemonstrationSitesParams(TypedDict, total=False):
+    place_code: Required[str]
+    level: Required[str | None]
+    sector: Required[str | None]
+
+
+class DesignateDemonstrationSiteParams(TypedDict, total=False):
+    organization_id: Required[int]
+    level: Required[str]
+    year: Required[int]
+
+
+class DisplayDeedParams(TypedDict, total=False):
+    deed_id: Required[int]
+    displayed_on: Required[dt.date]
+    where: Required[str]
+
+
+class DissolveOrganizationParams(TypedDict, total=False):
+    organization_id: Required[int]
+    version: Required[int]
+    effective_on: Required[dt.date]
+    reason: Required[str]
+
+
+class EndLeaderParams(TypedDict, total=False):
+    leader_id: Required[int]
+    ended_on: Required[dt.date]
+    reason: Required[str]
+
+
+class EndOrganizerParams(TypedDict, total=False):
+    organizer_id: Required[int]
+    ended_on: Required[dt.date]
+
+
+class EnterServiceCreationParams(TypedDict, total=False):
+    organization_id: Required[int]
+    year: Required[int]
+    focus: Required[str]
+    entered_on: Required[dt.date]
+    measures: Required[str]
+
+
+class ExemplarsParams(TypedDict, total=False):
+    place_code: Required[str]
+    level: Required[str | None]
+    sector: Required[str | None]
+
+
+class GetCaseParams(TypedDict, total=False):
+    case_id: Required[int]
+
+
+class GetImportParams(TypedDict, total=False):
+    job_id: Required[uuid.UUID]
+
+
+class GetLeadershipParams(TypedDict, total=False):
+    organization_id: Required[int]
+
+
+class GetOrganizationParams(TypedDict, total=False):
+    organization_id: Required[int]
+
+
+class GetPlaceParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class HoldPublicityCampaignParams(TypedDict, total=False):
+    place_code: Required[str]
+    kind: Required[str]
+    title: Required[str]
+    held_on: Required[dt.date]
+    participants: Required[int | None]
+
+
 class PlaceInput(TypedDict, total=False):
     code: Required[str]
     name: Required[str]
@@ -16,16 +174,119 @@ class ImportPlacesParams(TypedDict, total=False):
     places: Required[list[PlaceInput]]
 
 
-class GetPlaceParams(TypedDict, total=False):
+class IncompleteTeamsParams(TypedDict, total=False):
     place_code: Required[str]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class IssuePublicityCardsParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    cards: Required[int]
+    issued_on: Required[dt.date]
+
+
+class LedgerParams(TypedDict, total=False):
+    place_code: Required[str]
+    status: Required[str | None]
+    listed: Required[bool | None]
+    limit: Required[int]
+    after: Required[list[Any] | None]
 
 
 class ListChildrenParams(TypedDict, total=False):
     place_code: Required[str]
 
 
+class ListOrganizationsParams(TypedDict, total=False):
+    place_code: Required[str]
+    kind: Required[str | None]
+    sector: Required[str | None]
+    status: Required[str]
+    grade: Required[str | None]
+    limit: Required[int]
+    after: Required[list[Any] | None]
+
+
+class ListOrganizersParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class MakeCommitmentParams(TypedDict, total=False):
+    organization_id: Required[int]
+    committer: Required[str]
+    member_name: Required[str | None]
+    sentence: Required[str]
+    year: Required[int]
+    made_on: Required[dt.date]
+
+
+class MergeOrganizationParams(TypedDict, total=False):
+    organization_id: Required[int]
+    version: Required[int]
+    effective_on: Required[dt.date]
+    reason: Required[str]
+    into_organization_id: Required[int]
+
+
+class NoticeParams(TypedDict, total=False):
+    case_id: Required[int]
+
+
 class PlacePathParams(TypedDict, total=False):
     place_code: Required[str]
+
+
+class PublicityReportParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+
+
+class PublishSnapshotParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class RateDeedParams(TypedDict, total=False):
+    deed_id: Required[int]
+    rated_on: Required[dt.date]
+    rating: Required[str]
+    rated_by: Required[str]
+
+
+class RecognizeServiceOrganizationParams(TypedDict, total=False):
+    creation_id: Required[int]
+    recognized_on: Required[dt.date]
+
+
+class RecordAwarenessSurveyParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    surveyed_on: Required[dt.date]
+    surveyed: Required[int]
+    aware: Required[int]
+    participating: Required[int]
+
+
+class RecordPostingParams(TypedDict, total=False):
+    case_id: Required[int]
+    posted_on: Required[dt.date]
+    location: Required[str]
+
+
+class RecordSystemParams(TypedDict, total=False):
+    organization_id: Required[int]
+    name: Required[str]
+    category: Required[str]
+    established_on: Required[dt.date]
+    content: Required[str | None]
+
+
+class ReelectionDueParams(TypedDict, total=False):
+    place_code: Required[str]
+    within_days: Required[int | None]
+    limit: Required[int]
+    after: Required[list[Any] | None]
 
 
 class RegisterOrganizationParams(TypedDict, total=False):
@@ -42,135 +303,9 @@ class RegisterOrganizationParams(TypedDict, total=False):
     elected_on: Required[dt.date | None]
 
 
-class UpdateOrganizationParams(TypedDict, total=False):
-    organization_id: Required[int]
-    version: Required[int]
-    name: str
-    kind: str
-    sector: str
-    place_code: str
-    parent_id: int | None
-    full_members: int
-    probationary_members: int
-    committee_size: int
-    units: list[str]
-    elected_on: dt.date
-
-
-class DissolveOrganizationParams(TypedDict, total=False):
-    organization_id: Required[int]
-    version: Required[int]
-    effective_on: Required[dt.date]
-    reason: Required[str]
-
-
-class MergeOrganizationParams(TypedDict, total=False):
-    organization_id: Required[int]
-    version: Required[int]
-    effective_on: Required[dt.date]
-    reason: Required[str]
-    into_organization_id: Required[int]
-
-
-class GetOrganizationParams(TypedDict, total=False):
-    organization_id: Required[int]
-
-
-class ListOrganizationsParams(TypedDict, total=False):
+class ServiceCreationReportParams(TypedDict, total=False):
     place_code: Required[str]
-    kind: Required[str | None]
-    sector: Required[str | None]
-    status: Required[str]
-    grade: Required[str | None]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class ReelectionDueParams(TypedDict, total=False):
-    place_code: Required[str]
-    within_days: Required[int | None]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class GetLeadershipParams(TypedDict, total=False):
-    organization_id: Required[int]
-
-
-class AppointLeaderParams(TypedDict, total=False):
-    organization_id: Required[int]
-    post: Required[str]
-    name: Required[str]
-    sex: Required[str | None]
-    birth_date: Required[dt.date | None]
-    from_unit: Required[str | None]
-    method: Required[str]
-    started_on: Required[dt.date]
-    vacancy_id: Required[int | None]
-
-
-class EndLeaderParams(TypedDict, total=False):
-    leader_id: Required[int]
-    ended_on: Required[dt.date]
-    reason: Required[str]
-
-
-class IncompleteTeamsParams(TypedDict, total=False):
-    place_code: Required[str]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class AppointOrganizerParams(TypedDict, total=False):
-    place_code: Required[str]
-    name: Required[str]
-    sex: Required[str | None]
-    appointed_on: Required[dt.date]
-
-
-class EndOrganizerParams(TypedDict, total=False):
-    organizer_id: Required[int]
-    ended_on: Required[dt.date]
-
-
-class ListOrganizersParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class TownshipsWithoutOrganizerParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class AuditTrailParams(TypedDict, total=False):
-    entity_type: Required[str]
-    entity_id: Required[str]
-
-
-class PublishSnapshotParams(TypedDict, total=False):
-    place_code: Required[str]
-
-
-class ImportRow(TypedDict, total=False):
-    row: Required[int]
-    values: Required[dict[str, Any]]
-
-
-class StartImportParams(TypedDict, total=False):
-    kind: Required[str]
-    rows: Required[list[ImportRow]]
-    dry_run: Required[bool]
-
-
-class GetImportParams(TypedDict, total=False):
-    job_id: Required[uuid.UUID]
-
-
-class GetCaseParams(TypedDict, total=False):
-    case_id: Required[int]
-
-
-class CasesOfParams(TypedDict, total=False):
-    organization_id: Required[int]
+    year: Required[int]
 
 
 class TaskInput(TypedDict, total=False):
@@ -186,94 +321,15 @@ class SetPlanParams(TypedDict, total=False):
     tasks: Required[list[TaskInput]]
 
 
-class AddTaskParams(TypedDict, total=False):
-    content: Required[str]
-    responsible: Required[str]
-    deadline: Required[dt.date]
-    case_id: Required[int]
+class ImportRow(TypedDict, total=False):
+    row: Required[int]
+    values: Required[dict[str, Any]]
 
 
-class CompleteTaskParams(TypedDict, total=False):
-    task_id: Required[int]
-    done_on: Required[dt.date]
-
-
-class AssignHelpParams(TypedDict, total=False):
-    case_id: Required[int]
+class StartImportParams(TypedDict, total=False):
     kind: Required[str]
-    person: Required[str]
-    unit: Required[str | None]
-    assigned_on: Required[dt.date]
-
-
-class LedgerParams(TypedDict, total=False):
-    place_code: Required[str]
-    status: Required[str | None]
-    listed: Required[bool | None]
-    limit: Required[int]
-    after: Required[list[Any] | None]
-
-
-class NoticeParams(TypedDict, total=False):
-    case_id: Required[int]
-
-
-class RecordPostingParams(TypedDict, total=False):
-    case_id: Required[int]
-    posted_on: Required[dt.date]
-    location: Required[str]
-
-
-class AddExemplarParams(TypedDict, total=False):
-    organization_id: Required[int]
-    title: Required[str]
-    practice: Required[str]
-    level: Required[str]
-    published_on: Required[dt.date]
-
-
-class ExemplarsParams(TypedDict, total=False):
-    place_code: Required[str]
-    level: Required[str | None]
-    sector: Required[str | None]
-
-
-class DesignateDemonstrationSiteParams(TypedDict, total=False):
-    organization_id: Required[int]
-    level: Required[str]
-    year: Required[int]
-
-
-class DemonstrationSitesParams(TypedDict, total=False):
-    place_code: Required[str]
-    level: Required[str | None]
-    sector: Required[str | None]
-
-
-class MakeCommitmentParams(TypedDict, total=False):
-    organization_id: Required[int]
-    committer: Required[str]
-    member_name: Required[str | None]
-    sentence: Required[str]
-    year: Required[int]
-    made_on: Required[dt.date]
-
-
-class CheckCommitmentParams(TypedDict, total=False):
-    commitment_id: Required[int]
-    checked_on: Required[dt.date]
-    result: Required[str]
-    note: Required[str]
-
-
-class CommitmentsOfParams(TypedDict, total=False):
-    organization_id: Required[int]
-    year: Required[int | None]
-
-
-class CommitmentReportParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
+    rows: Required[list[ImportRow]]
+    dry_run: Required[bool]
 
 
 class SubmitDeedParams(TypedDict, total=False):
@@ -284,34 +340,6 @@ class SubmitDeedParams(TypedDict, total=False):
     happened_on: Required[dt.date]
 
 
-class DisplayDeedParams(TypedDict, total=False):
-    deed_id: Required[int]
-    displayed_on: Required[dt.date]
-    where: Required[str]
-
-
-class RateDeedParams(TypedDict, total=False):
-    deed_id: Required[int]
-    rated_on: Required[dt.date]
-    rating: Required[str]
-    rated_by: Required[str]
-
-
-class DeedsParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-    status: Required[str | None]
-    limit: Required[int]
-
-
-class RecordSystemParams(TypedDict, total=False):
-    organization_id: Required[int]
-    name: Required[str]
-    category: Required[str]
-    established_on: Required[dt.date]
-    content: Required[str | None]
-
-
 class SystemsOfParams(TypedDict, total=False):
     organization_id: Required[int]
 
@@ -320,48 +348,20 @@ class SystemsReportParams(TypedDict, total=False):
     place_code: Required[str]
 
 
-class EnterServiceCreationParams(TypedDict, total=False):
+class TownshipsWithoutOrganizerParams(TypedDict, total=False):
+    place_code: Required[str]
+
+
+class UpdateOrganizationParams(TypedDict, total=False):
     organization_id: Required[int]
-    year: Required[int]
-    focus: Required[str]
-    entered_on: Required[dt.date]
-    measures: Required[str]
-
-
-class RecognizeServiceOrganizationParams(TypedDict, total=False):
-    creation_id: Required[int]
-    recognized_on: Required[dt.date]
-
-
-class ServiceCreationReportParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-
-
-class IssuePublicityCardsParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-    cards: Required[int]
-    issued_on: Required[dt.date]
-
-
-class HoldPublicityCampaignParams(TypedDict, total=False):
-    place_code: Required[str]
-    kind: Required[str]
-    title: Required[str]
-    held_on: Required[dt.date]
-    participants: Required[int | None]
-
-
-class RecordAwarenessSurveyParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-    surveyed_on: Required[dt.date]
-    surveyed: Required[int]
-    aware: Required[int]
-    participating: Required[int]
-
-
-class PublicityReportParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
+    version: Required[int]
+    name: str
+    kind: str
+    sector: str
+    place_code: str
+    parent_id: int | None
+    full_members: int
+    probationary_members: int
+    committee_size: int
+    units: list[str]
+    elected_on: dt.date

@@ -7,24 +7,30 @@ from decimal import Decimal
 from typing import Any, Required, TypedDict
 
 
-class CreateProgramParams(TypedDict, total=False):
-    kind: Required[str]
-    name: Required[str]
-    place_code: Required[str]
-
-
-class SetBudgetParams(TypedDict, total=False):
-    program_id: Required[int]
-    year: Required[int]
-    amount: Required[Decimal]
-
-
 class AllocateParams(TypedDict, total=False):
     program_id: Required[int]
     year: Required[int]
     place_code: Required[str]
     amount: Required[Decimal]
     purpose: Required[str]
+
+
+class CancelProjectParams(TypedDict, total=False):
+    project_id: Required[int]
+    reason: Required[str]
+
+
+class CompleteProjectParams(TypedDict, total=False):
+    project_id: Required[int]
+    completed_on: Required[dt.date]
+    area: Required[Decimal]
+    functions: Required[list[str]]
+
+
+class CreateProgramParams(TypedDict, total=False):
+    kind: Required[str]
+    name: Required[str]
+    place_code: Required[str]
 
 
 class DisburseParams(TypedDict, total=False):
@@ -34,38 +40,46 @@ class DisburseParams(TypedDict, total=False):
     document: Required[str]
 
 
-class RecordIncomeParams(TypedDict, total=False):
-    allocation_id: Required[int]
-    year: Required[int]
-    income: Required[Decimal]
-
-
-class GetAllocationParams(TypedDict, total=False):
-    allocation_id: Required[int]
-
-
 class FundingReportParams(TypedDict, total=False):
     place_code: Required[str]
     year: Required[int]
     kind: Required[str | None]
 
 
-class UndisbursedParams(TypedDict, total=False):
+class GetAllocationParams(TypedDict, total=False):
+    allocation_id: Required[int]
+
+
+class GetRetiredCadreParams(TypedDict, total=False):
+    cadre_id: Required[int]
+
+
+class GetVenueParams(TypedDict, total=False):
+    venue_id: Required[int]
+
+
+class PaySubsidyParams(TypedDict, total=False):
+    cadre_id: Required[int]
+    period: Required[str]
+    amount: Required[Decimal]
+    paid_on: Required[dt.date]
+
+
+class PensionReportParams(TypedDict, total=False):
     place_code: Required[str]
     year: Required[int]
-    limit: Required[int]
-    after: Required[list[Any] | None]
+
+
+class RecordIncomeParams(TypedDict, total=False):
+    allocation_id: Required[int]
+    year: Required[int]
+    income: Required[Decimal]
 
 
 class RecordVillageIncomeParams(TypedDict, total=False):
     place_code: Required[str]
     year: Required[int]
     income: Required[Decimal]
-
-
-class WeakVillagesParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
 
 
 class RegisterRetiredCadreParams(TypedDict, total=False):
@@ -76,22 +90,6 @@ class RegisterRetiredCadreParams(TypedDict, total=False):
     left_on: Required[dt.date]
 
 
-class PaySubsidyParams(TypedDict, total=False):
-    cadre_id: Required[int]
-    period: Required[str]
-    amount: Required[Decimal]
-    paid_on: Required[dt.date]
-
-
-class GetRetiredCadreParams(TypedDict, total=False):
-    cadre_id: Required[int]
-
-
-class PensionReportParams(TypedDict, total=False):
-    place_code: Required[str]
-    year: Required[int]
-
-
 class RegisterVenueParams(TypedDict, total=False):
     place_code: Required[str]
     name: Required[str]
@@ -99,8 +97,10 @@ class RegisterVenueParams(TypedDict, total=False):
     functions: Required[list[str]]
 
 
-class GetVenueParams(TypedDict, total=False):
-    venue_id: Required[int]
+class SetBudgetParams(TypedDict, total=False):
+    program_id: Required[int]
+    year: Required[int]
+    amount: Required[Decimal]
 
 
 class StartProjectParams(TypedDict, total=False):
@@ -112,17 +112,17 @@ class StartProjectParams(TypedDict, total=False):
     planned_functions: Required[list[str]]
 
 
-class CompleteProjectParams(TypedDict, total=False):
-    project_id: Required[int]
-    completed_on: Required[dt.date]
-    area: Required[Decimal]
-    functions: Required[list[str]]
-
-
-class CancelProjectParams(TypedDict, total=False):
-    project_id: Required[int]
-    reason: Required[str]
+class UndisbursedParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
+    limit: Required[int]
+    after: Required[list[Any] | None]
 
 
 class VenueReportParams(TypedDict, total=False):
     place_code: Required[str]
+
+
+class WeakVillagesParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int]
