@@ -5,20 +5,6 @@ do not edit)."""
 from typing import Any, Required, TypedDict
 
 
-class SignInParams(TypedDict, total=False):
-    username: Required[str]
-    password: Required[str]
-    client: Required[str]
-
-
-class SessionValidParams(TypedDict, total=False):
-    token_id: Required[str]
-
-
-class SignOutParams(TypedDict, total=False):
-    pass
-
-
 class ChangePasswordParams(TypedDict, total=False):
     old_password: Required[str]
     new_password: Required[str]
@@ -43,9 +29,13 @@ class ListAccountsParams(TypedDict, total=False):
     after: Required[list[Any] | None]
 
 
-class SetRolesParams(TypedDict, total=False):
+class ResetPasswordParams(TypedDict, total=False):
     username: Required[str]
-    roles: Required[list[str]]
+    new_password: Required[str]
+
+
+class SessionValidParams(TypedDict, total=False):
+    token_id: Required[str]
 
 
 class SetDisabledParams(TypedDict, total=False):
@@ -53,6 +43,16 @@ class SetDisabledParams(TypedDict, total=False):
     disabled: Required[bool]
 
 
-class ResetPasswordParams(TypedDict, total=False):
+class SetRolesParams(TypedDict, total=False):
     username: Required[str]
-    new_password: Required[str]
+    roles: Required[list[str]]
+
+
+class SignInParams(TypedDict, total=False):
+    username: Required[str]
+    password: Required[str]
+    client: Required[str]
+
+
+class SignOutParams(TypedDict, total=False):
+    pass
