@@ -117,8 +117,8 @@ def answered_after_commit(fn):
     def entrypoint(self, **params):
         principal = self.caller.principal(method.role)
         values = contracts.load_params(method, params)
-        request_id = (values.pop("request_id", None)
-                      or self.db.worker_ctx.data.get(CORRELATION_KEY))
+        # The message's correlation id names the transaction in the audit; nothing replays it.
+        request_id = self.db.worker_ctx.data.get(CORRELATION_KEY)
 
         def unit_of_work():
             with self.db.transaction(actor=principal.as_audit(), operation=method.method,

@@ -70,7 +70,8 @@ def _roles(**kw):
 
 
 class SignIn(Schema):
-    request_id = request_id_field()
+    # No request_id: a sign-in is not replayed (its result is a live token, which must not
+    # rest in the request log); a repeat is another attempt.
     username = fields.String(required=True, validate=validate.Length(1, 64))
     password = _password("the account's password", required=True)
     client = text(64, load_default="", metadata={
@@ -117,7 +118,7 @@ class Done(Schema):
 
 
 class ChangePassword(Schema):
-    request_id = request_id_field()
+    # No request_id: not replayed, as sign_in (a repeat is another attempt).
     old_password = _password("the current password", required=True)
     new_password = _new_password(required=True)
 
@@ -167,7 +168,8 @@ rpc_method(SERVICE, "sign_in", params=SignIn, result=Session, role=SIGN_IN, muta
            summary="Sign a staff member in: the console session's token.\n"
                    "A wrong password, an unknown name, a disabled or a locked account get the "
                    "same Unauthenticated answer; failures in a row lock the account for a while. "
-                   "Every attempt is audited.")
+                   "Every attempt is audited. Not replayed by request id: a repeat is another "
+                   "attempt, and another session.")
 rpc_method(SERVICE, "session_valid", params=SessionRef, result=SessionState, role=SIGN_IN,
            mutating=False,
            summary="Whether a session's token is still good: not signed out, its account not "
@@ -177,7 +179,8 @@ rpc_method(SERVICE, "sign_out", params=SignOut, result=Done, role=CONSOLE, mutat
 rpc_method(SERVICE, "change_password", params=ChangePassword, result=Done, role=CONSOLE,
            mutating=True,
            summary="Change the caller's own password (the current one is asked again); the "
-                   "caller's other sessions end.")
+                   "caller's other sessions end. A wrong current password counts towards the "
+                   "lockout. Not replayed by request id: a repeat is another attempt.")
 rpc_method(SERVICE, "create_account", params=CreateAccount, result=AccountView, role=ADMIN,
            mutating=True,
            summary="A staff account at or below the administrator's place, with roles the "

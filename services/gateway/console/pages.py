@@ -246,8 +246,7 @@ class Console:
             if len(username) > 64 or len(password) > accounts.PASSWORD_MAX:
                 raise Unauthenticated("no account has such a name or password")
             result = self.rpc.call("accounts", "sign_in", {
-                "request_id": f"console-{uuid.uuid4().hex}", "username": username,
-                "password": password, "client": (request.remote_addr or "")[:64],
+                "username": username, "password": password, "client": (request.remote_addr or "")[:64],
             }, token=self._gateway_token(), call_id=f"gateway.{request_id}")
         except (Unauthenticated, ValidationError):
             return self._login_form(request, status=401, username=username,
@@ -306,8 +305,7 @@ class Console:
         elif new != form.get("new_password_again", ""):
             errors["new_password_again"] = "两次输入的新密码不一致"
         if not errors:
-            params = {"request_id": f"console-{uuid.uuid4().hex}", "old_password": old,
-                      "new_password": new}
+            params = {"old_password": old, "new_password": new}
             try:
                 contracts.load_params(contracts.RPC[("accounts", "change_password")],
                                       dict(params))  # its rules, said before a round trip
