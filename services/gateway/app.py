@@ -118,7 +118,10 @@ class Gateway:
                 endpoint, args = adapter.match()
                 label = _label(endpoint, args)
                 if endpoint not in PUBLIC:
-                    self.verifier.verify(bearer_token(request.headers.get("Authorization")))
+                    token = bearer_token(request.headers.get("Authorization"))
+                    principal = self.verifier.verify(token)  # no token: Unauthenticated
+                    assert token is not None
+                    self.console.require_live_api_token(token, principal, request_id)
                 response = getattr(self, f"on_{endpoint}")(request, request_id, **args)
         except JinweiError as error:
             outcome = error.code

@@ -228,11 +228,13 @@ def test_a_wrong_password_and_a_locked_account_get_one_generic_message(stack, br
     assert security.SESSION_COOKIE not in browser.cookies
 
 
-def test_sign_out_revokes_the_cookie(stack, browser):
+def test_sign_out_revokes_the_cookie_and_the_token(stack, browser):
     assert browser.sign_in(account(stack))[0] == 303
     old_cookie = browser.cookie(security.SESSION_COOKIE)
     token_id = auth.TokenVerifier(stack.settings.token_secrets).verify(old_cookie).token_id
     assert session_valid(stack, token_id)
+    api = f"/v1/organizations/list_organizations?place_code={SUICHANG}"
+    assert stack.gateway.get(api, token=old_cookie)[0] == 200
     status, headers, _ = browser.post("/console/logout", {"csrf": browser.home_csrf()})
     assert (status, headers["Location"]) == (303, "/console/login?signed_out=1")
     assert attributes_of(set_cookie(headers, security.SESSION_COOKIE))["max-age"] == "0"
@@ -244,6 +246,9 @@ def test_sign_out_revokes_the_cookie(stack, browser):
     status, headers, _ = thief.get("/console/")
     assert (status, headers["Location"]) == (303, "/console/login?session=ended")
     assert thief.post("/console/password", {"csrf": "x"})[0] == 303
+    # nor the API: a console token is good on /v1 only while its session is
+    status, _, problem = stack.gateway.get(api, token=old_cookie)
+    assert (status, problem.get("code")) == (401, "unauthenticated"), problem
 
 
 def test_changing_the_password(stack, browser):

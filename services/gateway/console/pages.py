@@ -345,6 +345,19 @@ class Console:
             self._require_live(session, request_id)
         return session
 
+    def require_live_api_token(self, token: str, principal: auth.Principal,
+                               request_id: str) -> None:
+        """A console session's token sent to /v1 (as a Bearer token) is good only while
+        the session is: signing out ends it there too, not only in the console. Other
+        tokens (systems', operators') have no session and pass."""
+        if principal.system != CONSOLE_SYSTEM:
+            return
+        try:
+            self._require_live(Session(token, principal, _expires(token)), request_id)
+        except SignedOut:
+            raise Unauthenticated("the console session has ended (已退出登录，请重新登录)",
+                                  {"token": "signed out"}) from None
+
     def _require_live(self, session: Session, request_id: str) -> None:
         def ask() -> bool:
             try:
