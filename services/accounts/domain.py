@@ -171,8 +171,9 @@ def check_grant(admin_roles: Collection[str], before: Collection[str],
 
 
 def check_acts_on(admin_roles: Collection[str], account_roles: Collection[str]) -> None:
-    """An administrator resets or disables only accounts that hold no role it lacks:
-    otherwise a new password it set would be its way into roles it was never given."""
+    """An administrator resets, disables or re-roles only accounts that hold no role it
+    lacks: otherwise a new password it set would be its way into roles it was never
+    given, and a lesser administrator could strip a greater one."""
     lacking = sorted(set(account_roles) - set(admin_roles))
     if lacking:
         raise Forbidden("the account holds roles this administrator lacks "

@@ -148,10 +148,18 @@ class AccountsService:
     def sign_in(self, call: Call, params: typed.SignInParams) -> dict | JinweiError:
         username = domain.normalize_username(params["username"])
         now = _now()
-        account = store.account(call.tx, username, lock=True)  # attempts take turns
-        # Checked whatever the account's state, so that no answer comes sooner than another.
-        matches = self.passwords.matches(account["password_hash"] if account else None,
-                                         params["password"])
+        # The slow check first, holding no lock: a flood of attempts on one name must not
+        # queue on its row while workers wait for argon2. Checked whatever the account's
+        # state, so that no answer comes sooner than another.
+        seen = store.account(call.tx, username)
+        if seen is not None and not call.principal.covers(seen["place_code"]):
+            seen = None  # a gateway signs in its own place's accounts only: to it, no such one
+        checked = seen["password_hash"] if seen else None
+        matches = self.passwords.matches(checked, params["password"])
+        # Then counted in turn, on the row as it is now (a password changed meanwhile is
+        # not the one checked).
+        account = store.account(call.tx, username, lock=True) if seen else None
+        matches = matches and account is not None and account["password_hash"] == checked
         attempt = domain.attempt(_standing(account), matches, now, self.rules)
         if account is not None and (attempt.succeeded or _changed(account, attempt)):
             store.record_attempt(call.tx, username, attempt, now)
@@ -276,6 +284,7 @@ class AccountsService:
     def set_roles(self, call: Call, params: typed.SetRolesParams) -> dict:
         account = self._administered(call, params["username"])
         domain.check_not_self(call.principal.subject, account["username"])
+        domain.check_acts_on(call.principal.roles, account["roles"])
         domain.check_grant(call.principal.roles, account["roles"], params["roles"])
         now = _now()
         before, after = sorted(account["roles"]), sorted(set(params["roles"]))

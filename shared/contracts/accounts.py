@@ -11,7 +11,8 @@ Passwords are never stored, logged, kept in a request's fingerprint or returned:
 hashes only (argon2-cffi). Repeated failures lock an account for a while; every sign-in,
 failed or not, is audited. Whether an account exists is never told to a caller who cannot
 administer it: a wrong password, an unknown name, a disabled or a locked account all get
-the same Unauthenticated answer.
+the same Unauthenticated answer. (User names are one namespace for the province, so an
+administrator creating an account learns that a name is taken — not where, nor by whom.)
 
 A province's single sign-on (OIDC) replaces `sign_in` later without changing the rest: the
 gateway verifies the identity provider's ID token, and asks `sign_in_federated` (to come)
@@ -165,7 +166,8 @@ class AccountPage(Schema):
 
 
 rpc_method(SERVICE, "sign_in", params=SignIn, result=Session, role=SIGN_IN, mutating=True,
-           summary="Sign a staff member in: the console session's token.\n"
+           summary="Sign a staff member in: the console session's token. Only accounts within "
+                   "the calling gateway's place sign in through it.\n"
                    "A wrong password, an unknown name, a disabled or a locked account get the "
                    "same Unauthenticated answer; failures in a row lock the account for a while. "
                    "Every attempt is audited. Not replayed by request id: a repeat is another "
@@ -192,7 +194,8 @@ rpc_method(SERVICE, "list_accounts", params=ListAccounts, result=AccountPage, ro
 rpc_method(SERVICE, "set_roles", params=SetRoles, result=AccountView, role=ADMIN,
            mutating=True,
            summary="Replace an account's roles; only roles the administrator holds may be "
-                   "granted or taken away. Its sessions end.")
+                   "granted or taken away, and only on an account holding no role it lacks. "
+                   "Its sessions end.")
 rpc_method(SERVICE, "set_disabled", params=SetDisabled, result=AccountView, role=ADMIN,
            mutating=True, summary="Disable an account (its sessions end) or enable it again.")
 rpc_method(SERVICE, "reset_password", params=ResetPassword, result=AccountView, role=ADMIN,

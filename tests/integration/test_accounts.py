@@ -289,17 +289,16 @@ def test_an_administrator_grants_only_roles_it_holds(county_admin, operator):
     with pytest.raises(Forbidden):
         admin.set_roles(username=created["username"], roles=["organizations.read",
                                                              "evaluation.read"])
-    # Given by the province a role the county lacks: the county cannot take it away, and
-    # cannot reset that account's password (its way into that role) nor disable it.
+    # Given by the province a role the county lacks: the county can no longer re-role that
+    # account (not even roles it holds), reset its password (its way into that role) nor
+    # disable it.
     operator.set_roles(username=created["username"], roles=["organizations.read",
                                                              "cadres.read"])
     with pytest.raises(Forbidden):
         admin.set_roles(username=created["username"], roles=["organizations.read"])
-    assert admin.set_roles(username=created["username"],
-                           roles=["cadres.read", "organizations.read", "organizations.write"]
-                           )["roles"] == ["cadres.read", "organizations.read",
-                                          "organizations.write"]
-    for act in (lambda: admin.reset_password(username=created["username"],
+    for act in (lambda: admin.set_roles(username=created["username"], roles=[
+                    "cadres.read", "organizations.read", "organizations.write"]),
+                lambda: admin.reset_password(username=created["username"],
                                              new_password="别人的密码-2026-01"),
                 lambda: admin.set_disabled(username=created["username"], disabled=True)):
         with pytest.raises(Forbidden):
@@ -417,3 +416,35 @@ def test_make_admin(stack, gateway, token_secret):
     account = sign_in(gateway, username)["account"]
     assert (account["department"], account["place_code"]) == ("遂昌县委组织部", SUICHANG)
     assert "accounts.admin" in account["roles"]
+
+
+def test_a_gateway_signs_in_only_its_own_places_accounts(stack, operator, gateway,
+                                                         token_secret):
+    """A county's gateway (its token's place: the county) signs in the county's accounts;
+    to it, an account of another county is as unknown as no account at all."""
+    suichang, xihu = new_account(operator, SUICHANG), new_account(operator, XIHU)
+    county_gateway = rpc(stack.settings, token(
+        token_secret, place=SUICHANG, roles=("accounts.sign_in",), subject="gateway",
+        system="gateway"))
+    with county_gateway as proxy:
+        assert proxy.accounts.sign_in(username=suichang, password=PASSWORD,
+                                      client="10.0.0.8")["account"]["username"] == suichang
+        with pytest.raises(Unauthenticated) as caught:
+            proxy.accounts.sign_in(username=xihu, password=PASSWORD, client="10.0.0.8")
+    assert caught.value.to_dict() == refusal(gateway, f"nobody{uuid.uuid4().hex[:6]}")
+    assert sign_in(gateway, xihu)["account"]["username"] == xihu  # the province's takes it
+
+
+def test_an_administrator_does_not_re_role_an_account_holding_a_role_it_lacks(
+        stack, operator, token_secret):
+    """A lesser administrator cannot strip a greater one's roles, even those it holds."""
+    greater = new_account(operator, roles=("accounts.admin", "organizations.read",
+                                           "cadres.personal_data"))
+    lesser_token = token(token_secret, place=SUICHANG, subject="lesser",
+                         roles=("accounts.admin", "organizations.read"))
+    with rpc(stack.settings, lesser_token) as proxy:
+        with pytest.raises(Forbidden) as caught:
+            proxy.accounts.set_roles(username=greater, roles=["accounts.admin"])
+    assert caught.value.details == {"roles": ["cadres.personal_data"]}
+    with rpc(stack.settings, token(token_secret)) as proxy:
+        assert "organizations.read" in proxy.accounts.get_account(username=greater)["roles"]

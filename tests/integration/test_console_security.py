@@ -160,7 +160,7 @@ def test_the_cookies_flags_and_the_pages_headers(stack, browser):
     assert (status, headers["Location"]) == (303, "/console/")
     cookie = set_cookie(headers, security.SESSION_COOKIE)
     flags = attributes_of(cookie)
-    assert "httponly" in flags and flags["samesite"] == "Strict" and flags["path"] == "/"
+    assert "httponly" in flags and flags["samesite"] == "Strict" and flags["path"] == "/console/"
     assert "secure" not in flags and "domain" not in flags  # plain HTTP, this host only
     principal = auth.TokenVerifier(stack.settings.token_secrets).verify(
         browser.cookie(security.SESSION_COOKIE))
@@ -229,23 +229,33 @@ def test_a_wrong_password_and_a_locked_account_get_one_generic_message(stack, br
 
 
 def test_sign_out_revokes_the_cookie_and_the_token(stack, browser):
-    assert browser.sign_in(account(stack))[0] == 303
+    username = account(stack)
+    assert browser.sign_in(username)[0] == 303
     old_cookie = browser.cookie(security.SESSION_COOKIE)
     token_id = auth.TokenVerifier(stack.settings.token_secrets).verify(old_cookie).token_id
     assert session_valid(stack, token_id)
     api = f"/v1/organizations/list_organizations?place_code={SUICHANG}"
     assert stack.gateway.get(api, token=old_cookie)[0] == 200
-    status, headers, _ = browser.post("/console/logout", {"csrf": browser.home_csrf()})
+    old_csrf = browser.home_csrf()  # the session's own form token, kept too
+    status, headers, _ = browser.post("/console/logout", {"csrf": old_csrf})
     assert (status, headers["Location"]) == (303, "/console/login?signed_out=1")
     assert attributes_of(set_cookie(headers, security.SESSION_COOKIE))["max-age"] == "0"
     assert security.SESSION_COOKIE not in browser.cookies
     assert not session_valid(stack, token_id)
     # the old cookie, kept by someone: it opens nothing any more
-    thief = Browser(stack.gateway.url)
-    thief.cookies[security.SESSION_COOKIE] = (old_cookie, "/")
-    status, headers, _ = thief.get("/console/")
+    def thief():
+        someone = Browser(stack.gateway.url)
+        someone.cookies[security.SESSION_COOKIE] = (old_cookie, "/console/")
+        return someone
+
+    status, headers, _ = thief().get("/console/")
     assert (status, headers["Location"]) == (303, "/console/login?session=ended")
-    assert thief.post("/console/password", {"csrf": "x"})[0] == 303
+    # a form with the session's valid CSRF field changes nothing either
+    status, headers, _ = thief().post("/console/password", {
+        "csrf": old_csrf, "old_password": PASSWORD, "new_password": "Stolen-pass-2024x",
+        "new_password_again": "Stolen-pass-2024x"})
+    assert (status, headers["Location"]) == (303, "/console/login?session=ended")
+    assert Browser(stack.gateway.url).sign_in(username)[0] == 303  # the password stands
     # nor the API: a console token is good on /v1 only while its session is
     status, _, problem = stack.gateway.get(api, token=old_cookie)
     assert (status, problem.get("code")) == (401, "unauthenticated"), problem

@@ -65,7 +65,7 @@ def test_the_session_cookie_is_httponly_samesite_strict_host_only():
     assert header.startswith("jinwei_session=tok.en.value;")
     attributes = _attributes(header)
     assert "httponly" in attributes and attributes["samesite"] == "Strict"
-    assert attributes["path"] == "/" and attributes["max-age"] == "28800"
+    assert attributes["path"] == "/console/" and attributes["max-age"] == "28800"
     assert "domain" not in attributes and "secure" not in attributes
     assert "secure" in _attributes(security.cookie("c", "v", max_age=5, secure=True))
     assert _attributes(security.cookie("c", "v", max_age=-3, secure=False))["max-age"] == "0"

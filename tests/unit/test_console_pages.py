@@ -203,7 +203,7 @@ def test_sign_in_sets_the_session_cookie_for_the_tokens_life(client, accounts):
     assert (response.status_code, response.headers["Location"]) == (303, "/console/")
     cookies = set_cookies(response)
     session = cookies[security.SESSION_COOKIE]
-    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/;"):
+    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/console/;"):
         assert attribute in session + ";"
     assert "Secure" not in session and "Domain" not in session
     max_age = int(re.search(r"Max-Age=(\d+)", session).group(1))
@@ -258,7 +258,7 @@ def test_every_request_asks_whether_the_session_is_live(client, accounts, gatewa
     client.get("/console/")
     assert accounts.methods().count("session_valid") == before + 1
     token_id = auth.TokenVerifier((SECRET,)).verify(
-        client.get_cookie(security.SESSION_COOKIE).value).token_id
+        client.get_cookie(security.SESSION_COOKIE, path=security.SESSION_PATH).value).token_id
     accounts.ended.add(token_id)  # signed out elsewhere, or disabled
     response = client.get("/console/")
     assert (response.status_code, response.headers["Location"]) == (
@@ -279,7 +279,7 @@ def test_a_token_that_is_not_a_console_session_opens_nothing(client, accounts):
 
 def test_logout_needs_the_sessions_csrf_field_and_revokes(client, accounts):
     csrf = signed_in(client)
-    old_cookie = client.get_cookie(security.SESSION_COOKIE).value
+    old_cookie = client.get_cookie(security.SESSION_COOKIE, path=security.SESSION_PATH).value
     for forged in ({}, {"csrf": "forged"}, {"csrf": security.session_csrf(SECRET, "other")}):
         response = client.post("/console/logout", data=forged)
         assert response.status_code == 403 and "安全校验" in response.get_data(as_text=True)
@@ -376,7 +376,7 @@ def test_unknown_pages_and_methods_answer_in_chinese(client):
 def test_a_session_ended_within_the_check_bound_is_refused_by_the_service(client, accounts):
     csrf = signed_in(client)
     token_id = auth.TokenVerifier((SECRET,)).verify(
-        client.get_cookie(security.SESSION_COOKIE).value).token_id
+        client.get_cookie(security.SESSION_COOKIE, path=security.SESSION_PATH).value).token_id
     accounts.ended.add(token_id)  # this worker still believes it live for a few seconds
     response = client.post("/console/password", data={
         "csrf": csrf, "old_password": PASSWORD, "new_password": "a new password 1",

@@ -112,6 +112,11 @@ class Refused(Exception):
         self.status, self.title, self.message, self.outcome = status, title, message, outcome
 
 
+def too_many_sign_ins() -> Refused:
+    return Refused(429, "登录尝试过于频繁",
+                   "请稍候一分钟再登录。如多次出现，请联系本单位的账号管理员。", "rate_limited")
+
+
 def csrf_refused() -> Refused:
     return Refused(403, "请求未通过安全校验",
                    "页面已过期，或这次提交并非来自本站的页面，操作未执行。"
@@ -131,6 +136,7 @@ class Console:
         self.sign_in_place = env.get("JINWEI_CONSOLE_SIGN_IN_PLACE") or DEFAULT_SIGN_IN_PLACE
         regions.parse(self.sign_in_place)  # a bad setting: the gateway does not start
         self.sessions = security.LiveSessions()
+        self.sign_in_limits = security.SignInLimits()
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=True, undefined=StrictUndefined,
                                      trim_blocks=True, lstrip_blocks=True,
@@ -242,12 +248,19 @@ class Console:
             errors["password"] = "请输入密码"
         if errors:
             return self._login_form(request, status=400, username=username, errors=errors)
+        address = (request.remote_addr or "")[:64]
+        if not self.sign_in_limits.admit(address):
+            raise too_many_sign_ins()
+        turn = self.sign_in_limits.in_flight()
+        if turn is None:
+            raise too_many_sign_ins()
         try:
-            if len(username) > 64 or len(password) > accounts.PASSWORD_MAX:
-                raise Unauthenticated("no account has such a name or password")
-            result = self.rpc.call("accounts", "sign_in", {
-                "username": username, "password": password, "client": (request.remote_addr or "")[:64],
-            }, token=self._gateway_token(), call_id=f"gateway.{request_id}")
+            with turn:
+                if len(username) > 64 or len(password) > accounts.PASSWORD_MAX:
+                    raise Unauthenticated("no account has such a name or password")
+                result = self.rpc.call("accounts", "sign_in", {
+                    "username": username, "password": password, "client": address,
+                }, token=self._gateway_token(), call_id=f"gateway.{request_id}")
         except (Unauthenticated, ValidationError):
             return self._login_form(request, status=401, username=username,
                                     failed=SIGN_IN_FAILED)

@@ -111,14 +111,20 @@ def wants_secure(scheme: str, forced: bool) -> bool:
     return forced or scheme == "https"
 
 
-def cookie(name: str, value: str, *, max_age: int, secure: bool, path: str = "/") -> str:
+# The session cookie goes to the console's pages only: /v1 never reads it, and a page of
+# another part of the site (the API reference's try-it page runs script) never gets it.
+SESSION_PATH = "/console/"
+
+
+def cookie(name: str, value: str, *, max_age: int, secure: bool,
+           path: str = SESSION_PATH) -> str:
     """A Set-Cookie value: never readable by a script (HttpOnly), never sent with a
     request another site starts (SameSite=Strict), no Domain (this host only)."""
     return dump_cookie(name, value, max_age=max(0, int(max_age)), path=path, secure=secure,
                        httponly=True, samesite="Strict")
 
 
-def cleared(name: str, *, secure: bool, path: str = "/") -> str:
+def cleared(name: str, *, secure: bool, path: str = SESSION_PATH) -> str:
     """The Set-Cookie value that removes the cookie `name` of `path`."""
     return dump_cookie(name, "", max_age=0, expires=0, path=path, secure=secure,
                        httponly=True, samesite="Strict")
@@ -159,3 +165,53 @@ class LiveSessions:
     def forget(self, token_id: str) -> None:
         with self._lock:
             self._live.pop(token_id, None)
+
+
+class SignInLimits:
+    """How often sign-in may be tried, per gateway worker: at most `per_address` attempts
+    a minute from one client address, and `at_once` attempts in flight. Each attempt costs
+    the accounts service an argon2 check (~0.3 s of a core, 64 MiB): without a bound, a
+    flood of posts would fill its workers and every session check behind them. Memory is
+    bounded too: at most `addresses` addresses are remembered (the oldest forgotten).
+    Behind a proxy every client has the proxy's address, so the per-address bound is then
+    the proxy's: set it for the number of staff behind one."""
+
+    WINDOW_S = 60.0
+
+    def __init__(self, per_address: int = 30, at_once: int = 4, addresses: int = 10_000):
+        self.per_address, self.addresses = per_address, addresses
+        self._attempts: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(at_once)
+
+    def admit(self, address: str, now: float | None = None) -> bool:
+        """Whether an attempt from `address` may start now (it is counted if so)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            recent = [t for t in self._attempts.pop(address, []) if now - t < self.WINDOW_S]
+            if len(recent) >= self.per_address:
+                self._attempts[address] = recent
+                return False
+            recent.append(now)
+            self._attempts[address] = recent  # re-inserted: the newest are last
+            while len(self._attempts) > self.addresses:
+                del self._attempts[next(iter(self._attempts))]
+            return True
+
+    def in_flight(self):
+        """A context manager: one of the attempts in flight, or None when all are taken
+        (the caller answers 429 without waiting)."""
+        if not self._in_flight.acquire(blocking=False):
+            return None
+        return _Release(self._in_flight)
+
+
+class _Release:
+    def __init__(self, semaphore: threading.BoundedSemaphore):
+        self.semaphore = semaphore
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.semaphore.release()
