@@ -155,8 +155,11 @@ def _operation(contract: contracts.RpcContract) -> dict:
         },
     }
     if contract.mutating or contract.personal:
-        operation["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": contract.params}}}
+        # A body is required where a parameter is; a command of optional ones only
+        # (sign_out) is taken with none, and the document says so.
+        operation["requestBody"] = {
+            "required": any(f.required for f in params_fields.values()),
+            "content": {"application/json": {"schema": contract.params}}}
         headers = []
         if "request_id" in params_fields:
             headers.append({"in": "header", "name": "Idempotency-Key", "required": False,

@@ -60,8 +60,14 @@ def _password(description: str, **kw):
 
 
 def _new_password(**kw):
-    return _password(f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, not the user name, not one "
-                     "character repeated, not a well-known password (密码规则)", **kw)
+    # The length is the schema's (documents state it); the rest needs the user name and
+    # the list of well-known passwords: the service's domain checks them.
+    field = _password(f"{PASSWORD_MIN}-{PASSWORD_MAX} characters, not the user name, not "
+                      "one character repeated, not a well-known password (密码规则)", **kw)
+    field.validators = [validate.Length(PASSWORD_MIN, PASSWORD_MAX, error=(
+        f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters "
+        f"(密码长度应为{PASSWORD_MIN}至{PASSWORD_MAX}个字符)"))]
+    return field
 
 
 def _roles(**kw):
