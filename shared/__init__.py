@@ -4,8 +4,8 @@
   inbox, RPC entrypoints and client, auth, metrics, the broker, migrations, the runner).
 - shared.contracts: the public contract (schemas of every RPC and event, state machines)
   and the generators of docs/contract.md, docs/asyncapi.json and the JSON schemas.
-- shared.national:  national codes: place codes and the place tree, identity numbers,
-  unified social credit codes; and the copy of the place tree each service keeps.
+- shared.national:  national codes, pure: place codes and the place tree, identity
+  numbers, unified social credit codes.
 - shared.domain:    pure building blocks of the services' domain modules (events, rates).
 - shared.errors:    the typed errors every part raises and every caller catches.
 

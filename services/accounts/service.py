@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 operation = entrypoints.operations(contract.SERVICE)
 HASHES_AT_ONCE = 2  # the machine's cores are the limit anyway; 64 MiB each
-SYSTEM = "console"  # the system of every console session's token
+SYSTEM = contract.CONSOLE_SYSTEM
 SESSION_ENDED = "the session has ended: sign in again (会话已结束，请重新登录)"
 
 
@@ -140,7 +140,7 @@ class AccountsService:
     caller = CallerIdentity()
     rules = RuleSet(domain.Rules)
     monitoring = Monitoring()
-    owner = OwnerLookup()  # the name of an account's place, from the registry
+    owner = OwnerLookup(asks=("place_path",))  # an account's place's name, from the registry
     passwords = Passwords()
 
     # -- signing in -----------------------------------------------------------------------
@@ -226,14 +226,18 @@ class AccountsService:
             raise Unauthenticated(SESSION_ENDED)
         return principal
 
-    def _administered(self, call: Call, username: str) -> dict:
-        """An account within the administrator's jurisdiction, locked: outside it, the
-        answer for a name no account has."""
+    def _administered(self, call: Call, username: str, *, lock: bool = True) -> dict:
+        """An account within the administrator's jurisdiction (locked, with `lock`):
+        outside it, the answer for a name no account has. Locked only once seen to be
+        within it, so that no one times its waits on other jurisdictions' rows."""
         principal = self._administrator(call)
-        account = store.account(call.tx, username, lock=True)
+        absent = store.account_absent(username)
+        account = store.account(call.tx, username)
         if account is None:
-            raise store.account_absent(username)
-        principal.require_visible(account["place_code"], store.account_absent(username))
+            raise absent
+        principal.require_visible(account["place_code"], absent)
+        if lock:  # a place never changes: the row locked is still within reach
+            account = store.account(call.tx, username, lock=True) or account
         return account
 
     @operation
@@ -253,25 +257,17 @@ class AccountsService:
     def _place_name(self, call: Call, place_code: str) -> str:
         """The place's name in the registry (the organizations service), asked within the
         administrator's jurisdiction; a place the registry does not have is refused."""
-        path = self.owner.provider.ask(call.principal.place_code, "place_path",
-                                       {"place_code": place_code})
-        items = (path or {}).get("items") or []
-        if not items or items[-1]["code"] != place_code:
+        name = self.owner.registered_name(call, place_code)
+        if name is None:
             raise ValidationError("unknown place", {"place_code": [
                 f"no place {place_code} in the registry: import the places first "
                 "(行政区划中没有该地点，请先导入行政区划)"]})
-        return items[-1]["name"]
+        return name
 
     @operation
     def get_account(self, call: Call, params: typed.GetAccountParams) -> dict:
-        self._administrator(call)
-        now = _now()
-        account = store.account(call.tx, params["username"])
-        if account is None:
-            raise store.account_absent(params["username"])
-        call.principal.require_visible(account["place_code"],
-                                       store.account_absent(params["username"]))
-        return store.view(call.tx, params["username"], now)
+        account = self._administered(call, params["username"], lock=False)
+        return store.view(call.tx, account["username"], _now())
 
     @operation
     def list_accounts(self, call: Call, params: typed.ListAccountsParams) -> dict:

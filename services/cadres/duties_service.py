@@ -9,8 +9,8 @@ from services.cadres import duties_store as store
 from shared.contracts.cadres import SERVICE
 from shared.contracts.typed import cadres as typed
 from shared.domain.shares import share
-from shared.national import places
 from shared.platform import entrypoints
+from shared.platform import place_copies as places
 from shared.platform.entrypoints import Call
 from shared.platform.owner_lookup import Lookup
 

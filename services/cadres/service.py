@@ -15,9 +15,9 @@ from shared.contracts.common import encode_cursor
 from shared.contracts.typed import cadres as typed
 from shared.domain.shares import share
 from shared.errors import NotFound, ValidationError
-from shared.national import identity_number, places
-from shared.national.places import OrganizationDirectory, PlaceDirectory
+from shared.national import identity_number
 from shared.platform import entrypoints
+from shared.platform import place_copies as places
 from shared.platform.auth import CallerIdentity
 from shared.platform.db import Database, Transaction
 from shared.platform.entrypoints import Call
@@ -27,6 +27,7 @@ from shared.platform.monitoring import Monitoring
 from shared.platform.outbox import OutboxRelay
 from shared.platform.owner_lookup import OwnerLookup
 from shared.platform.personal_data import PersonalData
+from shared.platform.place_copies import OrganizationDirectory, PlaceDirectory
 from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)

@@ -11,7 +11,8 @@ import psycopg2.extras
 
 from shared.contracts.typed import cadres as typed
 from shared.errors import Conflict, NotFound
-from shared.national import places, regions
+from shared.national import regions
+from shared.platform import place_copies as places
 from shared.platform.db import Transaction
 from shared.platform.pg import json_dumps
 

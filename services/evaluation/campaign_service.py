@@ -22,8 +22,8 @@ from services.evaluation.campaign import (
 from services.evaluation.domain import Rules
 from shared.contracts.service_surveys import SERVICE
 from shared.contracts.typed import evaluation as typed
-from shared.national import places
 from shared.platform import entrypoints
+from shared.platform import place_copies as places
 from shared.platform.db import Transaction
 from shared.platform.entrypoints import Call
 from shared.platform.events import handles

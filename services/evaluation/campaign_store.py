@@ -9,7 +9,8 @@ from psycopg2.extras import Json
 from services.evaluation.domain import LAPSED, Satisfaction
 from shared.contracts.evaluation import ANSWERS
 from shared.errors import NotFound
-from shared.national import places, regions
+from shared.national import regions
+from shared.platform import place_copies as places
 from shared.platform.db import Transaction
 from shared.platform.pg import json_dumps
 

@@ -19,9 +19,9 @@ from shared.contracts import evaluation as contract
 from shared.contracts.common import encode_cursor
 from shared.contracts.typed import evaluation as typed
 from shared.errors import NotFound
-from shared.national import places, regions
-from shared.national.places import OrganizationDirectory, PlaceDirectory
+from shared.national import regions
 from shared.platform import entrypoints
+from shared.platform import place_copies as places
 from shared.platform.auth import CallerIdentity
 from shared.platform.db import Database
 from shared.platform.entrypoints import Call
@@ -30,6 +30,7 @@ from shared.platform.imports import Importer, ImportJobs, import_operations
 from shared.platform.monitoring import Monitoring
 from shared.platform.outbox import OutboxRelay
 from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.place_copies import OrganizationDirectory, PlaceDirectory
 from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)

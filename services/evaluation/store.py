@@ -9,7 +9,8 @@ from services.evaluation.domain import Satisfaction
 from shared.contracts.evaluation import ANSWERS
 from shared.contracts.typed import evaluation as typed
 from shared.errors import Conflict, NotFound
-from shared.national import places, regions
+from shared.national import regions
+from shared.platform import place_copies as places
 from shared.platform.db import Transaction
 from shared.platform.pg import json_dumps
 

@@ -23,8 +23,8 @@ from marshmallow import Schema, fields
 from services.gateway.http import IF_MATCH
 from shared import contracts
 from shared.contracts.json_schema import new_spec, results_complete
+from shared.contracts.roles import ROLES
 from shared.errors import EXPECTED
-from shared.platform.auth import ROLES
 
 TITLE = "Jinwei API"
 TITLE_ZH = "晋位 Jinwei API"

@@ -13,9 +13,8 @@ from services.npe import domain, store
 from shared.contracts import npe as contract
 from shared.contracts.common import encode_cursor
 from shared.contracts.typed import npe as typed
-from shared.national import places
-from shared.national.places import PlaceDirectory
 from shared.platform import entrypoints
+from shared.platform import place_copies as places
 from shared.platform.auth import CallerIdentity
 from shared.platform.db import Database
 from shared.platform.entrypoints import Call
@@ -24,6 +23,7 @@ from shared.platform.imports import Importer, ImportJobs, import_operations
 from shared.platform.monitoring import Monitoring
 from shared.platform.outbox import OutboxRelay
 from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.place_copies import PlaceDirectory
 from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)

@@ -11,7 +11,8 @@ import psycopg2.errors
 from services.npe.domain import COVERAGE_ORDER, COVERING, DOUBLE_STRONG_OPEN
 from shared.contracts.typed import npe as typed
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.national import places, regions
+from shared.national import regions
+from shared.platform import place_copies as places
 from shared.platform.db import Transaction
 
 ENTERPRISE_COLUMNS = ("credit_code", "name", "place_code", "industry", "size", "operating_status",

@@ -14,7 +14,8 @@ from services.organizations.domain import Organization
 from shared.contracts.typed import organizations as typed
 from shared.domain.events import Event
 from shared.errors import Conflict, NotFound, ValidationError
-from shared.national import places, regions
+from shared.national import regions
+from shared.platform import place_copies as places
 from shared.platform.db import Transaction, TransientConflict
 
 

@@ -11,15 +11,15 @@ from services.resources import domain, store
 from shared.contracts import resources as contract
 from shared.contracts.common import encode_cursor
 from shared.contracts.typed import resources as typed
-from shared.national import places
-from shared.national.places import PlaceDirectory
 from shared.platform import entrypoints
+from shared.platform import place_copies as places
 from shared.platform.auth import CallerIdentity
 from shared.platform.db import Database
 from shared.platform.entrypoints import Call
 from shared.platform.monitoring import Monitoring
 from shared.platform.outbox import OutboxRelay
 from shared.platform.owner_lookup import OwnerLookup
+from shared.platform.place_copies import PlaceDirectory
 from shared.platform.rules import RuleSet
 
 operation = entrypoints.operations(contract.SERVICE)

@@ -6,7 +6,8 @@ import psycopg2.errors
 
 from shared.contracts.typed import resources as typed
 from shared.errors import Conflict, NotFound
-from shared.national import places, regions
+from shared.national import regions
+from shared.platform import place_copies as places
 from shared.platform.db import Transaction
 
 

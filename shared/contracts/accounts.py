@@ -41,6 +41,7 @@ SERVICE = "accounts"
 # The roles this contract adds (shared.contracts.roles labels them).
 ADMIN = "accounts.admin"        # 账号管理: accounts at or below its place, its own roles only
 SIGN_IN = "accounts.sign_in"    # 登录验证: the gateway's, to sign staff in and check sessions
+CONSOLE_SYSTEM = "console"   # the `system` of every console session's token
 CONSOLE = "console.user"        # 控制台用户: every signed-in staff member, for its own account
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"

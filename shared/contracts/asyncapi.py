@@ -27,9 +27,9 @@ from urllib.parse import unquote, urlsplit
 
 from shared import contracts
 from shared.contracts.json_schema import new_spec
+from shared.contracts.roles import ROLES
 from shared.errors import EXPECTED
 from shared.platform import config
-from shared.platform.auth import ROLES
 
 DOC_PATH = config.REPO_ROOT / "docs" / "asyncapi.json"
 RPC_EXCHANGE = "nameko-rpc"

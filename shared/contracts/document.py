@@ -26,8 +26,8 @@ from shared.contracts.common import (
     PlaceCode,
     decimal_places,
 )
+from shared.contracts.roles import ROLES
 from shared.national import regions
-from shared.platform import auth
 
 DOC_PATH = "docs/contract.md"
 
@@ -300,7 +300,7 @@ def render() -> str:
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         out.append(f"| `{cls.__name__}` | {doc} | {cls.http_status} |")
     out += ["", "Roles:", "", "| role | 中文 |", "|---|---|"]
-    out += [f"| `{role}` | {label} |" for role, label in auth.ROLES.items()]
+    out += [f"| `{role}` | {label} |" for role, label in ROLES.items()]
     out += ["", *TYPES, ""]
     out += _deprecated_names()
     inputs: dict[str, Schema] = {}

@@ -1,3 +1,3 @@
-"""National codes: place codes and the place tree (regions), citizens' identity numbers,
-unified social credit codes; and the copy of the place tree every service keeps from the
-organizations service's events (places, the only module here that touches a database)."""
+"""National codes, pure: place codes and the place tree (regions), citizens' identity
+numbers, unified social credit codes. (The copy of the place tree each service keeps is
+platform: shared.platform.place_copies.)"""

@@ -287,7 +287,6 @@ class Transaction:
         """Send now, inside the transaction, what waits for the commit (events for the
         outbox, deferred writes): a long transaction, a bulk import, need not hold
         all of it in memory until then."""
-
         if self.events:
             events, self.events = self.events, []
             outbox.write(self, events)
@@ -357,7 +356,6 @@ class Session:
         """One unit of work. `readonly` runs each statement on its own (autocommit):
         one round trip for a single-statement query instead of BEGIN, query, COMMIT.
         A read that needs several statements to agree takes `tx.snapshot()`."""
-
         conn, reused = self.pool.acquire()
         broken = False
         try:

@@ -2,7 +2,7 @@
 not heard of yet is asked of its owner, the organizations service, over RPC.
 
 The other services keep copies of places and organizations from the organizations
-service's events (shared.national.places). An event takes a moment to arrive, and a caller who
+service's events (shared.platform.place_copies). An event takes a moment to arrive, and a caller who
 has just been told "registered" must not then hear "not known" from a service whose
 copy is behind. So where a service would answer NotFound or "unknown place" for want
 of the copy, it asks first:
@@ -47,14 +47,14 @@ from shared.errors import (
     Unauthenticated,
     ValidationError,
 )
-from shared.national import places
+from shared.platform import place_copies as places
 from shared.platform.auth import issue_token
 from shared.platform.rpc_client import PooledRpcClient
 
 log = logging.getLogger(__name__)
 
 OWNER = "organizations"
-CALLS = {OWNER: ("get_organization", "place_path")}
+CALLS: dict[str, tuple[str, ...]] = {OWNER: ("get_organization", "place_path")}
 TOKEN_TTL_S = 300
 MAX_PLACES_ASKED = 200
 
@@ -63,6 +63,11 @@ class OwnerLookup(DependencyProvider):
     """`self.owner.organization(call, id)` and `self.owner.places(call, codes)`."""
 
     calls = CALLS
+
+    def __init__(self, asks: tuple[str, ...] = CALLS[OWNER], **kwargs):
+        # What this service asks, no more: its broker grant is read off `calls`.
+        super().__init__(**kwargs)
+        self.calls = {OWNER: tuple(asks)}
 
     def setup(self):
         settings = self.container.config["JINWEI"]
@@ -144,6 +149,18 @@ class Lookup:
             names = places.names(call.tx, codes)
         return names
 
+    def registered_name(self, call, code: str) -> str | None:
+        """The owner's name of a place, asked now, within the caller's reach: for a
+        service that keeps no copy of the place tree."""
+        path = self._path(call, code)
+        return path[-1]["name"] if path else None
+
+    def _path(self, call, code: str) -> list[dict] | None:
+        """The place and those above it, as the owner has them; None if it has not."""
+        path = self.provider.ask(call.principal.place_code, "place_path", {"place_code": code})
+        items = (path or {}).get("items") or []
+        return items if items and items[-1]["code"] == code else None
+
     def places(self, call, codes) -> set[str]:
         """Those of `codes` the owner knows, each now in this service's copy with the
         places above it (places.insert_missing). Asked one code at a time, at most
@@ -152,9 +169,8 @@ class Lookup:
         nowhere must not turn into thousands of questions."""
         known = set()
         for code in sorted(set(codes))[:MAX_PLACES_ASKED]:
-            path = self.provider.ask(call.principal.place_code, "place_path",
-                                      {"place_code": code})
-            if path and path["items"] and path["items"][-1]["code"] == code:
-                places.insert_missing(call.tx, path["items"])
+            path = self._path(call, code)
+            if path:
+                places.insert_missing(call.tx, path)
                 known.add(code)
         return known

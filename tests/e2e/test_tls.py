@@ -107,7 +107,7 @@ def test_make_run_over_tls_every_connection_checked_and_its_own(system):
             except NotFound:
                 return False
 
-        eventually(known, timeout=30)
+        eventually(known)
     finally:
         client.close()
 

@@ -57,7 +57,7 @@ def test_a_handler_killed_mid_transaction_is_redelivered_and_applied_once(
         with services_running(databases, base_settings, "kill", "organizations") as running, \
                 rpc(running.settings, token(token_secret)) as proxy:
             proxy.organizations.import_places(places=sample_places(XIHU))
-            eventually(lambda: sql_value(evaluation_url, "SELECT count(*) FROM places"), timeout=30)
+            eventually(lambda: sql_value(evaluation_url, "SELECT count(*) FROM places"))
 
             lock = psycopg2.connect(evaluation_url)
             with lock.cursor() as cur:  # the handler's insert waits on this

@@ -238,7 +238,7 @@ def test_a_forged_event_is_dead_lettered_with_the_reason_and_changes_nothing(
         return [letter for letter in dead_letters.list_dead_letters(
             stack.settings, "organizations") if letter.reason == "unverified_publisher"]
 
-    letters = eventually(lambda: len(refused_letters()) >= 3 and refused_letters(),
+    letters = eventually(lambda: len(found := refused_letters()) >= 3 and found,
                          what="the three forged events dead-lettered")
     assert len(letters) == 3
     assert all("only " + stack.settings.broker_account("evaluation") in letter.error

@@ -420,7 +420,7 @@ def test_every_event_delivered_twice_changes_nothing_and_a_late_one_is_ignored(s
     for body in events:
         publish_event(stack.settings, body)
     # every handler has had its repeat, and skipped it
-    eventually(lambda: duplicates_seen() >= seen + expected, timeout=30)
+    eventually(lambda: duplicates_seen() >= seen + expected)
     assert duplicates_seen() == seen + expected
     assert state(stack) == before
 

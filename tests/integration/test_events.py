@@ -253,7 +253,7 @@ def test_replaying_letters_that_fail_again_ends_and_keeps_them(stack, organizati
     finally:
         sql(stack.probe_url, "UPDATE probe_behaviour SET failing = false")
     assert dead_letters.replay(stack.settings, "probe") == 3
-    eventually(lambda: dead_letters.list_dead_letters(stack.settings, "probe") == [], timeout=30)
+    eventually(lambda: dead_letters.list_dead_letters(stack.settings, "probe") == [])
 
 
 def test_two_relays_on_one_outbox_publish_each_event_once(stack, listener):

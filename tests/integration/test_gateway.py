@@ -177,7 +177,7 @@ def test_a_stopped_service_is_503_in_time_then_200_again(stack, databases, gw, p
         # resources came after the places were imported: organizations tells it again.
         assert gw.post("/v1/organizations/publish_snapshot", {"place_code": SUICHANG},
                        token=province)[0] == 200
-        assert eventually(lambda: gw.get(path, token=province)[0] == 200, timeout=30)
+        assert eventually(lambda: gw.get(path, token=province)[0] == 200)
     # Stopped: the request waits in the queue until the timeout, never longer.
     started = time.monotonic()
     status, _, problem = gw.get(path, token=province)
@@ -193,7 +193,7 @@ def test_a_stopped_service_is_503_in_time_then_200_again(stack, databases, gw, p
                    headers={"Idempotency-Key": key})[0] == 503
     time.sleep(0.5)  # the expired request is gone from the queue, not run later
     with Running(settings, service_class("resources")):
-        status = eventually(lambda: gw.get(path, token=province)[0] == 200 or None, timeout=30)
+        status = eventually(lambda: gw.get(path, token=province)[0] == 200 or None)
         assert status
         listed = gw.get(f"/v1/resources/venue_report?place_code={SUICHANG}", token=province)[2]
         assert listed["total"]["venues"] == 0  # the timed-out registration did not run later

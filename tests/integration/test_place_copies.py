@@ -1,4 +1,4 @@
-"""The copies of the place tree and the organizations that shared.national.places writes
+"""The copies of the place tree and the organizations that shared.platform.place_copies writes
 into every service using PlaceDirectory / OrganizationDirectory: each such service's own
 migrations create them with the columns that module declares (so its SQL and five
 services' schemas cannot drift apart unseen)."""
@@ -8,8 +8,8 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from shared.national import places
 from shared.platform import config
+from shared.platform import place_copies as places
 from shared.platform.containers import service_class
 from shared.platform.migrate import migrate
 
@@ -41,9 +41,10 @@ def migrated(databases):
                          ids=[f"{s}.{t}" for s, t, _ in COPIES])
 def test_the_copy_has_the_columns_the_shared_sql_writes(migrated, service, table, columns):
     with psycopg2.connect(migrated[service]) as conn, conn.cursor() as cur:
-        cur.execute("SELECT column_name, data_type FROM information_schema.columns"
+        cur.execute("SELECT column_name, data_type, collation_name"
+                    " FROM information_schema.columns"
                     " WHERE table_schema = 'public' AND table_name = %s", (table,))
-        found = dict(cur.fetchall())
+        found = {name: (kind, collation) for name, kind, collation in cur.fetchall()}
         cur.execute("SELECT a.attname FROM pg_index i JOIN pg_attribute a"
                     " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
                     " WHERE i.indrelid = %s::regclass AND i.indisprimary", (table,))

@@ -7,7 +7,10 @@ import pytest
 from nameko.exceptions import RemoteError, deserialize, serialize
 
 from shared.errors import Conflict, Forbidden, Unauthenticated, ValidationError, outcome_of
-from shared.platform import auth
+from shared.platform import (
+    auth,
+    rpc_client,  # noqa: F401 - registers the typed errors with nameko
+)
 
 SECRET = "x" * 48
 OLD_SECRET = "y" * 48

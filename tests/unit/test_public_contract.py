@@ -297,7 +297,10 @@ def test_the_typed_parameters_are_current():
     """shared/contracts/typed/ is what the schemas say (the entrypoints' `params` types)."""
     from shared.contracts import typed_params
 
-    for name, source in typed_params.render_all().items():
+    files = typed_params.render_all()
+    assert {p.name for p in typed_params.OUT_DIR.glob("*.py")} == set(files), \
+        "shared/contracts/typed/ holds a file make contract does not write"
+    for name, source in files.items():
         path = typed_params.OUT_DIR / name
         assert path.exists() and path.read_text(encoding="utf-8") == source, \
             f"shared/contracts/typed/{name} is stale: make contract"

@@ -29,5 +29,4 @@ CREATE TABLE sessions (
     expires_at timestamptz NOT NULL,
     ended_at timestamptz
 );
-CREATE INDEX sessions_open ON sessions (username) WHERE ended_at IS NULL;
 CREATE INDEX sessions_expires ON sessions (username, expires_at);

@@ -37,7 +37,7 @@ CREATE TABLE people (
     post_category text NOT NULL,
     place_code text COLLATE "C" NOT NULL,
     -- The identity number: AES-GCM sealed, a keyed blind index to find it (unique: one
-    -- person per citizen), and the masked form others see (shared.platform.personal_data).
+    -- person per citizen), and the masked form others see (shared.personal_data).
     id_number_sealed bytea NOT NULL,
     id_number_index bytea NOT NULL UNIQUE,
     id_number_masked text NOT NULL,

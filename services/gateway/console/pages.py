@@ -55,7 +55,7 @@ log = logging.getLogger("jinwei.gateway.console")
 
 PREFIX = "/console"
 HERE = Path(__file__).resolve().parent
-CONSOLE_SYSTEM = "console"  # the system of a session's token (accounts.sign_in issues it)
+CONSOLE_SYSTEM = accounts.CONSOLE_SYSTEM  # the system of a session's token
 DEFAULT_SIGN_IN_PLACE = "330000000000"
 GATEWAY_TOKEN_TTL_S = 300
 # A form here is a few short fields: a user name, passwords (at most 128 characters

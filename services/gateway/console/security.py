@@ -1,6 +1,6 @@
 """The console's security parts that need no request and no broker: CSRF tokens, the
 cookies' attributes, the headers of every page, and the short memory of live sessions.
-Pure (stdlib and werkzeug.http only), so tests/unit/test_console_security_parts.py checks
+Pure (stdlib and werkzeug.http only), so tests/unit/test_console_csrf.py and test_console_limits.py check
 each one alone.
 
 CSRF. Every POST carries a hidden field `csrf`, compared in constant time:

@@ -1,6 +1,6 @@
 -- depends: platform-0001-outbox-inbox-requests-audit
 -- Non-public enterprises and their party coverage (docs/domain.md §6), and the place
--- tree kept from the organizations service's events (shared/national/places.py).
+-- tree kept from the organizations service's events (shared/places.py).
 
 CREATE TABLE places (
     code text COLLATE "C" PRIMARY KEY,

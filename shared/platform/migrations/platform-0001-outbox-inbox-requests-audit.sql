@@ -1,5 +1,5 @@
--- Platform tables every service database has (shared/platform/outbox.py, shared/platform/events.py,
--- shared/platform/entrypoints.py, shared/platform/db.py).
+-- Platform tables every service database has (shared/outbox.py, shared/events.py,
+-- shared/entrypoints.py, shared/db.py).
 
 -- Events committed with the change that caused them, until the relay has published
 -- them (then it deletes them: a queue, not a history; the audit log is the history).

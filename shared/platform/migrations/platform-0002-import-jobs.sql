@@ -1,5 +1,5 @@
 -- depends: platform-0001-outbox-inbox-requests-audit
--- Bulk import jobs (shared/platform/imports.py). Every service database gets the table; the
+-- Bulk import jobs (shared/imports.py). Every service database gets the table; the
 -- services that import rows use it. The rows a job writes commit in one transaction of
 -- their own; this row is updated beside it, on autocommit, so pollers see progress.
 

@@ -83,9 +83,14 @@ class PlaceDirectory:
 # its own migrations (each service owns its schema; a landed migration is never edited),
 # with these columns: tests/integration/test_place_copies.py migrates every such service
 # and holds its tables to them.
-PLACE_COPY_COLUMNS = {"code": "text", "name": "text", "level": "text", "parent_code": "text"}
-ORGANIZATION_COPY_COLUMNS = {"id": "bigint", "name": "text", "kind": "text", "sector": "text",
-                             "place_code": "text", "status": "text", "version": "integer"}
+# (type, collation): place codes compare byte-wise (COLLATE "C"), as regions.subtree
+# bounds' range queries expect.
+PLACE_COPY_COLUMNS = {"code": ("text", "C"), "name": ("text", None), "level": ("text", None),
+                      "parent_code": ("text", "C")}
+ORGANIZATION_COPY_COLUMNS = {"id": ("bigint", None), "name": ("text", None),
+                             "kind": ("text", None), "sector": ("text", None),
+                             "place_code": ("text", "C"), "status": ("text", None),
+                             "version": ("integer", None)}
 
 
 class OrganizationDirectory:
