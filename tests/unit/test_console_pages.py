@@ -13,6 +13,7 @@ from werkzeug.test import Client
 
 from services.gateway.app import Gateway
 from services.gateway.console import pages, security
+from shared import contracts
 from shared.errors import ServiceUnavailable, Unauthenticated, ValidationError
 from shared.platform import auth, config
 
@@ -31,16 +32,25 @@ class FakeAccounts:
         self.ended: set[str] = set()
         self.password = PASSWORD
         self.down = False
+        self.reports = {
+            ("organizations", "place_path"): lambda params: {"items": [
+                {"code": "330000000000", "name": "浙江省"},
+                {"code": params["place_code"], "name": "遂昌县"}]},
+            ("organizations", "ledger"): lambda params: {
+                "place_code": params["place_code"], "as_of": "2026-12-01", "items": [],
+                "next_cursor": None, "summary": {"cases": 7, "accepted": 2, "overdue": 3,
+                                                 "listed": 1}},
+        }
 
     def call(self, service, method, params, *, token=None, call_id=None, timeout=None):
         principal = self.verifier.verify(token)
         self.calls.append((service, method, params, principal.system))
         if self.down:
             raise ServiceUnavailable("accounts is not running")
-        if (service, method) == ("organizations", "get_place"):
-            principal.require_role("organizations.read")
-            return {"code": params["place_code"], "name": "遂昌县"}
-        assert service == "accounts"
+        if service != "accounts":  # the dashboard's reports: the contract's role first
+            principal.require_role(contracts.RPC[(service, method)].role)
+            return self.reports[(service, method)](params)
+
         if method == "sign_in":
             principal.require_role("accounts.sign_in")
             if (params["username"], params["password"]) != ("zhangsan", self.password):
@@ -246,6 +256,12 @@ def test_the_home_page_names_the_person_the_place_and_the_roles(client):
     assert "organizations.read" not in html
     assert response.headers["Cache-Control"] == "no-store"
     assert 'action="/console/logout"' in html and 'href="/console/password"' in html
+    # The ledger's figures link to the list behind them; the parts whose role the member
+    # lacks (evaluation, npe, cadres, resources) are left out, not refused.
+    assert re.search(r'href="/console/ledger\?place=331123000000&amp;overdue=1">'
+                     r'<span class="figure-n">3</span>', html)
+    assert "晋位升级进度" not in html and "未覆盖企业" not in html
+    assert response.status_code == 200
 
 
 def test_every_request_asks_whether_the_session_is_live(client, accounts, gateway):

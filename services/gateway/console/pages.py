@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import threading
 import time
 import uuid
@@ -35,11 +34,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.gateway.console import security
+from services.gateway.console import security, views
+from services.gateway.console.context import View
+from services.gateway.console.texts import chinese, notice
 from services.gateway.limits import read_body
 from shared import contracts
 from shared.contracts import accounts
-from shared.contracts.roles import ROLES
 from shared.errors import (
     Forbidden,
     JinweiError,
@@ -64,8 +64,9 @@ FORM_BYTES = 16 * 1024
 FORM_FIELDS = 16
 MAX_COOKIE_TOKEN = 4096
 
+views.load()
 URLS = Map([
-    Rule("/console/", endpoint="home", methods=["GET"]),
+    *views.ROUTES,
     Rule("/console/login", endpoint="login", methods=["GET", "POST"]),
     Rule("/console/logout", endpoint="logout", methods=["POST"]),
     Rule("/console/password", endpoint="password", methods=["GET", "POST"]),
@@ -81,11 +82,6 @@ SIGN_IN_FAILED = ("用户名或密码不正确。连续多次输错后账号将�
 SIGN_IN_UNAVAILABLE = "登录服务暂不可用，请稍后再试。"
 NEW_PASSWORD_RULE = (f"新密码须为 {accounts.PASSWORD_MIN}–{accounts.PASSWORD_MAX} 个字符，"
                      "不能包含用户名，不能全是同一个字符，也不能是常见的弱密码")
-NOTICES = {
-    ("signed_out", "1"): "您已退出登录。",
-    ("session", "ended"): "登录已失效（已退出、已过期或账号有变动），请重新登录。",
-    ("password", "changed"): "密码已修改。您在其他地方的登录已全部退出。",
-}
 
 
 def owns(path: str) -> bool:
@@ -155,7 +151,11 @@ class Console:
             else:
                 endpoint, args = adapter.match()
                 label = f"console.{endpoint}"
-                response = getattr(self, f"on_{endpoint}")(request, request_id, **args)
+                if endpoint in views.HANDLERS:
+                    view = View(self, request, request_id, self._session(request, request_id))
+                    response = views.HANDLERS[endpoint](view, **args)
+                else:
+                    response = getattr(self, f"on_{endpoint}")(request, request_id, **args)
         except (SignedOut, Unauthenticated):  # (a service refused the session's token)
             outcome = "signed_out"
             response = self._to_login(request)
@@ -180,13 +180,13 @@ class Console:
                                    "系统暂时没有应答，请稍后再试。")
         except Forbidden as error:
             outcome = Forbidden.code
-            response = self._error(request, 403, "无权操作", _chinese(error.message)
+            response = self._error(request, 403, "无权操作", chinese(error.message)
                                    or "您的账号没有进行此操作的权限。")
         except JinweiError as error:
             log.warning("console %s: %s (request %s)", request.path, error, request_id)
             outcome = error.code
             status = error.http_status if 400 <= error.http_status < 500 else 500
-            response = self._error(request, status, "操作未完成", _chinese(error.message)
+            response = self._error(request, status, "操作未完成", chinese(error.message)
                                    or "请求有误，请返回后重试。")
         except Exception:  # noqa: BLE001 - a page, never a stack trace
             log.exception("console error on %s %s (request %s)", request.method, request.path,
@@ -210,17 +210,6 @@ class Console:
         return Response(status=204, headers={"Allow": ", ".join(sorted(allowed))})
 
     # -- pages ------------------------------------------------------------------------
-    def on_home(self, request: Request, request_id: str) -> Response:
-        session = self._session(request, request_id)
-        principal = session.principal
-        place = {"code": principal.place_code,
-                 "level": regions.LEVEL_LABELS[regions.parse(principal.place_code).level],
-                 "name": self._place_name(session, request_id)}
-        roles = [label for role, label in ROLES.items() if role in principal.roles]
-        roles += sorted(principal.roles - ROLES.keys())
-        return self._page("home.html", session, place=place, roles=roles,
-                          notice=_notice(request))
-
     def on_login(self, request: Request, request_id: str) -> Response:
         secure = self._secure(request)
         if request.method == "GET":
@@ -229,11 +218,11 @@ class Console:
                     self._session(request, request_id)
                     return redirect(f"{PREFIX}/", 303)
                 except SignedOut:
-                    response = self._login_form(request, notice=_notice(request))
+                    response = self._login_form(request, notice=notice(request))
                     response.headers.add("Set-Cookie", security.cleared(
                         security.SESSION_COOKIE, secure=secure))
                     return response
-            return self._login_form(request, notice=_notice(request))
+            return self._login_form(request, notice=notice(request))
         nonce = request.cookies.get(security.LOGIN_COOKIE)
         if not security.login_nonce_ok(nonce):
             raise csrf_refused()  # before the body is read: nothing to read it for
@@ -290,7 +279,7 @@ class Console:
 
     def on_logout(self, request: Request, request_id: str) -> Response:
         session = self._session(request, request_id, live=False)
-        self._checked_form(request, session)
+        self.checked_form(request, session)
         try:
             self.rpc.call("accounts", "sign_out", {"request_id": f"console-{uuid.uuid4().hex}"},
                           token=session.token, call_id=f"gateway.{request_id}")
@@ -304,10 +293,10 @@ class Console:
 
     def on_password(self, request: Request, request_id: str) -> Response:
         if request.method == "GET":
-            return self._page("password.html", self._session(request, request_id),
+            return self.page("password.html", self._session(request, request_id),
                               errors={}, rule=NEW_PASSWORD_RULE)
         session = self._session(request, request_id, live=False)
-        form = self._checked_form(request, session)
+        form = self.checked_form(request, session)
         self._require_live(session, request_id)
         old, new = form.get("old_password", ""), form.get("new_password", "")
         errors = {}
@@ -330,7 +319,7 @@ class Console:
             except Unauthenticated:  # the session ended meanwhile (a wrong current
                 self.sessions.forget(session.principal.token_id)  # password is a 400)
                 raise SignedOut() from None
-        return self._page("password.html", session, status=400, errors=errors,
+        return self.page("password.html", session, status=400, errors=errors,
                           rule=NEW_PASSWORD_RULE)
 
     def on_static(self, request: Request, request_id: str, name: str) -> Response:
@@ -400,7 +389,7 @@ class Console:
                 self._token = (token, now + ttl)
             return token
 
-    def _checked_form(self, request: Request, session: Session) -> dict[str, str]:
+    def checked_form(self, request: Request, session: Session) -> dict[str, str]:
         form = read_form(request)
         if not security.session_csrf_ok(self.secrets, session.principal.token_id,
                                         form.get(security.CSRF_FIELD)):
@@ -417,27 +406,16 @@ class Console:
                   error)
         return Refused(500, "登录服务配置有误", "请联系系统管理员。", "misconfigured")
 
-    def _place_name(self, session: Session, request_id: str) -> str | None:
-        """The place's name, asked as the staff member (its own role and reach); without
-        organizations.read the page shows the code alone."""
-        if "organizations.read" not in session.principal.roles:
-            return None
-        try:
-            place = self.rpc.call("organizations", "get_place",
-                                  {"place_code": session.principal.place_code},
-                                  token=session.token, call_id=f"gateway.{request_id}")
-        except JinweiError:
-            return None
-        return place.get("name") if isinstance(place, dict) else None
-
     # -- rendering --------------------------------------------------------------------
     def _render(self, template: str, **context) -> str:
         return self.templates.get_template(template).render(**context)
 
-    def _page(self, template: str, session: Session | None, *, status: int = 200,
+    def page(self, template: str, session: Session | None, *, status: int = 200,
               **context) -> Response:
         csrf = (security.session_csrf(self.secrets[0], session.principal.token_id)
                 if session else "")
+        context.setdefault("section", None)
+        context.setdefault("view", None)
         html = self._render(template, principal=session.principal if session else None,
                             csrf=csrf, **context)
         return Response(html, status=status, content_type="text/html; charset=utf-8")
@@ -449,7 +427,7 @@ class Console:
         if not security.login_nonce_ok(nonce):
             nonce = security.new_login_nonce()
         assert isinstance(nonce, str)
-        response = self._page("login.html", None, status=status, username=username,
+        response = self.page("login.html", None, status=status, username=username,
                               errors=errors or {}, failed=failed, notice=notice,
                               login_csrf=security.login_csrf(self.secrets[0], nonce))
         response.headers.add("Set-Cookie", security.cookie(
@@ -468,7 +446,7 @@ class Console:
 
     def _error(self, request: Request, status: int, title: str, message: str) -> Response:
         html = self._render("error.html", principal=None, csrf="", status=status, title=title,
-                            message=message)
+                            message=message, section=None, view=None)
         return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
@@ -508,47 +486,11 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return value == "true"
 
 
-def _notice(request: Request) -> str | None:
-    for (name, value), text in NOTICES.items():
-        if request.args.get(name) == value:
-            return text
-    return None
-
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_PARENTHESIZED = re.compile(r"[（(]([^（）()]*[\u3400-\u9fff][^（）()]*)[）)]")
-
-
-def _chinese_all(messages) -> list[str]:
-    """The Chinese of a service's messages ("English (中文)", or Chinese alone), each
-    once, in order: what a person is shown of them."""
-    if isinstance(messages, dict):
-        messages = list(messages.values())
-    if not isinstance(messages, list | tuple):
-        messages = [messages]
-    found: list[str] = []
-    for message in messages:
-        if isinstance(message, list | tuple | dict):
-            texts = _chinese_all(message)
-        elif isinstance(message, str) and _CJK.search(message):
-            texts = _PARENTHESIZED.findall(message) or (
-                [message] if not re.search(r"[A-Za-z]{3}", message) else [])
-        else:
-            texts = []
-        found += [text for text in texts if text not in found]
-    return found
-
-
-def _chinese(messages) -> str | None:
-    texts = _chinese_all(messages)
-    return "；".join(texts) if texts else None
-
-
 def _password_errors(details) -> dict[str, str]:
     """A ValidationError of change_password, said in Chinese next to its field."""
     errors: dict[str, str] = {}
     for field, messages in (details or {}).items():
-        hint = _chinese(messages)
+        hint = chinese(messages)
         if field == "old_password":
             errors[field] = hint or "当前密码不正确"
         elif field == "new_password":

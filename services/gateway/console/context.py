@@ -1,0 +1,123 @@
+"""What a data page works with: the request, the signed-in staff member, and the services
+asked with that member's own token (never the gateway's): `View`.
+
+A view reads its query with `text`/`number`, asks the services with `ask`, answers with
+`page`, `redirect` or `download`; a form is read with `form()`, which checks the CSRF
+field first. A service's refusal (ValidationError, Conflict, NotFound, Forbidden)
+propagates to pages.Console, which shows it as a page in Chinese, unless the view catches
+it to show the errors next to their fields (`field_errors`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from services.gateway.console.texts import chinese
+from shared.errors import Forbidden, ValidationError
+from shared.national import regions
+
+if TYPE_CHECKING:
+    from services.gateway.console.pages import Console, Session
+
+_PLACE = re.compile(r"^\d{12}$")
+
+
+@dataclass
+class View:
+    console: Console
+    request: Request
+    request_id: str
+    session: Session
+    _form: dict[str, str] | None = field(default=None, repr=False)
+
+    # -- who ------------------------------------------------------------------------
+    @property
+    def principal(self):
+        return self.session.principal
+
+    def may(self, role: str) -> bool:
+        return role in self.principal.roles
+
+    @property
+    def home_place(self) -> str:
+        return self.principal.place_code
+
+    # -- the query ------------------------------------------------------------------
+    def text(self, name: str, default: str = "", *, limit: int = 100) -> str:
+        """A query parameter, stripped and cut to `limit` characters."""
+        return (self.request.args.get(name) or default).strip()[:limit]
+
+    def number(self, name: str, default: int | None = None) -> int | None:
+        value = self.request.args.get(name, "")
+        return int(value) if value.isdigit() and len(value) < 12 else default
+
+    def place(self, name: str = "place") -> str:
+        """A place code from the query, or the member's own place. Whether it is within
+        reach is the services' answer (NotFound), not this page's."""
+        value = self.request.args.get(name, "")
+        if _PLACE.match(value):
+            try:
+                regions.parse(value)
+                return value
+            except ValueError:
+                pass
+        return self.home_place
+
+    # -- the services ---------------------------------------------------------------
+    def ask(self, service: str, method: str, **params: Any) -> Any:
+        """An RPC as the signed-in member (their token, roles and reach)."""
+        return self.console.rpc.call(service, method, params, token=self.session.token,
+                                     call_id=f"gateway.{self.request_id}")
+
+    def ask_or_none(self, service: str, method: str, **params: Any) -> Any:
+        """`ask`, or None where the member lacks the role (a part of a page left out)."""
+        try:
+            return self.ask(service, method, **params)
+        except Forbidden:
+            return None
+
+    # -- forms ----------------------------------------------------------------------
+    def form(self) -> dict[str, str]:
+        """The posted form, its CSRF field checked before anything else is read."""
+        if self._form is None:
+            self._form = self.console.checked_form(self.request, self.session)
+        return self._form
+
+    # -- answers --------------------------------------------------------------------
+    def page(self, template: str, *, status: int = 200, **context: Any) -> Response:
+        return self.console.page(template, self.session, status=status, view=self,
+                                 **context)
+
+    @staticmethod
+    def redirect(path: str, **args: Any) -> Response:
+        query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
+        return redirect(path + (f"?{query}" if query else ""), 303)
+
+    @staticmethod
+    def download(body: bytes, filename: str, content_type: str) -> Response:
+        ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+        return Response(body, content_type=content_type, headers={
+            "Content-Disposition":
+                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"})
+
+    def url(self, path: str, **args: Any) -> str:
+        query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
+        return "/console" + path + (f"?{query}" if query else "")
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """A service's ValidationError as {field: 中文} (its Chinese where it has one), plus
+    "form" for what names no field: shown next to the field it concerns."""
+    errors: dict[str, str] = {}
+    details = error.details if isinstance(error.details, dict) else {}
+    for name, messages in details.items():
+        errors[str(name)] = chinese(messages) or "填写有误，请检查"
+    if not errors:
+        errors["form"] = chinese(error.message) or "填写有误，请检查后重新提交"
+    return errors
