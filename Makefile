@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import tools.launcher.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test unit clean lint typecheck bench bench-services bench-tls bench-province token roles admin places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz
+.PHONY: help venv run stop status logs infra migrate test unit clean lint typecheck bench bench-services bench-tls bench-province token roles admin places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz browser-tools browser-test
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -69,6 +69,12 @@ test: $(STAMP) ## the test suite; pass pytest options in PYTEST_ARGS="-k ... -x"
 
 unit: $(STAMP) ## the fast unit suite alone: pure rules, no broker or database (~20 s)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+browser-tools: ## Chromium, chromedriver (apt) and axe-core (npm ci), for tests/browser
+	@bash deploy/install-browser-tools.sh
+
+browser-test: $(STAMP) ## the console in Chromium against `make run` on private ports; screenshots in tests/browser/artifacts (~5 min)
+	$(PY) -m pytest -p no:cacheprovider tests/browser $(PYTEST_ARGS)
 
 fuzz: $(STAMP) ## the gateway's request handling and the spreadsheet reader, 20 000 examples each (~10 min)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -p no:cacheprovider -q tests/unit/test_gateway_fuzz.py

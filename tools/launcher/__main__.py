@@ -411,7 +411,7 @@ def cmd_info(args) -> int:
         lines.append(f"    {service:<12} {mask_url(settings.database_url(service))}")
     lines.append("  Services     (supervisord; one process per service)")
     gateway = f"http://{settings.http_host}:{settings.http_ports['gateway']}"
-    lines.append(f"    {'console':<12} {gateway}/   (staff console, 中文; first account: "
+    lines.append(f"    {'console':<12} {gateway}/console/   (staff console, 中文; first account: "
                  "make admin PLACE=<12 digits> USER=<name>)")
     lines.append(f"    {'gateway':<12} {gateway}/docs   (REST API; {gateway}/openapi.json)")
     for service in config.PROCESSES:

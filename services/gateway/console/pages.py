@@ -36,7 +36,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.gateway.console import security, views
 from services.gateway.console.context import View
-from services.gateway.console.texts import chinese, notice
+from services.gateway.console.texts import chinese, notice, percent
 from services.gateway.limits import read_body
 from shared import contracts
 from shared.contracts import accounts
@@ -137,6 +137,7 @@ class Console:
                                      autoescape=True, undefined=StrictUndefined,
                                      trim_blocks=True, lstrip_blocks=True,
                                      auto_reload=False)  # read once: no stat per page
+        self.templates.filters["pct"] = percent
         self._token: tuple[str, float] = ("", 0.0)
         self._token_lock = threading.Lock()
 

@@ -48,3 +48,13 @@ def chinese_all(messages) -> list[str]:
 def chinese(messages) -> str | None:
     texts = chinese_all(messages)
     return "；".join(texts) if texts else None
+
+
+def percent(value) -> str:
+    """A rate (a number or the contract's decimal string) as 12.5%; — when there is none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{float(value) * 100:.1f}%"
+    except (TypeError, ValueError):
+        return "—"
