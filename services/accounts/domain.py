@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields
 
-from shared.contracts.accounts import CONSOLE, PASSWORD_MAX, PASSWORD_MIN, SIGN_IN
+from shared.contracts.accounts import CONSOLE, CONSOLE_SYSTEM, PASSWORD_MAX, PASSWORD_MIN, SIGN_IN
 from shared.contracts.roles import ROLES
 from shared.errors import Conflict, Forbidden, ValidationError
 
@@ -144,9 +144,18 @@ def attempt(standing: Standing | None, password_matches: bool, now: dt.datetime,
     return Attempt("wrong_password", failures, None)
 
 
-def session_roles(roles: Iterable[str]) -> list[str]:
-    """A console session's roles: the account's, and console.user (its own account)."""
-    return sorted({*roles, CONSOLE})
+def session_roles(roles: Iterable[str], *, must_change_password: bool = False) -> list[str]:
+    """A console session's roles: the account's, and console.user (its own account). While
+    the password is one an administrator set, console.user alone: the session can change
+    the password and nothing else, whatever service it calls."""
+    return [CONSOLE] if must_change_password else sorted({*roles, CONSOLE})
+
+
+def set_by_administrator(setter_system: str | None) -> bool:
+    """Whether a password set for someone else must be changed at its first use: set in a
+    console session (an administrator for a staff member), yes; by the operator's command
+    line (`make admin`, the first administrator typing their own), no."""
+    return setter_system == CONSOLE_SYSTEM
 
 
 # -- administration -------------------------------------------------------------------------

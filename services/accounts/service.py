@@ -93,7 +93,9 @@ class Passwords(DependencyProvider):
         """A console session's signed token, and its claims (jti, exp)."""
         token = auth.issue_token(
             self.secret, subject=account["username"], department=account["department"],
-            place_code=account["place_code"], roles=domain.session_roles(account["roles"]),
+            place_code=account["place_code"],
+            roles=domain.session_roles(account["roles"],
+                                       must_change_password=account["must_change_password"]),
             system=SYSTEM, ttl_seconds=min(ttl_seconds, self.max_ttl_seconds),
             now=now.timestamp(), max_ttl_seconds=self.max_ttl_seconds)
         return token, jwt.decode(token, options={"verify_signature": False})
@@ -211,8 +213,11 @@ class AccountsService:
                                    "for a while after repeated failures", {"old_password": [
                                        "当前密码不正确，或因多次输入错误账号已暂时锁定"]})
         store.set_password(call.tx, username, self.passwords.hash(params["new_password"]), now,
-                           unlock=True)
-        ended = store.end_sessions(call.tx, username, now, keep=call.principal.token_id)
+                           unlock=True, must_change=False)
+        # A session opened with an administrator's password carries console.user alone: it
+        # ends too, and the next sign-in carries the account's roles.
+        keep = None if account["must_change_password"] else call.principal.token_id
+        ended = store.end_sessions(call.tx, username, now, keep=keep)
         call.tx.audit("account", username, {"password_changed": True, "sessions_ended": ended})
         return {"done": True}
 
@@ -249,7 +254,9 @@ class AccountsService:
         place_name = self._place_name(call, params["place_code"])
         password_hash = self.passwords.hash(params["password"])
         now = _now()
-        store.insert_account(call.tx, dict(params), password_hash, place_name, now)
+        store.insert_account(call.tx, dict(params), password_hash, place_name, now,
+                             must_change_password=domain.set_by_administrator(
+                                 principal.system))
         call.tx.audit("account", params["username"], {"created": {
             key: params[key] for key in ("display_name", "department", "place_code", "roles")}})
         return store.view(call.tx, params["username"], now)
@@ -315,7 +322,8 @@ class AccountsService:
         domain.check_acts_on(call.principal.roles, account["roles"])
         password_hash = self.passwords.hash(params["new_password"])
         now = _now()
-        store.set_password(call.tx, username, password_hash, now, unlock=True)
+        store.set_password(call.tx, username, password_hash, now, unlock=True,
+                           must_change=domain.set_by_administrator(call.principal.system))
         ended = store.end_sessions(call.tx, username, now)
         call.tx.audit("account", username, {"password_reset": True, "sessions_ended": ended})
         return store.view(call.tx, username, now)

@@ -14,7 +14,7 @@ from shared.platform.db import Transaction
 _VIEW = ("username, display_name, department, place_code, place_name, roles,"
          " CASE WHEN disabled THEN 'disabled' ELSE 'active' END AS status,"
          " CASE WHEN locked_until > %(now)s THEN locked_until END AS locked_until,"
-         " last_sign_in_at, created_at")
+         " last_sign_in_at, created_at, must_change_password")
 # Expired sessions are kept this long, then removed as their account next signs in.
 EXPIRED_KEPT = dt.timedelta(days=1)
 
@@ -40,16 +40,17 @@ def view(tx: Transaction, username: str, now: dt.datetime) -> dict:
 
 
 def insert_account(tx: Transaction, values: dict, password_hash: str, place_name: str | None,
-                   now: dt.datetime) -> None:
+                   now: dt.datetime, *, must_change_password: bool) -> None:
     created = tx.scalar(
         "INSERT INTO accounts (username, display_name, department, place_code, place_name,"
-        " roles, password_hash, password_changed_at, created_at) VALUES (%(username)s,"
-        " %(display_name)s, %(department)s, %(place_code)s, %(place_name)s, %(roles)s,"
-        " %(hash)s, %(now)s, %(now)s) ON CONFLICT (username) DO NOTHING RETURNING true",
+        " roles, password_hash, password_changed_at, created_at, must_change_password)"
+        " VALUES (%(username)s, %(display_name)s, %(department)s, %(place_code)s,"
+        " %(place_name)s, %(roles)s, %(hash)s, %(now)s, %(now)s, %(must_change)s)"
+        " ON CONFLICT (username) DO NOTHING RETURNING true",
         {**{key: values[key] for key in ("username", "display_name", "department",
                                          "place_code")},
          "roles": sorted(set(values["roles"])), "place_name": place_name,
-         "hash": password_hash, "now": now})
+         "hash": password_hash, "now": now, "must_change": must_change_password})
     if not created:
         # User names are one namespace (a person signs in by name alone), so a name taken
         # at another place is taken here too: this tells only that the name is used.
@@ -80,11 +81,13 @@ def record_attempt(tx: Transaction, username: str, attempt: Attempt, now: dt.dat
 
 
 def set_password(tx: Transaction, username: str, password_hash: str, now: dt.datetime,
-                 *, unlock: bool) -> None:
-    tx.execute("UPDATE accounts SET password_hash = %(hash)s, password_changed_at = %(now)s"
+                 *, unlock: bool, must_change: bool) -> None:
+    tx.execute("UPDATE accounts SET password_hash = %(hash)s, password_changed_at = %(now)s,"
+               " must_change_password = %(must_change)s"
                + (", failed_attempts = 0, locked_until = NULL" if unlock else "")
                + " WHERE username = %(username)s",
-               {"hash": password_hash, "now": now, "username": username})
+               {"hash": password_hash, "now": now, "username": username,
+                "must_change": must_change})
 
 
 def rehash(tx: Transaction, username: str, password_hash: str) -> None:

@@ -100,6 +100,9 @@ class AccountView(Schema):
         "description": "signing in is refused until then (repeated failures)"})
     last_sign_in_at = fields.AwareDateTime(format="iso", allow_none=True)
     created_at = fields.AwareDateTime(format="iso")
+    must_change_password = fields.Boolean(metadata={
+        "description": "the password was set by an administrator (a new account, a reset): "
+                       "until the holder changes it, a session carries console.user alone"})
 
 
 class Session(Schema):
@@ -188,12 +191,15 @@ rpc_method(SERVICE, "sign_out", params=SignOut, result=Done, role=CONSOLE, mutat
 rpc_method(SERVICE, "change_password", params=ChangePassword, result=Done, role=CONSOLE,
            mutating=True,
            summary="Change the caller's own password (the current one is asked again); the "
-                   "caller's other sessions end. A wrong current password counts towards the "
-                   "lockout. Not replayed by request id: a repeat is another attempt.")
+                   "caller's other sessions end — and this one too when it was opened with a "
+                   "password an administrator set (it carried console.user alone: sign in "
+                   "again for the account's roles). A wrong current password counts towards "
+                   "the lockout. Not replayed by request id: a repeat is another attempt.")
 rpc_method(SERVICE, "create_account", params=CreateAccount, result=AccountView, role=ADMIN,
            mutating=True,
            summary="A staff account at or below the administrator's place, with roles the "
-                   "administrator holds itself.")
+                   "administrator holds itself. Created in a console session, its password "
+                   "must be changed at the first sign-in (must_change_password).")
 rpc_method(SERVICE, "get_account", params=AccountRef, result=AccountView, role=ADMIN,
            mutating=False, summary="An account at or below the administrator's place.")
 rpc_method(SERVICE, "list_accounts", params=ListAccounts, result=AccountPage, role=ADMIN,
@@ -207,4 +213,5 @@ rpc_method(SERVICE, "set_disabled", params=SetDisabled, result=AccountView, role
            mutating=True, summary="Disable an account (its sessions end) or enable it again.")
 rpc_method(SERVICE, "reset_password", params=ResetPassword, result=AccountView, role=ADMIN,
            mutating=True,
-           summary="Set a new password for an account (and unlock it); its sessions end.")
+           summary="Set a new password for an account (and unlock it); its sessions end. Set "
+                   "in a console session, it must be changed at the next sign-in.")

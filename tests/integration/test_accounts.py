@@ -309,6 +309,35 @@ def test_an_administrator_grants_only_roles_it_holds(county_admin, operator):
                              password=PASSWORD)
 
 
+def test_a_password_an_administrator_set_opens_nothing_until_the_holder_changes_it(
+        county_admin, operator, gateway, stack, token_secret):
+    admin = county_admin.accounts
+    username = f"t{uuid.uuid4().hex[:8]}"
+    created = admin.create_account(username=username, display_name="李四", department="妙高街道",
+                                   place_code="331123001000", roles=["organizations.read"],
+                                   password=PASSWORD)
+    assert created["must_change_password"] is True
+    first = sign_in(gateway, username)
+    claims = jwt.decode(first["token"], token_secret, algorithms=["HS256"], issuer="jinwei")
+    assert claims["roles"] == ["console.user"]  # its own account, nothing else
+    with as_session(stack, first) as proxy:
+        with pytest.raises(Forbidden):
+            proxy.organizations.list_children(place_code="331123001000")
+        proxy.accounts.change_password(old_password=PASSWORD, new_password="李四自己的密码-2026")
+    # That session ends with the administrator's password; the next carries the roles.
+    assert gateway.session_valid(token_id=first["token_id"]) == {"valid": False}
+    second = sign_in(gateway, username, "李四自己的密码-2026")
+    assert second["account"]["must_change_password"] is False
+    with as_session(stack, second) as proxy:
+        assert proxy.organizations.list_children(place_code="331123001000")["items"]
+    # A reset by the administrator asks for a change again; the operator's command line
+    # (the first administrator typing their own) does not.
+    assert admin.reset_password(username=username, new_password="管理员重设-2026-02")[
+        "must_change_password"] is True
+    assert operator.reset_password(username=username, new_password="本人在场重设-2026-03")[
+        "must_change_password"] is False
+
+
 def test_an_account_outside_the_administrators_place_is_one_that_does_not_exist(
         county_admin, operator):
     admin = county_admin.accounts

@@ -32,6 +32,7 @@ class FakeAccounts:
         self.ended: set[str] = set()
         self.password = PASSWORD
         self.down = False
+        self.must_change = False
         self.reports = {
             ("organizations", "place_path"): lambda params: {"items": [
                 {"code": "330000000000", "name": "浙江省"},
@@ -59,7 +60,8 @@ class FakeAccounts:
                                      place_code=SUICHANG, system="console",
                                      roles=["console.user", "organizations.read"])
             return {"token": token, "token_id": jwt.decode(
-                token, options={"verify_signature": False})["jti"]}
+                token, options={"verify_signature": False})["jti"],
+                "account": {"must_change_password": self.must_change}}
         if method == "session_valid":
             principal.require_role("accounts.sign_in")
             return {"valid": params["token_id"] not in self.ended}
@@ -79,6 +81,9 @@ class FakeAccounts:
                     "new_password": ["a password has 10 to 128 characters "
                                      "(密码长度应为10至128个字符)"]})
             self.password = params["new_password"]
+            if self.must_change:  # that session ends with the administrator's password
+                self.ended.add(principal.token_id)
+                self.must_change = False
             return {"done": True}
         raise AssertionError(f"unexpected call {service}.{method}")
 
@@ -397,3 +402,22 @@ def test_a_session_ended_within_the_check_bound_is_refused_by_the_service(client
     assert (response.status_code, response.headers["Location"]) == (
         303, "/console/login?session=ended")
     assert client.get("/console/").status_code == 303  # forgotten: asked again, and dead
+
+
+def test_a_password_an_administrator_set_is_changed_first_then_signed_in_again(client,
+                                                                              accounts):
+    accounts.must_change = True
+    response = sign_in(client)
+    assert (response.status_code, response.headers["Location"]) == (
+        303, "/console/password?first=1")
+    page = client.get("/console/password?first=1").get_data(as_text=True)
+    assert "账号管理员设置的" in page
+    response = client.post("/console/password", data={
+        "csrf": field(page), "old_password": PASSWORD, "new_password": "a-new-one-2026",
+        "new_password_again": "a-new-one-2026"})
+    assert (response.status_code, response.headers["Location"]) == (
+        303, "/console/login?password=chosen")
+    assert "Max-Age=0" in set_cookies(response)[security.SESSION_COOKIE]
+    assert "请用新密码重新登录" in client.get("/console/login?password=chosen").get_data(
+        as_text=True)
+    assert sign_in(client, "a-new-one-2026").headers["Location"] == "/console/"

@@ -271,7 +271,11 @@ class Console:
         assert isinstance(token, str)
         expires = _expires(token)
         self.sessions.remember(principal.token_id, expires)
-        response = redirect(f"{PREFIX}/", 303)
+        account = result.get("account") or {}
+        # A password an administrator set: the session carries console.user alone until
+        # the holder chooses their own, so the first page is the one to do that on.
+        first = f"{PREFIX}/password?first=1" if account.get("must_change_password") else None
+        response = redirect(first or f"{PREFIX}/", 303)
         response.headers.add("Set-Cookie", security.cookie(
             security.SESSION_COOKIE, token, max_age=int(expires - time.time()), secure=secure))
         response.headers.add("Set-Cookie", security.cleared(
@@ -295,7 +299,7 @@ class Console:
     def on_password(self, request: Request, request_id: str) -> Response:
         if request.method == "GET":
             return self.page("password.html", self._session(request, request_id),
-                              errors={}, rule=NEW_PASSWORD_RULE)
+                             errors={}, rule=NEW_PASSWORD_RULE, notice=notice(request))
         session = self._session(request, request_id, live=False)
         form = self.checked_form(request, session)
         self._require_live(session, request_id)
@@ -314,6 +318,14 @@ class Console:
                                       dict(params))  # its rules, said before a round trip
                 self.rpc.call("accounts", "change_password", params, token=session.token,
                               call_id=f"gateway.{request_id}")
+                self.sessions.forget(session.principal.token_id)
+                try:  # a session opened with an administrator's password ends with it
+                    self._require_live(session, request_id)
+                except SignedOut:
+                    response = redirect(f"{security.LOGIN_PATH}?password=chosen", 303)
+                    response.headers.add("Set-Cookie", security.cleared(
+                        security.SESSION_COOKIE, secure=self._secure(request)))
+                    return response
                 return redirect(f"{PREFIX}/?password=changed", 303)
             except ValidationError as error:
                 errors = _password_errors(error.details)
@@ -321,7 +333,7 @@ class Console:
                 self.sessions.forget(session.principal.token_id)  # password is a 400)
                 raise SignedOut() from None
         return self.page("password.html", session, status=400, errors=errors,
-                          rule=NEW_PASSWORD_RULE)
+                         rule=NEW_PASSWORD_RULE, notice=None)
 
     def on_static(self, request: Request, request_id: str, name: str) -> Response:
         if name not in STATIC:
