@@ -83,11 +83,20 @@ class View:
             return None
 
     # -- forms ----------------------------------------------------------------------
-    def form(self) -> dict[str, str]:
-        """The posted form, its CSRF field checked before anything else is read."""
+    def form(self, *, max_bytes: int | None = None, max_fields: int | None = None
+             ) -> dict[str, str]:
+        """The posted form, its CSRF field checked before anything else is read; bounded
+        by the console's defaults (16 KiB, 16 fields) unless the page asks for more."""
         if self._form is None:
-            self._form = self.console.checked_form(self.request, self.session)
+            limits = {k: v for k, v in (("max_bytes", max_bytes), ("max_fields", max_fields))
+                      if v is not None}
+            self._form = self.console.checked_form(self.request, self.session, **limits)
         return self._form
+
+    def next_page(self, cursor: str) -> str:
+        """This page's address with the same query and `after` the next cursor."""
+        args = [(k, v) for k, v in self.request.args.items(multi=True) if k != "after"]
+        return self.request.path + "?" + urlencode([*args, ("after", cursor)])
 
     # -- answers --------------------------------------------------------------------
     def page(self, template: str, *, status: int = 200, **context: Any) -> Response:

@@ -62,6 +62,10 @@ GATEWAY_TOKEN_TTL_S = 300
 # each, 9 bytes a character once percent-encoded) and the CSRF field.
 FORM_BYTES = 16 * 1024
 FORM_FIELDS = 16
+# A data page's form may be larger (a plan of 5 000 characters, a township's grading sheet
+# of many rows): View.form(max_bytes=, max_fields=) asks for more, never beyond these.
+FORM_BYTES_MAX = 256 * 1024
+FORM_FIELDS_MAX = 1024
 MAX_COOKIE_TOKEN = 4096
 
 views.load()
@@ -197,7 +201,8 @@ class Console:
                                    f"请稍后再试；如一再出现，请把请求编号 {request_id} "
                                    "告诉系统管理员。")
         if label != "console.static":
-            response.headers.update(security.PAGE_HEADERS)
+            for name, value in security.PAGE_HEADERS.items():  # a page may say stricter
+                response.headers.setdefault(name, value)
         return label, outcome, response
 
     @staticmethod
@@ -402,8 +407,11 @@ class Console:
                 self._token = (token, now + ttl)
             return token
 
-    def checked_form(self, request: Request, session: Session) -> dict[str, str]:
-        form = read_form(request)
+    def checked_form(self, request: Request, session: Session, *,
+                     max_bytes: int = FORM_BYTES, max_fields: int = FORM_FIELDS
+                     ) -> dict[str, str]:
+        form = read_form(request, min(max_bytes, FORM_BYTES_MAX),
+                         min(max_fields, FORM_FIELDS_MAX))
         if not security.session_csrf_ok(self.secrets, session.principal.token_id,
                                         form.get(security.CSRF_FIELD)):
             raise csrf_refused()
@@ -463,18 +471,19 @@ class Console:
         return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
-def read_form(request: Request) -> dict[str, str]:
+def read_form(request: Request, max_bytes: int = FORM_BYTES,
+              max_fields: int = FORM_FIELDS) -> dict[str, str]:
     """An HTML form's fields (application/x-www-form-urlencoded, UTF-8), read no further
-    than FORM_BYTES and FORM_FIELDS; each name once."""
+    than `max_bytes` and `max_fields`; each name once."""
     if request.mimetype != "application/x-www-form-urlencoded":
         if not request.mimetype and not request.content_length and "chunked" not in (
                 request.headers.get("Transfer-Encoding") or "").lower():
             return {}  # nothing posted: no field, no CSRF field either
         raise Refused(400, "无法处理的提交", "请通过页面上的表单提交。", "bad_form")
-    raw = read_body(request, FORM_BYTES, "form")
+    raw = read_body(request, max_bytes, "form")
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
-                          errors="strict", max_num_fields=FORM_FIELDS)
+                          errors="strict", max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise Refused(400, "无法处理的提交", "提交的内容格式不对，请通过页面上的表单提交。",
                       "bad_form") from None
