@@ -263,6 +263,19 @@ def name_key(name: str) -> str:
     return _NOT_IN_A_NAME.sub("", unicodedata.normalize("NFKC", name))
 
 
+def name_search(text: str | None) -> str | None:
+    """list_organizations' `name` as the name_key of the names it is looked for in
+    (NFKC, white space dropped: "（一）" finds "(一)", "党 支部" finds "党支部"); None for
+    no such filter. A text with nothing left is no search."""
+    if text is None:
+        return None
+    key = name_key(text)
+    if not key:
+        raise ValidationError("a name to search for has no characters to look for "
+                              "(请输入要查找的名称)", {"name": ["nothing to look for"]})
+    return key
+
+
 # White space and invisible format characters (soft hyphen, zero-width space and joiners,
 # word joiner, BOM) after NFKC (which makes U+3000 and the other spaces U+0020): listed,
 # the same in store.NAME_KEY, since \s differs between Python and the server's locale.

@@ -268,7 +268,8 @@ class OrganizationsService(RectificationEntrypoints, ExcellenceEntrypoints):
         call.principal.require_place(params["place_code"])
         items, cursor = store.organization_page(
             call.tx, params["place_code"], kind=params["kind"], sector=params["sector"],
-            status=params["status"], grade=params["grade"], limit=params["limit"],
+            status=params["status"], grade=params["grade"],
+            name=domain.name_search(params["name"]), limit=params["limit"],
             after=params["after"])
         return {"items": [self._dump(org) for org in items], "next_cursor": _cursor(cursor)}
 

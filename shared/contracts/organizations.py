@@ -239,12 +239,19 @@ class OrganizationRef(Schema):
     organization_id = _id(required=True)
 
 
+NAME_SEARCH_MAX = 50  # list_organizations' `name`: a substring of a name
+
+
 class ListOrganizations(Schema):
     place_code = PlaceCode(required=True, metadata={"description": "the subtree to list"})
     kind = Enum(KINDS, load_default=None)
     sector = Enum(SECTORS, load_default=None)
     status = Enum(STATUSES, load_default="active")
     grade = Enum(GRADES, load_default=None, metadata={"description": "current grade"})
+    name = text(NAME_SEARCH_MAX, load_default=None, metadata={"description": (
+        "only those whose name contains this text, compared as names are (after Unicode "
+        "NFKC, white space and invisible format characters ignored: （一） finds (一)); "
+        "% and _ are plain characters, not wildcards")})
     limit, after = page_fields().values()
 
 
@@ -575,7 +582,11 @@ rpc_method(SERVICE, "get_organization", params=OrganizationRef, result=Organizat
            role=READ, mutating=False, summary="One organization.")
 rpc_method(SERVICE, "list_organizations", params=ListOrganizations, result=OrganizationPage,
            role=READ, mutating=False,
-           summary="Organizations in a place's subtree, filtered, in keyset pages.")
+           summary="Organizations in a place's subtree, filtered, in keyset pages.\n"
+                   "`name` finds those whose name contains a text (a search box: 1–50 "
+                   "characters, e.g. 城关 or 党支部), the other filters and the subtree still "
+                   "applying; a text that is only white space after NFKC is a ValidationError "
+                   "on `name`.")
 rpc_method(SERVICE, "reelection_due", params=ReelectionDue, result=ReelectionReport,
            role=READ, mutating=False,
            summary="Re-election (换届) reminder list: terms ending within the window, or overdue.")

@@ -43,7 +43,7 @@ def test_names_registered_twice_before_the_rule_are_flagged_until_renamed(
                     " founded_on, elected_on, term_ends_on) VALUES ('省直重名党委', '631',"
                     " 'urban_community', '330000000000', 5, '2020-01-01', '2024-01-01',"
                     " '2029-01-01')")
-        assert migrate("organizations", url) == ["0007-unique-active-names"]
+        assert migrate("organizations", url)[0] == "0007-unique-active-names"
         with conn.cursor() as cur:
             cur.execute("SELECT id, name_clash FROM organizations ORDER BY id")
             (first, first_clash), (second, second_clash) = cur.fetchall()

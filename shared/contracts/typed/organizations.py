@@ -205,6 +205,7 @@ class ListOrganizationsParams(TypedDict, total=False):
     sector: Required[str | None]
     status: Required[str]
     grade: Required[str | None]
+    name: Required[str | None]
     limit: Required[int]
     after: Required[list[Any] | None]
 
