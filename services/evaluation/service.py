@@ -92,11 +92,26 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
 
     @operation
     def get_round(self, call: Call, params: typed.GetRoundParams):
-        round_ = self._round(call, params["round_id"])
-        # Read only within the subtree; a place under the round knows of it (it takes
-        # part), so refusing it says nothing new.
-        call.principal.require_place(round_["place_code"])
-        return round_
+        # A place under the round takes part in it: it reads the round's name and the
+        # rules it is graded by.
+        return self._round(call, params["round_id"])
+
+    @operation
+    def rounds(self, call: Call, params: typed.RoundsParams):
+        call.principal.require_place(params["place_code"])
+        return {"items": store.rounds_of(call.tx, params["place_code"], params["year"],
+                                         params["limit"])}
+
+    @operation
+    def round_gradings(self, call: Call, params: typed.RoundGradingsParams):
+        round_ = self._round(call, params["round_id"])  # the caller is under it, or over it
+        caller = call.principal.place_code
+        # Organizations both in the round and within the caller's reach: the deeper place.
+        inner = caller if regions.in_subtree(caller, round_["place_code"]) \
+            else round_["place_code"]
+        lo, hi = regions.subtree_bounds(inner)
+        return {"round_id": round_["id"], "items": store.round_gradings(
+            call.tx, round_["id"], params["organization_ids"], lo, hi)}
 
     def _round_and_organization(self, call: Call, round_id: int, organization_id: int):
         # Both named records are checked for visibility before the place mismatch, which
@@ -285,6 +300,11 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
         acceptance_id = store.insert_acceptance(call.tx, org["id"], grade)
         call.tx.audit("acceptance", acceptance_id, {"opened": {"grade": grade}})
         return self._acceptance(call, acceptance_id)
+
+    @operation
+    def gradings_of(self, call: Call, params: typed.GradingsOfParams):
+        self._organization(call, params["organization_id"])  # within reach, or NotFound
+        return {"items": store.gradings_of(call.tx, params["organization_id"])}
 
     @operation
     def acceptances_of(self, call: Call, params: typed.AcceptancesOfParams):

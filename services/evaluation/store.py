@@ -119,6 +119,33 @@ def get_round(tx: Transaction, round_id: int) -> dict:
     return row
 
 
+def rounds_of(tx: Transaction, place_code: str, year: int | None, limit: int) -> list[dict]:
+    """Rounds at the place or above it (its ancestors' codes), or within its subtree."""
+    lo, hi = regions.subtree_bounds(place_code)
+    return tx.all("SELECT * FROM rounds WHERE (place_code = ANY(%(above)s)"
+                  " OR place_code BETWEEN %(lo)s AND %(hi)s)"
+                  " AND (%(year)s::integer IS NULL OR year = %(year)s)"
+                  " ORDER BY year DESC, id DESC LIMIT %(limit)s",
+                  {"above": regions.ancestors(place_code), "lo": lo, "hi": hi, "year": year,
+                   "limit": limit})
+
+
+def round_gradings(tx: Transaction, round_id: int, organization_ids: list[int],
+                   place_lo: str, place_hi: str) -> list[dict]:
+    """Each asked organization known here with a place in [place_lo, place_hi], with its
+    scores (assessor → scores) and its grading in the round, if any."""
+    return tx.all(
+        "SELECT o.id AS organization_id,"
+        " coalesce((SELECT jsonb_object_agg(s.assessor, s.scores) FROM scores s"
+        "           WHERE s.round_id = %(round)s AND s.organization_id = o.id), '{}') AS scores,"
+        " g.score, g.grade, g.method, g.reason, coalesce(g.is_baseline, false) AS is_baseline"
+        " FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS asked(id, n)"
+        " JOIN organizations o ON o.id = asked.id"
+        " LEFT JOIN gradings g ON g.round_id = %(round)s AND g.organization_id = o.id"
+        " WHERE o.place_code BETWEEN %(lo)s AND %(hi)s ORDER BY asked.n",
+        {"round": round_id, "ids": organization_ids, "lo": place_lo, "hi": place_hi})
+
+
 def save_scores(tx: Transaction, round_id: int, organization_id: int, assessor: str,
                 scores: typed.IndicatorScores) -> None:
     tx.execute(
@@ -249,6 +276,13 @@ def get_acceptance(tx: Transaction, acceptance_id: int, *, lock: bool = False) -
     if row is None:
         raise acceptance_absent(acceptance_id)
     return row
+
+
+def gradings_of(tx: Transaction, organization_id: int) -> list[dict]:
+    return tx.all("SELECT g.round_id, r.name AS round_name, r.year, g.score, g.grade, g.method,"
+                  " g.reason, g.is_baseline, g.graded_at FROM gradings g"
+                  " JOIN rounds r ON r.id = g.round_id WHERE g.organization_id = %s"
+                  " ORDER BY r.year DESC, g.round_id DESC", (organization_id,))
 
 
 def acceptances_of(tx: Transaction, organization_id: int) -> list[dict]:

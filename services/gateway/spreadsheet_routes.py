@@ -83,17 +83,42 @@ def sheet_limits() -> spreadsheets.SheetLimits:
 def start_import(gateway, request, request_id: str, kind: str) -> Response:
     service = _import_kind(kind)
     dry_run = boolean_arg(request.args, "dry_run")
-    rows = spreadsheets.parse(kind, _workbook_bytes(request, gateway.limits.upload_bytes),
-                              limits=gateway.sheet_limits)
-    params = {"kind": kind, "rows": rows, "dry_run": dry_run}
-    contract = contracts.RPC[(service, "start_import")]
-    gateway.headers_into(request, contract, params)  # Idempotency-Key, as every command
-    key = with_request_id(contract, params)
-    contracts.load_params(contract, params)  # e.g. too many rows
-    job = call_once(lambda: gateway.call(request, request_id, service, "start_import", params),
-                    key)
+    job, key = begin_import(
+        kind, workbook_bytes(request, gateway.limits.upload_bytes), dry_run=dry_run,
+        sheet_limits=gateway.sheet_limits,
+        call=lambda method, params: gateway.call(request, request_id, service, method, params),
+        prepare=lambda contract, params: gateway.headers_into(request, contract, params))
     location = f"/v1/imports/{kind}/{job['id']}"
     return json_response(job, status=202, headers={"Location": location, "Idempotency-Key": key})
+
+
+# -- shared with the console's upload page (console/views/transfers.py) -------------------
+def workbook_bytes(request, limit: int) -> bytes:
+    """The uploaded workbook (the form's `file`, or the whole body), read no further than
+    `limit`: what POST /v1/imports/{kind} and the console's upload both read."""
+    return _workbook_bytes(request, limit)
+
+
+def begin_import(kind: str, data: bytes, *, dry_run: bool, sheet_limits, call,
+                 prepare=None, request_id: str | None = None) -> tuple[dict, str]:
+    """The one path from a workbook's bytes to an import job, for /v1 and the console:
+    the rows parsed, the parameters checked against the contract, then the owning
+    service's start_import through `call(method, params)` (as the caller: the /v1
+    bearer token, or the console member's session). `prepare(contract, params)` may add
+    parameters first (/v1: the Idempotency-Key header); else `request_id` is the key.
+    (job, its request id)."""
+    service = _import_kind(kind)
+    rows = spreadsheets.parse(kind, data, limits=sheet_limits)
+    params = {"kind": kind, "rows": rows, "dry_run": dry_run}
+    contract = contracts.RPC[(service, "start_import")]
+    if prepare is not None:
+        prepare(contract, params)
+    elif request_id:
+        params["request_id"] = request_id
+    key = with_request_id(contract, params)
+    assert key is not None  # start_import is a command: it takes a request id
+    contracts.load_params(contract, params)  # e.g. too many rows
+    return call_once(lambda: call("start_import", params), key), key
 
 
 def import_job(gateway, request, request_id: str, kind: str, job_id: str) -> Response:

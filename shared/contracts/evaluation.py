@@ -120,6 +120,44 @@ class Round(Schema):
     rules = fields.Dict(metadata={"description": "weights and cut-offs this round grades by"})
 
 
+class RoundsQuery(Schema):
+    place_code = PlaceCode(required=True, metadata={
+        "description": "the rounds this place takes part in: its own, those of the places "
+                       "above it, and those opened below it"})
+    year = fields.Integer(strict=True, load_default=None, allow_none=True,
+                          validate=validate.Range(2000, 2100))
+    limit = fields.Integer(strict=True, load_default=100, validate=validate.Range(1, 500))
+
+
+class RoundList(Schema):
+    items = fields.List(fields.Nested(Round), metadata={"description": "newest first"})
+
+
+class RoundGradingsQuery(Schema):
+    round_id = _id(required=True)
+    organization_ids = fields.List(_id(), required=True,
+                                   validate=validate.Length(min=1, max=200))
+
+
+class RoundGrading(Schema):
+    organization_id = fields.Integer()
+    scores = fields.Dict(metadata={"description": "assessor → indicator → score, as recorded"})
+    score = fields.Decimal(places=2, as_string=True, allow_none=True)
+    grade = fields.String(allow_none=True)
+    grade_label = _grade_label("grade")
+    method = fields.String(allow_none=True)
+    method_label = label_of(GRADE_METHODS)("method")
+    reason = fields.String(allow_none=True)
+    is_baseline = StrictBoolean()
+
+
+class RoundGradingList(Schema):
+    round_id = fields.Integer()
+    items = fields.List(fields.Nested(RoundGrading), metadata={
+        "description": "one per organization asked for that the caller may see and the round "
+                       "grades, in the order asked; others are left out, as if not there"})
+
+
 class IndicatorScores(Schema):
     leader = _score(required=True)
     ideas = _score(required=True)
@@ -164,6 +202,25 @@ class Grading(Schema):
     reason = fields.String(allow_none=True)
     is_baseline = StrictBoolean()
     rules = fields.Dict(metadata={"description": "the weights and cut-offs used, stored with it"})
+
+
+class GradingOfRound(Schema):
+    round_id = fields.Integer()
+    round_name = fields.String()
+    year = fields.Integer()
+    score = fields.Decimal(places=2, as_string=True, allow_none=True)
+    grade = fields.String()
+    grade_label = _grade_label("grade")
+    method = fields.String()
+    method_label = label_of(GRADE_METHODS)("method")
+    reason = fields.String(allow_none=True)
+    is_baseline = StrictBoolean()
+    graded_at = fields.AwareDateTime(format="iso")
+
+
+class GradingHistory(Schema):
+    items = fields.List(fields.Nested(GradingOfRound), metadata={
+        "description": "newest round first"})
 
 
 # -- satisfaction surveys -------------------------------------------------------------
@@ -456,7 +513,18 @@ rpc_method(SERVICE, "open_round", params=OpenRound, result=Round,
            summary="Open a grading round for a place; it keeps the weights and cut-offs it grades "
                    "by.")
 rpc_method(SERVICE, "get_round", params=RoundRef, result=Round,
-           role=READ, mutating=False, summary="One grading round.")
+           role=READ, mutating=False,
+           summary="One grading round, to the places that cover it and those under it (a "
+                   "township grades its villages in the county's round).")
+rpc_method(SERVICE, "rounds", params=RoundsQuery, result=RoundList,
+           role=READ, mutating=False,
+           summary="The grading rounds a place takes part in, newest first: opened at the "
+                   "place, at a place above it, or below it.")
+rpc_method(SERVICE, "round_gradings", params=RoundGradingsQuery, result=RoundGradingList,
+           role=READ, mutating=False,
+           summary="Scores and grades of up to 200 organizations in one round (a grading "
+                   "sheet in one call); organizations outside the caller's reach or outside "
+                   "the round are left out.")
 rpc_method(SERVICE, "record_scores", params=RecordScores, result=Grading,
            role=WRITE, mutating=True,
            summary="Record one assessor's scores on the seven indicators for an organization.\n"
@@ -503,6 +571,10 @@ rpc_method(SERVICE, "open_acceptance", params=OpenAcceptance, result=Acceptance,
            role=WRITE, mutating=True,
            summary="Open an acceptance for star rating by hand (accepted cases open one "
                    "themselves).")
+rpc_method(SERVICE, "gradings_of", params=SurveysOf, result=GradingHistory,
+           role=READ, mutating=False,
+           summary="An organization's grades over the rounds (年度定级), newest first: score, "
+                   "grade, how it was reached, whether it is the baseline.")
 rpc_method(SERVICE, "acceptances_of", params=SurveysOf, result=AcceptanceList,
            role=READ, mutating=False, summary="An organization's acceptances.")
 rpc_method(SERVICE, "suggest_stars", params=SuggestStars, result=StarSuggestion,

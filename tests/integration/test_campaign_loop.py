@@ -492,7 +492,9 @@ def test_refusals_are_typed_and_write_nothing(stack, proxy, token_secret):
                                                         organization_id=xihu_org["id"],
                                                         assessor="self", scores=scores(90)),
                 lambda i: xihu.evaluation.get_grading(round_id=i,
-                                                      organization_id=xihu_org["id"])]),
+                                                      organization_id=xihu_org["id"]),
+                lambda i: xihu.evaluation.round_gradings(round_id=i,
+                                                         organization_ids=[xihu_org["id"]])]),
             "organization": (store.organization_absent, org["id"], [
                 lambda i: xihu.evaluation.surveys_of(organization_id=i),
                 lambda i: xihu.evaluation.acceptances_of(organization_id=i),
@@ -763,3 +765,64 @@ def test_only_a_superior_grades_surveys_and_rates(stack, proxy, token_secret):
             local.evaluation.record_scores(round_id=round_["id"],
                                            organization_id=township_org["id"],
                                            assessor="superior", scores=scores(95))
+
+
+def test_an_organizations_grades_over_the_rounds(stack, proxy, token_secret):
+    township = townships(proxy)[1]
+    org = register(proxy, villages(proxy, township)[0])
+    first = proxy.evaluation.open_round(place_code=SUICHANG, year=2025, name="2025年度分类定级")
+    second = proxy.evaluation.open_round(place_code=SUICHANG, year=2026, name="2026年度分类定级")
+    for assessor, value in (("self", 70), ("members_public", 50), ("superior", 40)):
+        proxy.evaluation.record_scores(round_id=first["id"], organization_id=org["id"],
+                                       assessor=assessor, scores=scores(value))
+    proxy.evaluation.grade_organization(round_id=first["id"], organization_id=org["id"])
+    proxy.evaluation.set_grade(round_id=second["id"], organization_id=org["id"],
+                               grade="average", reason="整改后班子健全，晋为一般")
+    items = proxy.evaluation.gradings_of(organization_id=org["id"])["items"]
+    assert [(i["round_name"], i["year"], i["grade_label"], i["method_label"], i["score"],
+             i["is_baseline"]) for i in items] == [
+        ("2026年度分类定级", 2026, "一般", "上级直接确定", None, False),
+        ("2025年度分类定级", 2025, "较差", "按得分评定", "49.00", True)]
+    assert items[0]["reason"] == "整改后班子健全，晋为一般"
+    # Outside the caller's reach: the answer for an organization that does not exist.
+    with rpc(stack.settings, token(token_secret, place=XIHU)) as elsewhere:
+        with pytest.raises(NotFound) as outside:
+            elsewhere.evaluation.gradings_of(organization_id=org["id"])
+        with pytest.raises(NotFound) as missing:
+            elsewhere.evaluation.gradings_of(organization_id=10**9)
+    assert type(outside.value) is type(missing.value)
+
+
+def test_a_township_lists_the_rounds_it_takes_part_in_and_reads_its_sheet(stack, proxy,
+                                                                         token_secret):
+    mine, other = townships(proxy)[2:4]
+    ours = [register(proxy, village) for village in villages(proxy, mine)[:2]]
+    theirs = register(proxy, villages(proxy, other)[0])
+    county_round = proxy.evaluation.open_round(place_code=SUICHANG, year=2024,
+                                               name="2024年度分类定级")
+    own_round = proxy.evaluation.open_round(place_code=mine, year=2024, name="乡镇自评")
+    for assessor, value in (("self", 95), ("members_public", 92), ("superior", 90)):
+        proxy.evaluation.record_scores(round_id=county_round["id"], organization_id=ours[0]["id"],
+                                       assessor=assessor, scores=scores(value))
+    proxy.evaluation.grade_organization(round_id=county_round["id"],
+                                        organization_id=ours[0]["id"])
+    proxy.evaluation.record_scores(round_id=county_round["id"], organization_id=theirs["id"],
+                                   assessor="self", scores=scores(60))
+    with rpc(stack.settings, token(token_secret, place=mine,
+                                   roles=("evaluation.read",))) as township:
+        listed = township.evaluation.rounds(place_code=mine, year=2024)["items"]
+        assert [r["id"] for r in listed] == [own_round["id"], county_round["id"]]
+        # the county's round, its name and rules, to a township that takes part in it
+        assert township.evaluation.get_round(round_id=county_round["id"])["name"] == \
+            "2024年度分类定级"
+        sheet = township.evaluation.round_gradings(
+            round_id=county_round["id"],
+            organization_ids=[ours[1]["id"], theirs["id"], ours[0]["id"], 10**9])["items"]
+        # in the order asked; another township's and an unknown one left out alike
+        assert [row["organization_id"] for row in sheet] == [ours[1]["id"], ours[0]["id"]]
+        assert (sheet[0]["scores"], sheet[0]["grade"]) == ({}, None)
+        assert (sheet[1]["grade"], sheet[1]["grade_label"], sheet[1]["score"]) == (
+            "good", "好", "91.60")
+        assert set(sheet[1]["scores"]) == {"self", "members_public", "superior"}
+        with pytest.raises(Forbidden):
+            township.evaluation.rounds(place_code=other)

@@ -179,6 +179,16 @@ class FakeServices:
              "category": "democratic_supervision", "established_on": "2024-01-01", "content": None}]}
 
     # -- evaluation -------------------------------------------------------------------
+    def evaluation_gradings_of(self, principal, organization_id):
+        self._org(principal, organization_id)
+        return {"items": [
+            {"round_id": 9, "round_name": "2026年度分类定级", "year": 2026, "score": None,
+             "grade": "fairly_good", "method": "set", "reason": "整改后晋位",
+             "is_baseline": False, "graded_at": "2026-03-01T08:00:00+00:00"},
+            {"round_id": 5, "round_name": "2025年度分类定级", "year": 2025, "score": "72.50",
+             "grade": "average", "method": "computed", "reason": None,
+             "is_baseline": True, "graded_at": "2025-03-01T08:00:00+00:00"}]}
+
     def evaluation_acceptances_of(self, principal, organization_id):
         org = self._org(principal, organization_id)
         return {"items": [{"id": 3, "organization_id": org["id"], "case_id": 7,
@@ -376,6 +386,9 @@ def test_an_organizations_page_shows_every_part_the_member_may_see(gateway, serv
     assert "班子" in html and "委员未配齐" in html and "书记" in html and "选举产生" in html
     assert "空缺职位" in html
     assert "验收与星级" in html and "4 星" in html
+    # grades over the years, newest first, the baseline marked
+    assert re.search(r"历年定级.*2026.*2026年度分类定级.*较好.*上级直接确定.*整改后晋位"
+                     r".*2025.*72\.50.*一般.*原定级.*按得分评定", html, re.S)
     assert "/console/ledger/cases/7" in links(html) and "挂牌" in html
     assert "为民办实事" in html and "党员议事制度（民主监督制度" in html
     assert html.count("<h1>") == 1
@@ -384,7 +397,8 @@ def test_an_organizations_page_shows_every_part_the_member_may_see(gateway, serv
 def test_a_part_whose_role_the_member_lacks_is_left_out(gateway, services):
     html = get(member(gateway, roles=("console.user", "organizations.read")),
                "/console/organizations/2")
-    assert "验收与星级" not in html and "班子" in html and "整改" in html
+    assert "验收与星级" not in html and "历年定级" not in html
+    assert "班子" in html and "整改" in html
     assert "evaluation.acceptances_of" in services.methods()  # asked, refused, left out
 
 

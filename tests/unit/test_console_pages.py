@@ -421,3 +421,18 @@ def test_a_password_an_administrator_set_is_changed_first_then_signed_in_again(c
     assert "请用新密码重新登录" in client.get("/console/login?password=chosen").get_data(
         as_text=True)
     assert sign_in(client, "a-new-one-2026").headers["Location"] == "/console/"
+
+
+def test_the_dashboard_shows_what_it_has_when_a_service_does_not_answer(client, accounts):
+    signed_in(client)
+
+    def down(params):
+        raise ServiceUnavailable("organizations did not answer")
+
+    accounts.reports[("organizations", "ledger")] = down
+    response = client.get("/console/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "以下数据暂时无法取得" in html and "整改台账" in html
+    assert "遂昌县" in html  # the parts that answered
+    assert "逾期未完成" not in html

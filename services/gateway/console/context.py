@@ -19,7 +19,14 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.console.texts import chinese
-from shared.errors import Forbidden, ValidationError
+from shared import contracts
+from shared.errors import (
+    Forbidden,
+    JinweiError,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationError,
+)
 from shared.national import regions
 
 if TYPE_CHECKING:
@@ -82,6 +89,63 @@ class View:
         except Forbidden:
             return None
 
+    def ask_parts(self, parts: dict[str, tuple[str, str, dict]]) -> tuple[dict, list[str]]:
+        """The parts of a page, each (service, method, params), asked at once: ({name:
+        answer, or None where the member lacks the role or the service is down}, the
+        names of the parts whose service did not answer). A page of several services'
+        reports waits as long as the slowest, and shows what it has."""
+        rpc, call_id = self.console.rpc, f"gateway.{self.request_id}"
+        start = getattr(rpc, "call_async", None) or _call_now(rpc)
+        pending: dict[str, Any] = {}
+        for name, (service, method, params) in parts.items():
+            try:
+                pending[name] = start(service, method, params, token=self.session.token,
+                                      call_id=call_id)
+            except JinweiError as error:
+                pending[name] = _Answered(error)
+        answers: dict[str, Any] = {}
+        unavailable: list[str] = []
+        for name, reply in pending.items():  # every reply read (rpc_client's rule)
+            try:
+                answers[name] = reply.result()
+            except (Forbidden, ServiceUnavailable) as error:
+                answers[name] = None
+                if isinstance(error, ServiceUnavailable):
+                    unavailable.append(name)
+            except JinweiError as error:
+                answers[name] = error
+        for answer in answers.values():
+            if isinstance(answer, JinweiError):
+                raise answer  # (a NotFound of the place, an ended session: the page's)
+        return answers, unavailable
+
+    def ask_each(self, service: str, method: str, calls: list[dict]) -> list[Any]:
+        """`ask` for each parameter set: all sent first, the replies read after
+        (rpc_client.call_async), so a page of fifty writes waits about as long as one.
+        Each answer, or the service's error for that one. A session that ended ends the
+        page (Unauthenticated); so does a service down for a read."""
+        rpc, call_id = self.console.rpc, f"gateway.{self.request_id}"
+        start = getattr(rpc, "call_async", None) or _call_now(rpc)
+        pending: list[Any] = []
+        for params in calls:
+            try:
+                pending.append(start(service, method, params, token=self.session.token,
+                                     call_id=call_id))
+            except JinweiError as error:
+                pending.append(_Answered(error))
+        answers: list[Any] = []
+        for reply in pending:  # every reply read, even after an error (rpc_client's rule)
+            try:
+                answers.append(reply.result())
+            except JinweiError as error:
+                answers.append(error)
+        for answer in answers:
+            if isinstance(answer, Unauthenticated) or (
+                    isinstance(answer, ServiceUnavailable)
+                    and not contracts.RPC[(service, method)].mutating):
+                raise answer
+        return answers
+
     # -- forms ----------------------------------------------------------------------
     def form(self, *, max_bytes: int | None = None, max_fields: int | None = None
              ) -> dict[str, str]:
@@ -130,3 +194,26 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     if not errors:
         errors["form"] = chinese(error.message) or "填写有误，请检查后重新提交"
     return errors
+
+
+class _Answered:
+    """A reply already in hand, read like a pending one."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        if isinstance(self.value, Exception):
+            raise self.value
+        return self.value
+
+
+def _call_now(rpc):
+    """A client without call_async (tests' fakes): each call made at once, its answer or
+    error kept to be read like a pending reply's."""
+    def start(service, method, params, **options):
+        try:
+            return _Answered(rpc.call(service, method, params, **options))
+        except JinweiError as error:
+            return _Answered(error)
+    return start

@@ -42,6 +42,10 @@ class GradeOrganizationParams(TypedDict, total=False):
     organization_id: Required[int]
 
 
+class GradingsOfParams(TypedDict, total=False):
+    organization_id: Required[int]
+
+
 class JointReviewsParams(TypedDict, total=False):
     place_code: Required[str]
     year: Required[int]
@@ -130,6 +134,17 @@ class RecordTownshipReportParams(TypedDict, total=False):
     period: Required[str]
     submitted_on: Required[dt.date]
     summary: Required[str]
+
+
+class RoundGradingsParams(TypedDict, total=False):
+    round_id: Required[int]
+    organization_ids: Required[list[int]]
+
+
+class RoundsParams(TypedDict, total=False):
+    place_code: Required[str]
+    year: Required[int | None]
+    limit: Required[int]
 
 
 class ServiceSurveyReportParams(TypedDict, total=False):

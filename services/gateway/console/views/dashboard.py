@@ -15,13 +15,17 @@ from shared.national import regions
 @route("/", name="home")
 def home(view):
     place = view.place()
-    moving_up = view.ask_or_none("evaluation", "moving_up_report", place_code=place)
-    ledger = view.ask_or_none("organizations", "ledger", place_code=place, status=None,
-                              listed=None, limit=1, after=None)
-    coverage = view.ask_or_none("npe", "coverage_report", place_code=place)
-    reserves = view.ask_or_none("cadres", "reserve_shortfall", place_code=place)
-    venues = view.ask_or_none("resources", "venue_report", place_code=place)
-    path = view.ask_or_none("organizations", "place_path", place_code=place) or {}
+    parts, unavailable = view.ask_parts({
+        "moving_up": ("evaluation", "moving_up_report", {"place_code": place}),
+        "ledger": ("organizations", "ledger", {"place_code": place, "status": None,
+                                               "listed": None, "limit": 1, "after": None}),
+        "coverage": ("npe", "coverage_report", {"place_code": place}),
+        "reserves": ("cadres", "reserve_shortfall", {"place_code": place}),
+        "venues": ("resources", "venue_report", {"place_code": place}),
+        "path": ("organizations", "place_path", {"place_code": place}),
+    })
+    moving_up, ledger, coverage = parts["moving_up"], parts["ledger"], parts["coverage"]
+    reserves, venues, path = parts["reserves"], parts["venues"], parts["path"] or {}
     principal = view.principal
     roles = [label for role, label in ROLES.items() if role in principal.roles]
     return view.page(
@@ -30,7 +34,12 @@ def home(view):
         coverage=coverage and coverage.get("total"), reserves=reserves and reserves.get("total"),
         venues=venues and venues.get("total"), roles=roles, notice=notice(view.request),
         chart=moving_up and _chart(moving_up["total"]["rows"]),
-        is_home=place == view.home_place)
+        is_home=place == view.home_place,
+        unavailable=[PART_NAMES[name] for name in unavailable])
+
+
+PART_NAMES = {"moving_up": "晋位升级进度", "ledger": "整改台账", "coverage": "非公企业党建覆盖",
+              "reserves": "村级后备干部", "venues": "活动场所", "path": "地区名称"}
 
 
 def _path_items(path) -> list[dict]:

@@ -153,6 +153,8 @@ def detail(view, organization_id: int):
         crumbs=_crumbs(view, path),
         leadership=view.ask_or_none("organizations", "get_leadership",
                                     organization_id=organization_id),
+        gradings=view.ask_or_none("evaluation", "gradings_of",
+                                  organization_id=organization_id),
         acceptances=view.ask_or_none("evaluation", "acceptances_of",
                                      organization_id=organization_id),
         cases=view.ask_or_none("organizations", "cases_of", organization_id=organization_id),
