@@ -143,11 +143,28 @@ class Page:
             element.send_keys(value)
 
     def click(self, css: str) -> None:
+        """Click what leads to another page (a submit button, a link), and wait for it."""
+        self._navigating(lambda: self.find(css).click())
+
+    def tick(self, css: str) -> None:
+        """Click what stays on the page (a checkbox)."""
         self.find(css).click()
 
     def link(self, text: str) -> None:
         from selenium.webdriver.common.by import By
-        self.driver.find_element(By.PARTIAL_LINK_TEXT, text).click()
+        self._navigating(
+            lambda: self.driver.find_element(By.PARTIAL_LINK_TEXT, text).click())
+
+    def _navigating(self, act) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        act()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 30).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
 
     def shot(self, step: str) -> Path:
         self.count += 1

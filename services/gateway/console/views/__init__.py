@@ -31,8 +31,4 @@ def route(path: str, *, methods=("GET",), name: str):
 
 def load() -> None:
     for area in AREAS:
-        try:
-            importlib.import_module(f"services.gateway.console.views.{area}")
-        except ModuleNotFoundError as error:
-            if error.name != f"services.gateway.console.views.{area}":
-                raise
+        importlib.import_module(f"services.gateway.console.views.{area}")
