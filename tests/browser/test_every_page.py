@@ -94,5 +94,8 @@ def test_an_import_dry_run_shows_its_errors_by_row_and_heading(page, tmp_path):
     text = page.text
     assert "所有行都没有写入" in text and "第 3 行" in text and "第 2 行" not in text
     assert "组织类别" in text and "成立日期" in text
+    # said in Chinese, with what the column takes (never the API's "Must be one of: 611…")
+    assert "应为以下之一：党委、党总支、党支部、联合党支部" in text and "Must be" not in text
+    assert "日期格式不对" in text
     page.shot("import-errors")
     assert page.axe() == []

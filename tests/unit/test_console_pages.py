@@ -436,3 +436,19 @@ def test_the_dashboard_shows_what_it_has_when_a_service_does_not_answer(client, 
     assert "以下数据暂时无法取得" in html and "整改台账" in html
     assert "遂昌县" in html  # the parts that answered
     assert "逾期未完成" not in html
+
+
+def test_marshmallows_standard_messages_are_said_in_chinese():
+    from services.gateway.console import texts
+    from services.gateway.console.context import field_errors
+
+    assert texts.standard_message("Not a valid date.") == \
+        "日期格式不对，应为 年-月-日（如 2026-03-01）"
+    assert texts.standard_message("Must be one of: 611, 621.", choices=["党委", "党总支"]) == \
+        "应为以下之一：党委、党总支"
+    assert texts.standard_message("Length must be between 1 and 3.", list_field=True) == \
+        "应填写 1 至 3 项"
+    assert texts.standard_message("something else") is None
+    assert field_errors(ValidationError("bad", {"year": ["Not a valid integer."],
+                                                "name": ["名称已被使用"]})) == {
+        "year": "请填写整数", "name": "名称已被使用"}

@@ -239,7 +239,7 @@ def test_an_upload_starts_the_import_as_v1_does_and_leads_to_its_job(client, ser
     well_formed(html)
     assert 'http-equiv="refresh"' not in html
     assert '<progress id="progress" max="1" value="1">' in html
-    assert "<td>成立日期</td>" in html and "<td>Not a valid date.</td>" in html
+    assert "<td>成立日期</td>" in html and "<td>日期格式不对，应为 年-月-日（如 2026-03-01）</td>" in html
     assert "<td>组织类别</td>" in html and "<td>党小组不登记</td>" in html
     assert "有 2 处错误，所有行都没有写入" in html
 

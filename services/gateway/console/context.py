@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.gateway.console.texts import chinese
+from services.gateway.console.texts import chinese, standard_message
 from shared import contracts
 from shared.errors import (
     Forbidden,
@@ -190,7 +190,10 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     details = error.details if isinstance(error.details, dict) else {}
     for name, messages in details.items():
-        errors[str(name)] = chinese(messages) or "填写有误，请检查"
+        listed = messages if isinstance(messages, list) else [messages]
+        standard = [said for m in listed if isinstance(m, str)
+                    for said in [standard_message(m)] if said]
+        errors[str(name)] = chinese(messages) or "；".join(standard) or "填写有误，请检查"
     if not errors:
         errors["form"] = chinese(error.message) or "填写有误，请检查后重新提交"
     return errors

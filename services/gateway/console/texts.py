@@ -4,6 +4,7 @@ messages (the services say "English (中文)"; a person is shown the Chinese).""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from werkzeug.wrappers import Request
 
@@ -61,3 +62,41 @@ def percent(value) -> str:
         return f"{float(value) * 100:.1f}%"
     except (TypeError, ValueError):
         return "—"
+
+
+# marshmallow's own messages (the contract's field rules say no Chinese of their own), as
+# a person is told them; `list_field`: the field is a list (its length is its items'),
+# `choices`: the Chinese of the values a "one of" field takes.
+_STANDARD: list[tuple[re.Pattern, Callable[..., str]]] = [
+    (re.compile(r"Missing data for required field"), lambda m, lf, ch: "必填"),
+    (re.compile(r"Field may not be null"), lambda m, lf, ch: "必填"),
+    (re.compile(r"Not a valid date"), lambda m, lf, ch: "日期格式不对，应为 年-月-日（如 2026-03-01）"),
+    (re.compile(r"Not a valid integer"), lambda m, lf, ch: "请填写整数"),
+    (re.compile(r"Not a valid (number|decimal)"), lambda m, lf, ch: "请填写数字"),
+    (re.compile(r"Not a valid boolean"), lambda m, lf, ch: "请填写“是”或“否”"),
+    (re.compile(r"must not be blank|Shorter than minimum length 1\b"),
+     lambda m, lf, ch: "不能为空"),
+    (re.compile(r"Longer than maximum length (\d+)"),
+     lambda m, lf, ch: f"不能超过 {m[1]} 个字符"),
+    (re.compile(r"Length must be between (\d+) and (\d+)"),
+     lambda m, lf, ch: (f"应填写 {m[1]} 至 {m[2]} 项" if lf
+                        else f"不能为空，最多 {m[2]} 个字符" if m[1] == "1"
+                        else f"应为 {m[1]} 至 {m[2]} 个字符")),
+    (re.compile(r"Must be one of|must be one of"),
+     lambda m, lf, ch: "应为以下之一：" + "、".join(ch) if ch else "请从列表中选择"),
+    (re.compile(r"greater than or equal to (\S+) and less than or equal to (\S+?)\.?$"),
+     lambda m, lf, ch: f"应在 {m[1]} 至 {m[2]} 之间"),
+    (re.compile(r"(?:not a decimal number|must be) from (\S+) to (\S+?)[ .]"),
+     lambda m, lf, ch: f"应为 {m[1]} 至 {m[2]} 之间的数"),
+    (re.compile(r"Unknown field"), lambda m, lf, ch: "不接受的内容"),
+]
+
+
+def standard_message(message: str, *, list_field: bool = False,
+                     choices: Iterable[str] = ()) -> str | None:
+    """One of marshmallow's standard messages in Chinese; None for any other."""
+    for pattern, say in _STANDARD:
+        match = pattern.search(message + " ")
+        if match:
+            return say(match, list_field, list(choices))
+    return None

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from services.gateway.console.texts import chinese_all
+from services.gateway.console.texts import chinese_all, standard_message
 from services.gateway.console.views import route
 from shared.contracts.evaluation import ANSWERS, SURVEY_KINDS
 from shared.contracts.rectification import CASE_STATUSES, HELP_KINDS
@@ -460,35 +460,8 @@ def _flat(details, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...]
 
 
 _LISTS = ("measures", "tasks")
-_ENGLISH: list[tuple[re.Pattern, Callable[[re.Match, tuple[str, ...]], str]]] = [
-    (re.compile(r"Missing data for required field"), lambda m, p: "必填"),
-    (re.compile(r"Field may not be null"), lambda m, p: "必填"),
-    (re.compile(r"Not a valid date"), lambda m, p: "日期格式不对，应为 年-月-日"),
-    (re.compile(r"Not a valid integer"), lambda m, p: "请填写整数"),
-    (re.compile(r"Not a valid (number|decimal)"), lambda m, p: "请填写数字"),
-    (re.compile(r"must not be blank|Shorter than minimum length 1\b"),
-     lambda m, p: "不能为空"),
-    (re.compile(r"Longer than maximum length (\d+)"),
-     lambda m, p: f"不能超过 {m[1]} 个字符"),
-    (re.compile(r"Length must be between (\d+) and (\d+)"),
-     lambda m, p: (f"应填写 {m[1]} 至 {m[2]} 项" if len(p) == 1 and p[0] in _LISTS
-                   else f"不能为空，最多 {m[2]} 个字符" if m[1] == "1"
-                   else f"应为 {m[1]} 至 {m[2]} 个字符")),
-    (re.compile(r"Must be one of|must be one of"), lambda m, p: "请从列表中选择"),
-    (re.compile(r"greater than or equal to (\S+) and less than or equal to (\S+?)\.?$"),
-     lambda m, p: f"应在 {m[1]} 至 {m[2]} 之间"),
-    (re.compile(r"(?:not a decimal number|must be) from (\S+) to (\S+?)[ .]"),
-     lambda m, p: f"应为 {m[1]} 至 {m[2]} 之间的数"),
-    (re.compile(r"Unknown field"), lambda m, p: "不接受的内容"),
-]
-
-
 def _said(message: str, path: tuple[str, ...]) -> str | None:
-    for pattern, say in _ENGLISH:
-        match = pattern.search(message + " ")
-        if match:
-            return say(match, path)
-    return None
+    return standard_message(message, list_field=len(path) == 1 and path[0] in _LISTS)
 
 
 def _conflict(error: Conflict) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import fields, missing
@@ -25,7 +26,7 @@ from werkzeug.exceptions import NotFound
 from services.gateway import spreadsheet_routes as sheets
 from services.gateway import spreadsheets
 from services.gateway.console import security
-from services.gateway.console.texts import chinese
+from services.gateway.console.texts import chinese, standard_message
 from services.gateway.console.views import route
 from services.gateway.http import boolean_arg
 from services.gateway.limits import Limits
@@ -127,12 +128,14 @@ def upload(view, kind: str):
 def job(view, kind: str, job_id):
     service = _kind(kind)
     found = view.ask(service, "get_import", job_id=str(job_id))
-    headings = {column.field: column.heading for column in spreadsheets.KINDS[kind].columns}
+    by_field = {column.field: column for column in spreadsheets.KINDS[kind].columns}
     errors = []
     for error in found.get("errors") or ():
         problems = []
         for name, messages in (error.get("fields") or {}).items():
-            problems.append({"heading": headings.get(name), "text": _said(messages)})
+            column = by_field.get(name)
+            problems.append({"heading": column.heading if column else None,
+                             "text": _said(messages, column.labels.values() if column else ())})
         if not problems:
             problems.append({"heading": None, "text": _said(error.get("message"))})
         errors.append({"row": error.get("row"), "problems": problems})
@@ -187,16 +190,17 @@ def _problem(error: ValidationError | TooLarge) -> str:
     return "；".join(said) or chinese(error.message) or "文件内容有误，请对照模板检查后重新上传。"
 
 
-def _said(messages) -> str:
-    """A service's message in Chinese where it has one, else as it came."""
+def _said(messages, choices: Iterable[str] = ()) -> str:
+    """A service's message in Chinese: its own Chinese, or marshmallow's standard message
+    said in Chinese (with the column's choices), else as it came."""
     found = chinese(messages)
     if found:
         return found
     if isinstance(messages, dict):
         messages = [m for ms in messages.values() for m in (ms if isinstance(ms, list) else [ms])]
-    if isinstance(messages, list | tuple):
-        return "；".join(str(m) for m in messages)
-    return str(messages or "")
+    if not isinstance(messages, list | tuple):
+        messages = [messages or ""]
+    return "；".join(standard_message(str(m), choices=choices) or str(m) for m in messages)
 
 
 # -- exports ---------------------------------------------------------------------------------
