@@ -316,13 +316,30 @@ def tally_moving_up(counts: Iterable[Mapping]) -> tuple[dict[str, dict[str, tupl
     baseline grade → (organizations, moved up)."""
     children: dict[str, dict[str, tuple[int, int]]] = {}
     total: dict[str, tuple[int, int]] = {}
-    for row in counts:
-        children.setdefault(row["child"], {})[row["baseline_grade"]] = (
-            row["organizations"], row["moved_up"])
-        before = total.get(row["baseline_grade"], (0, 0))
-        total[row["baseline_grade"]] = (before[0] + row["organizations"],
-                                        before[1] + row["moved_up"])
+    for row in counts:  # (a grade may come in several rows: one per current grade)
+        for where in (children.setdefault(row["child"], {}), total):
+            before = where.get(row["baseline_grade"], (0, 0))
+            where[row["baseline_grade"]] = (before[0] + row["organizations"],
+                                            before[1] + row["moved_up"])
     return children, total
+
+
+def tally_current_grades(counts: Iterable[Mapping]) -> tuple[dict[str, dict[str, int]],
+                                                             dict[str, int]]:
+    """The same rows by current grade: child place → current grade → organizations, and
+    in total."""
+    children: dict[str, dict[str, int]] = {}
+    total: dict[str, int] = {}
+    for row in counts:
+        for where in (children.setdefault(row["child"], {}), total):
+            where[row["current_grade"]] = where.get(row["current_grade"], 0) + \
+                row["organizations"]
+    return children, total
+
+
+def current_grade_rows(counts: Mapping[str, int]) -> list[dict]:
+    """Organizations per current grade, every grade in order (0 where none)."""
+    return [{"grade": grade, "organizations": counts.get(grade, 0)} for grade in GRADES]
 
 
 def moving_up_rows(counts: Mapping[str, tuple[int, int]], rules: Rules) -> list[dict]:

@@ -345,21 +345,26 @@ class EvaluationService(PlaceDirectory, OrganizationDirectory, ServiceSurveyEntr
     def moving_up_report(self, call: Call, params: typed.MovingUpReportParams):
         place_code = params["place_code"]
         call.principal.require_place(place_code)
-        children, total = domain.tally_moving_up(store.moving_up_counts(call.tx, place_code))
+        counts = store.moving_up_counts(call.tx, place_code)
+        children, total = domain.tally_moving_up(counts)
+        current_children, current_total = domain.tally_current_grades(counts)
         for child in places.children(call.tx, place_code):
             children.setdefault(child, {})  # none graded there yet: a row of zeros
         names = places.names(call.tx, [place_code, *children])
 
-        def place_row(code, by_grade):
+        def place_row(code, by_grade, current):
             return {"place_code": code, "place_name": names.get(code),
                     "graded": sum(n for n, _ in by_grade.values()),
-                    "rows": domain.moving_up_rows(by_grade, self.rules)}
+                    "rows": domain.moving_up_rows(by_grade, self.rules),
+                    "current": domain.current_grade_rows(current)}
 
         return {"place_code": place_code, "place_name": names.get(place_code),
                 "as_of": dt.date.today(),
                 "rules": self.rules.as_report("moving_up_targets"),
-                "total": place_row(place_code, total),
-                "by_child_place": [place_row(code, children[code]) for code in sorted(children)]}
+                "total": place_row(place_code, total, current_total),
+                "by_child_place": [place_row(code, children[code],
+                                             current_children.get(code, {}))
+                                   for code in sorted(children)]}
 
     @operation
     def moving_up_organizations(self, call: Call, params: typed.MovingUpOrganizationsParams):

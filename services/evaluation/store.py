@@ -310,18 +310,19 @@ MOVED_UP = """CASE WHEN baseline_grade = 'good'
 
 
 def moving_up_counts(tx: Transaction, place_code: str) -> list[dict]:
-    """(child place, baseline grade) → organizations and moved up, over active graded ones;
-    organizations sitting at the place itself count under the place's own code."""
+    """(child place, baseline grade, current grade) → organizations and moved up, over
+    active graded ones; organizations sitting at the place itself count under the place's
+    own code. One scan serves both the moving-up rows and the current grades."""
     lo, hi = regions.subtree_bounds(place_code)
     child, params = places.child_of("place_code", place_code)
     return tx.all(
         f"""
-        SELECT {child} AS child, baseline_grade, count(*) AS organizations,
-               count(*) FILTER (WHERE {MOVED_UP}) AS moved_up
+        SELECT {child} AS child, baseline_grade, current_grade,
+               count(*) AS organizations, count(*) FILTER (WHERE {MOVED_UP}) AS moved_up
         FROM organizations
         WHERE status = 'active' AND baseline_grade IS NOT NULL
           AND place_code BETWEEN %(lo)s AND %(hi)s
-        GROUP BY 1, 2
+        GROUP BY 1, 2, 3
         """,
         {**params, "lo": lo, "hi": hi},
     )

@@ -351,11 +351,20 @@ class BaselineRow(Schema):
     met = StrictBoolean(allow_none=True, metadata={"description": "null when there is none"})
 
 
+class CurrentGradeRow(Schema):
+    grade = fields.String()
+    grade_label = _grade_label("grade")
+    organizations = fields.Integer()
+
+
 class PlaceRow(Schema):
     place_code = fields.String()
     place_name = fields.String(allow_none=True)
     graded = fields.Integer()
     rows = fields.List(fields.Nested(BaselineRow))
+    current = fields.List(fields.Nested(CurrentGradeRow), metadata={
+        "description": "the same organizations (active, with a baseline) by their current "
+                       "grade, every grade in order"})
 
 
 class MovingUpReport(Schema):

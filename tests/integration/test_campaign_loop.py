@@ -112,9 +112,12 @@ def test_one_organization_round_the_whole_cycle(stack, proxy):
     assert proxy.organizations.get_organization(organization_id=org["id"])["current_grade"] == "poor"
     assert org["id"] in [o["id"] for o in proxy.organizations.list_organizations(
         place_code=township, grade="poor")["items"]]
-    rows, _ = moving_up(proxy, township)
+    rows, report = moving_up(proxy, township)
     assert (rows["poor"]["organizations"], rows["poor"]["moved_up"]) == (1, 0)
     assert rows["poor"]["met"] is False
+    assert {r["grade"]: r["organizations"] for r in report["total"]["current"]} == {
+        "good": 0, "fairly_good": 0, "average": 0, "poor": 1}
+    assert report["total"]["current"][3]["grade_label"] == "较差"
 
     # -- plan, help, notice
     planned = proxy.organizations.set_plan(
@@ -262,10 +265,16 @@ def test_the_moving_up_report_matches_numbers_computed_here(stack, proxy):
     assert got(report["total"]["rows"]) == expected(orgs)
     by_child = {c["place_code"]: c for c in report["by_child_place"]}
     assert set(by_child) == set(villages(proxy, township)) | {township}
+    def current(selection):
+        return {grade: sum(1 for o in selection if o[2] == grade) for grade in grades}
+
+    assert {r["grade"]: r["organizations"] for r in report["total"]["current"]} == \
+        current(orgs)
     for code, child in by_child.items():
         mine = [o for o in orgs if o[0]["place_code"] == code]
         assert got(child["rows"]) == expected(mine), code
         assert child["graded"] == len(mine) and child["place_name"]
+        assert {r["grade"]: r["organizations"] for r in child["current"]} == current(mine)
     poor_up = {o[0]["id"] for o in orgs if o[1] == "poor" and moved(*o[1:])}
     drill = proxy.evaluation.moving_up_organizations(place_code=township, baseline_grade="poor",
                                                      moved_up=True, limit=1000)

@@ -154,6 +154,25 @@ def test_the_moving_up_tally_by_child_place_and_in_total():
     assert domain.tally_moving_up([]) == ({}, {})
 
 
+def test_the_same_counts_by_current_grade_add_up_per_baseline_and_per_current_grade():
+    rows = [
+        {"child": "A", "baseline_grade": "poor", "current_grade": "poor", "organizations": 1,
+         "moved_up": 0},
+        {"child": "A", "baseline_grade": "poor", "current_grade": "average",
+         "organizations": 3, "moved_up": 3},
+        {"child": "B", "baseline_grade": "average", "current_grade": "average",
+         "organizations": 2, "moved_up": 0}]
+    children, total = domain.tally_moving_up(rows)
+    assert children == {"A": {"poor": (4, 3)}, "B": {"average": (2, 0)}}
+    assert total == {"poor": (4, 3), "average": (2, 0)}
+    children, total = domain.tally_current_grades(rows)
+    assert children == {"A": {"poor": 1, "average": 3}, "B": {"average": 2}}
+    assert total == {"poor": 1, "average": 5}
+    assert domain.current_grade_rows(total) == [
+        {"grade": "good", "organizations": 0}, {"grade": "fairly_good", "organizations": 0},
+        {"grade": "average", "organizations": 5}, {"grade": "poor", "organizations": 1}]
+
+
 def test_only_townships_report_to_the_county():
     domain.require_township("township")
     with pytest.raises(ValidationError) as refused:
