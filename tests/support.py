@@ -178,6 +178,15 @@ def token(secret: str, *, place: str = PROVINCE, roles=ALL_ROLES, subject: str =
                             roles=list(roles), system=system)
 
 
+def operator_token(secret: str, *, place: str = PROVINCE) -> str:
+    """The operator's command line (`make admin`, `jinwei --as-operator`): every role; a
+    password it sets for an account need not be changed at the first sign-in."""
+    from shared.contracts.accounts import OPERATOR_CLI_SYSTEM
+
+    return token(secret, place=place, subject="operator-cli", department="运维",
+                 system=OPERATOR_CLI_SYSTEM)
+
+
 def rpc(settings: config.Settings, auth_token: str | None, timeout: float = 15):
     """`with rpc(settings, token) as proxy: proxy.<service>.<method>(**params)`, as the
     account of settings.amqp_uri (direct reply-to; shared.platform.rpc_client)."""

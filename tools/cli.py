@@ -38,6 +38,7 @@ from nameko.exceptions import RemoteError
 
 from services.gateway import spreadsheets
 from shared import contracts
+from shared.contracts.accounts import OPERATOR_CLI_SYSTEM
 from shared.errors import JinweiError, ServiceUnavailable
 from shared.national import regions
 from shared.platform import auth, config, dead_letters
@@ -62,7 +63,7 @@ class Context:
             try:
                 return auth.issue_token(self.settings.token_secrets[0], subject="operator-cli",
                                         department="运维", place_code=self._as_operator,
-                                        roles=list(auth.ROLES), system="jinwei-cli",
+                                        roles=list(auth.ROLES), system=OPERATOR_CLI_SYSTEM,
                                         ttl_seconds=900)
             except (ValueError, regions.RegionCodeError) as exc:
                 raise click.UsageError(str(exc)) from None

@@ -10,7 +10,13 @@ import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields
 
-from shared.contracts.accounts import CONSOLE, CONSOLE_SYSTEM, PASSWORD_MAX, PASSWORD_MIN, SIGN_IN
+from shared.contracts.accounts import (
+    CONSOLE,
+    OPERATOR_CLI_SYSTEM,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    SIGN_IN,
+)
 from shared.contracts.roles import ROLES
 from shared.errors import Conflict, Forbidden, ValidationError
 
@@ -152,10 +158,11 @@ def session_roles(roles: Iterable[str], *, must_change_password: bool = False) -
 
 
 def set_by_administrator(setter_system: str | None) -> bool:
-    """Whether a password set for someone else must be changed at its first use: set in a
-    console session (an administrator for a staff member), yes; by the operator's command
-    line (`make admin`, the first administrator typing their own), no."""
-    return setter_system == CONSOLE_SYSTEM
+    """Whether a password set for an account must be changed at its first use: yes,
+    whoever set it (an administrator in the console, another system with the role),
+    but the operator's command line (`make admin`: the first administrator types their
+    own)."""
+    return setter_system != OPERATOR_CLI_SYSTEM
 
 
 # -- administration -------------------------------------------------------------------------

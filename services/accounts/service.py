@@ -205,7 +205,15 @@ class AccountsService:
         # open is not a way to guess the password at leisure.
         matches = self.passwords.matches(account["password_hash"], params["old_password"])
         attempt = domain.attempt(_standing(account), matches, now, self.rules)
-        call.tx.audit("account", username, {"password_change": attempt.outcome})
+        # The same password again changes nothing (and would keep one an administrator
+        # set, known to two people).
+        same = attempt.succeeded and self.passwords.matches(account["password_hash"],
+                                                            params["new_password"])
+        call.tx.audit("account", username, {
+            "password_change": "same_password" if same else attempt.outcome})
+        if same:
+            return ValidationError("the new password is the current one", {"new_password": [
+                "新密码不能与当前密码相同"]})
         if not attempt.succeeded:
             if _changed(account, attempt):
                 store.record_attempt(call.tx, username, attempt, now)

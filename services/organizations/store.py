@@ -276,8 +276,8 @@ def organization_page(tx: Transaction, place_code: str, *, kind=None, sector=Non
                       grade=None, name: str | None = None, limit: int,
                       after=None) -> tuple[list[Organization], list | None]:
     """`name`: a domain.name_search key the name's key contains. The trigram index of
-    migration 0008 answers it from three characters on; a shorter one is a filter on the
-    subtree's rows read in order (bounded by the subtree and the page)."""
+    migration 0008 answers it from three characters on; a shorter one, the index of
+    one- and two-character substrings of migration 0009."""
     lo, hi = regions.subtree_bounds(place_code)
     where = ["o.place_code BETWEEN %s AND %s"]
     params: list = [lo, hi]
@@ -289,6 +289,9 @@ def organization_page(tx: Transaction, place_code: str, *, kind=None, sector=Non
     if name is not None:
         where.append(f"{NAME_KEY.format('o.name')} LIKE %s ESCAPE '\\'")
         params.append(like_pattern(name))
+        if len(name) <= 2:  # too short for trigrams: migration 0009's index of substrings
+            where.append(f"name_grams({NAME_KEY.format('o.name')}) @> ARRAY[%s]")
+            params.append(name)
     if after is not None:
         where.append("(o.place_code, o.id) > (%s, %s)")
         params += list(after)

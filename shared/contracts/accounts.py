@@ -43,6 +43,9 @@ ADMIN = "accounts.admin"        # 账号管理: accounts at or below its place, 
 SIGN_IN = "accounts.sign_in"    # 登录验证: the gateway's, to sign staff in and check sessions
 CONSOLE_SYSTEM = "console"   # the `system` of every console session's token
 CONSOLE = "console.user"        # 控制台用户: every signed-in staff member, for its own account
+# The `system` of the operator's command line (`make admin`, `jinwei --as-operator`): a
+# password it sets was typed by its holder; one set by anyone else must be changed.
+OPERATOR_CLI_SYSTEM = "jinwei-cli"
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
 PASSWORD_MIN, PASSWORD_MAX = 10, 128

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from services.accounts import domain
+from shared.contracts.accounts import OPERATOR_CLI_SYSTEM
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from tests.support import (
     SUICHANG,
@@ -48,8 +49,10 @@ def stack(databases, base_settings, token_secret, tmp_path_factory):
 
 @pytest.fixture
 def operator(stack, token_secret):
-    """The province's operator: every role (creates the accounts the tests start from)."""
-    with rpc(stack.settings, token(token_secret)) as proxy:
+    """The province's operator at its command line: every role (creates the accounts the
+    tests start from; a password it sets need not be changed)."""
+    with rpc(stack.settings, token(token_secret, subject="operator-cli",
+                                   system=OPERATOR_CLI_SYSTEM)) as proxy:
         yield proxy.accounts
 
 
@@ -323,6 +326,9 @@ def test_a_password_an_administrator_set_opens_nothing_until_the_holder_changes_
     with as_session(stack, first) as proxy:
         with pytest.raises(Forbidden):
             proxy.organizations.list_children(place_code="331123001000")
+        with pytest.raises(ValidationError) as same:  # not the administrator's again
+            proxy.accounts.change_password(old_password=PASSWORD, new_password=PASSWORD)
+        assert same.value.details == {"new_password": ["新密码不能与当前密码相同"]}
         proxy.accounts.change_password(old_password=PASSWORD, new_password="李四自己的密码-2026")
     # That session ends with the administrator's password; the next carries the roles.
     assert gateway.session_valid(token_id=first["token_id"]) == {"valid": False}
@@ -330,10 +336,13 @@ def test_a_password_an_administrator_set_opens_nothing_until_the_holder_changes_
     assert second["account"]["must_change_password"] is False
     with as_session(stack, second) as proxy:
         assert proxy.organizations.list_children(place_code="331123001000")["items"]
-    # A reset by the administrator asks for a change again; the operator's command line
-    # (the first administrator typing their own) does not.
+    # A reset by the administrator, or by another system holding the role, asks for a
+    # change again; the operator's command line (its holder typing their own) does not.
     assert admin.reset_password(username=username, new_password="管理员重设-2026-02")[
         "must_change_password"] is True
+    with rpc(stack.settings, token(token_secret)) as other_system:
+        assert other_system.accounts.reset_password(
+            username=username, new_password="系统重设-2026-04")["must_change_password"] is True
     assert operator.reset_password(username=username, new_password="本人在场重设-2026-03")[
         "must_change_password"] is False
 

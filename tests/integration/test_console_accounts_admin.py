@@ -14,7 +14,16 @@ import uuid
 import pytest
 
 from tests.integration.test_console_security import PASSWORD, Browser, csrf_of
-from tests.support import SUICHANG, XIHU, Gateway, rpc, sample_places, services_running, token
+from tests.support import (
+    SUICHANG,
+    XIHU,
+    Gateway,
+    operator_token,
+    rpc,
+    sample_places,
+    services_running,
+    token,
+)
 
 ADMIN_ROLES = ["accounts.admin", "organizations.read", "organizations.write", "evaluation.read"]
 NEW_PASSWORD = "Township-2026-pass"
@@ -38,7 +47,7 @@ def stack(databases, base_settings, token_secret, tmp_path_factory):
 
 def make_account(stack, place: str, roles) -> str:
     username = f"adm.{uuid.uuid4().hex[:10]}"
-    with rpc(stack.settings, stack.operator) as proxy:
+    with rpc(stack.settings, operator_token(stack.settings.token_secrets[0])) as proxy:
         proxy.accounts.create_account(
             request_id=str(uuid.uuid4()), username=username, display_name="测试管理员",
             department="组织部", place_code=place, roles=list(roles), password=PASSWORD)

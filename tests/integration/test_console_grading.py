@@ -16,7 +16,16 @@ import pytest
 from shared.contracts.evaluation import INDICATORS
 from shared.errors import NotFound
 from tests.integration.test_console_security import PASSWORD, Browser
-from tests.support import SUICHANG, Gateway, eventually, rpc, sample_places, services_running, token
+from tests.support import (
+    SUICHANG,
+    Gateway,
+    eventually,
+    operator_token,
+    rpc,
+    sample_places,
+    services_running,
+    token,
+)
 from tests.unit.test_console_grading import fill, form_of
 
 ROLES = ("organizations.read", "evaluation.read", "evaluation.write")
@@ -67,7 +76,7 @@ def register(proxy, place: str, name: str) -> dict:
 def clerk(stack, place: str) -> Browser:
     """A browser signed in as a new account of `place` that grades."""
     username = f"grader.{uuid.uuid4().hex[:10]}"
-    with rpc(stack.settings, stack.admin) as proxy:
+    with rpc(stack.settings, operator_token(stack.settings.token_secrets[0])) as proxy:
         proxy.accounts.create_account(
             request_id=str(uuid.uuid4()), username=username, display_name="组织委员",
             department="乡镇党委", place_code=place, roles=list(ROLES), password=PASSWORD)

@@ -15,7 +15,15 @@ import pytest
 
 from services.gateway.console import pages, security
 from shared.platform import auth
-from tests.support import SUICHANG, Gateway, rpc, sample_places, services_running, token
+from tests.support import (
+    SUICHANG,
+    Gateway,
+    operator_token,
+    rpc,
+    sample_places,
+    services_running,
+    token,
+)
 
 PASSWORD = "Suichang-2024-staff"
 # A single gunicorn worker: a signed-out session is refused at once (another worker may
@@ -117,7 +125,7 @@ def stack(databases, base_settings, token_secret, tmp_path_factory):
 def account(stack, place: str = SUICHANG, roles=("organizations.read",)) -> str:
     """A new account at `place`; its user name (the password is PASSWORD)."""
     username = f"staff.{uuid.uuid4().hex[:10]}"
-    with rpc(stack.settings, stack.proxy_token) as proxy:
+    with rpc(stack.settings, operator_token(stack.settings.token_secrets[0])) as proxy:
         proxy.accounts.create_account(
             request_id=str(uuid.uuid4()), username=username, display_name="测试干部",
             department="遂昌县委组织部", place_code=place, roles=list(roles),

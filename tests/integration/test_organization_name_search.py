@@ -139,3 +139,22 @@ def test_the_trigram_index_is_the_one_the_query_can_use(stack, registered):
     finally:
         conn.close()
     assert "organizations_name_trgm" in plan, plan
+
+
+def test_a_text_of_one_or_two_characters_has_an_index_too(stack, registered):
+    """Too short for trigrams: the index of every name's one- and two-character
+    substrings (migration 0009) answers it, and name_grams gives exactly those."""
+    assert sorted(sql_value(stack.url, "SELECT name_grams('城关社')")) == sorted(
+        ["城", "关", "社", "城关", "关社"])
+    assert sql_value(stack.url, "SELECT name_grams('')") == []
+    conn = psycopg2.connect(stack.url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET enable_seqscan = off")
+            cur.execute(
+                "EXPLAIN SELECT o.id FROM organizations o"
+                f" WHERE name_grams({store.NAME_KEY.format('o.name')}) @> ARRAY[%s]", ("城关",))
+            plan = "\n".join(row[0] for row in cur.fetchall())
+    finally:
+        conn.close()
+    assert "organizations_name_grams" in plan, plan

@@ -47,20 +47,20 @@ from werkzeug.wrappers import Response
 from services.gateway.console.texts import chinese_all, standard_message
 from services.gateway.console.views import route
 from shared.contracts.evaluation import ANSWERS, SURVEY_KINDS
-from shared.contracts.rectification import CASE_STATUSES, HELP_KINDS
+from shared.contracts.rectification import CASE_MACHINE, CASE_STATUSES, HELP_KINDS
 from shared.errors import Conflict, NotFound, ValidationError
 
 SECTION = "/console/ledger"
 PAGE_SIZE = 50
-PLAN_TASK_ROWS = 3  # task rows of the plan form (16 form fields at most: pages.FORM_FIELDS)
+PLAN_TASK_ROWS = 3  # task rows of the plan form; more are added one by one after
 TASK_FIELDS = ("content", "responsible", "deadline")
 WRITE, EVALUATE = "organizations.write", "evaluation.write"
 
-# Which case forms the case's state allows (CASE_MACHINE's sources of each command).
-PLAN_FROM = ("planning",)
-TASKS_FROM = ("planning", "in_progress")
-HELP_FROM = ("planning", "in_progress")
-COMPLETE_FROM = ("in_progress",)
+# Which case forms the case's state allows: the contract's state machine says it.
+PLAN_FROM = CASE_MACHINE.sources("set_plan")
+TASKS_FROM = CASE_MACHINE.sources("add_task")
+HELP_FROM = CASE_MACHINE.sources("assign_help")
+COMPLETE_FROM = CASE_MACHINE.sources("complete_task")
 
 LISTED = {"1": "挂牌整改", "0": "未挂牌"}
 
