@@ -116,7 +116,8 @@ def begin_import(kind: str, data: bytes, *, dry_run: bool, sheet_limits, call,
     elif request_id:
         params["request_id"] = request_id
     key = with_request_id(contract, params)
-    assert key is not None  # start_import is a command: it takes a request id
+    if key is None:  # start_import is a command: it takes a request id
+        raise RuntimeError(f"{contract.service}.start_import takes no request id")
     contracts.load_params(contract, params)  # e.g. too many rows
     return call_once(lambda: call("start_import", params), key), key
 

@@ -452,3 +452,40 @@ def test_marshmallows_standard_messages_are_said_in_chinese():
     assert field_errors(ValidationError("bad", {"year": ["Not a valid integer."],
                                                 "name": ["名称已被使用"]})) == {
         "year": "请填写整数", "name": "名称已被使用"}
+
+
+def test_range_messages_with_one_or_two_bounds_are_said_in_chinese():
+    from services.gateway.console import texts
+
+    assert texts.standard_message(
+        "Must be greater than or equal to 0 and less than or equal to 100.") == "应在 0 至 100 之间"
+    assert texts.standard_message("Must be greater than or equal to 1.") == "不能小于 1"
+    assert texts.standard_message("Must be less than or equal to 500.") == "不能大于 500"
+
+
+def test_a_place_outside_reach_is_refused_not_shown_empty(client, accounts):
+    signed_in(client)
+
+    def outside(params):
+        principal = auth.Principal(subject="zhangsan", department="d", place_code=SUICHANG,
+                                    roles=frozenset(), system="console", token_id="t")
+        principal.require_place(params["place_code"])
+
+    accounts.reports[("organizations", "ledger")] = outside
+    response = client.get("/console/?place=331124000000")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "该地区不在您的管辖范围内" in html
+
+
+def test_a_missing_role_is_named_in_chinese(client, accounts):
+    signed_in(client)
+    response = client.get("/console/enterprises")  # npe.read: not among the member's roles
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "您的账号没有“非公企业党建信息查询”角色，不能进行此操作" in html
+
+
+def test_digits_that_are_not_ascii_are_not_numbers(client):
+    signed_in(client)
+    assert client.get("/console/grading?round=%C2%B2").status_code != 500

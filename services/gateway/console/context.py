@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -32,7 +32,8 @@ from shared.national import regions
 if TYPE_CHECKING:
     from services.gateway.console.pages import Console, Session
 
-_PLACE = re.compile(r"^\d{12}$")
+_PLACE = re.compile(r"^[0-9]{12}$")
+_DIGITS = re.compile(r"[0-9]{1,11}")  # not str.isdigit: that takes "²", which int() refuses
 
 
 @dataclass
@@ -62,7 +63,7 @@ class View:
 
     def number(self, name: str, default: int | None = None) -> int | None:
         value = self.request.args.get(name, "")
-        return int(value) if value.isdigit() and len(value) < 12 else default
+        return int(value) if _DIGITS.fullmatch(value) else default
 
     def place(self, name: str = "place") -> str:
         """A place code from the query, or the member's own place. Whether it is within
@@ -83,10 +84,13 @@ class View:
                                      call_id=f"gateway.{self.request_id}")
 
     def ask_or_none(self, service: str, method: str, **params: Any) -> Any:
-        """`ask`, or None where the member lacks the role (a part of a page left out)."""
+        """`ask`, or None where the member lacks the role (a part of a page left out). A
+        place outside the member's reach is the page's refusal, not a part left out."""
         try:
             return self.ask(service, method, **params)
-        except Forbidden:
+        except Forbidden as error:
+            if not _role_refused(error):
+                raise
             return None
 
     def ask_parts(self, parts: dict[str, tuple[str, str, dict]]) -> tuple[dict, list[str]]:
@@ -108,10 +112,11 @@ class View:
         for name, reply in pending.items():  # every reply read (rpc_client's rule)
             try:
                 answers[name] = reply.result()
-            except (Forbidden, ServiceUnavailable) as error:
+            except Forbidden as error:
+                answers[name] = None if _role_refused(error) else error
+            except ServiceUnavailable:
                 answers[name] = None
-                if isinstance(error, ServiceUnavailable):
-                    unavailable.append(name)
+                unavailable.append(name)
             except JinweiError as error:
                 answers[name] = error
         for answer in answers.values():
@@ -157,11 +162,6 @@ class View:
             self._form = self.console.checked_form(self.request, self.session, **limits)
         return self._form
 
-    def next_page(self, cursor: str) -> str:
-        """This page's address with the same query and `after` the next cursor."""
-        args = [(k, v) for k, v in self.request.args.items(multi=True) if k != "after"]
-        return self.request.path + "?" + urlencode([*args, ("after", cursor)])
-
     # -- answers --------------------------------------------------------------------
     def page(self, template: str, *, status: int = 200, **context: Any) -> Response:
         return self.console.page(template, self.session, status=status, view=self,
@@ -171,13 +171,6 @@ class View:
     def redirect(path: str, **args: Any) -> Response:
         query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
         return redirect(path + (f"?{query}" if query else ""), 303)
-
-    @staticmethod
-    def download(body: bytes, filename: str, content_type: str) -> Response:
-        ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
-        return Response(body, content_type=content_type, headers={
-            "Content-Disposition":
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"})
 
     def url(self, path: str, **args: Any) -> str:
         query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
@@ -220,3 +213,8 @@ def _call_now(rpc):
         except JinweiError as error:
             return _Answered(error)
     return start
+
+
+def _role_refused(error: Forbidden) -> bool:
+    """A refusal for a role the member lacks (Principal.require_role), not for a place."""
+    return isinstance(error.details, dict) and "role" in error.details

@@ -40,6 +40,7 @@ from services.gateway.console.texts import chinese, notice, percent
 from services.gateway.limits import read_body
 from shared import contracts
 from shared.contracts import accounts
+from shared.contracts.roles import ROLES
 from shared.errors import (
     Forbidden,
     JinweiError,
@@ -185,8 +186,7 @@ class Console:
                                    "系统暂时没有应答，请稍后再试。")
         except Forbidden as error:
             outcome = Forbidden.code
-            response = self._error(request, 403, "无权操作", chinese(error.message)
-                                   or "您的账号没有进行此操作的权限。")
+            response = self._error(request, 403, "无权操作", _refusal(error))
         except JinweiError as error:
             log.warning("console %s: %s (request %s)", request.path, error, request_id)
             outcome = error.code
@@ -525,3 +525,16 @@ def _password_errors(details) -> dict[str, str]:
 @functools.cache
 def _static(name: str) -> bytes:
     return (HERE / "static" / name).read_bytes()
+
+
+def _refusal(error: Forbidden) -> str:
+    """A Forbidden said to a person: the role the account lacks, or the place outside its
+    reach, in words (the services' messages name them in English with the label)."""
+    details = error.details if isinstance(error.details, dict) else {}
+    role = details.get("role")
+    if isinstance(role, str):
+        return (f"您的账号没有“{ROLES.get(role, role)}”角色，不能进行此操作。"
+                "如需要，请联系本单位的账号管理员。")
+    if "jurisdiction" in details:
+        return "该地区不在您的管辖范围内：只能查看和办理本级及下级的事项。"
+    return chinese(error.message) or "您的账号没有进行此操作的权限。"

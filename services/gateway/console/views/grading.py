@@ -1,6 +1,6 @@
 """定级: grading rounds and the score sheet (issue 19; docs/domain.md §2).
 
-    GET  /console/grading                      轮次: open a round (open_round), go to one by id
+    GET  /console/grading                      轮次: the place's rounds, open one, go to one by id
     POST /console/grading                      evaluation.open_round
     GET  /console/grading/rounds/<id>          the round; without ?township= its rules and
                                                a choice of township, with it the sheet
@@ -11,9 +11,9 @@
 
 The sheet is one page of a township's organizations (organizations.list_organizations of
 its subtree, SHEET_ROWS a page), a row each with the seven indicator scores of one
-assessor (评分方, chosen above the sheet) and the grading so far (evaluation.get_grading,
-one call per row: evaluation has no method that lists a round's gradings; the calls go
-out together, their replies read after). A row is saved when it was filled and differs
+assessor (评分方, chosen above the sheet) and the grading so far (evaluation.round_gradings:
+the page's rows in one call; saving sends every row's call at once, View.ask_each). A
+row is saved when it was filled and differs
 from what is recorded; each row carries request ids made when the sheet was rendered, so
 a form posted twice applies nothing twice. A row the service refuses keeps what was typed
 and shows the error next to its input; the other rows are saved all the same.
@@ -85,7 +85,7 @@ def rounds(view):
     year = values["year"]
     params = {"request_id": _request_id(values["request_id"]),
               "place_code": values["place_code"],
-              "year": int(year) if year.isdigit() and len(year) < 6 else year,
+              "year": int(year) if re.fullmatch(r"[0-9]{1,5}", year) else year,
               "name": values["name"]}
     try:
         opened = view.ask("evaluation", "open_round", **params)
@@ -325,6 +325,8 @@ def _row_errors(row: dict, error: JinweiError, entered: dict) -> None:
 @route("/grading/rounds/<int:round_id>/organizations/<int:organization_id>/grade",
        methods=("GET", "POST"), name="grading.correct")
 def correct(view, round_id: int, organization_id: int):
+    if view.request.method == "POST":
+        view.form()  # the CSRF field checked before anything is asked
     township = _place_arg(view, "township")
     organization = view.ask("organizations", "get_organization",
                             organization_id=organization_id)

@@ -271,7 +271,7 @@ def set_plan(view, case_id: int):
         return case["id"], "plan", "plan"
 
     def locate(path):
-        if path[:1] == ("tasks",) and len(path) >= 3 and path[1].isdigit() \
+        if path[:1] == ("tasks",) and len(path) >= 3 and path[1].isascii() and path[1].isdigit() \
                 and int(path[1]) < len(rows) and path[2] in TASK_FIELDS:
             return f"task{rows[int(path[1])]}_{path[2]}"
         if path[:1] == ("tasks",):
@@ -410,7 +410,7 @@ def _integer(text: str) -> int | str:
     """A number typed into a form, as the RPC's integer; anything else as typed, for the
     service to refuse next to its field."""
     text = text.strip()
-    return int(text) if text.isdigit() and len(text) < 10 else text
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else text
 
 
 def _locator(fields: tuple[str, ...]) -> Callable[[tuple[str, ...]], str]:

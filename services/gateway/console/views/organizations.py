@@ -44,10 +44,14 @@ def _crumbs(view, path: dict | None) -> list[dict]:
     return [{**p, "linked": regions.in_subtree(p["code"], home)} for p in items]
 
 
+# The query parameters these pages read, the only ones carried into their links.
+QUERY_KEYS = ("place", "q", "status", "kind", "sector", "grade", "baseline", "moved_up")
+
+
 def _paging(view, page: dict | None) -> dict[str, str | None]:
     """The links to the next page (this address, `after` replaced by the page's cursor,
     never repeated) and back to the first (none on the first)."""
-    args = {name: value for name, value in view.request.args.items() if name != "after"}
+    args = {name: value for name, value in view.request.args.items() if name in QUERY_KEYS}
     here = view.request.path.removeprefix("/console")
     cursor = (page or {}).get("next_cursor")
     return {"next_url": view.url(here, **args, after=cursor) if cursor else None,
