@@ -1,10 +1,10 @@
 """The staff console (工作台): pages for people, in Chinese, served by the gateway under
-/console/ (issue 19). This first part is signing in, changing one's password and signing
-out; the pages to come (dashboard, organizations, grading, ledger, imports) join the same
-routes.
+/console/ (issue 19): signing in and out, the dashboard, organizations, grading, the
+ledger, imports and exports, coverage, reserves, venues and accounts (docs/gateway.md
+lists the pages and what each asks).
 
 Why this stack — server-rendered pages, plain werkzeug routes and Jinja2 templates
-(pinned in requirements.lock), no JavaScript at all so far:
+(pinned in requirements.lock), no JavaScript at all:
 - The console must be an ordinary client of the same RPC API and rules, never a second
   copy of them. A page here calls the services over RPC with the staff member's own
   token, exactly as a /v1 request does: jurisdiction, roles and validation are the

@@ -1,6 +1,7 @@
-"""The console's routes (the package docstring says why the stack):
+"""The console's dispatch, its sign-in pages and its error pages (the package docstring
+says why the stack). The data pages are views/<area>.py, each given a View (context.py)
+of the live session:
 
-    GET  /console/                 首页: who is signed in, the place, the roles
     GET  /console/login            the sign-in form (and its CSRF nonce cookie)
     POST /console/login            accounts.sign_in → the session cookie
     POST /console/logout           accounts.sign_out → the cookie cleared
