@@ -14,8 +14,9 @@ Why this stack — server-rendered pages, plain werkzeug routes and Jinja2 templ
   package: static/) and at phone width with nothing but HTML and CSS.
 - No script means the strictest Content-Security-Policy (no script-src at all), and
   the session cookie can be HttpOnly with nothing on the page that needs the token.
-  Should a page later need a little interactivity (a progress bar), a small library
-  served from static/ under `script-src 'self'` is the step, not a framework.
+  A chart is SVG drawn by the template; an import's progress page refreshes itself.
+  Should a page later need real interactivity, a small library served from static/
+  under `script-src 'self'` is the step, not a framework.
 - werkzeug is what the gateway already is; Jinja2 escapes everything by default
   (autoescape) and is maintained by the same project.
 
