@@ -17,7 +17,7 @@ HAVE_TOOLS := $(PY) -c 'import tools.launcher.supervise' 2>/dev/null
 NO_TOOLS := echo "make: $(VENV) is not set up (make venv), so make started nothing"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run stop status logs infra migrate test unit clean lint typecheck bench bench-services bench-tls bench-province token roles admin places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz browser-tools browser-test
+.PHONY: help venv run stop status logs infra migrate test unit clean lint typecheck bench bench-services bench-tls bench-province bench-console token roles admin places snapshot dead-letters integrator integrator-revoke integrators contract ops-tools ops-generate fuzz browser-tools browser-test
 
 help: ## list the targets
 	@echo "Jinwei — make targets:"
@@ -137,7 +137,7 @@ contract: $(STAMP) ## regenerate docs/contract.md, docs/asyncapi.json and shared
 	@$(PY) -m shared.contracts.asyncapi
 	@$(PY) -m shared.contracts.typed_params
 
-bench: bench-services bench-tls bench-province ## every benchmark (~60 min); figures and method in bench/RESULTS.md
+bench: bench-services bench-tls bench-province bench-console ## every benchmark (~100 min); figures and method in bench/RESULTS.md
 
 bench-services: $(STAMP) ## RPC, events, coverage, import and gateway beside bare nameko (~10 min)
 	@$(INFRA) up --no-databases
@@ -154,6 +154,10 @@ bench-tls: $(STAMP) ## RPC and events on a private broker node, plain then TLS o
 	@$(PY) -W ignore bench/events_bench.py --broker private-tls
 
 PROVINCE_ARGS ?= --scale 1.0
+bench-console: $(STAMP) ## the console's pages at full province scale: server time p50/p99 and sizes (~40 min)
+	@$(INFRA) up --no-databases
+	@$(PY) -W ignore bench/console_bench.py $(PROVINCE_ARGS)
+
 bench-province: $(STAMP) ## Zhejiang generated at full scale, loaded by the bulk paths; the reports timed (~40 min)
 	@$(INFRA) up --no-databases
 	@$(PY) -W ignore bench/province_bench.py --enterprise-path batch $(PROVINCE_ARGS)

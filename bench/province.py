@@ -70,7 +70,9 @@ from tools.launcher import provision  # noqa: E402
 OUT = ROOT / "bench" / "out"
 REGIONS = ROOT.parent / "shared" / "data" / "regions"
 ENV_FILE = OUT / "province-env.json"
-PORTS = {"organizations": 18301, "evaluation": 18302, "npe": 18303, "cadres": 18304}
+PORTS = {"organizations": 18301, "evaluation": 18302, "npe": 18303, "cadres": 18304,
+         "resources": 18305, "accounts": 18306}
+REPORT_SERVICES = ("organizations", "evaluation", "npe", "cadres")  # province_bench's four
 FULL = {"organizations": 150_000, "enterprises": 200_000, "reserve_cadres": 75_000}
 VILLAGES_PER_TOWNSHIP = (8, 28)  # ~18 on average: ~25 000 under Zhejiang's 1 387 townships
 PLACES_PER_CALL = 5000
@@ -257,23 +259,29 @@ def generate(province: str = "33", seed: int = 2012, scale: float = 1.0,
 class Stack:
     """A vhost, a database per service, the services as subprocesses, a token. `start()`
     creates (or, from an env file, reuses) them; `stop()` ends the processes and, unless
-    kept, drops what it created."""
+    kept, drops what it created. `gateway`: a broker account for an HTTP gateway too
+    (`gateway_env`); `keep_file`: where --keep writes what --reuse reads."""
 
-    def __init__(self, services=tuple(PORTS), env_file: Path | None = None, keep: bool = False,
-                 log_name: str = "province-services.log"):
+    def __init__(self, services=REPORT_SERVICES, env_file: Path | None = None,
+                 keep: bool = False, log_name: str = "province-services.log",
+                 gateway: bool = False, keep_file: Path = ENV_FILE):
         self.services = list(services)
+        self.gateway = gateway
+        self.keep_file = keep_file
+        self.gateway_env: dict | None = None
         self.base = config.load()
         self.keep = keep
         self.reused = env_file is not None
         self.log_path = OUT / log_name
         self.processes: dict[str, subprocess.Popen] = {}
-        self.broker = None
+        self.broker: BenchBroker | None = None
         if env_file is not None:
             saved = json.loads(Path(env_file).read_text())
             self.urls, self.service_env = saved["urls"], saved["service_env"]
             self.operator_uri, self.admin_uri = saved["operator_uri"], saved["admin_uri"]
             self.prefix = saved["prefix"]
             self.secret, self.key = saved["secret"], saved["personal_data_key"]
+            self.gateway_env = saved.get("gateway_env")
             self.keep = True  # what was kept stays kept
             return
         run_id = f"province{os.getpid()}"
@@ -287,9 +295,12 @@ class Stack:
     def start(self) -> None:
         if not self.reused:
             # Each service on its own least-privilege account, as make run provisions.
-            self.broker = BenchBroker(self.run_id, [service_class(s) for s in self.services])
+            self.broker = BenchBroker(self.run_id, [service_class(s) for s in self.services],
+                                      gateway=self.gateway)
             self.broker.__enter__()
             self.service_env = {s: self.broker.env(s) for s in self.services}
+            if self.gateway:
+                self.gateway_env = self.broker.env("gateway")
             self.operator_uri, self.admin_uri = self.broker.operator_uri, self.broker.admin_uri
             self.prefix = self.broker.prefix
             for service, url in self.urls.items():
@@ -307,10 +318,11 @@ class Stack:
         for service in self.services:
             wait_ready(PORTS[service])
         if self.keep:
-            ENV_FILE.write_text(json.dumps({
+            self.keep_file.write_text(json.dumps({
                 "service_env": self.service_env, "operator_uri": self.operator_uri,
                 "admin_uri": self.admin_uri, "prefix": self.prefix, "urls": self.urls,
-                "secret": self.secret, "personal_data_key": self.key}, indent=2))
+                "secret": self.secret, "personal_data_key": self.key,
+                **({"gateway_env": self.gateway_env} if self.gateway_env else {})}, indent=2))
 
     def token(self, ttl_seconds: int = 4 * 3600) -> str:
         return auth.issue_token(self.secret, subject="bench", department="bench",
@@ -342,7 +354,7 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
         if self.keep:
-            print(f"kept the vhost and databases: {ENV_FILE}")
+            print(f"kept the vhost and databases: {self.keep_file}")
             return
         if self.broker is not None:
             self.broker.__exit__(None, None, None)
@@ -357,7 +369,7 @@ class Stack:
         """Remove a kept province (after a run with --keep)."""
         self.keep = False
         self.stop()
-        ENV_FILE.unlink(missing_ok=True)
+        self.keep_file.unlink(missing_ok=True)
 
 
 
