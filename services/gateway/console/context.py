@@ -11,6 +11,7 @@ it to show the errors next to their fields (`field_errors`).
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -218,3 +219,17 @@ def _call_now(rpc):
 def _role_refused(error: Forbidden) -> bool:
     """A refusal for a role the member lacks (Principal.require_role), not for a place."""
     return isinstance(error.details, dict) and "role" in error.details
+
+
+# A mutating form's idempotency key (the contract's request_id: 8 to 100 characters), made
+# when the page is drawn: a form posted twice is applied once.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,100}")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def posted_request_id(value: str | None) -> str:
+    """The form's own request id, or a new one where it has none fit to send."""
+    return value if value and _REQUEST_ID.fullmatch(value) else new_request_id()

@@ -19,11 +19,10 @@ is a checkbox of its own name, `role.<role>`."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Mapping
 from urllib.parse import quote
 
-from services.gateway.console.context import field_errors
+from services.gateway.console.context import field_errors, new_request_id, posted_request_id
 from services.gateway.console.texts import chinese
 from services.gateway.console.views import route
 from shared.contracts.accounts import ADMIN, CONSOLE, PASSWORD_MAX, PASSWORD_MIN, SIGN_IN
@@ -62,16 +61,6 @@ EMPTY = "请填写此项"
 
 # Every role a checkbox of its own (a name once per form), beside the form's other fields.
 ACCOUNT_FORM_FIELDS = len(ROLES) + 16
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
-
-
-def posted_request_id(form: Mapping[str, str]) -> str:
-    """The form's own request id (a repeat of it is answered once), or a new one."""
-    value = form.get("request_id", "")
-    return value if 8 <= len(value) <= 100 else new_request_id()
 
 
 def offered_roles(view, held: Collection[str] = ()) -> list[dict]:
@@ -142,7 +131,7 @@ def create(view):
     form = view.form(max_fields=ACCOUNT_FORM_FIELDS)
     values = {name: form.get(name, "").strip()
               for name in ("username", "display_name", "department", "place_code")}
-    values["request_id"] = posted_request_id(form)
+    values["request_id"] = posted_request_id(form.get("request_id"))
     roles = posted_roles(form)
     password = form.get("password", "")
     if password != form.get("password_again", ""):
@@ -199,7 +188,7 @@ def _posted(view, username: str, name: str, method: str, fields: Collection[str]
     """A POST of the account page's form `name`: `method` asked, then back to the page
     with a notice, or the page again with the refusal next to the form."""
     form = view.form(max_fields=ACCOUNT_FORM_FIELDS)
-    request_id = posted_request_id(form)
+    request_id = posted_request_id(form.get("request_id"))
     try:
         account = view.ask("accounts", method, request_id=request_id, username=username,
                            **params)
@@ -235,6 +224,6 @@ def reset_password(view, username: str):
     if password != form.get("new_password_again", ""):
         return _detail(view, username, form="password", status=400,
                        errors={"new_password_again": MISMATCH},
-                       request_id=posted_request_id(form))
+                       request_id=posted_request_id(form.get("request_id")))
     return _posted(view, username, "password", "reset_password", ("new_password",),
                    new_password=password)

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from decimal import Decimal, InvalidOperation
 
 from werkzeug.exceptions import NotFound
 
 from services.gateway import spreadsheets
+from services.gateway.console.context import new_request_id, posted_request_id
 from services.gateway.console.texts import chinese
 from services.gateway.console.views import route
 from shared import contracts
@@ -49,12 +49,11 @@ from shared.national import regions
 SECTION = "/console/grading"
 SHEET_ROWS = 50  # organizations on one page of the sheet
 # The sheet's form: per row seven scores and two request ids (about 400 bytes), plus a
-# few fields. pages.read_form's bounds are for short forms (16 fields), hence its own.
+# few fields: more than a short form's default bounds (View.form asks for these).
 SHEET_FIELDS = SHEET_ROWS * (len(INDICATORS) + 2) + 10
 SHEET_BYTES = 96 * 1024
 DEFAULT_ASSESSOR = "superior"  # a township scores its villages' organizations as their superior
 _PLACE = re.compile(r"^\d{12}$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,100}$")
 
 FIELD_HINTS = {
     "place_code": "请填写 12 位统计用区划代码（本单位或下级地区）",
@@ -78,12 +77,12 @@ def rounds(view):
         year = dt.date.today().year
         return _rounds_page(view, values={"place_code": view.home_place, "year": str(year),
                                           "name": f"{year}年度分类定级",
-                                          "request_id": _new_id()})
+                                          "request_id": new_request_id()})
     form = view.form()
     values = {name: form.get(name, "").strip() for name in
               ("place_code", "year", "name", "request_id")}
     year = values["year"]
-    params = {"request_id": _request_id(values["request_id"]),
+    params = {"request_id": posted_request_id(values["request_id"]),
               "place_code": values["place_code"],
               "year": int(year) if re.fullmatch(r"[0-9]{1,5}", year) else year,
               "name": values["name"]}
@@ -185,8 +184,8 @@ def save(view, round_id: int):
     for row in rows:
         oid = row["id"]
         entered = {name: form.get(f"s-{oid}-{name}", "").strip() for name in INDICATORS}
-        row["request_id"] = _request_id(form.get(f"r-{oid}"))
-        row["grade_request_id"] = _request_id(form.get(f"g-{oid}"))
+        row["request_id"] = posted_request_id(form.get(f"r-{oid}"))
+        row["grade_request_id"] = posted_request_id(form.get(f"g-{oid}"))
         if not any(entered.values()):
             continue  # not filled: left as it is
         recorded = ((row["grading"] or {}).get("scores") or {}).get(assessor) or {}
@@ -209,7 +208,7 @@ def save(view, round_id: int):
             _row_errors(row, answer, row["values"])
         else:
             row["grading"], row["saved"], row["values"] = answer, True, None
-            row["request_id"] = _new_id()  # the next save of this row is another request
+            row["request_id"] = new_request_id()  # the next save of this row is another request
             outcome["saved"] += 1
 
     # 3. graded where asked: rows saved now or not yet graded, all three assessors in
@@ -226,7 +225,7 @@ def save(view, round_id: int):
                 outcome["not_graded"] += 1
             else:
                 row["grading"], row["graded"] = answer, True
-                row["grade_request_id"] = _new_id()
+                row["grade_request_id"] = new_request_id()
                 outcome["graded"] += 1
     outcome["errors"] = sum(1 for row in rows if row["errors"] or row["error"])
     return _sheet_page(view, round_id, round_, township, assessor, rows, next_cursor,
@@ -256,7 +255,7 @@ def _rows(view, round_id: int, township: str) -> tuple[list[dict], str | None]:
                "place_name": org.get("place_name"), "kind_label": org.get("kind_label"),
                "grading": None, "note": None, "error": None, "errors": {}, "values": None,
                "saved": False, "graded": False, "grade_error": None,
-               "request_id": _new_id(), "grade_request_id": _new_id()}
+               "request_id": new_request_id(), "grade_request_id": new_request_id()}
         if grading is None:  # outside the round's place: not graded in it
             row["note"] = "该组织不在本轮定级的范围内"
         else:
@@ -332,13 +331,13 @@ def correct(view, round_id: int, organization_id: int):
                             organization_id=organization_id)
     grading = view.ask("evaluation", "get_grading", round_id=round_id,
                        organization_id=organization_id)
-    values = {"grade": grading.get("grade") or "", "reason": "", "request_id": _new_id()}
+    values = {"grade": grading.get("grade") or "", "reason": "", "request_id": new_request_id()}
     errors: dict[str, str] = {}
     status = 200
     if view.request.method == "POST":
         form = view.form()
         values = {"grade": form.get("grade", ""), "reason": form.get("reason", "").strip(),
-                  "request_id": _request_id(form.get("request_id"))}
+                  "request_id": posted_request_id(form.get("request_id"))}
         try:
             view.ask("evaluation", "set_grade", request_id=values["request_id"],
                      round_id=round_id, organization_id=organization_id,
@@ -390,14 +389,6 @@ def _errors(error: ValidationError) -> dict[str, str]:
 
 def _message(error: JinweiError, fallback: str) -> str:
     return chinese(error.message) or chinese(error.details) or fallback
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _request_id(value: str | None) -> str:
-    return value if value and _REQUEST_ID.match(value) else _new_id()
 
 
 def _same(entered: str, recorded: object) -> bool:

@@ -37,13 +37,13 @@ import base64
 import datetime as dt
 import hashlib
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from services.gateway.console.context import new_request_id, posted_request_id
 from services.gateway.console.texts import chinese_all, standard_message
 from services.gateway.console.views import route
 from shared.contracts.evaluation import ANSWERS, SURVEY_KINDS
@@ -153,7 +153,7 @@ class Forms:
 
     @staticmethod
     def request_id() -> str:
-        return uuid.uuid4().hex
+        return new_request_id()
 
 
 @route("/ledger/cases/<int:case_id>", name="ledger.case")
@@ -250,10 +250,6 @@ def _submit(view, case_id: int, key: str, act: Callable[[dict], tuple[int, str, 
     return _case_page(view, case_id, failed=Failed(key, errors, values), status=status)
 
 
-def _request_id(form: dict) -> str | None:
-    return form.get("request_id") or None
-
-
 @route("/ledger/cases/<int:case_id>/plan", methods=("POST",), name="ledger.set_plan")
 def set_plan(view, case_id: int):
     rows: list[int] = []
@@ -265,7 +261,7 @@ def set_plan(view, case_id: int):
             if any(task.values()):
                 rows.append(n)
                 tasks.append(task)
-        case = view.ask("organizations", "set_plan", request_id=_request_id(form),
+        case = view.ask("organizations", "set_plan", request_id=posted_request_id(form.get("request_id")),
                         case_id=case_id, main_problems=form.get("main_problems", ""),
                         measures=_lines(form.get("measures", "")), tasks=tasks)
         return case["id"], "plan", "plan"
@@ -284,7 +280,7 @@ def set_plan(view, case_id: int):
 @route("/ledger/cases/<int:case_id>/tasks", methods=("POST",), name="ledger.add_task")
 def add_task(view, case_id: int):
     def act(form):
-        case = view.ask("organizations", "add_task", request_id=_request_id(form),
+        case = view.ask("organizations", "add_task", request_id=posted_request_id(form.get("request_id")),
                         case_id=case_id, **{f: form.get(f, "").strip() for f in TASK_FIELDS})
         return case["id"], "task", "tasks"
 
@@ -295,7 +291,7 @@ def add_task(view, case_id: int):
        name="ledger.complete_task")
 def complete_task(view, case_id: int, task_id: int):
     def act(form):
-        case = view.ask("organizations", "complete_task", request_id=_request_id(form),
+        case = view.ask("organizations", "complete_task", request_id=posted_request_id(form.get("request_id")),
                         task_id=task_id, done_on=form.get("done_on", "").strip())
         return case["id"], "submitted" if case["status"] == "submitted" else "complete", \
             "tasks"
@@ -306,7 +302,7 @@ def complete_task(view, case_id: int, task_id: int):
 @route("/ledger/cases/<int:case_id>/help", methods=("POST",), name="ledger.assign_help")
 def assign_help(view, case_id: int):
     def act(form):
-        case = view.ask("organizations", "assign_help", request_id=_request_id(form),
+        case = view.ask("organizations", "assign_help", request_id=posted_request_id(form.get("request_id")),
                         case_id=case_id, kind=form.get("kind", ""),
                         person=form.get("person", "").strip(),
                         unit=form.get("unit", "").strip() or None,
@@ -321,7 +317,7 @@ def assign_help(view, case_id: int):
        name="ledger.record_posting")
 def record_posting(view, case_id: int):
     def act(form):
-        case = view.ask("organizations", "record_posting", request_id=_request_id(form),
+        case = view.ask("organizations", "record_posting", request_id=posted_request_id(form.get("request_id")),
                         case_id=case_id, posted_on=form.get("posted_on", "").strip(),
                         location=form.get("location", "").strip())
         return case["id"], "posting", "notice"
@@ -337,7 +333,7 @@ def _organization_of(view, case_id: int) -> int:
 @route("/ledger/cases/<int:case_id>/surveys", methods=("POST",), name="ledger.open_survey")
 def open_survey(view, case_id: int):
     def act(form):
-        view.ask("evaluation", "open_survey", request_id=_request_id(form),
+        view.ask("evaluation", "open_survey", request_id=posted_request_id(form.get("request_id")),
                  kind=form.get("kind", ""), organization_id=_organization_of(view, case_id),
                  title=form.get("title", "").strip() or None)
         return case_id, "survey", "surveys"
@@ -351,7 +347,7 @@ def record_counts(view, case_id: int, survey_id: int):
     def act(form):
         counts = {answer: _integer(form.get(answer, "")) for answer in ANSWERS
                   if form.get(answer, "").strip()}
-        view.ask("evaluation", "record_counts", request_id=_request_id(form),
+        view.ask("evaluation", "record_counts", request_id=posted_request_id(form.get("request_id")),
                  survey_id=survey_id, counts=counts)
         return case_id, "counts", f"survey-{survey_id}"
 
@@ -367,7 +363,7 @@ def record_counts(view, case_id: int, survey_id: int):
        name="ledger.close_survey")
 def close_survey(view, case_id: int, survey_id: int):
     def act(form):
-        survey = view.ask("evaluation", "close_survey", request_id=_request_id(form),
+        survey = view.ask("evaluation", "close_survey", request_id=posted_request_id(form.get("request_id")),
                           survey_id=survey_id)
         flag = "closed"
         if survey.get("case_id") is not None and survey.get("passed") is not None:
@@ -381,7 +377,7 @@ def close_survey(view, case_id: int, survey_id: int):
        name="ledger.open_acceptance")
 def open_acceptance(view, case_id: int):
     def act(form):
-        view.ask("evaluation", "open_acceptance", request_id=_request_id(form),
+        view.ask("evaluation", "open_acceptance", request_id=posted_request_id(form.get("request_id")),
                  organization_id=_organization_of(view, case_id))
         return case_id, "acceptance", "acceptance"
 
@@ -392,7 +388,7 @@ def open_acceptance(view, case_id: int):
        methods=("POST",), name="ledger.rate_stars")
 def rate_stars(view, case_id: int, acceptance_id: int):
     def act(form):
-        view.ask("evaluation", "rate_stars", request_id=_request_id(form),
+        view.ask("evaluation", "rate_stars", request_id=posted_request_id(form.get("request_id")),
                  acceptance_id=acceptance_id, score=form.get("score", "").strip(),
                  stars=_integer(form.get("stars", "")), reason=form.get("reason", "").strip())
         return case_id, "stars", "acceptance"
