@@ -37,6 +37,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.gateway.console import security, views
 from services.gateway.console.context import View
+from services.gateway.console.recent import RecentAnswers
 from services.gateway.console.texts import chinese, notice, percent
 from services.gateway.limits import read_body
 from shared import contracts
@@ -138,6 +139,7 @@ class Console:
         self.sign_in_place = env.get("JINWEI_CONSOLE_SIGN_IN_PLACE") or DEFAULT_SIGN_IN_PLACE
         regions.parse(self.sign_in_place)  # a bad setting: the gateway does not start
         self.sessions = security.LiveSessions()
+        self.recent_answers = RecentAnswers()  # province and city dashboards' reports
         self.sign_in_limits = security.SignInLimits()
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=True, undefined=StrictUndefined,

@@ -6,16 +6,25 @@ the member lacks is left out, not refused. Every figure links to the list behind
 
 from __future__ import annotations
 
+import datetime as dt
+
 from services.gateway.console.texts import notice
 from services.gateway.console.views import route
 from shared.contracts.roles import ROLES
 from shared.national import regions
 
+LOCAL = dt.timezone(dt.timedelta(hours=8), "北京时间")  # what the staff read the time in
+
+
+# The dashboards whose reports read a whole province or city: their answers are kept for
+# a short while (recent.py); a county's and below are asked every time.
+KEPT_LEVELS = ("province", "city")
+
 
 @route("/", name="home")
 def home(view):
     place = view.place()
-    parts, unavailable = view.ask_parts({
+    questions = {
         "moving_up": ("evaluation", "moving_up_report", {"place_code": place}),
         "ledger": ("organizations", "ledger", {"place_code": place, "status": None,
                                                "listed": None, "limit": 1, "after": None}),
@@ -23,7 +32,9 @@ def home(view):
         "reserves": ("cadres", "reserve_shortfall", {"place_code": place}),
         "venues": ("resources", "venue_report", {"place_code": place}),
         "path": ("organizations", "place_path", {"place_code": place}),
-    })
+    }
+    kept = regions.level_of(place) in KEPT_LEVELS
+    parts, unavailable, as_of = _answers(view, questions, kept)
     moving_up, ledger, coverage = parts["moving_up"], parts["ledger"], parts["coverage"]
     reserves, venues, path = parts["reserves"], parts["venues"], parts["path"] or {}
     principal = view.principal
@@ -34,8 +45,35 @@ def home(view):
         coverage=coverage and coverage.get("total"), reserves=reserves and reserves.get("total"),
         venues=venues and venues.get("total"), roles=roles, notice=notice(view.request),
         chart=moving_up and _chart(moving_up["total"]["rows"]),
-        is_home=place == view.home_place,
+        is_home=place == view.home_place, as_of=as_of,
         unavailable=[PART_NAMES[name] for name in unavailable])
+
+
+def _answers(view, questions: dict, kept: bool) -> tuple[dict, list[str], str | None]:
+    """The parts' answers: asked at once; for a province or a city, those answered within
+    the last half minute to a member of the same place and roles are used again. With
+    the time of the oldest answer used again (None: all asked now)."""
+    if not kept:
+        parts, unavailable = view.ask_parts(questions)
+        return parts, unavailable, None
+    recent = view.console.recent_answers
+    principal = view.principal
+    asker = (principal.place_code, principal.roles)
+
+    def key(name):
+        service, method, params = questions[name]
+        return (service, method, tuple(sorted(params.items())), asker)
+
+    found = {name: recent.get(key(name)) for name in questions}
+    parts, unavailable = view.ask_parts(
+        {name: question for name, question in questions.items() if found[name] is None})
+    for name, answer in parts.items():
+        if answer is not None:
+            recent.put(key(name), answer)
+    oldest = min((f[0] for f in found.values() if f is not None), default=None)
+    parts.update({name: f[1] for name, f in found.items() if f is not None})
+    return parts, unavailable, None if oldest is None else \
+        dt.datetime.fromtimestamp(oldest, LOCAL).strftime("%H:%M:%S")
 
 
 PART_NAMES = {"moving_up": "晋位升级进度", "ledger": "整改台账", "coverage": "非公企业党建覆盖",
