@@ -156,13 +156,24 @@ class Page:
             lambda: self.driver.find_element(By.PARTIAL_LINK_TEXT, text).click())
 
     def _navigating(self, act) -> None:
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = self.driver.find_element(By.TAG_NAME, "html")
         act()
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+
+        def left(_driver) -> bool:
+            # Gone, however Chromium says so: a stale element, or (caught mid-navigation)
+            # "Node with given id does not belong to the document" — which selenium's own
+            # staleness_of does not take for gone.
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+
+        WebDriverWait(self.driver, 30).until(left)
         WebDriverWait(self.driver, 30).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
 
