@@ -190,17 +190,8 @@ class SetGrade(GradeOrganization):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
 
 
-class Grading(Schema):
+class Grading(RoundGrading):
     round_id = fields.Integer()
-    organization_id = fields.Integer()
-    scores = fields.Dict(metadata={"description": "assessor → indicator → score, as recorded"})
-    score = fields.Decimal(places=2, as_string=True, allow_none=True)
-    grade = fields.String(allow_none=True)
-    grade_label = _grade_label("grade")
-    method = fields.String(allow_none=True)
-    method_label = label_of(GRADE_METHODS)("method")
-    reason = fields.String(allow_none=True)
-    is_baseline = StrictBoolean()
     rules = fields.Dict(metadata={"description": "the weights and cut-offs used, stored with it"})
 
 
